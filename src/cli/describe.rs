@@ -1,0 +1,148 @@
+//! `check-config`: the resolved schedules and policies, as a person reads them.
+
+use std::fmt::Write;
+use std::path::Path;
+
+use crate::config::Config;
+use crate::sla::calendar::{Schedule, WEEKDAYS};
+use crate::sla::policy::{Metric, MetricTargets, Policy, ScheduleId, TargetSpec, Threshold};
+use crate::sla::time::civil_from_days;
+
+fn list<T: ToString>(items: &[T]) -> String {
+    if items.is_empty() {
+        "none".to_string()
+    } else {
+        items.iter().map(T::to_string).collect::<Vec<_>>().join(", ")
+    }
+}
+
+fn schedule_line(name: &str, schedule: &Schedule) -> String {
+    match schedule {
+        Schedule::Calendar => format!("  {name}: calendar clock, every hour of every day\n"),
+        Schedule::Business(b) => {
+            let h = &b.hours;
+            let mut out = format!(
+                "  {name}: {} (business hours, {}h a week)\n",
+                h.zone.name(),
+                h.hours.seconds_per_week() as f64 / 3600.0
+            );
+            for (i, day) in WEEKDAYS.iter().enumerate() {
+                let intervals = h.hours.day(i);
+                if !intervals.is_empty() {
+                    let _ = writeln!(out, "    {day} {}", list(intervals));
+                }
+            }
+            let mut holidays: Vec<String> = h.holidays.yearly.iter().map(|(m, d)| format!("{m:02}-{d:02} every year")).collect();
+            holidays.extend(h.holidays.once.iter().map(|&n| {
+                let (y, m, d) = civil_from_days(n);
+                format!("{y:04}-{m:02}-{d:02}")
+            }));
+            let _ = writeln!(out, "    holidays: {}", list(&holidays));
+            out
+        }
+    }
+}
+
+fn target_text(policy: &Policy, spec: Option<&TargetSpec>) -> String {
+    match spec {
+        None => "no target".to_string(),
+        Some(spec) => {
+            let thresholds: &[Threshold] = spec.thresholds.as_deref().unwrap_or(&policy.thresholds);
+            format!("{} (warn at {})", spec.duration, list(thresholds))
+        }
+    }
+}
+
+fn targets_lines(policy: &Policy, out: &mut String, targets: &std::collections::BTreeMap<String, MetricTargets>, schedule: ScheduleId) {
+    let _ = writeln!(out, "    clock: {}", policy.schedule_name(schedule));
+    for (severity, t) in targets {
+        for metric in Metric::ALL {
+            let _ = writeln!(out, "    {severity} {metric}: {}", target_text(policy, t.get(metric)));
+        }
+    }
+}
+
+/// The whole resolved configuration.
+pub fn describe(config: &Config, path: Option<&Path>) -> String {
+    let policy = &config.policy;
+    let mut out = String::new();
+    let source = path.map_or("built-in defaults".to_string(), |p| p.display().to_string());
+    let _ = writeln!(out, "configuration: {source}: valid\n");
+    let _ = writeln!(out, "schedules:");
+    for s in &policy.schedules {
+        out.push_str(&schedule_line(&s.name, &s.schedule));
+    }
+    let _ = writeln!(
+        out,
+        "\nseverities: {} (default for unclassified tickets: {})",
+        list(&policy.severities),
+        policy.default_severity
+    );
+    let _ = writeln!(out, "\ntiers (default: {}):", policy.default_tier);
+    for (name, tier) in &policy.tiers {
+        let _ = writeln!(out, "  {name}:");
+        targets_lines(policy, &mut out, &tier.targets, tier.schedule);
+    }
+    if !policy.contracts.is_empty() {
+        let _ = writeln!(out, "\ncontracts:");
+        for (name, contract) in &policy.contracts {
+            let _ = writeln!(out, "  {name} (on tier {}, overriding):", contract.tier);
+            let schedule = contract
+                .schedule
+                .or_else(|| policy.tiers.get(&contract.tier).map(|t| t.schedule))
+                .unwrap_or(ScheduleId(0));
+            targets_lines(policy, &mut out, &contract.targets, schedule);
+        }
+    }
+    let _ = writeln!(out, "\ngoals:");
+    if policy.goals.is_empty() {
+        let _ = writeln!(out, "  none");
+    }
+    for g in &policy.goals {
+        let severities = if g.severities.is_empty() {
+            "every severity".to_string()
+        } else {
+            list(&g.severities)
+        };
+        let tiers = if g.tiers.is_empty() {
+            "every tier".to_string()
+        } else {
+            list(&g.tiers)
+        };
+        let _ = writeln!(
+            out,
+            "  {}: {} within {} on {}, {severities}, {tiers}; aim {}% of tickets; warn at {}",
+            g.name,
+            g.metric,
+            g.duration,
+            policy.schedule_name(g.schedule),
+            g.attainment_percent,
+            list(&g.thresholds)
+        );
+    }
+    let fr = &policy.first_response;
+    let _ = writeln!(
+        out,
+        "\nfirst response: a public agent comment of at least {} characters, not by a bot ({}), matching no acknowledgement pattern:",
+        fr.min_length,
+        list(&fr.bot_user_ids)
+    );
+    for p in fr.acknowledgements.patterns() {
+        let _ = writeln!(out, "  {p}");
+    }
+    let _ = writeln!(
+        out,
+        "\npaused while: first response: {}; resolution: {}",
+        list(&policy.pause_first_response),
+        list(&policy.pause_resolution)
+    );
+    let reminders = policy
+        .reminder_every
+        .map_or("none".to_string(), |r| format!("every {r} after a breach"));
+    let _ = writeln!(
+        out,
+        "alerts: warn at {} and at the breach; reminders: {reminders}",
+        list(&policy.thresholds)
+    );
+    out
+}

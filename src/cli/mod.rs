@@ -1,0 +1,4 @@
+//! What the subcommands do, beyond parsing their arguments.
+
+pub mod calc;
+pub mod describe;

@@ -1,0 +1,6 @@
+//! slawatch: SLA clocks, breach warnings and engineering escalation for a
+//! support team on Zendesk.
+
+pub mod cli;
+pub mod config;
+pub mod sla;

@@ -1,0 +1,106 @@
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use slawatch::cli;
+use slawatch::config::Config;
+
+/// SLA clocks, breach warnings and engineering escalation for a support team on Zendesk.
+#[derive(Parser)]
+#[command(name = "slawatch", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args)]
+struct ConfigArg {
+    /// The TOML configuration file; without it, the built-in defaults (SPEC §2).
+    #[arg(long, short = 'c', value_name = "FILE")]
+    config: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Validate the configuration and print the resolved schedules and policies.
+    CheckConfig(ConfigArg),
+    /// Print the instant by which a duration of schedule time has passed.
+    Deadline {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Schedule name (`24x7` is the calendar clock).
+        #[arg(long)]
+        schedule: String,
+        /// Start, RFC 3339 (e.g. 2026-12-01T09:00:00-08:00).
+        #[arg(long, required_unless_present = "batch")]
+        from: Option<String>,
+        /// Schedule time to add: 90s, 45m, 24h, 1h30m, 3d (= 72h), 1w (= 168h).
+        #[arg(long, required_unless_present = "batch")]
+        duration: Option<String>,
+        /// Read `FROM DURATION` lines on stdin, answer one line each.
+        #[arg(long, conflicts_with_all = ["from", "duration"])]
+        batch: bool,
+    },
+    /// Print the schedule time between two instants, in whole seconds.
+    Elapsed {
+        #[command(flatten)]
+        config: ConfigArg,
+        #[arg(long)]
+        schedule: String,
+        #[arg(long, required_unless_present = "batch")]
+        from: Option<String>,
+        #[arg(long, required_unless_present = "batch")]
+        to: Option<String>,
+        /// Read `FROM TO` lines on stdin, answer one line each.
+        #[arg(long, conflicts_with_all = ["from", "to"])]
+        batch: bool,
+    },
+}
+
+/// Exit status for bad configuration or arguments.
+const USAGE: u8 = 2;
+
+fn load(arg: &ConfigArg) -> Result<Config, ExitCode> {
+    match &arg.config {
+        None => Ok(Config::defaults()),
+        Some(path) => Config::load(path).map_err(|errors| {
+            eprintln!("{errors}");
+            ExitCode::from(USAGE)
+        }),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Command::CheckConfig(arg) => load(arg).map(|config| {
+            print!("{}", cli::describe::describe(&config, arg.config.as_deref()));
+            ExitCode::SUCCESS
+        }),
+        Command::Deadline {
+            config,
+            schedule,
+            from,
+            duration,
+            batch,
+        } => load(config).map(|c| {
+            cli::calc::run(
+                &c,
+                schedule,
+                cli::calc::Question::Deadline,
+                from.as_deref(),
+                duration.as_deref(),
+                *batch,
+            )
+        }),
+        Command::Elapsed {
+            config,
+            schedule,
+            from,
+            to,
+            batch,
+        } => load(config).map(|c| cli::calc::run(&c, schedule, cli::calc::Question::Elapsed, from.as_deref(), to.as_deref(), *batch)),
+    };
+    result.unwrap_or_else(|code| code)
+}
