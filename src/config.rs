@@ -122,7 +122,11 @@ fn deserialize(file: &str, text: &str) -> Result<RawConfig, ConfigErrors> {
     let deserializer = toml::Deserializer::new(text);
     serde_path_to_error::deserialize(deserializer).map_err(|e| {
         // Spanned<T> shows up in serde's path as a private field name: leave it out.
-        let key = e.path().to_string().replace(".$__serde_spanned_private_value", "").replace("$__serde_spanned_private_value.", "");
+        let key = e
+            .path()
+            .to_string()
+            .replace(".$__serde_spanned_private_value", "")
+            .replace("$__serde_spanned_private_value.", "");
         let inner = e.into_inner();
         let line = inner.span().map(|s| line_of(text, s.start));
         let key = if key == "." { String::new() } else { key };
@@ -428,7 +432,13 @@ impl Checker<'_> {
             .unwrap_or_default();
         for p in &patterns {
             if let Err(e) = regex::Regex::new(p.get_ref()) {
-                let detail = e.to_string().lines().last().unwrap_or_default().trim_start_matches("error: ").to_string();
+                let detail = e
+                    .to_string()
+                    .lines()
+                    .last()
+                    .unwrap_or_default()
+                    .trim_start_matches("error: ")
+                    .to_string();
                 self.error(
                     p.span(),
                     "first_response.acknowledgement_patterns",
@@ -575,7 +585,9 @@ impl Checker<'_> {
                     toml::Value::Table(table) if table.keys().all(|k| k == "target" || k == "thresholds") => {
                         let text = table.get("target").and_then(toml::Value::as_str).map(str::to_string);
                         let thresholds = table.get("thresholds").map(|t| {
-                            t.as_array().map(|a| a.iter().map(|v| v.as_str().unwrap_or_default().to_string()).collect()).unwrap_or_default()
+                            t.as_array()
+                                .map(|a| a.iter().map(|v| v.as_str().unwrap_or_default().to_string()).collect())
+                                .unwrap_or_default()
                         });
                         match text {
                             Some(text) => (text, thresholds),

@@ -32,25 +32,52 @@ fn ticket(tier: &str, severity: &str) -> TicketFacts {
     TicketFacts {
         created_at: created,
         opened_by_agent: false,
-        customer: Customer { tier: Some(tier.to_string()), contract: None },
+        customer: Customer {
+            tier: Some(tier.to_string()),
+            contract: None,
+        },
         events: vec![
-            Event::Status { at: created, status: "new".into() },
-            Event::Severity { at: created, severity: Some(severity.into()) },
-            Event::Comment { at: created, author_id: CUSTOMER, role: Role::EndUser, public: true, body: "The connector crashes on start.".into() },
+            Event::Status {
+                at: created,
+                status: "new".into(),
+            },
+            Event::Severity {
+                at: created,
+                severity: Some(severity.into()),
+            },
+            Event::Comment {
+                at: created,
+                author_id: CUSTOMER,
+                role: Role::EndUser,
+                public: true,
+                body: "The connector crashes on start.".into(),
+            },
         ],
     }
 }
 
 fn comment(at: &str, author_id: u64, role: Role, public: bool, body: &str) -> Event {
-    Event::Comment { at: t(at), author_id, role, public, body: body.into() }
+    Event::Comment {
+        at: t(at),
+        author_id,
+        role,
+        public,
+        body: body.into(),
+    }
 }
 
 fn status(at: &str, status: &str) -> Event {
-    Event::Status { at: t(at), status: status.into() }
+    Event::Status {
+        at: t(at),
+        status: status.into(),
+    }
 }
 
 fn severity(at: &str, severity: &str) -> Event {
-    Event::Severity { at: t(at), severity: Some(severity.into()) }
+    Event::Severity {
+        at: t(at),
+        severity: Some(severity.into()),
+    }
 }
 
 fn contract_clock(clocks: &TicketClocks, metric: Metric) -> &MetricClock {
@@ -69,10 +96,17 @@ fn at(policy: &Policy, facts: &TicketFacts, now: &str) -> TicketClocks {
 fn default_policy_reproduces_the_spec_table() {
     let p = defaults();
     let target = |tier: &str, sev: &str, metric: Metric| {
-        p.targets(&Customer { tier: Some(tier.into()), contract: None }, sev, metric)
-            .into_iter()
-            .find(|t| t.kind == TargetKind::Contract)
-            .map(|t| (t.duration, p.schedule_name(t.schedule).to_string()))
+        p.targets(
+            &Customer {
+                tier: Some(tier.into()),
+                contract: None,
+            },
+            sev,
+            metric,
+        )
+        .into_iter()
+        .find(|t| t.kind == TargetKind::Contract)
+        .map(|t| (t.duration, p.schedule_name(t.schedule).to_string()))
     };
     let business = |h: i64| Some((Duration(h * HOUR), "business-hours".to_string()));
     let calendar = |h: i64| Some((Duration(h * HOUR), "24x7".to_string()));
@@ -94,7 +128,10 @@ fn default_policy_reproduces_the_spec_table() {
     assert_eq!(hours.holidays.yearly, vec![(12, 24), (12, 25), (1, 1)]);
     assert_eq!(p.pause_resolution, vec!["pending"]);
     assert!(p.pause_first_response.is_empty());
-    assert_eq!(p.thresholds, vec![Threshold::Percent(50), Threshold::Percent(75), Threshold::Percent(90)]);
+    assert_eq!(
+        p.thresholds,
+        vec![Threshold::Percent(50), Threshold::Percent(75), Threshold::Percent(90)]
+    );
 
     // The internal goal: 95% of Severity 2 resolved within one (calendar) week.
     let goals = p.targets(&Customer::default(), "sev2", Metric::Resolution);
@@ -114,16 +151,31 @@ fn a_running_clock_reports_deadline_elapsed_remaining_and_the_next_threshold() {
     // 24 business hours = three 8-hour days: Wednesday 17:00 PST.
     assert_eq!(fmt(fr.deadline).as_deref(), Some("2026-12-03T01:00:00Z"));
     // 50% = 12 h: Tuesday 13:00 PST.
-    assert_eq!(fr.next_alert, Some((AlertPoint::Warning(Threshold::Percent(50)), t("2026-12-01T13:00:00-08:00"))));
+    assert_eq!(
+        fr.next_alert,
+        Some((AlertPoint::Warning(Threshold::Percent(50)), t("2026-12-01T13:00:00-08:00")))
+    );
     let marks: Vec<_> = fr.alerts.iter().map(|a| (a.point, fmt(a.at).unwrap(), a.crossed)).collect();
     assert_eq!(
         marks,
         vec![
-            (AlertPoint::Warning(Threshold::Percent(50)), "2026-12-01T21:00:00Z".to_string(), false),
+            (
+                AlertPoint::Warning(Threshold::Percent(50)),
+                "2026-12-01T21:00:00Z".to_string(),
+                false
+            ),
             // 18 h: Wednesday 11:00 PST.
-            (AlertPoint::Warning(Threshold::Percent(75)), "2026-12-02T19:00:00Z".to_string(), false),
+            (
+                AlertPoint::Warning(Threshold::Percent(75)),
+                "2026-12-02T19:00:00Z".to_string(),
+                false
+            ),
             // 21 h 36 m: Wednesday 14:36 PST.
-            (AlertPoint::Warning(Threshold::Percent(90)), "2026-12-02T22:36:00Z".to_string(), false),
+            (
+                AlertPoint::Warning(Threshold::Percent(90)),
+                "2026-12-02T22:36:00Z".to_string(),
+                false
+            ),
             (AlertPoint::Breach, "2026-12-03T01:00:00Z".to_string(), false),
         ]
     );
@@ -140,14 +192,25 @@ fn crossed_thresholds_keep_their_instants_and_the_next_one_is_strictly_later() {
     let fr = contract_clock(&clocks, Metric::FirstResponse);
     assert_eq!(fr.elapsed, 19 * HOUR);
     let crossed: Vec<_> = fr.alerts.iter().filter(|a| a.crossed).map(|a| a.point).collect();
-    assert_eq!(crossed, vec![AlertPoint::Warning(Threshold::Percent(50)), AlertPoint::Warning(Threshold::Percent(75))]);
-    assert_eq!(fr.next_alert, Some((AlertPoint::Warning(Threshold::Percent(90)), t("2026-12-02T14:36:00-08:00"))));
+    assert_eq!(
+        crossed,
+        vec![
+            AlertPoint::Warning(Threshold::Percent(50)),
+            AlertPoint::Warning(Threshold::Percent(75))
+        ]
+    );
+    assert_eq!(
+        fr.next_alert,
+        Some((AlertPoint::Warning(Threshold::Percent(90)), t("2026-12-02T14:36:00-08:00")))
+    );
 }
 
 #[test]
 fn a_substantive_public_agent_reply_meets_first_response() {
     let mut facts = ticket("self-hosted", "sev1");
-    facts.events.push(comment("2026-11-30T15:00:00-08:00", AGENT, Role::Agent, true, ANSWER));
+    facts
+        .events
+        .push(comment("2026-11-30T15:00:00-08:00", AGENT, Role::Agent, true, ANSWER));
     let clocks = at(&defaults(), &facts, "2026-12-01T09:00:00-08:00");
     let fr = contract_clock(&clocks, Metric::FirstResponse);
     assert_eq!(fr.state, ClockState::Met);
@@ -156,22 +219,33 @@ fn a_substantive_public_agent_reply_meets_first_response() {
     assert_eq!(fr.next_alert, None);
     // An admin counts as an agent.
     facts.events.pop();
-    facts.events.push(comment("2026-11-30T15:00:00-08:00", AGENT, Role::Admin, true, ANSWER));
-    assert_eq!(contract_clock(&at(&defaults(), &facts, "2026-12-01T09:00:00-08:00"), Metric::FirstResponse).state, ClockState::Met);
+    facts
+        .events
+        .push(comment("2026-11-30T15:00:00-08:00", AGENT, Role::Admin, true, ANSWER));
+    assert_eq!(
+        contract_clock(&at(&defaults(), &facts, "2026-12-01T09:00:00-08:00"), Metric::FirstResponse).state,
+        ClockState::Met
+    );
 }
 
 #[test]
 fn private_notes_customer_comments_bots_and_short_comments_do_not_count() {
     let p = policy("[first_response]\nbot_user_ids = [99]\nmin_length = 25\n");
     for (author, role, public, body) in [
-        (AGENT, Role::Agent, false, ANSWER),            // an internal note
-        (CUSTOMER, Role::EndUser, true, ANSWER),        // the customer
-        (BOT, Role::Agent, true, ANSWER),               // a configured bot user
-        (AGENT, Role::Agent, true, "See the docs."),    // shorter than min_length
-        (AGENT, Role::Other, true, ANSWER),             // an unknown role
+        (AGENT, Role::Agent, false, ANSWER),         // an internal note
+        (CUSTOMER, Role::EndUser, true, ANSWER),     // the customer
+        (BOT, Role::Agent, true, ANSWER),            // a configured bot user
+        (AGENT, Role::Agent, true, "See the docs."), // shorter than min_length
+        (AGENT, Role::Other, true, ANSWER),          // an unknown role
     ] {
         let mut facts = ticket("self-hosted", "sev1");
-        facts.events.push(Event::Comment { at: t("2026-11-30T15:00:00-08:00"), author_id: author, role, public, body: body.into() });
+        facts.events.push(Event::Comment {
+            at: t("2026-11-30T15:00:00-08:00"),
+            author_id: author,
+            role,
+            public,
+            body: body.into(),
+        });
         let fr = evaluate(&p, &facts, t("2026-12-01T09:00:00-08:00")).unwrap();
         let fr = contract_clock(&fr, Metric::FirstResponse);
         assert_eq!(fr.state, ClockState::Running, "{author} {role:?} {public} {body:?}");
@@ -182,8 +256,16 @@ fn private_notes_customer_comments_bots_and_short_comments_do_not_count() {
 #[test]
 fn an_acknowledgement_is_remembered_but_does_not_meet_first_response() {
     let mut facts = ticket("self-hosted", "sev1");
-    facts.events.push(comment("2026-11-30T09:05:00-08:00", AGENT, Role::Agent, true, "Hi! We're on it."));
-    facts.events.push(comment("2026-11-30T09:06:00-08:00", AGENT, Role::Agent, true, "Thanks for reaching out!"));
+    facts
+        .events
+        .push(comment("2026-11-30T09:05:00-08:00", AGENT, Role::Agent, true, "Hi! We're on it."));
+    facts.events.push(comment(
+        "2026-11-30T09:06:00-08:00",
+        AGENT,
+        Role::Agent,
+        true,
+        "Thanks for reaching out!",
+    ));
     let clocks = at(&defaults(), &facts, "2026-11-30T12:00:00-08:00");
     let fr = contract_clock(&clocks, Metric::FirstResponse);
     assert_eq!(fr.state, ClockState::Running);
@@ -192,15 +274,26 @@ fn an_acknowledgement_is_remembered_but_does_not_meet_first_response() {
     // A long acknowledgement matching a pattern still does not count, but a real answer does.
     let p = policy("[first_response]\nmin_length = 5\nacknowledgement_patterns = ['(?i)^we are (on it|looking into this)']\n");
     let mut facts = ticket("self-hosted", "sev1");
-    facts.events.push(comment("2026-11-30T10:00:00-08:00", AGENT, Role::Agent, true, "We are looking into this and will update you soon with more"));
+    facts.events.push(comment(
+        "2026-11-30T10:00:00-08:00",
+        AGENT,
+        Role::Agent,
+        true,
+        "We are looking into this and will update you soon with more",
+    ));
     let fr = evaluate(&p, &facts, t("2026-11-30T12:00:00-08:00")).unwrap();
     assert_eq!(contract_clock(&fr, Metric::FirstResponse).state, ClockState::Running);
-    facts.events.push(comment("2026-11-30T11:00:00-08:00", AGENT, Role::Agent, true, "Restart it."));
+    facts
+        .events
+        .push(comment("2026-11-30T11:00:00-08:00", AGENT, Role::Agent, true, "Restart it."));
     let clocks = evaluate(&p, &facts, t("2026-11-30T12:00:00-08:00")).unwrap();
     let fr = contract_clock(&clocks, Metric::FirstResponse);
     assert_eq!(fr.state, ClockState::Met);
     assert_eq!(fmt(fr.completed_at).as_deref(), Some("2026-11-30T19:00:00Z"));
-    assert_eq!(fr.acknowledged_at, None, "met: no longer 'acknowledged, no substantive response yet'");
+    assert_eq!(
+        fr.acknowledged_at, None,
+        "met: no longer 'acknowledged, no substantive response yet'"
+    );
 }
 
 #[test]
@@ -209,10 +302,22 @@ fn an_agent_opened_ticket_starts_its_response_clock_at_the_customers_first_comme
     let mut facts = TicketFacts {
         created_at: created,
         opened_by_agent: true,
-        customer: Customer { tier: Some("self-hosted".into()), contract: None },
+        customer: Customer {
+            tier: Some("self-hosted".into()),
+            contract: None,
+        },
         events: vec![
-            Event::Severity { at: created, severity: Some("sev1".into()) },
-            Event::Comment { at: created, author_id: AGENT, role: Role::Agent, public: true, body: ANSWER.into() },
+            Event::Severity {
+                at: created,
+                severity: Some("sev1".into()),
+            },
+            Event::Comment {
+                at: created,
+                author_id: AGENT,
+                role: Role::Agent,
+                public: true,
+                body: ANSWER.into(),
+            },
         ],
     };
     let fr = at(&defaults(), &facts, "2026-12-01T09:00:00-08:00");
@@ -220,7 +325,13 @@ fn an_agent_opened_ticket_starts_its_response_clock_at_the_customers_first_comme
     assert_eq!(fr.state, ClockState::NotStarted);
     assert_eq!((fr.deadline, fr.next_alert), (None, None));
 
-    facts.events.push(comment("2026-12-01T10:00:00-08:00", CUSTOMER, Role::EndUser, true, "Still broken after the upgrade."));
+    facts.events.push(comment(
+        "2026-12-01T10:00:00-08:00",
+        CUSTOMER,
+        Role::EndUser,
+        true,
+        "Still broken after the upgrade.",
+    ));
     let clocks = at(&defaults(), &facts, "2026-12-01T11:00:00-08:00");
     let fr = contract_clock(&clocks, Metric::FirstResponse);
     assert_eq!(fr.state, ClockState::Running);
@@ -231,7 +342,9 @@ fn an_agent_opened_ticket_starts_its_response_clock_at_the_customers_first_comme
     // The resolution clock still starts when the ticket was created: Monday 8 h + Tuesday 2 h.
     assert_eq!(contract_clock(&clocks, Metric::Resolution).elapsed, 10 * HOUR);
 
-    facts.events.push(comment("2026-12-01T12:00:00-08:00", AGENT, Role::Agent, true, ANSWER));
+    facts
+        .events
+        .push(comment("2026-12-01T12:00:00-08:00", AGENT, Role::Agent, true, ANSWER));
     let fr = at(&defaults(), &facts, "2026-12-01T13:00:00-08:00");
     let fr = contract_clock(&fr, Metric::FirstResponse);
     assert_eq!((fr.state, fr.elapsed), (ClockState::Met, 2 * HOUR));
@@ -254,7 +367,10 @@ fn solved_meets_resolution() {
     // closed after solved keeps the solve time.
     facts.events.push(status("2026-12-05T09:00:00-08:00", "closed"));
     let res = at(&defaults(), &facts, "2026-12-08T09:00:00-08:00");
-    assert_eq!(fmt(contract_clock(&res, Metric::Resolution).completed_at).as_deref(), Some("2026-12-01T17:00:00Z"));
+    assert_eq!(
+        fmt(contract_clock(&res, Metric::Resolution).completed_at).as_deref(),
+        Some("2026-12-01T17:00:00Z")
+    );
 }
 
 #[test]
@@ -326,7 +442,9 @@ fn a_clock_past_its_target_is_breached_with_time_overdue() {
     assert_eq!(fr.next_alert, None, "no reminders configured");
     // A late reply leaves it breached, with the reply time.
     let mut facts = ticket("self-hosted", "sev1");
-    facts.events.push(comment("2026-12-03T11:00:00-08:00", AGENT, Role::Agent, true, ANSWER));
+    facts
+        .events
+        .push(comment("2026-12-03T11:00:00-08:00", AGENT, Role::Agent, true, ANSWER));
     let fr = at(&defaults(), &facts, "2026-12-04T09:00:00-08:00");
     let fr = contract_clock(&fr, Metric::FirstResponse);
     assert_eq!(fr.state, ClockState::Breached);
@@ -336,7 +454,9 @@ fn a_clock_past_its_target_is_breached_with_time_overdue() {
 #[test]
 fn a_reply_at_the_deadline_instant_meets_the_target() {
     let mut facts = ticket("self-hosted", "sev1");
-    facts.events.push(comment("2026-12-02T17:00:00-08:00", AGENT, Role::Agent, true, ANSWER));
+    facts
+        .events
+        .push(comment("2026-12-02T17:00:00-08:00", AGENT, Role::Agent, true, ANSWER));
     let fr = at(&defaults(), &facts, "2026-12-03T09:00:00-08:00");
     let fr = contract_clock(&fr, Metric::FirstResponse);
     assert_eq!((fr.state, fr.remaining), (ClockState::Met, 0));
@@ -365,7 +485,10 @@ fn thresholds_can_be_lead_times_per_target() {
             // 6 h: Monday 15:00 PST.
             (AlertPoint::Warning(Threshold::Percent(25)), "2026-11-30T23:00:00Z".to_string()),
             // 22 h: Wednesday 15:00 PST.
-            (AlertPoint::Warning(Threshold::Before(Duration(2 * HOUR))), "2026-12-02T23:00:00Z".to_string()),
+            (
+                AlertPoint::Warning(Threshold::Before(Duration(2 * HOUR))),
+                "2026-12-02T23:00:00Z".to_string()
+            ),
             (AlertPoint::Breach, "2026-12-03T01:00:00Z".to_string()),
         ]
     );
@@ -383,14 +506,20 @@ fn a_severity_change_rederives_deadlines_from_the_original_start() {
     assert_eq!(fmt(fr.deadline).as_deref(), Some("2026-12-03T01:00:00Z"));
     assert_eq!(fr.elapsed, 10 * HOUR);
     // And a resolution target appears, also from the original start.
-    assert_eq!(fmt(contract_clock(&clocks, Metric::Resolution).deadline).as_deref(), Some("2026-12-11T01:00:00Z"));
+    assert_eq!(
+        fmt(contract_clock(&clocks, Metric::Resolution).deadline).as_deref(),
+        Some("2026-12-11T01:00:00Z")
+    );
 
     // A downgrade lengthens it the same way: 40 h from Monday 09:00 is the next Monday 09:00
     // (five full days end Friday 17:00, the closing instant).
     let mut facts = ticket("self-hosted", "sev1");
     facts.events.push(severity("2026-12-01T10:00:00-08:00", "sev2"));
     let clocks = at(&defaults(), &facts, "2026-12-01T11:00:00-08:00");
-    assert_eq!(fmt(contract_clock(&clocks, Metric::FirstResponse).deadline).as_deref(), Some("2026-12-05T01:00:00Z"));
+    assert_eq!(
+        fmt(contract_clock(&clocks, Metric::FirstResponse).deadline).as_deref(),
+        Some("2026-12-05T01:00:00Z")
+    );
     assert_eq!(contract_clock(&clocks, Metric::Resolution).state, ClockState::NotApplicable);
 }
 
@@ -417,7 +546,10 @@ fn a_ticket_without_severity_gets_the_default_and_is_unclassified() {
     let mut facts = ticket("self-hosted", "sev9");
     facts.customer.tier = Some("no-such-tier".into());
     let clocks = at(&defaults(), &facts, "2026-11-30T10:00:00-08:00");
-    assert_eq!((clocks.severity.as_str(), clocks.classified, clocks.tier.as_str()), ("sev2", false, "self-hosted"));
+    assert_eq!(
+        (clocks.severity.as_str(), clocks.classified, clocks.tier.as_str()),
+        ("sev2", false, "self-hosted")
+    );
 }
 
 #[test]
@@ -449,16 +581,37 @@ fn the_managed_tier_runs_on_the_calendar() {
     facts.created_at = t("2026-12-05T09:00:00Z");
     for e in &mut facts.events {
         *e = match e.clone() {
-            Event::Status { status, .. } => Event::Status { at: facts.created_at, status },
-            Event::Severity { severity, .. } => Event::Severity { at: facts.created_at, severity },
-            Event::Comment { author_id, role, public, body, .. } => Event::Comment { at: facts.created_at, author_id, role, public, body },
+            Event::Status { status, .. } => Event::Status {
+                at: facts.created_at,
+                status,
+            },
+            Event::Severity { severity, .. } => Event::Severity {
+                at: facts.created_at,
+                severity,
+            },
+            Event::Comment {
+                author_id,
+                role,
+                public,
+                body,
+                ..
+            } => Event::Comment {
+                at: facts.created_at,
+                author_id,
+                role,
+                public,
+                body,
+            },
         };
     }
     let clocks = at(&defaults(), &facts, "2026-12-05T21:00:00Z");
     let fr = contract_clock(&clocks, Metric::FirstResponse);
     assert_eq!((fr.state, fr.elapsed), (ClockState::Running, 12 * HOUR));
     assert_eq!(fmt(fr.deadline).as_deref(), Some("2026-12-06T09:00:00Z"));
-    assert_eq!(fmt(contract_clock(&clocks, Metric::Resolution).deadline).as_deref(), Some("2026-12-08T09:00:00Z"));
+    assert_eq!(
+        fmt(contract_clock(&clocks, Metric::Resolution).deadline).as_deref(),
+        Some("2026-12-08T09:00:00Z")
+    );
 }
 
 #[test]
@@ -476,13 +629,22 @@ targets.sev1 = { first_response = "4h" }
     let clocks = evaluate(&p, &facts, t(MONDAY_9AM)).unwrap();
     assert_eq!(clocks.contract.as_deref(), Some("acme-elite"));
     assert_eq!(clocks.tier, "self-hosted");
-    assert_eq!(fmt(contract_clock(&clocks, Metric::FirstResponse).deadline).as_deref(), Some("2026-11-30T21:00:00Z"));
+    assert_eq!(
+        fmt(contract_clock(&clocks, Metric::FirstResponse).deadline).as_deref(),
+        Some("2026-11-30T21:00:00Z")
+    );
     // Resolution keeps the tier's 72 h, on the contract's calendar clock.
-    assert_eq!(fmt(contract_clock(&clocks, Metric::Resolution).deadline).as_deref(), Some("2026-12-03T17:00:00Z"));
+    assert_eq!(
+        fmt(contract_clock(&clocks, Metric::Resolution).deadline).as_deref(),
+        Some("2026-12-03T17:00:00Z")
+    );
     // Without the contract, the same organization's tier applies.
     facts.customer.contract = None;
     let clocks = evaluate(&p, &facts, t(MONDAY_9AM)).unwrap();
-    assert_eq!(fmt(contract_clock(&clocks, Metric::FirstResponse).deadline).as_deref(), Some("2026-12-03T01:00:00Z"));
+    assert_eq!(
+        fmt(contract_clock(&clocks, Metric::FirstResponse).deadline).as_deref(),
+        Some("2026-12-03T01:00:00Z")
+    );
 }
 
 #[test]
@@ -511,12 +673,21 @@ schedule = "team-hours"
     );
     // Created Monday 09:00 PST = 17:00 UTC, inside team hours.
     let clocks = evaluate(&p, &ticket("self-hosted", "sev2"), t(MONDAY_9AM)).unwrap();
-    let goals: Vec<_> = clocks.clocks.iter().filter(|c| c.kind == TargetKind::Goal).map(|c| (c.metric, c.name.as_str(), fmt(c.deadline).unwrap())).collect();
+    let goals: Vec<_> = clocks
+        .clocks
+        .iter()
+        .filter(|c| c.kind == TargetKind::Goal)
+        .map(|c| (c.metric, c.name.as_str(), fmt(c.deadline).unwrap()))
+        .collect();
     assert_eq!(
         goals,
         vec![
             (Metric::FirstResponse, "team-first-response-1h", "2026-11-30T18:00:00Z".to_string()),
-            (Metric::Resolution, "sev2-resolved-within-a-week", "2026-12-07T17:00:00Z".to_string()),
+            (
+                Metric::Resolution,
+                "sev2-resolved-within-a-week",
+                "2026-12-07T17:00:00Z".to_string()
+            ),
         ]
     );
     // Severity 2 has no contractual resolution target: not applicable, with the goal beside it.
@@ -532,7 +703,9 @@ schedule = "team-hours"
 #[test]
 fn evaluation_ignores_facts_after_now_and_is_repeatable() {
     let mut facts = ticket("self-hosted", "sev1");
-    facts.events.push(comment("2026-12-01T09:00:00-08:00", AGENT, Role::Agent, true, ANSWER));
+    facts
+        .events
+        .push(comment("2026-12-01T09:00:00-08:00", AGENT, Role::Agent, true, ANSWER));
     let before = at(&defaults(), &facts, "2026-11-30T10:00:00-08:00");
     assert_eq!(contract_clock(&before, Metric::FirstResponse).state, ClockState::Running);
     assert_eq!(before, at(&defaults(), &facts, "2026-11-30T10:00:00-08:00"));

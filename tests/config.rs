@@ -35,13 +35,19 @@ fn a_bad_interval_names_file_line_key_and_problem() {
 time_zone = "America/Los_Angeles"
 hours.mon = ["9-17"]
 "#;
-    assert_eq!(one_error(toml), r#"config.toml:14: schedules.pacific.hours.mon: "9-17" is not HH:MM-HH:MM"#);
+    assert_eq!(
+        one_error(toml),
+        r#"config.toml:14: schedules.pacific.hours.mon: "9-17" is not HH:MM-HH:MM"#
+    );
 }
 
 #[test]
 fn unknown_keys_are_rejected_with_their_line() {
     let err = one_error("[schedules.pacific]\ntime_zone = \"UTC\"\nhours.mon = [\"09:00-17:00\"]\nhours.monday = [\"09:00-17:00\"]\n");
-    assert!(err.starts_with("config.toml:4: schedules.pacific.hours.monday: unknown field `monday`"), "{err}");
+    assert!(
+        err.starts_with("config.toml:4: schedules.pacific.hours.monday: unknown field `monday`"),
+        "{err}"
+    );
     let err = one_error("[alerts]\nthresholds = [\"50%\"]\n\n[zendesk]\nurl = \"x\"\n");
     assert!(err.starts_with("config.toml:4: zendesk: unknown field `zendesk`"), "{err}");
     let err = one_error("[policy]\nseverity = \"sev1\"\n");
@@ -57,11 +63,26 @@ fn malformed_toml_names_the_line() {
 #[test]
 fn each_schedule_mistake_gets_a_clear_error() {
     let cases = [
-        (r#"hours.mon = ["09:00-12:00", "11:00-17:00"]"#, r#"config.toml:3: schedules.s.hours.mon: intervals 09:00-12:00 and 11:00-17:00 overlap"#),
-        (r#"hours.tue = ["17:00-09:00"]"#, r#"config.toml:3: schedules.s.hours.tue: the interval ends at 09:00 which is not after its start 17:00"#),
-        (r#"hours.wed = ["10:00-10:00"]"#, r#"config.toml:3: schedules.s.hours.wed: the interval ends at 10:00 which is not after its start 10:00"#),
-        (r#"hours.thu = ["09:00-24:30"]"#, r#"config.toml:3: schedules.s.hours.thu: "09:00-24:30" is not HH:MM-HH:MM"#),
-        (r#"hours.fri = ["9:00-17:00"]"#, r#"config.toml:3: schedules.s.hours.fri: "9:00-17:00" is not HH:MM-HH:MM"#),
+        (
+            r#"hours.mon = ["09:00-12:00", "11:00-17:00"]"#,
+            r#"config.toml:3: schedules.s.hours.mon: intervals 09:00-12:00 and 11:00-17:00 overlap"#,
+        ),
+        (
+            r#"hours.tue = ["17:00-09:00"]"#,
+            r#"config.toml:3: schedules.s.hours.tue: the interval ends at 09:00 which is not after its start 17:00"#,
+        ),
+        (
+            r#"hours.wed = ["10:00-10:00"]"#,
+            r#"config.toml:3: schedules.s.hours.wed: the interval ends at 10:00 which is not after its start 10:00"#,
+        ),
+        (
+            r#"hours.thu = ["09:00-24:30"]"#,
+            r#"config.toml:3: schedules.s.hours.thu: "09:00-24:30" is not HH:MM-HH:MM"#,
+        ),
+        (
+            r#"hours.fri = ["9:00-17:00"]"#,
+            r#"config.toml:3: schedules.s.hours.fri: "9:00-17:00" is not HH:MM-HH:MM"#,
+        ),
         ("hours.sat = []", "config.toml:2: schedules.s.hours: the week has no open hours"),
         (
             "hours.mon = [\"09:00-17:00\"]\nholidays = [\"2026-02-30\"]",
@@ -77,7 +98,10 @@ fn each_schedule_mistake_gets_a_clear_error() {
         assert_eq!(one_error(&toml), want, "{toml}");
     }
     let err = one_error("[schedules.s]\ntime_zone = \"Mars/Olympus\"\nhours.mon = [\"09:00-17:00\"]\n");
-    assert!(err.starts_with(r#"config.toml:2: schedules.s.time_zone: "Mars/Olympus" is not a known time zone"#), "{err}");
+    assert!(
+        err.starts_with(r#"config.toml:2: schedules.s.time_zone: "Mars/Olympus" is not a known time zone"#),
+        "{err}"
+    );
 }
 
 #[test]
@@ -123,13 +147,22 @@ acknowledgement_patterns = ["(unclosed"]
 #[test]
 fn references_between_sections_are_checked() {
     let err = one_error("[policy]\ndefault_severity = \"p1\"\n");
-    assert_eq!(err, r#"config.toml:2: policy.default_severity: "p1" is not one of policy.severities (sev1, sev2)"#);
+    assert_eq!(
+        err,
+        r#"config.toml:2: policy.default_severity: "p1" is not one of policy.severities (sev1, sev2)"#
+    );
     let err = one_error("[policy]\ndefault_tier = \"gold\"\n");
-    assert_eq!(err, r#"config.toml:2: policy.default_tier: "gold" is not a tier (tiers: managed, self-hosted)"#);
+    assert_eq!(
+        err,
+        r#"config.toml:2: policy.default_tier: "gold" is not a tier (tiers: managed, self-hosted)"#
+    );
     let err = one_error("[contracts.acme]\ntier = \"gold\"\n");
     assert_eq!(err, r#"config.toml:2: contracts.acme.tier: "gold" is not a tier"#);
     let err = one_error("[[goals]]\nname = \"g\"\nmetric = \"speed\"\ntarget = \"1h\"\nschedule = \"24x7\"\n");
-    assert_eq!(err, r#"config.toml:3: goals[0].metric: "speed" is not a metric (first_response or resolution)"#);
+    assert_eq!(
+        err,
+        r#"config.toml:3: goals[0].metric: "speed" is not a metric (first_response or resolution)"#
+    );
     let err = one_error("[[goals]]\nname = \"g\"\nmetric = \"resolution\"\ntarget = \"1h\"\nschedule = \"24x7\"\nattainment = \"95\"\n");
     assert_eq!(err, r#"config.toml:6: goals[0].attainment: "95" is not a percentage such as "95%""#);
 }
@@ -160,27 +193,57 @@ fn zendesk_zone_names_are_accepted() {
 
 #[test]
 fn a_user_schedule_of_the_default_name_replaces_the_default() {
-    let config = Config::parse("config.toml", "[schedules.business-hours]\ntime_zone = \"Europe/London\"\nhours.sat = [\"10:00-12:00\"]\n").unwrap();
+    let config = Config::parse(
+        "config.toml",
+        "[schedules.business-hours]\ntime_zone = \"Europe/London\"\nhours.sat = [\"10:00-12:00\"]\n",
+    )
+    .unwrap();
     let schedule = config.policy.schedule(config.policy.schedule_id("business-hours").unwrap());
     // Saturday 2026-11-28 10:00 London (UTC+0) + 2h = 12:00.
     let from = parse_rfc3339("2026-11-28T10:00:00Z").unwrap();
-    assert_eq!(schedule.deadline(from, slawatch::sla::time::Duration(7200)).unwrap(), parse_rfc3339("2026-11-28T12:00:00Z").unwrap());
+    assert_eq!(
+        schedule.deadline(from, slawatch::sla::time::Duration(7200)).unwrap(),
+        parse_rfc3339("2026-11-28T12:00:00Z").unwrap()
+    );
 }
 
 #[test]
 fn the_example_file_is_valid_and_documents_every_section() {
     let example = include_str!("../config.example.toml");
     Config::parse("config.example.toml", example).unwrap_or_else(|e| panic!("{e}"));
-    for section in ["[schedules.", "[policy]", "[tiers.", "[contracts.", "[first_response]", "[alerts]", "[[goals]]"] {
+    for section in [
+        "[schedules.",
+        "[policy]",
+        "[tiers.",
+        "[contracts.",
+        "[first_response]",
+        "[alerts]",
+        "[[goals]]",
+    ] {
         assert!(example.contains(section), "config.example.toml does not mention {section}");
     }
-    for key in ["time_zone", "holidays", "severities", "default_severity", "default_tier", "pause_statuses", "min_length", "bot_user_ids", "acknowledgement_patterns", "thresholds", "reminder_every", "attainment"] {
+    for key in [
+        "time_zone",
+        "holidays",
+        "severities",
+        "default_severity",
+        "default_tier",
+        "pause_statuses",
+        "min_length",
+        "bot_user_ids",
+        "acknowledgement_patterns",
+        "thresholds",
+        "reminder_every",
+        "attainment",
+    ] {
         assert!(example.contains(key), "config.example.toml does not document {key}");
     }
 }
 
 #[test]
 fn a_missing_file_is_named() {
-    let err = Config::load(std::path::Path::new("/nonexistent/slawatch.toml")).unwrap_err().to_string();
+    let err = Config::load(std::path::Path::new("/nonexistent/slawatch.toml"))
+        .unwrap_err()
+        .to_string();
     assert!(err.starts_with("/nonexistent/slawatch.toml: cannot read:"), "{err}");
 }
