@@ -208,7 +208,7 @@ impl Schedule {
     /// Business seconds from `from` to `to`; negative when `to` is before `from`.
     pub fn elapsed(&self, from: Timestamp, to: Timestamp) -> Result<i64, CalendarError> {
         match self {
-            Schedule::Calendar => Ok(to - from),
+            Schedule::Calendar => to.checked_sub(from).ok_or_else(|| out_of_range(to)),
             Schedule::Business(b) => Ok(b.locate(to)?.0 - b.locate(from)?.0),
         }
     }
@@ -330,8 +330,8 @@ impl BusinessSchedule {
         if duration == 0 {
             return Ok(from);
         }
-        let wanted = before + duration;
         let last = self.open.len() - 1;
+        let wanted = before.saturating_add(duration);
         if self.open[last].total_at_end < wanted {
             return Err(CalendarError::OutOfRange(format!(
                 "{} after {}",
