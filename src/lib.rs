@@ -2,5 +2,7 @@
 //! support team on Zendesk.
 
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod sla;
+pub mod zendesk;

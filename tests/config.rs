@@ -48,8 +48,13 @@ fn unknown_keys_are_rejected_with_their_line() {
         err.starts_with("config.toml:4: schedules.pacific.hours.monday: unknown field `monday`"),
         "{err}"
     );
-    let err = one_error("[alerts]\nthresholds = [\"50%\"]\n\n[zendesk]\nurl = \"x\"\n");
-    assert!(err.starts_with("config.toml:4: zendesk: unknown field `zendesk`"), "{err}");
+    let err = one_error("[alerts]\nthresholds = [\"50%\"]\n\n[zendesk]\nsubdomain = \"acme\"\npassword = \"x\"\n");
+    assert!(
+        err.starts_with("config.toml:6: zendesk.password: unknown field `password`"),
+        "{err}"
+    );
+    let err = one_error("[alerts]\nthresholds = [\"50%\"]\n\n[zendeks]\nurl = \"x\"\n");
+    assert!(err.starts_with("config.toml:4: zendeks: unknown field `zendeks`"), "{err}");
     let err = one_error("[policy]\nseverity = \"sev1\"\n");
     assert!(err.starts_with("config.toml:2: policy.severity: unknown field `severity`"), "{err}");
 }

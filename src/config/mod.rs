@@ -22,12 +22,15 @@ use crate::sla::policy::{
 use crate::sla::time::{days_in_month, Duration};
 use crate::sla::zones::iana_name_for_rails_zone;
 
+mod ingest;
+pub use ingest::{CustomerMapping, SeverityMapping, StoreConfig, ZendeskConfig};
+
 /// The always-present calendar clock.
 pub const CALENDAR_SCHEDULE: &str = "24x7";
 
 /// The defaults, in the configuration's own language (SPEC §2). The example
 /// file is the defaults, so the documentation cannot drift from the code.
-pub const DEFAULTS: &str = include_str!("../config.example.toml");
+pub const DEFAULTS: &str = include_str!("../../config.example.toml");
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {
@@ -71,6 +74,11 @@ impl std::error::Error for ConfigErrors {}
 #[derive(Debug, Clone)]
 pub struct Config {
     pub policy: Policy,
+    /// Absent when the file has no `[zendesk]`: enough for the calculator, not for `run`.
+    pub zendesk: Option<ZendeskConfig>,
+    pub severity: SeverityMapping,
+    pub customers: CustomerMapping,
+    pub store: StoreConfig,
 }
 
 impl Config {
@@ -104,10 +112,40 @@ impl Config {
             text,
             errors: Vec::new(),
         };
+        let (mut user, mut defaults) = (user, defaults);
+        // The example's [zendesk] is an example, not a default: it is taken from the file only.
+        let zendesk = user.zendesk.take();
+        // Default mappings name the default tiers and severities; where a file renames those,
+        // entries that no longer match are dropped rather than blamed on the file.
+        let severity = user
+            .severity
+            .take()
+            .map(|s| (s, true))
+            .or(defaults.severity.take().map(|s| (s, false)))
+            .unwrap_or_default();
+        let customers = user
+            .customers
+            .take()
+            .map(|c| (c, true))
+            .or(defaults.customers.take().map(|c| (c, false)))
+            .unwrap_or_default();
+        let store = user.store.take().or(defaults.store.take());
         let policy = check.policy(user, defaults);
+        let zendesk = zendesk.and_then(|z| check.zendesk(z));
+        let severity = check.severity(severity.0, &policy.severities, severity.1);
+        let tiers: Vec<&String> = policy.tiers.keys().collect();
+        let contracts: Vec<&String> = policy.contracts.keys().collect();
+        let customers = check.customers(customers.0, &tiers, &contracts, customers.1);
+        let store = check.store(store);
         check.errors.sort_by_key(|e| e.line);
         if check.errors.is_empty() {
-            Ok(Config { policy })
+            Ok(Config {
+                policy,
+                zendesk,
+                severity,
+                customers,
+                store,
+            })
         } else {
             Err(ConfigErrors(check.errors))
         }
@@ -151,6 +189,10 @@ struct RawConfig {
     first_response: Option<RawFirstResponse>,
     alerts: Option<RawAlerts>,
     goals: Option<Vec<RawGoal>>,
+    zendesk: Option<ingest::RawZendesk>,
+    severity: Option<ingest::RawSeverity>,
+    customers: Option<ingest::RawCustomers>,
+    store: Option<ingest::RawStore>,
 }
 
 #[derive(Deserialize)]

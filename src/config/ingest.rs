@@ -1,0 +1,261 @@
+//! The sections that connect slawatch to Zendesk and to its store:
+//! `[zendesk]`, `[severity]`, `[customers]` and `[store]`.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration as StdDuration;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::Checker;
+use crate::sla::time::{parse_rfc3339, Timestamp};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawZendesk {
+    url: Option<Spanned<String>>,
+    subdomain: Option<Spanned<String>>,
+    email: Option<String>,
+    token_env: Option<String>,
+    oauth_token_env: Option<String>,
+    requests_per_minute: Option<u32>,
+    poll_interval: Option<Spanned<String>>,
+    start_time: Option<Spanned<String>>,
+    page_size: Option<usize>,
+    timeout: Option<Spanned<String>>,
+    directory_refresh: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSeverity {
+    field_id: Option<u64>,
+    #[serde(default)]
+    field_values: BTreeMap<String, Spanned<String>>,
+    #[serde(default)]
+    tags: BTreeMap<String, Spanned<String>>,
+    #[serde(default)]
+    priorities: BTreeMap<String, Spanned<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawCustomers {
+    tier_field: Option<String>,
+    #[serde(default)]
+    tier_values: BTreeMap<String, Spanned<String>>,
+    #[serde(default)]
+    tier_tags: BTreeMap<String, Spanned<String>>,
+    contract_field: Option<String>,
+    #[serde(default)]
+    contract_tags: BTreeMap<String, Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawStore {
+    path: Option<String>,
+    cache_mb: Option<u64>,
+}
+
+/// How to reach Zendesk. Secrets are named environment variables, read at start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ZendeskConfig {
+    pub base_url: String,
+    pub email: Option<String>,
+    pub token_env: Option<String>,
+    pub oauth_token_env: Option<String>,
+    pub requests_per_minute: u32,
+    pub poll_interval: StdDuration,
+    /// Where a fresh store starts reading the exports.
+    pub start_time: Timestamp,
+    pub page_size: usize,
+    pub timeout: StdDuration,
+    /// How often agents and organizations are listed again.
+    pub directory_refresh: StdDuration,
+}
+
+/// A ticket's severity: the dropdown field's option tag, else a tag, else the priority.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SeverityMapping {
+    pub field_id: Option<u64>,
+    pub field_values: BTreeMap<String, String>,
+    pub tags: BTreeMap<String, String>,
+    pub priorities: BTreeMap<String, String>,
+}
+
+/// A customer's tier and contract, from its organization's field or tags.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CustomerMapping {
+    pub tier_field: Option<String>,
+    pub tier_values: BTreeMap<String, String>,
+    pub tier_tags: BTreeMap<String, String>,
+    /// An organization field whose value names a `[contracts.NAME]`.
+    pub contract_field: Option<String>,
+    pub contract_tags: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreConfig {
+    pub path: PathBuf,
+    pub cache_bytes: u64,
+}
+
+impl Checker<'_> {
+    fn std_duration(&mut self, value: Option<&Spanned<String>>, key: &str, default: StdDuration) -> StdDuration {
+        match value {
+            None => default,
+            Some(v) => self.duration(v, key).map_or(default, |d| StdDuration::from_secs(d.0 as u64)),
+        }
+    }
+
+    pub(super) fn zendesk(&mut self, raw: RawZendesk) -> Option<ZendeskConfig> {
+        let base_url = match (&raw.url, &raw.subdomain) {
+            (Some(url), None) => {
+                let text = url.get_ref().trim_end_matches('/');
+                if !(text.starts_with("https://") || text.starts_with("http://")) {
+                    self.error(
+                        url.span(),
+                        "zendesk.url",
+                        format!("{text:?} is not an http(s) URL such as \"https://acme.zendesk.com\""),
+                    );
+                }
+                text.to_string()
+            }
+            (None, Some(sub)) => {
+                let s = sub.get_ref();
+                if s.is_empty() || !s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+                    self.error(
+                        sub.span(),
+                        "zendesk.subdomain",
+                        format!("{s:?} is not a subdomain such as \"acme\""),
+                    );
+                }
+                format!("https://{s}.zendesk.com")
+            }
+            (Some(url), Some(_)) => {
+                self.error(url.span(), "zendesk", "set url or subdomain, not both");
+                return None;
+            }
+            (None, None) => {
+                self.error(0..0, "zendesk", "needs url (\"https://acme.zendesk.com\") or subdomain (\"acme\")");
+                return None;
+            }
+        };
+        if raw.token_env.is_some() == raw.oauth_token_env.is_some() {
+            self.error(
+                0..0,
+                "zendesk",
+                "set exactly one of token_env (API token, with email) or oauth_token_env (OAuth bearer token)",
+            );
+        }
+        if raw.token_env.is_some() && raw.email.is_none() {
+            self.error(0..0, "zendesk.email", "an API token needs the email of the user it belongs to");
+        }
+        let start_time = match &raw.start_time {
+            None => 0,
+            Some(t) => parse_rfc3339(t.get_ref()).unwrap_or_else(|e| {
+                self.error(t.span(), "zendesk.start_time", e.to_string());
+                0
+            }),
+        };
+        let page_size = raw.page_size.unwrap_or(1000);
+        if !(1..=1000).contains(&page_size) {
+            self.error(0..0, "zendesk.page_size", format!("{page_size} is not between 1 and 1000"));
+        }
+        Some(ZendeskConfig {
+            base_url,
+            email: raw.email,
+            token_env: raw.token_env,
+            oauth_token_env: raw.oauth_token_env,
+            requests_per_minute: raw.requests_per_minute.unwrap_or(200).max(1),
+            poll_interval: self.std_duration(raw.poll_interval.as_ref(), "zendesk.poll_interval", StdDuration::from_secs(30)),
+            start_time,
+            page_size,
+            timeout: self.std_duration(raw.timeout.as_ref(), "zendesk.timeout", StdDuration::from_secs(30)),
+            directory_refresh: self.std_duration(
+                raw.directory_refresh.as_ref(),
+                "zendesk.directory_refresh",
+                StdDuration::from_secs(600),
+            ),
+        })
+    }
+
+    fn severity_map(
+        &mut self,
+        raw: BTreeMap<String, Spanned<String>>,
+        key: &str,
+        severities: &[String],
+        strict: bool,
+    ) -> BTreeMap<String, String> {
+        raw.into_iter()
+            .filter_map(|(from, to)| {
+                if severities.contains(to.get_ref()) {
+                    Some((from, to.into_inner()))
+                } else if !strict {
+                    None
+                } else {
+                    self.error(
+                        to.span(),
+                        format!("{key}.{from}"),
+                        format!("{:?} is not one of policy.severities ({})", to.get_ref(), severities.join(", ")),
+                    );
+                    None
+                }
+            })
+            .collect()
+    }
+
+    pub(super) fn severity(&mut self, raw: RawSeverity, severities: &[String], strict: bool) -> SeverityMapping {
+        SeverityMapping {
+            field_id: raw.field_id,
+            field_values: self.severity_map(raw.field_values, "severity.field_values", severities, strict),
+            tags: self.severity_map(raw.tags, "severity.tags", severities, strict),
+            priorities: self.severity_map(raw.priorities, "severity.priorities", severities, strict),
+        }
+    }
+
+    fn name_map(
+        &mut self,
+        raw: BTreeMap<String, Spanned<String>>,
+        key: &str,
+        known: &[&String],
+        what: &str,
+        strict: bool,
+    ) -> BTreeMap<String, String> {
+        raw.into_iter()
+            .filter_map(|(from, to)| {
+                if known.contains(&to.get_ref()) {
+                    Some((from, to.into_inner()))
+                } else if !strict {
+                    None
+                } else {
+                    self.error(to.span(), format!("{key}.{from}"), format!("{:?} is not a {what}", to.get_ref()));
+                    None
+                }
+            })
+            .collect()
+    }
+
+    pub(super) fn customers(&mut self, raw: RawCustomers, tiers: &[&String], contracts: &[&String], strict: bool) -> CustomerMapping {
+        CustomerMapping {
+            tier_field: raw.tier_field,
+            tier_values: self.name_map(raw.tier_values, "customers.tier_values", tiers, "tier", strict),
+            tier_tags: self.name_map(raw.tier_tags, "customers.tier_tags", tiers, "tier", strict),
+            contract_field: raw.contract_field,
+            contract_tags: self.name_map(raw.contract_tags, "customers.contract_tags", contracts, "contract", strict),
+        }
+    }
+
+    pub(super) fn store(&mut self, raw: Option<RawStore>) -> StoreConfig {
+        let raw = raw.unwrap_or(RawStore {
+            path: None,
+            cache_mb: None,
+        });
+        StoreConfig {
+            path: PathBuf::from(raw.path.unwrap_or_else(|| "slawatch.sled".to_string())),
+            cache_bytes: raw.cache_mb.unwrap_or(64).max(1) * 1024 * 1024,
+        }
+    }
+}

@@ -1,0 +1,4 @@
+//! Zendesk: the client and the JSON it reads.
+
+pub mod client;
+pub mod models;
