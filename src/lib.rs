@@ -4,5 +4,7 @@
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod engine;
 pub mod sla;
+pub mod store;
 pub mod zendesk;

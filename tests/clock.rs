@@ -710,3 +710,111 @@ fn evaluation_ignores_facts_after_now_and_is_repeatable() {
     assert_eq!(contract_clock(&before, Metric::FirstResponse).state, ClockState::Running);
     assert_eq!(before, at(&defaults(), &facts, "2026-11-30T10:00:00-08:00"));
 }
+
+#[test]
+fn the_default_acknowledgement_patterns_catch_common_acknowledgements() {
+    let rules = &defaults().first_response;
+    for ack in [
+        "We’re looking into this for you now!",
+        "Hi John, we're looking into this now.",
+        "Thanks for reaching out! We're on it.",
+        "Thank you for contacting us, we're on it!",
+        "Hello! I’ll take a look at this.",
+        "Hi! We're on it.",
+        "Thanks so much for your patience! I will look into this shortly.",
+        "Hey there — I'm investigating it right now.",
+    ] {
+        assert!(!rules.is_substantive(ack), "counted as a response: {ack:?}");
+    }
+    for answer in [
+        ANSWER,
+        "Hi John, please restart the connector service and send us the new log.",
+        "Thanks for reaching out! The fix is in 4.2.1, released today.",
+        "We're on it: the root cause is the expired certificate on the proxy; renew it with the command below.",
+    ] {
+        assert!(rules.is_substantive(answer), "not counted as a response: {answer:?}");
+    }
+}
+
+#[test]
+fn reminders_already_due_are_listed_so_none_is_lost() {
+    let p = policy("[alerts]\nreminder_every = \"4h\"\n");
+    // Exactly when the first reminder falls due (4 business hours after Wednesday 17:00).
+    let clocks = evaluate(&p, &ticket("self-hosted", "sev1"), t("2026-12-03T13:00:00-08:00")).unwrap();
+    let fr = contract_clock(&clocks, Metric::FirstResponse);
+    let first = fr.alerts.iter().find(|a| a.point == AlertPoint::Reminder(1)).unwrap();
+    assert!(first.crossed);
+    assert_eq!(fmt(first.at).as_deref(), Some("2026-12-03T21:00:00Z"));
+    // The second 4 h later: Thursday 17:00 PST, the closing instant.
+    assert_eq!(fr.next_alert, Some((AlertPoint::Reminder(2), t("2026-12-03T17:00:00-08:00"))));
+}
+
+#[test]
+fn a_response_clock_solved_without_a_reply_stops_at_the_solve() {
+    let mut facts = ticket("self-hosted", "sev1");
+    facts.events.push(status("2026-12-01T09:00:00-08:00", "solved"));
+    facts.events.push(status("2026-12-05T09:00:00-08:00", "closed"));
+    let fr = at(&defaults(), &facts, "2026-12-08T09:00:00-08:00");
+    let fr = contract_clock(&fr, Metric::FirstResponse);
+    assert_eq!(
+        (fr.state, fmt(fr.completed_at).as_deref()),
+        (ClockState::Stopped, Some("2026-12-01T17:00:00Z"))
+    );
+    assert_eq!(fr.deadline, None, "a stopped clock has no deadline");
+}
+
+#[test]
+fn a_met_clock_shows_no_made_up_deadline() {
+    let mut facts = ticket("self-hosted", "sev1");
+    facts.events.push(status("2026-12-01T09:00:00-08:00", "pending"));
+    facts.events.push(status("2026-12-20T09:00:00-08:00", "solved"));
+    let res = at(&defaults(), &facts, "2026-12-21T09:00:00-08:00");
+    let res = contract_clock(&res, Metric::Resolution);
+    assert_eq!((res.state, res.deadline, res.elapsed), (ClockState::Met, None, 8 * HOUR));
+}
+
+#[test]
+fn events_out_of_order_and_a_read_before_creation_are_handled() {
+    let mut facts = ticket("self-hosted", "sev1");
+    facts.events.push(status("2026-12-02T09:00:00-08:00", "open"));
+    facts.events.push(status("2026-12-01T09:00:00-08:00", "solved"));
+    let res = at(&defaults(), &facts, "2026-12-02T10:00:00-08:00");
+    assert_eq!(
+        contract_clock(&res, Metric::Resolution).state,
+        ClockState::Running,
+        "solved then reopened"
+    );
+
+    let early = at(&defaults(), &ticket("self-hosted", "sev1"), "2026-11-30T08:59:55-08:00");
+    assert!(early.classified, "the severity set at creation applies");
+    let fr = contract_clock(&early, Metric::FirstResponse);
+    assert_eq!((fr.elapsed, fr.remaining), (0, 24 * HOUR));
+}
+
+#[test]
+fn a_deleted_agent_opened_ticket_is_stopped_and_unknown_contracts_are_not_reported() {
+    let mut facts = ticket("self-hosted", "sev1");
+    facts.opened_by_agent = true;
+    facts.events.retain(|e| !matches!(e, Event::Comment { .. }));
+    facts.events.push(status("2026-11-30T10:00:00-08:00", "deleted"));
+    facts.customer.contract = Some("no-such-contract".into());
+    let clocks = at(&defaults(), &facts, "2026-12-01T10:00:00-08:00");
+    assert_eq!(contract_clock(&clocks, Metric::FirstResponse).state, ClockState::Stopped);
+    assert_eq!(clocks.contract, None);
+}
+
+#[test]
+fn a_target_whose_projection_leaves_the_calendar_range_is_not_an_error() {
+    let p = policy("[tiers.self-hosted]\nschedule = \"business-hours\"\ntargets.sev1 = { first_response = \"500w\" }\n");
+    let clocks = evaluate(&p, &ticket("self-hosted", "sev1"), t("2026-12-01T10:00:00-08:00")).unwrap();
+    let fr = contract_clock(&clocks, Metric::FirstResponse);
+    assert_eq!(fr.state, ClockState::Running);
+    assert!(
+        fr.deadline.is_some(),
+        "500 business weeks (about 48 years) is still inside the range"
+    );
+    assert_eq!(
+        Threshold::Percent(90).mark(Duration(i64::MAX / 2)),
+        Some((i64::MAX / 2) / 100 * 90 + (i64::MAX / 2) % 100 * 90 / 100)
+    );
+}

@@ -8,7 +8,8 @@ use super::calendar::{CalendarError, Schedule};
 use super::policy::{AppliedTarget, Customer, Metric, Policy, ScheduleId, TargetKind, Threshold};
 use super::time::{Duration, Timestamp};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Role {
     EndUser,
     Agent,
@@ -24,7 +25,8 @@ impl Role {
 }
 
 /// Something that happened on a ticket, as the clocks need it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Event {
     Comment {
         at: Timestamp,
@@ -181,6 +183,7 @@ fn timeline(policy: &Policy, facts: &TicketFacts, metric: Metric, now: Timestamp
     let mut t = Timeline::default();
     let rules = &policy.first_response;
     let mut status = "new".to_string();
+    let mut solved_at = None;
     if metric == Metric::Resolution || !facts.opened_by_agent {
         t.started_at = Some(facts.created_at);
     }
@@ -193,9 +196,6 @@ fn timeline(policy: &Policy, facts: &TicketFacts, metric: Metric, now: Timestamp
     };
 
     for event in facts.events.iter().filter(|e| e.at() <= now) {
-        if t.stopped_at.is_some() {
-            break;
-        }
         match event {
             Event::Status { at, status: new } => {
                 let at = (*at).max(facts.created_at);
@@ -203,6 +203,11 @@ fn timeline(policy: &Policy, facts: &TicketFacts, metric: Metric, now: Timestamp
                     close_run(&mut t, &mut run_from, at);
                     t.stopped_at = Some(at);
                     break;
+                }
+                if is_solved(new) && !is_solved(&status) {
+                    solved_at = Some(at);
+                } else if !is_solved(new) {
+                    solved_at = None;
                 }
                 status = new.clone();
                 if metric == Metric::Resolution {
@@ -252,19 +257,9 @@ fn timeline(policy: &Policy, facts: &TicketFacts, metric: Metric, now: Timestamp
         }
     }
     t.running_since = run_from;
-    if metric == Metric::FirstResponse
-        && t.completed_at.is_none()
-        && t.stopped_at.is_none()
-        && t.running_since.is_none()
-        && is_solved(&status)
-    {
+    if metric == Metric::FirstResponse && t.completed_at.is_none() && t.stopped_at.is_none() && t.running_since.is_none() {
         // Solved with no response: nothing left to respond to (a reopen resumes the clock).
-        t.stopped_at = facts
-            .events
-            .iter()
-            .rev()
-            .find(|e| e.at() <= now && matches!(e, Event::Status { .. }))
-            .map(Event::at);
+        t.stopped_at = solved_at;
     }
     t
 }
@@ -285,6 +280,13 @@ fn severity_at(facts: &TicketFacts, now: Timestamp) -> Option<&str> {
 
 /// Every clock of a ticket at `now`.
 pub fn evaluate(policy: &Policy, facts: &TicketFacts, now: Timestamp) -> Result<TicketClocks, CalendarError> {
+    if !facts.events.is_sorted_by_key(Event::at) {
+        let mut sorted = facts.clone();
+        sorted.events.sort_by_key(Event::at);
+        return evaluate(policy, &sorted, now);
+    }
+    // A clock read a little before the ticket's creation (clock skew) reads as at its creation.
+    let now = now.max(facts.created_at);
     let (severity, classified) = policy.severity(severity_at(facts, now));
     let tier = policy.tier_name(&facts.customer).to_string();
     let deleted = facts
@@ -305,7 +307,7 @@ pub fn evaluate(policy: &Policy, facts: &TicketFacts, now: Timestamp) -> Result<
     }
     Ok(TicketClocks {
         tier,
-        contract: facts.customer.contract.clone(),
+        contract: facts.customer.contract.clone().filter(|c| policy.contracts.contains_key(c)),
         severity: severity.to_string(),
         classified,
         deleted,
@@ -333,6 +335,9 @@ fn not_applicable(metric: Metric, timeline: &Timeline) -> MetricClock {
     }
 }
 
+/// Reminders listed at most, so a clock breached for years stays cheap to evaluate.
+const MAX_REMINDERS: i64 = 100;
+
 /// Measures a timeline against one target.
 fn measure(
     timeline: &Timeline,
@@ -342,6 +347,19 @@ fn measure(
     now: Timestamp,
 ) -> Result<MetricClock, CalendarError> {
     let goal = target.duration.0;
+    let runs: Vec<(Timestamp, Timestamp)> = timeline
+        .runs
+        .iter()
+        .copied()
+        .chain(timeline.running_since.map(|a| (a, now)))
+        .collect();
+    let counted: Vec<i64> = runs
+        .iter()
+        .map(|&(from, to)| schedule.elapsed(from, to))
+        .collect::<Result<_, _>>()?;
+    let elapsed: i64 = counted.iter().sum();
+    let running = timeline.running_since.is_some();
+
     let mut points: Vec<(AlertPoint, i64)> = target
         .thresholds
         .iter()
@@ -350,88 +368,65 @@ fn measure(
     points.push((AlertPoint::Breach, goal));
     points.sort_by_key(|&(_, mark)| mark);
     points.dedup_by_key(|&mut (_, mark)| mark);
+    // Reminders already due are listed like any crossed threshold, and the next one while running,
+    // so a restart can still see one it has not sent.
+    let every = reminder_every.map(|r| r.0).filter(|&r| r > 0 && timeline.completed_at.is_none());
+    if let Some(every) = every {
+        let due = ((elapsed - goal) / every).clamp(0, MAX_REMINDERS);
+        let listed = if running { due + 1 } else { due };
+        for n in 1..=listed.min(MAX_REMINDERS) {
+            points.push((AlertPoint::Reminder(n as u32), goal.saturating_add(n.saturating_mul(every))));
+        }
+    }
 
     // Walk the runs, noting when each mark was crossed.
     let mut crossed_at: Vec<Option<Timestamp>> = vec![None; points.len()];
     let mut before = 0i64;
-    let runs = timeline
-        .runs
-        .iter()
-        .map(|&(a, b)| (a, b, false))
-        .chain(timeline.running_since.map(|a| (a, now, true)));
-    let mut last_run_start = None;
-    let mut before_last_run = 0;
-    for (from, to, _) in runs {
-        let counted = schedule.elapsed(from, to)?;
+    for (&(from, _), &count) in runs.iter().zip(&counted) {
         for (i, &(_, mark)) in points.iter().enumerate() {
-            if crossed_at[i].is_none() && mark > before && mark <= before + counted {
+            if crossed_at[i].is_none() && mark > before && mark <= before + count {
                 crossed_at[i] = Some(schedule.deadline(from, Duration(mark - before))?);
             }
         }
-        last_run_start = Some(from);
-        before_last_run = before;
-        before += counted;
+        before += count;
     }
-    let elapsed = before;
-
-    let running = timeline.running_since.is_some();
-    let project = |mark: i64| -> Result<Option<Timestamp>, CalendarError> {
-        match last_run_start {
-            Some(from) if running || timeline.completed_at.is_some() => {
-                Ok(Some(schedule.deadline(from, Duration(mark - before_last_run))?))
-            }
-            _ => Ok(None),
-        }
+    // While running, a mark ahead falls where the current run reaches it; a projection past
+    // the calendar's range is simply unknown.
+    let project = |mark: i64| -> Option<Timestamp> {
+        let from = timeline.running_since.filter(|_| mark > elapsed)?;
+        let before_run = elapsed - counted.last().copied().unwrap_or(0);
+        schedule.deadline(from, Duration(mark - before_run)).ok()
     };
-    let breach_index = points
-        .iter()
-        .position(|&(p, _)| p == AlertPoint::Breach)
-        .unwrap_or(points.len() - 1);
+
+    let breach_index = points.iter().position(|&(p, _)| p == AlertPoint::Breach).unwrap_or(0);
     let breached_at = crossed_at[breach_index].filter(|&at| timeline.completed_at.is_none_or(|done| done > at));
-    let deadline = match crossed_at[breach_index] {
-        Some(at) => Some(at),
-        None if elapsed < goal => project(goal)?,
-        None => None,
-    };
+    let deadline = crossed_at[breach_index].or_else(|| project(goal));
 
-    let state = if timeline.started_at.is_none() {
-        ClockState::NotStarted
-    } else if breached_at.is_some() {
+    let state = if breached_at.is_some() {
         ClockState::Breached
     } else if timeline.completed_at.is_some() {
         ClockState::Met
     } else if timeline.stopped_at.is_some() {
         ClockState::Stopped
+    } else if timeline.started_at.is_none() {
+        ClockState::NotStarted
     } else if running {
         ClockState::Running
     } else {
         ClockState::Paused
     };
 
-    let mut alerts = Vec::with_capacity(points.len());
-    for (i, &(point, mark)) in points.iter().enumerate() {
-        let at = match crossed_at[i] {
-            Some(at) => Some(at),
-            None if running => project(mark)?,
-            None => None,
-        };
-        alerts.push(AlertMark {
+    let alerts: Vec<AlertMark> = points
+        .iter()
+        .zip(&crossed_at)
+        .map(|(&(point, mark), crossed)| AlertMark {
             point,
             mark,
-            at,
-            crossed: crossed_at[i].is_some(),
-        });
-    }
-
-    let mut next_alert = None;
-    if running {
-        next_alert = alerts.iter().find(|a| !a.crossed).and_then(|a| a.at.map(|at| (a.point, at)));
-        if let (None, Some(every)) = (next_alert, reminder_every.filter(|r| r.0 > 0)) {
-            let n = (elapsed - goal) / every.0 + 1;
-            let mark = goal + n * every.0;
-            next_alert = project(mark)?.map(|at| (AlertPoint::Reminder(n as u32), at));
-        }
-    }
+            at: crossed.or_else(|| project(mark)),
+            crossed: crossed.is_some(),
+        })
+        .collect();
+    let next_alert = alerts.iter().filter(|a| !a.crossed).find_map(|a| a.at.map(|at| (a.point, at)));
 
     Ok(MetricClock {
         metric: target.metric,

@@ -55,7 +55,7 @@ impl Threshold {
     /// Clock time into the target at which the threshold is crossed, if it falls inside it.
     pub fn mark(self, target: Duration) -> Option<i64> {
         let mark = match self {
-            Threshold::Percent(p) => target.0 * i64::from(p) / 100,
+            Threshold::Percent(p) => (i128::from(target.0) * i128::from(p) / 100) as i64,
             Threshold::Before(lead) => target.0 - lead.0,
         };
         (mark > 0 && mark < target.0).then_some(mark)

@@ -1,0 +1,4 @@
+//! The daemon: poll the exports, apply what changed, evaluate clocks, keep
+//! the store current; shut down cleanly.
+
+pub mod apply;

@@ -1,0 +1,298 @@
+//! The one module that touches sled: typed trees for tickets, export
+//! cursors, agents and organizations, an index of each ticket's next alert
+//! instant, and a schema version. A page of the export and the cursor after
+//! it are committed in one transaction, so a crash never skips or re-applies
+//! a page.
+
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use sled::transaction::{ConflictableTransactionError, TransactionError};
+use sled::Transactional;
+
+use crate::sla::clock::Event;
+use crate::sla::time::Timestamp;
+
+/// Bumped when a stored shape changes incompatibly.
+pub const SCHEMA_VERSION: u64 = 1;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("store {path}: in use by another process (is slawatch already running?)")]
+    Locked { path: PathBuf },
+    #[error("store {path}: cannot open: {message}")]
+    Open { path: PathBuf, message: String },
+    #[error("store {path}: schema version {found}, this slawatch reads {SCHEMA_VERSION}")]
+    Schema { path: PathBuf, found: u64 },
+    #[error("store: {0}")]
+    Sled(#[from] sled::Error),
+    #[error("store: record {key} cannot be read: {message}")]
+    Corrupt { key: String, message: String },
+}
+
+/// One event of a ticket with the audit it came from, so re-delivered audits are applied once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredEvent {
+    pub audit_id: u64,
+    pub event: Event,
+}
+
+/// Everything slawatch keeps about a ticket.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TicketRecord {
+    pub id: u64,
+    pub subject: String,
+    /// Zendesk's status as last exported (lower case; unknown values kept).
+    pub status: String,
+    pub created_at: Option<Timestamp>,
+    pub updated_at: Option<Timestamp>,
+    pub requester_id: Option<u64>,
+    pub submitter_id: Option<u64>,
+    pub assignee_id: Option<u64>,
+    pub group_id: Option<u64>,
+    pub organization_id: Option<u64>,
+    /// The severity mapped from the ticket's fields, tags or priority.
+    pub severity: Option<String>,
+    /// Seen in the ticket export (events can arrive first).
+    pub exported: bool,
+    /// Comments, status and severity changes, in order.
+    pub events: Vec<StoredEvent>,
+    /// The next alert instant of any of its clocks, as last evaluated.
+    pub next_alert: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentRecord {
+    pub id: u64,
+    pub name: String,
+    pub role: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrganizationRecord {
+    pub id: u64,
+    pub name: String,
+    pub tags: Vec<String>,
+    pub fields: serde_json::Map<String, serde_json::Value>,
+}
+
+/// The export positions committed with the data they led to.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cursors {
+    /// The ticket export's `after_cursor`; None until the first page.
+    pub tickets: Option<String>,
+    /// The events export's next `start_time`; None until the first page.
+    pub events_start: Option<i64>,
+}
+
+pub struct Store {
+    path: PathBuf,
+    db: sled::Db,
+    tickets: sled::Tree,
+    meta: sled::Tree,
+    agents: sled::Tree,
+    organizations: sled::Tree,
+    /// (next alert instant, ticket id) → (): the timer's ordered index.
+    due: sled::Tree,
+}
+
+fn id_key(id: u64) -> [u8; 8] {
+    id.to_be_bytes()
+}
+
+/// Sorts by instant (negative ones first), then by ticket.
+fn due_key(at: Timestamp, id: u64) -> [u8; 16] {
+    let mut key = [0u8; 16];
+    key[..8].copy_from_slice(&((at as u64) ^ (1 << 63)).to_be_bytes());
+    key[8..].copy_from_slice(&id.to_be_bytes());
+    key
+}
+
+fn encode<T: Serialize>(value: &T) -> Vec<u8> {
+    // Serializing plain data structs to JSON cannot fail.
+    serde_json::to_vec(value).unwrap_or_default()
+}
+
+fn decode<T: DeserializeOwned>(key: &str, bytes: &[u8]) -> Result<T, StoreError> {
+    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
+        key: key.to_string(),
+        message: e.to_string(),
+    })
+}
+
+const CURSORS: &[u8] = b"cursors";
+const SCHEMA: &[u8] = b"schema_version";
+
+impl Store {
+    /// Opens (or creates) the store at `path` with a page cache of `cache_bytes`.
+    pub fn open(path: &Path, cache_bytes: u64) -> Result<Store, StoreError> {
+        let db = sled::Config::new()
+            .path(path)
+            .cache_capacity(cache_bytes)
+            .open()
+            .map_err(|e| match e {
+                sled::Error::Io(ref io) if io.kind() == std::io::ErrorKind::WouldBlock || io.to_string().contains("lock") => {
+                    StoreError::Locked { path: path.to_path_buf() }
+                }
+                other => StoreError::Open {
+                    path: path.to_path_buf(),
+                    message: other.to_string(),
+                },
+            })?;
+        let tree = |name: &str| db.open_tree(name);
+        let store = Store {
+            path: path.to_path_buf(),
+            tickets: tree("tickets")?,
+            meta: tree("meta")?,
+            agents: tree("agents")?,
+            organizations: tree("organizations")?,
+            due: tree("due")?,
+            db,
+        };
+        match store.meta.get(SCHEMA)? {
+            None => {
+                store.meta.insert(SCHEMA, &SCHEMA_VERSION.to_be_bytes())?;
+            }
+            Some(bytes) => {
+                let found = bytes.as_ref().try_into().map(u64::from_be_bytes).unwrap_or(0);
+                if found != SCHEMA_VERSION {
+                    return Err(StoreError::Schema {
+                        path: path.to_path_buf(),
+                        found,
+                    });
+                }
+            }
+        }
+        Ok(store)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Writes everything to disk; called on shutdown.
+    pub fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush()?;
+        Ok(())
+    }
+
+    pub fn cursors(&self) -> Result<Cursors, StoreError> {
+        match self.meta.get(CURSORS)? {
+            None => Ok(Cursors::default()),
+            Some(bytes) => decode("cursors", &bytes),
+        }
+    }
+
+    pub fn ticket(&self, id: u64) -> Result<Option<TicketRecord>, StoreError> {
+        match self.tickets.get(id_key(id))? {
+            None => Ok(None),
+            Some(bytes) => decode(&format!("ticket {id}"), &bytes).map(Some),
+        }
+    }
+
+    /// Every ticket, in id order.
+    pub fn tickets(&self) -> impl Iterator<Item = Result<TicketRecord, StoreError>> + '_ {
+        self.tickets.iter().map(|entry| {
+            let (key, bytes) = entry?;
+            let id = key.as_ref().try_into().map(u64::from_be_bytes).unwrap_or(0);
+            decode(&format!("ticket {id}"), &bytes)
+        })
+    }
+
+    pub fn ticket_count(&self) -> usize {
+        self.tickets.len()
+    }
+
+    /// Saves changed tickets and the cursors that follow them, all or nothing, and keeps the
+    /// due index in step with each ticket's `next_alert`.
+    pub fn commit(&self, tickets: &[TicketRecord], cursors: &Cursors) -> Result<(), StoreError> {
+        let encoded: Vec<(u64, Vec<u8>, Option<Timestamp>)> = tickets.iter().map(|t| (t.id, encode(t), t.next_alert)).collect();
+        let cursor_bytes = encode(cursors);
+        let result: Result<(), TransactionError<StoreError>> =
+            (&self.tickets, &self.meta, &self.due).transaction(|(tickets, meta, due)| {
+                for (id, bytes, next_alert) in &encoded {
+                    let previous = tickets.insert(&id_key(*id), bytes.as_slice())?;
+                    let old_alert = match previous {
+                        Some(old) => {
+                            decode::<TicketRecord>(&format!("ticket {id}"), &old)
+                                .map_err(ConflictableTransactionError::Abort)?
+                                .next_alert
+                        }
+                        None => None,
+                    };
+                    if old_alert != *next_alert {
+                        if let Some(at) = old_alert {
+                            due.remove(&due_key(at, *id))?;
+                        }
+                        if let Some(at) = next_alert {
+                            due.insert(&due_key(*at, *id), &[])?;
+                        }
+                    }
+                }
+                meta.insert(CURSORS, cursor_bytes.as_slice())?;
+                Ok(())
+            });
+        result.map_err(|e| match e {
+            TransactionError::Abort(e) => e,
+            TransactionError::Storage(e) => StoreError::Sled(e),
+        })
+    }
+
+    /// Tickets whose next alert is at or before `until`, earliest first.
+    pub fn due(&self, until: Timestamp) -> Result<Vec<(Timestamp, u64)>, StoreError> {
+        let mut out = Vec::new();
+        for entry in self.due.range(..=due_key(until, u64::MAX)) {
+            let (key, _) = entry?;
+            let at = u64::from_be_bytes(key[..8].try_into().unwrap_or_default()) ^ (1 << 63);
+            let id = u64::from_be_bytes(key[8..16].try_into().unwrap_or_default());
+            out.push((at as i64, id));
+        }
+        Ok(out)
+    }
+
+    /// The earliest next alert instant of any ticket.
+    pub fn next_due(&self) -> Result<Option<Timestamp>, StoreError> {
+        Ok(self
+            .due
+            .first()?
+            .map(|(key, _)| (u64::from_be_bytes(key[..8].try_into().unwrap_or_default()) ^ (1 << 63)) as i64))
+    }
+
+    pub fn save_agents(&self, agents: &[AgentRecord]) -> Result<(), StoreError> {
+        replace_all(&self.agents, agents.iter().map(|a| (a.id, encode(a))))
+    }
+
+    pub fn agents(&self) -> Result<Vec<AgentRecord>, StoreError> {
+        read_all(&self.agents, "agent")
+    }
+
+    pub fn save_organizations(&self, organizations: &[OrganizationRecord]) -> Result<(), StoreError> {
+        replace_all(&self.organizations, organizations.iter().map(|o| (o.id, encode(o))))
+    }
+
+    pub fn organizations(&self) -> Result<Vec<OrganizationRecord>, StoreError> {
+        read_all(&self.organizations, "organization")
+    }
+}
+
+fn replace_all(tree: &sled::Tree, records: impl Iterator<Item = (u64, Vec<u8>)>) -> Result<(), StoreError> {
+    let mut batch = sled::Batch::default();
+    for key in tree.iter().keys() {
+        batch.remove(key?);
+    }
+    for (id, bytes) in records {
+        batch.insert(&id_key(id), bytes);
+    }
+    tree.apply_batch(batch)?;
+    Ok(())
+}
+
+fn read_all<T: DeserializeOwned>(tree: &sled::Tree, what: &str) -> Result<Vec<T>, StoreError> {
+    tree.iter()
+        .map(|entry| {
+            let (key, bytes) = entry?;
+            decode(&format!("{what} {:?}", key.as_ref()), &bytes)
+        })
+        .collect()
+}
