@@ -252,3 +252,239 @@ fn a_missing_file_is_named() {
         .to_string();
     assert!(err.starts_with("/nonexistent/slawatch.toml: cannot read:"), "{err}");
 }
+
+#[test]
+fn values_taken_from_the_defaults_have_no_line_and_say_how_to_change_them() {
+    // The default tiers and goal name sev1/sev2: renaming the severities leaves them wrong,
+    // and the file cannot be blamed at a line (their spans are in the built-in defaults).
+    let list = errors("[policy]\nseverities = [\"p1\", \"p2\"]\ndefault_severity = \"p1\"\n");
+    let tier = |tier: &str, sev: &str| {
+        format!(
+            "config.toml: tiers.{tier}.targets.{sev} (built-in default): {sev:?} is not one of policy.severities (p1, p2); \
+             define [tiers.{tier}] in config.toml to replace this default tier"
+        )
+    };
+    assert_eq!(
+        list,
+        [
+            tier("managed", "sev1"),
+            tier("managed", "sev2"),
+            tier("self-hosted", "sev1"),
+            tier("self-hosted", "sev2"),
+            "config.toml: goals[0].severities (built-in default): \"sev2\" is not one of policy.severities (p1, p2); \
+             define [[goals]] in config.toml to replace the default goals"
+                .to_string(),
+        ]
+    );
+    let list = errors("[policy]\nseverities = [\"p1\", \"p2\"]\n");
+    assert_eq!(
+        list[0],
+        "config.toml: policy.default_severity (built-in default): \"sev2\" is not one of policy.severities (p1, p2); \
+         set policy.default_severity in config.toml"
+    );
+    // Replacing what names the old severities makes the file valid.
+    let config = Config::parse(
+        "config.toml",
+        r#"[policy]
+severities = ["p1", "p2"]
+default_severity = "p2"
+
+[tiers.self-hosted]
+schedule = "business-hours"
+targets.p1 = { first_response = "8h" }
+
+[tiers.managed]
+schedule = "24x7"
+targets.p1 = { first_response = "4h" }
+
+[[goals]]
+name = "p2-in-a-week"
+metric = "resolution"
+severities = ["p2"]
+target = "1w"
+schedule = "24x7"
+"#,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(config.policy.severities, ["p1", "p2"]);
+    // A file's own values keep their lines.
+    let err = one_error("\n[policy]\nseverities = [\"p1\", \"p2\"]\ndefault_severity = \"p3\"\n[tiers.self-hosted]\nschedule = \"24x7\"\n[tiers.managed]\nschedule = \"24x7\"\n[[goals]]\nname = \"g\"\nmetric = \"resolution\"\ntarget = \"1w\"\nschedule = \"24x7\"\n");
+    assert_eq!(
+        err,
+        r#"config.toml:4: policy.default_severity: "p3" is not one of policy.severities (p1, p2)"#
+    );
+}
+
+#[test]
+fn setting_one_pause_list_keeps_the_default_of_the_other() {
+    let config = Config::parse("config.toml", "[policy.pause_statuses]\nfirst_response = [\"hold\"]\n").unwrap();
+    assert_eq!(config.policy.pause_first_response, ["hold"]);
+    assert_eq!(config.policy.pause_resolution, ["pending"]);
+    let config = Config::parse("config.toml", "[policy]\npause_statuses.resolution = [\"Pending\", \"hold\"]\n").unwrap();
+    assert!(config.policy.pause_first_response.is_empty());
+    assert_eq!(config.policy.pause_resolution, ["pending", "hold"]);
+    let config = Config::parse("config.toml", "[policy]\npause_statuses.resolution = []\n").unwrap();
+    assert!(config.policy.pause_resolution.is_empty());
+}
+
+#[test]
+fn pause_statuses_must_be_statuses_that_can_pause_a_clock() {
+    let list = errors("[policy.pause_statuses]\nfirst_response = [\"new\", \"open\", \"pending\", \"hold\"]\nresolution = [\n  \"pendng\",\n  \"solved\",\n  \"closed\",\n  \"deleted\",\n]\n");
+    let allowed = "(statuses that can pause a clock: new, open, pending, hold)";
+    assert_eq!(
+        list,
+        [
+            format!("config.toml:4: policy.pause_statuses.resolution: \"pendng\" is not a Zendesk ticket status {allowed}"),
+            format!("config.toml:5: policy.pause_statuses.resolution: \"solved\" ends the clock rather than pausing it {allowed}"),
+            format!("config.toml:6: policy.pause_statuses.resolution: \"closed\" ends the clock rather than pausing it {allowed}"),
+            format!("config.toml:7: policy.pause_statuses.resolution: \"deleted\" stops every clock rather than pausing it {allowed}"),
+        ]
+    );
+}
+
+#[test]
+fn tiers_merge_by_name_like_schedules() {
+    // A new tier adds to the defaults.
+    let config = Config::parse(
+        "config.toml",
+        "[tiers.gold]\nschedule = \"24x7\"\ntargets.sev1 = { first_response = \"1h\" }\n[policy]\ndefault_tier = \"gold\"\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let tiers: Vec<&String> = config.policy.tiers.keys().collect();
+    assert_eq!(tiers, ["gold", "managed", "self-hosted"]);
+    assert_eq!(config.policy.default_tier, "gold");
+    // A tier of a default name replaces that tier only.
+    let config = Config::parse("config.toml", "[tiers.managed]\nschedule = \"business-hours\"\n").unwrap();
+    let managed = &config.policy.tiers["managed"];
+    assert_eq!(config.policy.schedule_name(managed.schedule), "business-hours");
+    assert!(managed.targets.is_empty());
+    let self_hosted = &config.policy.tiers["self-hosted"];
+    assert_eq!(config.policy.schedule_name(self_hosted.schedule), "business-hours");
+    assert_eq!(self_hosted.targets.len(), 2);
+    // default_tier is still checked against every tier, default or not.
+    let err = one_error("[tiers.gold]\nschedule = \"24x7\"\n[policy]\ndefault_tier = \"silver\"\n");
+    assert_eq!(
+        err,
+        r#"config.toml:4: policy.default_tier: "silver" is not a tier (tiers: gold, managed, self-hosted)"#
+    );
+    // A default tier that is defined but wrong gets its own error only.
+    let err = one_error("[tiers.gold]\nschedule = \"nope\"\n[policy]\ndefault_tier = \"gold\"\n");
+    assert!(
+        err.starts_with("config.toml:2: tiers.gold.schedule: schedule \"nope\" is not defined"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_broken_schedule_is_not_blamed_again_where_it_is_used() {
+    // The default tier self-hosted uses business-hours: only the schedule's own error is reported.
+    let err = one_error("[schedules.business-hours]\ntime_zone = \"Nowhere\"\nhours.mon = [\"09:00-17:00\"]\n");
+    assert!(
+        err.starts_with(r#"config.toml:2: schedules.business-hours.time_zone: "Nowhere" is not a known time zone"#),
+        "{err}"
+    );
+}
+
+#[test]
+fn thresholds_in_a_target_table_must_be_a_list_of_strings() {
+    let key = "tiers.t.targets.sev1.first_response";
+    let target = |body: &str| format!("[tiers.t]\nschedule = \"24x7\"\ntargets.sev1 = {{ first_response = {body} }}\n");
+    assert_eq!(
+        one_error(&target(r#"{ target = "24h", thresholds = "75%" }"#)),
+        format!(r#"config.toml:3: {key}.thresholds: expected a list of thresholds such as ["75%", "2h before"], not "75%""#)
+    );
+    assert_eq!(
+        one_error(&target(r#"{ target = "24h", thresholds = [75] }"#)),
+        format!(r#"config.toml:3: {key}.thresholds: 75 is not a threshold: write each as a string such as "75%" or "2h before""#)
+    );
+    assert_eq!(
+        one_error(&target(r#"{ target = "24h", thresholds = ["75%", "soon"] }"#)),
+        format!(r#"config.toml:3: {key}.thresholds: "soon" is not a threshold such as "75%" or "2h before""#)
+    );
+    assert_eq!(
+        one_error(&target(r#"{ target = 24 }"#)),
+        format!(r#"config.toml:3: {key}.target: expected a duration such as "24h", not 24"#)
+    );
+    assert_eq!(
+        one_error(&target(r#"{ thresholds = ["75%"] }"#)),
+        format!(r#"config.toml:3: {key}: the table needs target = "<duration>""#)
+    );
+    let err = one_error(&target(r#"{ target = "24h", threshold = ["75%"] }"#));
+    assert!(
+        err.starts_with(&format!(r#"config.toml:3: {key}: unknown key "threshold": expected"#)),
+        "{err}"
+    );
+    // The well-formed table is read.
+    let config = Config::parse("config.toml", &target(r#"{ target = "24h", thresholds = ["75%", "2h before"] }"#)).unwrap();
+    let spec = config.policy.tiers["t"].targets["sev1"].first_response.as_ref().unwrap();
+    assert_eq!(spec.duration.0, 24 * 3600);
+    assert_eq!(spec.thresholds.as_ref().map(Vec::len), Some(2));
+}
+
+#[test]
+fn durations_longer_than_ten_years_are_rejected() {
+    let too_long = |value: &str| format!("{value:?} is longer than 520w (ten years), the longest allowed");
+    let list = errors(
+        r#"[tiers.t]
+schedule = "24x7"
+targets.sev1 = { first_response = "15000000000000w", resolution = { target = "521w" } }
+targets.sev2 = { first_response = "520w" }
+
+[alerts]
+reminder_every = "520w1s"
+
+[[goals]]
+name = "g"
+metric = "resolution"
+target = "3641d"
+schedule = "24x7"
+"#,
+    );
+    assert_eq!(
+        list,
+        [
+            format!(
+                "config.toml:3: tiers.t.targets.sev1.first_response: {}",
+                too_long("15000000000000w")
+            ),
+            format!("config.toml:3: tiers.t.targets.sev1.resolution.target: {}", too_long("521w")),
+            format!("config.toml:7: alerts.reminder_every: {}", too_long("520w1s")),
+            format!("config.toml:12: goals[0].target: {}", too_long("3641d")),
+        ]
+    );
+}
+
+#[test]
+fn goal_names_are_unique_and_not_contract() {
+    let goal = |name: &str| format!("[[goals]]\nname = \"{name}\"\nmetric = \"resolution\"\ntarget = \"1w\"\nschedule = \"24x7\"\n");
+    let list = errors(&[goal("contract"), goal("fast"), goal("slow"), goal("fast")].concat());
+    assert_eq!(
+        list,
+        [
+            r#"config.toml:2: goals[0].name: "contract" names the contractual target; choose another name for the goal"#,
+            r#"config.toml:17: goals[3].name: "fast" is already the name of goals[1]; goal names must be unique"#,
+        ]
+    );
+}
+
+#[test]
+fn interval_errors_point_at_the_interval_concerned() {
+    let week = |mon: &str| format!("[schedules.s]\ntime_zone = \"UTC\"\nhours.mon = [\n{mon}]\n");
+    // The overlapping interval is the later one in the file, whatever their order in time.
+    assert_eq!(
+        one_error(&week("  \"09:00-12:00\",\n  \"13:00-14:00\",\n  \"11:00-17:00\",\n")),
+        "config.toml:6: schedules.s.hours.mon: intervals 09:00-12:00 and 11:00-17:00 overlap"
+    );
+    assert_eq!(
+        one_error(&week("  \"11:00-17:00\",\n  \"09:00-12:00\",\n")),
+        "config.toml:5: schedules.s.hours.mon: intervals 09:00-12:00 and 11:00-17:00 overlap"
+    );
+    assert_eq!(
+        one_error(&week("  \"09:00-12:00\",\n  \"09:00-12:00\",\n")),
+        "config.toml:5: schedules.s.hours.mon: intervals 09:00-12:00 and 09:00-12:00 overlap"
+    );
+    assert_eq!(
+        one_error(&week("  \"09:00-12:00\",\n  \"14:00-13:00\",\n")),
+        "config.toml:5: schedules.s.hours.mon: the interval ends at 13:00 which is not after its start 14:00"
+    );
+}

@@ -3,7 +3,13 @@
 //! problem, e.g. `config.toml:14: schedules.pacific.hours.mon: "9-17" is not HH:MM-HH:MM`.
 //!
 //! Sections left out of a file take the defaults below, which reproduce the
-//! support policy of SPEC §2: they are `config.example.toml` itself.
+//! support policy of SPEC §2: they are `config.example.toml` itself. Keys are
+//! taken from the defaults one by one (setting `alerts.reminder_every` keeps the
+//! default `alerts.thresholds`); `[schedules.X]` and `[tiers.X]` are merged by
+//! name (a file's `X` replaces the default `X`, the others stay); `[[goals]]` is
+//! a list, replaced as a whole. A problem in a value taken from the defaults
+//! (say, a default tier naming a severity the file renamed) has no line in the
+//! file: it is reported as a built-in default, with what to set to change it.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -15,7 +21,7 @@ use regex::RegexSet;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::sla::calendar::{day_number, BusinessHours, DayInterval, Holidays, Schedule, WeeklyHours, WEEKDAYS};
+use crate::sla::calendar::{day_number, BusinessHours, DayInterval, Holidays, Schedule, ScheduleError, WeeklyHours, WEEKDAYS};
 use crate::sla::policy::{
     Contract, FirstResponseRules, Goal, Metric, MetricTargets, NamedSchedule, Policy, ScheduleId, TargetSpec, Threshold, Tier,
 };
@@ -32,12 +38,22 @@ pub const CALENDAR_SCHEDULE: &str = "24x7";
 /// file is the defaults, so the documentation cannot drift from the code.
 pub const DEFAULTS: &str = include_str!("../../config.example.toml");
 
+/// The longest target, goal target, threshold lead or reminder interval: 520w (ten years).
+pub const MAX_DURATION: Duration = Duration(520 * 7 * 24 * 3600);
+
+/// The Zendesk statuses during which a clock can be paused; `solved`/`closed` end a
+/// clock and `deleted` stops every clock, so they cannot be pause statuses.
+pub const PAUSABLE_STATUSES: [&str; 4] = ["new", "open", "pending", "hold"];
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {
     pub file: String,
     pub line: Option<usize>,
     pub key: String,
     pub problem: String,
+    /// Set when the value comes from the built-in defaults rather than the file
+    /// (`line` is then None): what to set in the file to change it.
+    pub default_hint: Option<String>,
 }
 
 impl fmt::Display for ConfigError {
@@ -47,9 +63,17 @@ impl fmt::Display for ConfigError {
             None => write!(f, "{}: ", self.file)?,
         }
         if !self.key.is_empty() {
-            write!(f, "{}: ", self.key)?;
+            f.write_str(&self.key)?;
+            if self.default_hint.is_some() {
+                f.write_str(" (built-in default)")?;
+            }
+            f.write_str(": ")?;
         }
-        f.write_str(&self.problem)
+        f.write_str(&self.problem)?;
+        if let Some(hint) = &self.default_hint {
+            write!(f, "; {hint}")?;
+        }
+        Ok(())
     }
 }
 
@@ -98,6 +122,7 @@ impl Config {
                 line: None,
                 key: String::new(),
                 problem: format!("cannot read: {e}"),
+                default_hint: None,
             }])
         })?;
         Config::parse(&name, &text)
@@ -110,6 +135,8 @@ impl Config {
         let mut check = Checker {
             file,
             text,
+            default_hint: None,
+            invalid_schedules: Vec::new(),
             errors: Vec::new(),
         };
         let (mut user, mut defaults) = (user, defaults);
@@ -173,6 +200,7 @@ fn deserialize(file: &str, text: &str) -> Result<RawConfig, ConfigErrors> {
             line,
             key,
             problem: inner.message().trim().to_string(),
+            default_hint: None,
         }])
     })
 }
@@ -183,11 +211,13 @@ struct RawConfig {
     #[serde(default)]
     schedules: BTreeMap<String, Spanned<RawSchedule>>,
     policy: Option<RawPolicy>,
-    tiers: Option<BTreeMap<String, RawTier>>,
+    #[serde(default)]
+    tiers: BTreeMap<String, RawTier>,
     #[serde(default)]
     contracts: BTreeMap<String, RawContract>,
     first_response: Option<RawFirstResponse>,
     alerts: Option<RawAlerts>,
+    /// A list: a file's `[[goals]]` replace the default goals as a whole.
     goals: Option<Vec<RawGoal>>,
     zendesk: Option<ingest::RawZendesk>,
     severity: Option<ingest::RawSeverity>,
@@ -224,7 +254,7 @@ struct RawWeek {
     sun: Vec<Spanned<String>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct RawPolicy {
     severities: Option<Vec<Spanned<String>>>,
@@ -233,13 +263,12 @@ struct RawPolicy {
     pause_statuses: Option<RawPause>,
 }
 
-#[derive(Deserialize)]
+/// Each list left out is taken from the defaults.
+#[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct RawPause {
-    #[serde(default)]
-    first_response: Vec<String>,
-    #[serde(default)]
-    resolution: Vec<String>,
+    first_response: Option<Vec<Spanned<String>>>,
+    resolution: Option<Vec<Spanned<String>>>,
 }
 
 #[derive(Deserialize)]
@@ -270,7 +299,7 @@ struct RawMetricTargets {
 /// so that a wrong shape gets a message naming both forms.
 type RawTarget = toml::Value;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct RawFirstResponse {
     min_length: Option<usize>,
@@ -278,7 +307,7 @@ struct RawFirstResponse {
     acknowledgement_patterns: Option<Vec<Spanned<String>>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct RawAlerts {
     thresholds: Option<Vec<Spanned<String>>>,
@@ -301,26 +330,66 @@ struct RawGoal {
     thresholds: Vec<Spanned<String>>,
 }
 
+/// A key's value from the file, else from the defaults; the flag is true when it is the file's.
+fn pick<T>(user: Option<T>, default: Option<T>) -> Option<(T, bool)> {
+    user.map(|v| (v, true)).or(default.map(|v| (v, false)))
+}
+
+/// Named tables merged by name: the file's replace the defaults' of the same name, the
+/// others stay. The flag is true for the file's.
+fn merge_by_name<T>(defaults: BTreeMap<String, T>, user: BTreeMap<String, T>) -> BTreeMap<String, (T, bool)> {
+    let mut merged: BTreeMap<String, (T, bool)> = defaults.into_iter().map(|(name, v)| (name, (v, false))).collect();
+    merged.extend(user.into_iter().map(|(name, v)| (name, (v, true))));
+    merged
+}
+
 /// Collects every validation problem with its location.
 struct Checker<'a> {
     file: &'a str,
     text: &'a str,
+    /// Set while validating a value taken from the built-in defaults: its spans are in
+    /// `DEFAULTS`, not in `text`, so its errors carry this hint instead of a line.
+    default_hint: Option<String>,
+    /// Schedules defined with errors of their own: references to them are not blamed again.
+    invalid_schedules: Vec<String>,
     errors: Vec<ConfigError>,
 }
 
 impl Checker<'_> {
     fn error(&mut self, span: Range<usize>, key: impl Into<String>, problem: impl Into<String>) {
-        let line = Some(line_of(self.text, span.start)).filter(|_| !span.is_empty());
+        let line = match self.default_hint {
+            Some(_) => None,
+            None => Some(line_of(self.text, span.start)).filter(|_| !span.is_empty()),
+        };
         self.errors.push(ConfigError {
             file: self.file.to_string(),
             line,
             key: key.into(),
             problem: problem.into(),
+            default_hint: self.default_hint.clone(),
         });
+    }
+
+    /// Runs `check` on a value from the file (`from_user`), or else from the built-in
+    /// defaults, whose errors then say so and suggest `hint` (given the file's name).
+    fn origin<R>(&mut self, from_user: bool, hint: impl FnOnce(&str) -> String, check: impl FnOnce(&mut Self) -> R) -> R {
+        let hint = (!from_user).then(|| hint(self.file));
+        let outer = std::mem::replace(&mut self.default_hint, hint);
+        let result = check(self);
+        self.default_hint = outer;
+        result
     }
 
     fn duration(&mut self, value: &Spanned<String>, key: &str) -> Option<Duration> {
         match Duration::parse(value.get_ref()) {
+            Ok(d) if d > MAX_DURATION => {
+                self.error(
+                    value.span(),
+                    key,
+                    format!("{:?} is longer than 520w (ten years), the longest allowed", value.get_ref()),
+                );
+                None
+            }
             Ok(d) if d.0 > 0 => Some(d),
             Ok(_) => {
                 self.error(value.span(), key, "must be longer than zero");
@@ -339,6 +408,10 @@ impl Checker<'_> {
 
     fn threshold(&mut self, text: &str, span: Range<usize>, key: &str) -> Option<Threshold> {
         match parse_threshold(text) {
+            Some(Threshold::Before(lead)) if lead > MAX_DURATION => {
+                self.error(span, key, format!("{text:?} is longer than 520w (ten years), the longest allowed"));
+                None
+            }
             Some(t) => Some(t),
             None => {
                 self.error(span, key, format!("{text:?} is not a threshold such as \"75%\" or \"2h before\""));
@@ -349,7 +422,7 @@ impl Checker<'_> {
 
     fn schedule_ref(&mut self, value: &Spanned<String>, key: &str, schedules: &[NamedSchedule]) -> Option<ScheduleId> {
         let found = schedules.iter().position(|s| &s.name == value.get_ref()).map(ScheduleId);
-        if found.is_none() {
+        if found.is_none() && !self.invalid_schedules.contains(value.get_ref()) {
             let known: Vec<&str> = schedules.iter().map(|s| s.name.as_str()).collect();
             self.error(
                 value.span(),
@@ -361,82 +434,98 @@ impl Checker<'_> {
     }
 
     fn policy(&mut self, user: RawConfig, defaults: RawConfig) -> Policy {
-        let mut raw_schedules = defaults.schedules;
-        raw_schedules.extend(user.schedules);
         let mut schedules = vec![NamedSchedule {
             name: CALENDAR_SCHEDULE.to_string(),
             schedule: Schedule::Calendar,
         }];
-        for (name, raw) in &raw_schedules {
-            if name == CALENDAR_SCHEDULE {
-                self.error(
-                    raw.span(),
-                    format!("schedules.{name}"),
-                    "24x7 is the built-in calendar clock and cannot be redefined",
-                );
-                continue;
-            }
-            if let Some(hours) = self.schedule(name, raw.get_ref()) {
-                schedules.push(NamedSchedule {
-                    name: name.clone(),
+        for (name, (raw, from_user)) in merge_by_name(defaults.schedules, user.schedules) {
+            let hint = |file: &str| format!("define [schedules.{name}] in {file} to replace this default schedule");
+            let hours = self.origin(from_user, hint, |check| {
+                if name == CALENDAR_SCHEDULE {
+                    check.error(
+                        raw.span(),
+                        format!("schedules.{name}"),
+                        "24x7 is the built-in calendar clock and cannot be redefined",
+                    );
+                    return None;
+                }
+                check.schedule(&name, raw.get_ref())
+            });
+            match hours {
+                Some(hours) => schedules.push(NamedSchedule {
+                    name,
                     schedule: Schedule::business(hours),
-                });
+                }),
+                None => self.invalid_schedules.push(name),
             }
         }
 
         let default_policy = defaults.policy.unwrap_or_else(|| unreachable!("defaults have [policy]"));
-        let user_policy = user.policy;
-        let pick = |f: fn(&RawPolicy) -> Option<&Spanned<String>>| user_policy.as_ref().and_then(f).or_else(|| f(&default_policy)).cloned();
-        let default_severity = pick(|p| p.default_severity.as_ref()).unwrap_or_else(|| Spanned::new(0..0, String::new()));
-        let default_tier = pick(|p| p.default_tier.as_ref()).unwrap_or_else(|| Spanned::new(0..0, String::new()));
-        let severities: Vec<String> = user_policy
-            .as_ref()
-            .and_then(|p| p.severities.as_ref())
-            .or(default_policy.severities.as_ref())
-            .map(|v| v.iter().map(|s| s.get_ref().clone()).collect())
+        let user_policy = user.policy.unwrap_or_default();
+        let severities: Vec<String> = pick(user_policy.severities, default_policy.severities)
+            .map(|(v, _)| v.into_iter().map(Spanned::into_inner).collect())
             .unwrap_or_default();
+        let (default_severity, from_user) = pick(user_policy.default_severity, default_policy.default_severity)
+            .unwrap_or_else(|| (Spanned::new(0..0, String::new()), false));
         if !severities.contains(default_severity.get_ref()) {
-            self.error(
-                default_severity.span(),
-                "policy.default_severity",
-                format!(
-                    "{:?} is not one of policy.severities ({})",
-                    default_severity.get_ref(),
-                    severities.join(", ")
-                ),
+            self.origin(
+                from_user,
+                |file| format!("set policy.default_severity in {file}"),
+                |check| {
+                    check.error(
+                        default_severity.span(),
+                        "policy.default_severity",
+                        format!(
+                            "{:?} is not one of policy.severities ({})",
+                            default_severity.get_ref(),
+                            severities.join(", ")
+                        ),
+                    );
+                },
             );
         }
-        let pause = user_policy
-            .and_then(|p| p.pause_statuses)
-            .or(default_policy.pause_statuses)
-            .unwrap_or(RawPause {
-                first_response: vec![],
-                resolution: vec![],
-            });
-        let lower = |v: Vec<String>| v.into_iter().map(|s| s.to_ascii_lowercase()).collect::<Vec<_>>();
+        let user_pause = user_policy.pause_statuses.unwrap_or_default();
+        let default_pause = default_policy.pause_statuses.unwrap_or_default();
+        let pause_first_response = self.pause_statuses(pick(user_pause.first_response, default_pause.first_response), "first_response");
+        let pause_resolution = self.pause_statuses(pick(user_pause.resolution, default_pause.resolution), "resolution");
 
+        let raw_tiers = merge_by_name(defaults.tiers, user.tiers);
+        // Every tier defined, valid or not: a reference to a tier that has its own error is not blamed again.
+        let tier_names: Vec<String> = raw_tiers.keys().cloned().collect();
         let mut tiers = BTreeMap::new();
-        for (name, raw) in user.tiers.or(defaults.tiers).unwrap_or_default() {
+        for (name, (raw, from_user)) in raw_tiers {
             let key = format!("tiers.{name}");
-            let schedule = self.schedule_ref(&raw.schedule, &format!("{key}.schedule"), &schedules);
-            let targets = self.targets(&raw.targets, &key, &severities);
-            if let Some(schedule) = schedule {
-                tiers.insert(name, Tier { schedule, targets });
+            let hint = |file: &str| format!("define [tiers.{name}] in {file} to replace this default tier");
+            let tier = self.origin(from_user, hint, |check| {
+                let schedule = check.schedule_ref(&raw.schedule, &format!("{key}.schedule"), &schedules);
+                let targets = check.targets(&raw.targets, &key, &severities);
+                schedule.map(|schedule| Tier { schedule, targets })
+            });
+            if let Some(tier) = tier {
+                tiers.insert(name, tier);
             }
         }
-        if !tiers.contains_key(default_tier.get_ref()) && !self.errors.iter().any(|e| e.key.starts_with("tiers.")) {
-            let known: Vec<&str> = tiers.keys().map(String::as_str).collect();
-            self.error(
-                default_tier.span(),
-                "policy.default_tier",
-                format!("{:?} is not a tier (tiers: {})", default_tier.get_ref(), known.join(", ")),
+        let (default_tier, from_user) =
+            pick(user_policy.default_tier, default_policy.default_tier).unwrap_or_else(|| (Spanned::new(0..0, String::new()), false));
+        if !tier_names.contains(default_tier.get_ref()) {
+            self.origin(
+                from_user,
+                |file| format!("set policy.default_tier in {file}"),
+                |check| {
+                    check.error(
+                        default_tier.span(),
+                        "policy.default_tier",
+                        format!("{:?} is not a tier (tiers: {})", default_tier.get_ref(), tier_names.join(", ")),
+                    );
+                },
             );
         }
 
+        // None by default: contracts come from the file only.
         let mut contracts = BTreeMap::new();
         for (name, raw) in user.contracts {
             let key = format!("contracts.{name}");
-            if !tiers.contains_key(raw.tier.get_ref()) {
+            if !tier_names.contains(raw.tier.get_ref()) {
                 self.error(
                     raw.tier.span(),
                     format!("{key}.tier"),
@@ -461,54 +550,58 @@ impl Checker<'_> {
         let default_fr = defaults
             .first_response
             .unwrap_or_else(|| unreachable!("defaults have [first_response]"));
-        let user_fr = user.first_response;
-        let min_length = user_fr.as_ref().and_then(|f| f.min_length).or(default_fr.min_length).unwrap_or(0);
-        let bot_user_ids = user_fr
-            .as_ref()
-            .and_then(|f| f.bot_user_ids.clone())
-            .or(default_fr.bot_user_ids)
-            .unwrap_or_default();
-        let patterns = user_fr
-            .and_then(|f| f.acknowledgement_patterns)
-            .or(default_fr.acknowledgement_patterns)
-            .unwrap_or_default();
-        for p in &patterns {
-            if let Err(e) = regex::Regex::new(p.get_ref()) {
-                let detail = e
-                    .to_string()
-                    .lines()
-                    .last()
-                    .unwrap_or_default()
-                    .trim_start_matches("error: ")
-                    .to_string();
-                self.error(
-                    p.span(),
-                    "first_response.acknowledgement_patterns",
-                    format!("{:?} is not a regular expression: {detail}", p.get_ref()),
-                );
+        let user_fr = user.first_response.unwrap_or_default();
+        let min_length = user_fr.min_length.or(default_fr.min_length).unwrap_or(0);
+        let bot_user_ids = user_fr.bot_user_ids.or(default_fr.bot_user_ids).unwrap_or_default();
+        let (patterns, from_user) =
+            pick(user_fr.acknowledgement_patterns, default_fr.acknowledgement_patterns).unwrap_or((Vec::new(), true));
+        let hint = |file: &str| format!("set first_response.acknowledgement_patterns in {file}");
+        self.origin(from_user, hint, |check| {
+            for p in &patterns {
+                if let Err(e) = regex::Regex::new(p.get_ref()) {
+                    let detail = e
+                        .to_string()
+                        .lines()
+                        .last()
+                        .unwrap_or_default()
+                        .trim_start_matches("error: ")
+                        .to_string();
+                    check.error(
+                        p.span(),
+                        "first_response.acknowledgement_patterns",
+                        format!("{:?} is not a regular expression: {detail}", p.get_ref()),
+                    );
+                }
             }
-        }
+        });
         let acknowledgements = RegexSet::new(patterns.iter().map(|p| p.get_ref())).unwrap_or_else(|_| RegexSet::empty());
 
         let default_alerts = defaults.alerts.unwrap_or_else(|| unreachable!("defaults have [alerts]"));
-        let user_alerts = user.alerts;
-        let raw_thresholds = user_alerts
-            .as_ref()
-            .and_then(|a| a.thresholds.clone())
-            .or(default_alerts.thresholds)
-            .unwrap_or_default();
-        let thresholds = self.thresholds(&raw_thresholds, "alerts.thresholds");
-        let reminder_every = user_alerts
-            .and_then(|a| a.reminder_every)
-            .and_then(|r| self.duration(&r, "alerts.reminder_every"));
+        let user_alerts = user.alerts.unwrap_or_default();
+        let thresholds = match pick(user_alerts.thresholds, default_alerts.thresholds) {
+            Some((raw, from_user)) => self.origin(
+                from_user,
+                |file| format!("set alerts.thresholds in {file}"),
+                |check| check.thresholds(&raw, "alerts.thresholds"),
+            ),
+            None => Vec::new(),
+        };
+        let reminder_every = pick(user_alerts.reminder_every, default_alerts.reminder_every).and_then(|(raw, from_user)| {
+            self.origin(
+                from_user,
+                |file| format!("set alerts.reminder_every in {file}"),
+                |check| check.duration(&raw, "alerts.reminder_every"),
+            )
+        });
 
-        let mut goals = Vec::new();
-        for (index, raw) in user.goals.or(defaults.goals).unwrap_or_default().into_iter().enumerate() {
-            let key = format!("goals[{index}]");
-            if let Some(goal) = self.goal(raw, &key, &schedules, &severities, &tiers) {
-                goals.push(goal);
-            }
-        }
+        let goals = match pick(user.goals, defaults.goals) {
+            Some((raw, from_user)) => self.origin(
+                from_user,
+                |file| format!("define [[goals]] in {file} to replace the default goals"),
+                |check| check.goals(raw, &schedules, &severities, &tier_names),
+            ),
+            None => Vec::new(),
+        };
 
         Policy {
             schedules,
@@ -518,8 +611,8 @@ impl Checker<'_> {
             tiers,
             contracts,
             goals,
-            pause_first_response: lower(pause.first_response),
-            pause_resolution: lower(pause.resolution),
+            pause_first_response,
+            pause_resolution,
             thresholds,
             reminder_every,
             first_response: FirstResponseRules {
@@ -528,6 +621,43 @@ impl Checker<'_> {
                 acknowledgements,
             },
         }
+    }
+
+    /// `policy.pause_statuses.<metric>`: statuses in lower case, each one that can pause a clock.
+    fn pause_statuses(&mut self, list: Option<(Vec<Spanned<String>>, bool)>, metric: &str) -> Vec<String> {
+        let Some((list, from_user)) = list else {
+            return Vec::new();
+        };
+        let key = format!("policy.pause_statuses.{metric}");
+        self.origin(
+            from_user,
+            |file| format!("set {key} in {file}"),
+            |check| {
+                let mut statuses = Vec::new();
+                for value in &list {
+                    let status = value.get_ref().to_ascii_lowercase();
+                    let why = match status.as_str() {
+                        s if PAUSABLE_STATUSES.contains(&s) => {
+                            statuses.push(status);
+                            continue;
+                        }
+                        "solved" | "closed" => "ends the clock rather than pausing it",
+                        "deleted" => "stops every clock rather than pausing it",
+                        _ => "is not a Zendesk ticket status",
+                    };
+                    check.error(
+                        value.span(),
+                        &key,
+                        format!(
+                            "{:?} {why} (statuses that can pause a clock: {})",
+                            value.get_ref(),
+                            PAUSABLE_STATUSES.join(", ")
+                        ),
+                    );
+                }
+                statuses
+            },
+        )
     }
 
     fn schedule(&mut self, name: &str, raw: &RawSchedule) -> Option<BusinessHours> {
@@ -557,25 +687,10 @@ impl Checker<'_> {
             }
         }
         let hours = if ok {
-            match WeeklyHours::new(parsed) {
+            match WeeklyHours::new(parsed.clone()) {
                 Ok(h) => Some(h),
                 Err(e) => {
-                    let at = match &e {
-                        crate::sla::calendar::ScheduleError::EmptyWeek => None,
-                        crate::sla::calendar::ScheduleError::EndNotAfterStart { day, .. }
-                        | crate::sla::calendar::ScheduleError::Overlap { day, .. }
-                        | crate::sla::calendar::ScheduleError::PastMidnight { day, .. } => WEEKDAYS.iter().position(|d| d == day),
-                    };
-                    let (span, day_key) = match at.and_then(|i| days[i].first()) {
-                        Some(first) => (first.span(), format!("{key}.hours.{}", WEEKDAYS[at.unwrap_or(0)])),
-                        None => (raw.time_zone.span(), format!("{key}.hours")),
-                    };
-                    let problem = e.to_string();
-                    let problem = problem
-                        .split_once(": ")
-                        .filter(|_| at.is_some())
-                        .map_or(problem.clone(), |(_, rest)| rest.to_string());
-                    self.error(span, day_key, problem);
+                    self.hours_error(&key, e, &days, &parsed, raw.time_zone.span());
                     None
                 }
             }
@@ -601,6 +716,50 @@ impl Checker<'_> {
         })
     }
 
+    /// Reports a problem `WeeklyHours::new` found at the interval it is about. `days` are the
+    /// values as written and `parsed` the intervals they were read as, in the same order.
+    fn hours_error(
+        &mut self,
+        key: &str,
+        error: ScheduleError,
+        days: &[&Vec<Spanned<String>>; 7],
+        parsed: &[Vec<DayInterval>; 7],
+        week_span: Range<usize>,
+    ) {
+        let weekday = |day: &str| WEEKDAYS.iter().position(|d| *d == day).unwrap_or(0);
+        let (index, at, problem) = match error {
+            ScheduleError::EmptyWeek => {
+                self.error(week_span, format!("{key}.hours"), "the week has no open hours");
+                return;
+            }
+            ScheduleError::EndNotAfterStart { day, start, end } => {
+                let index = weekday(day);
+                let at = parsed[index].iter().position(|iv| iv.end <= iv.start);
+                (
+                    index,
+                    at,
+                    format!("the interval ends at {end} which is not after its start {start}"),
+                )
+            }
+            ScheduleError::PastMidnight { day, value } => {
+                let index = weekday(day);
+                let at = parsed[index].iter().position(|iv| iv.end > 86_400);
+                (index, at, format!("{value} is past 24:00"))
+            }
+            ScheduleError::Overlap { day, first, second } => {
+                // The two intervals, found by their text; the later of them in the file is the one that overlaps.
+                let index = weekday(day);
+                let intervals = &parsed[index];
+                let a = intervals.iter().position(|iv| iv.to_string() == first);
+                let b = (0..intervals.len()).find(|&j| Some(j) != a && intervals[j].to_string() == second);
+                (index, a.max(b), format!("intervals {first} and {second} overlap"))
+            }
+        };
+        let values = days[index];
+        let span = at.and_then(|j| values.get(j)).or(values.first()).map_or(week_span, Spanned::span);
+        self.error(span, format!("{key}.hours.{}", WEEKDAYS[index]), problem);
+    }
+
     fn targets(
         &mut self,
         raw: &BTreeMap<String, Spanned<RawMetricTargets>>,
@@ -619,45 +778,10 @@ impl Checker<'_> {
                 continue;
             }
             let targets = targets.get_ref();
-            let mut one = |metric: Metric, value: &Option<Spanned<RawTarget>>| -> Option<TargetSpec> {
-                let value = value.as_ref()?;
-                let metric_key = format!("{sev_key}.{}", metric.key());
-                let (text, thresholds) = match value.get_ref() {
-                    toml::Value::String(text) => (text.clone(), None),
-                    toml::Value::Table(table) if table.keys().all(|k| k == "target" || k == "thresholds") => {
-                        let text = table.get("target").and_then(toml::Value::as_str).map(str::to_string);
-                        let thresholds = table.get("thresholds").map(|t| {
-                            t.as_array()
-                                .map(|a| a.iter().map(|v| v.as_str().unwrap_or_default().to_string()).collect())
-                                .unwrap_or_default()
-                        });
-                        match text {
-                            Some(text) => (text, thresholds),
-                            None => {
-                                self.error(value.span(), &metric_key, "the table needs target = \"<duration>\"");
-                                return None;
-                            }
-                        }
-                    }
-                    _ => {
-                        self.error(
-                            value.span(),
-                            &metric_key,
-                            "expected a duration such as \"24h\", or a table such as { target = \"24h\", thresholds = [\"75%\", \"2h before\"] }",
-                        );
-                        return None;
-                    }
-                };
-                let duration = self.duration(&Spanned::new(value.span(), text), &metric_key);
-                let thresholds = thresholds.map(|list: Vec<String>| {
-                    list.iter()
-                        .filter_map(|t| self.threshold(t, value.span(), &format!("{metric_key}.thresholds")))
-                        .collect()
-                });
-                Some(TargetSpec {
-                    duration: duration?,
-                    thresholds,
-                })
+            let mut one = |metric: Metric, value: &Option<Spanned<RawTarget>>| {
+                value
+                    .as_ref()
+                    .and_then(|value| self.target(value, &format!("{sev_key}.{}", metric.key())))
             };
             let first_response = one(Metric::FirstResponse, &targets.first_response);
             let resolution = one(Metric::Resolution, &targets.resolution);
@@ -672,14 +796,111 @@ impl Checker<'_> {
         out
     }
 
-    fn goal(
-        &mut self,
-        raw: RawGoal,
-        key: &str,
-        schedules: &[NamedSchedule],
-        severities: &[String],
-        tiers: &BTreeMap<String, Tier>,
-    ) -> Option<Goal> {
+    /// `"24h"`, or `{ target = "24h", thresholds = ["75%", "2h before"] }`. The parts of a
+    /// table have no spans of their own: their errors are at the table's line.
+    fn target(&mut self, value: &Spanned<RawTarget>, key: &str) -> Option<TargetSpec> {
+        const FORMS: &str = "a duration such as \"24h\", or a table such as { target = \"24h\", thresholds = [\"75%\", \"2h before\"] }";
+        let span = value.span();
+        let table = match value.get_ref() {
+            toml::Value::String(text) => {
+                return self.duration(&Spanned::new(span, text.clone()), key).map(|duration| TargetSpec {
+                    duration,
+                    thresholds: None,
+                })
+            }
+            toml::Value::Table(table) => table,
+            other => {
+                self.error(span, key, format!("expected {FORMS}, not {other}"));
+                return None;
+            }
+        };
+        if let Some(unknown) = table.keys().find(|k| *k != "target" && *k != "thresholds") {
+            self.error(span, key, format!("unknown key {unknown:?}: expected {FORMS}"));
+            return None;
+        }
+        let duration = match table.get("target") {
+            Some(toml::Value::String(text)) => self.duration(&Spanned::new(span.clone(), text.clone()), &format!("{key}.target")),
+            Some(other) => {
+                self.error(
+                    span.clone(),
+                    format!("{key}.target"),
+                    format!("expected a duration such as \"24h\", not {other}"),
+                );
+                None
+            }
+            None => {
+                self.error(span.clone(), key, "the table needs target = \"<duration>\"");
+                None
+            }
+        };
+        let thresholds_key = format!("{key}.thresholds");
+        let thresholds = match table.get("thresholds") {
+            None => Some(None),
+            Some(toml::Value::Array(items)) => {
+                let mut ok = true;
+                let mut thresholds = Vec::new();
+                for item in items {
+                    let threshold = match item {
+                        toml::Value::String(text) => self.threshold(text, span.clone(), &thresholds_key),
+                        other => {
+                            self.error(
+                                span.clone(),
+                                &thresholds_key,
+                                format!("{other} is not a threshold: write each as a string such as \"75%\" or \"2h before\""),
+                            );
+                            None
+                        }
+                    };
+                    ok &= threshold.is_some();
+                    thresholds.extend(threshold);
+                }
+                ok.then_some(Some(thresholds))
+            }
+            Some(other) => {
+                self.error(
+                    span.clone(),
+                    &thresholds_key,
+                    format!("expected a list of thresholds such as [\"75%\", \"2h before\"], not {other}"),
+                );
+                None
+            }
+        };
+        Some(TargetSpec {
+            duration: duration?,
+            thresholds: thresholds?,
+        })
+    }
+
+    /// `[[goals]]`: each checked, and their names unique and not `contract`.
+    fn goals(&mut self, raw: Vec<RawGoal>, schedules: &[NamedSchedule], severities: &[String], tiers: &[String]) -> Vec<Goal> {
+        let mut names: BTreeMap<String, String> = BTreeMap::new();
+        let mut goals = Vec::new();
+        for (index, raw) in raw.into_iter().enumerate() {
+            let key = format!("goals[{index}]");
+            let name = raw.name.get_ref();
+            if name == "contract" {
+                self.error(
+                    raw.name.span(),
+                    format!("{key}.name"),
+                    "\"contract\" names the contractual target; choose another name for the goal",
+                );
+            } else if let Some(first) = names.get(name) {
+                self.error(
+                    raw.name.span(),
+                    format!("{key}.name"),
+                    format!("{name:?} is already the name of {first}; goal names must be unique"),
+                );
+            } else {
+                names.insert(name.clone(), key.clone());
+            }
+            if let Some(goal) = self.goal(raw, &key, schedules, severities, tiers) {
+                goals.push(goal);
+            }
+        }
+        goals
+    }
+
+    fn goal(&mut self, raw: RawGoal, key: &str, schedules: &[NamedSchedule], severities: &[String], tiers: &[String]) -> Option<Goal> {
         let metric = match raw.metric.get_ref().as_str() {
             "first_response" => Some(Metric::FirstResponse),
             "resolution" => Some(Metric::Resolution),
@@ -697,12 +918,12 @@ impl Checker<'_> {
                 self.error(
                     s.span(),
                     format!("{key}.severities"),
-                    format!("{:?} is not one of policy.severities", s.get_ref()),
+                    format!("{:?} is not one of policy.severities ({})", s.get_ref(), severities.join(", ")),
                 );
             }
         }
         for t in &raw.tiers {
-            if !tiers.contains_key(t.get_ref()) {
+            if !tiers.contains(t.get_ref()) {
                 self.error(t.span(), format!("{key}.tiers"), format!("{:?} is not a tier", t.get_ref()));
             }
         }
