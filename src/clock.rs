@@ -64,6 +64,13 @@ impl Clock {
         }
     }
 
+    /// Sets a manual clock; other clocks ignore it.
+    pub fn set(&self, at: Timestamp) {
+        if let Kind::Manual(ms) = &*self.0 {
+            ms.store(at * 1000, Ordering::SeqCst);
+        }
+    }
+
     /// Waits `d` of world time.
     pub async fn sleep(&self, d: Duration) {
         match &*self.0 {

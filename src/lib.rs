@@ -1,10 +1,12 @@
 //! slawatch: SLA clocks, breach warnings and engineering escalation for a
 //! support team on Zendesk.
 
+pub mod admin;
 pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod engine;
+pub mod sim;
 pub mod sla;
 pub mod store;
 pub mod zendesk;

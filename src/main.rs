@@ -23,6 +23,25 @@ struct ConfigArg {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the daemon: poll Zendesk, keep every ticket's clocks current, serve the admin HTTP.
+    Run {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Poll until the exports are current, bring every clock up to date, and exit.
+        #[arg(long)]
+        once: bool,
+        /// Log as JSON lines instead of human-readable text.
+        #[arg(long)]
+        json_logs: bool,
+    },
+    /// Open tickets by urgency: tier, severity, each clock's state, deadline and time left.
+    Status {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Print a JSON array instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Validate the configuration and print the resolved schedules and policies.
     CheckConfig(ConfigArg),
     /// Print the instant by which a duration of schedule time has passed.
@@ -71,9 +90,50 @@ fn load(arg: &ConfigArg) -> Result<Config, ExitCode> {
     }
 }
 
+fn init_logs(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            std::process::exit(1);
+        }
+    }
+}
+
+fn report(result: anyhow::Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
+        Command::Run { config, once, json_logs } => load(config).map(|c| {
+            init_logs(*json_logs);
+            report(runtime().block_on(cli::daemon::run(c, *once)))
+        }),
+        Command::Status { config, json } => load(config).map(|c| {
+            report(
+                runtime()
+                    .block_on(cli::daemon::status(c))
+                    .map(|rows| cli::daemon::print_status(&rows, *json)),
+            )
+        }),
         Command::CheckConfig(arg) => load(arg).map(|config| {
             print!("{}", cli::describe::describe(&config, arg.config.as_deref()));
             ExitCode::SUCCESS

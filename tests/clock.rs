@@ -511,8 +511,8 @@ fn a_severity_change_rederives_deadlines_from_the_original_start() {
         Some("2026-12-11T01:00:00Z")
     );
 
-    // A downgrade lengthens it the same way: 40 h from Monday 09:00 is the next Monday 09:00
-    // (five full days end Friday 17:00, the closing instant).
+    // A downgrade lengthens it the same way: 40 h from Monday 09:00 is five full days, ending at
+    // Friday's closing instant (17:00 PST), not the next Monday's opening.
     let mut facts = ticket("self-hosted", "sev1");
     facts.events.push(severity("2026-12-01T10:00:00-08:00", "sev2"));
     let clocks = at(&defaults(), &facts, "2026-12-01T11:00:00-08:00");

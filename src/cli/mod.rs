@@ -1,4 +1,5 @@
 //! What the subcommands do, beyond parsing their arguments.
 
 pub mod calc;
+pub mod daemon;
 pub mod describe;

@@ -59,6 +59,18 @@ pub(super) struct RawStore {
     cache_mb: Option<u64>,
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawAdmin {
+    listen: Option<Spanned<String>>,
+}
+
+/// The admin HTTP server (`/healthz`, `/status`), and where `slawatch status` asks a running daemon.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminConfig {
+    pub listen: std::net::SocketAddr,
+}
+
 /// How to reach Zendesk. Secrets are named environment variables, read at start.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ZendeskConfig {
@@ -246,6 +258,22 @@ impl Checker<'_> {
             contract_field: raw.contract_field,
             contract_tags: self.name_map(raw.contract_tags, "customers.contract_tags", contracts, "contract", strict),
         }
+    }
+
+    pub(super) fn admin(&mut self, raw: Option<RawAdmin>) -> AdminConfig {
+        let default = std::net::SocketAddr::from(([127, 0, 0, 1], 9187));
+        let listen = match raw.and_then(|r| r.listen) {
+            None => default,
+            Some(text) => text.get_ref().parse().unwrap_or_else(|_| {
+                self.error(
+                    text.span(),
+                    "admin.listen",
+                    format!("{:?} is not an address such as \"127.0.0.1:9187\"", text.get_ref()),
+                );
+                default
+            }),
+        };
+        AdminConfig { listen }
     }
 
     pub(super) fn store(&mut self, raw: Option<RawStore>) -> StoreConfig {

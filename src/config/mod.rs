@@ -29,7 +29,7 @@ use crate::sla::time::{days_in_month, Duration};
 use crate::sla::zones::iana_name_for_rails_zone;
 
 mod ingest;
-pub use ingest::{CustomerMapping, SeverityMapping, StoreConfig, ZendeskConfig};
+pub use ingest::{AdminConfig, CustomerMapping, SeverityMapping, StoreConfig, ZendeskConfig};
 
 /// The always-present calendar clock.
 pub const CALENDAR_SCHEDULE: &str = "24x7";
@@ -103,6 +103,7 @@ pub struct Config {
     pub severity: SeverityMapping,
     pub customers: CustomerMapping,
     pub store: StoreConfig,
+    pub admin: AdminConfig,
 }
 
 impl Config {
@@ -157,6 +158,7 @@ impl Config {
             .or(defaults.customers.take().map(|c| (c, false)))
             .unwrap_or_default();
         let store = user.store.take().or(defaults.store.take());
+        let admin = user.admin.take().or(defaults.admin.take());
         let policy = check.policy(user, defaults);
         let zendesk = zendesk.and_then(|z| check.zendesk(z));
         let severity = check.severity(severity.0, &policy.severities, severity.1);
@@ -164,6 +166,7 @@ impl Config {
         let contracts: Vec<&String> = policy.contracts.keys().collect();
         let customers = check.customers(customers.0, &tiers, &contracts, customers.1);
         let store = check.store(store);
+        let admin = check.admin(admin);
         check.errors.sort_by_key(|e| e.line);
         if check.errors.is_empty() {
             Ok(Config {
@@ -172,6 +175,7 @@ impl Config {
                 severity,
                 customers,
                 store,
+                admin,
             })
         } else {
             Err(ConfigErrors(check.errors))
@@ -223,6 +227,7 @@ struct RawConfig {
     severity: Option<ingest::RawSeverity>,
     customers: Option<ingest::RawCustomers>,
     store: Option<ingest::RawStore>,
+    admin: Option<ingest::RawAdmin>,
 }
 
 #[derive(Deserialize)]

@@ -205,3 +205,20 @@ pub fn facts_of(record: &TicketRecord, directory: &Directory, mapping: &Customer
         events: record.events.iter().map(|e| e.event.clone()).collect(),
     }
 }
+
+/// The clocks of a stored ticket at `now`; None (logged) when they cannot be evaluated.
+pub fn clocks_of(
+    config: &crate::config::Config,
+    record: &TicketRecord,
+    directory: &Directory,
+    now: crate::sla::time::Timestamp,
+) -> Option<crate::sla::clock::TicketClocks> {
+    let facts = facts_of(record, directory, &config.customers);
+    match crate::sla::clock::evaluate(&config.policy, &facts, now) {
+        Ok(clocks) => Some(clocks),
+        Err(error) => {
+            tracing::warn!(ticket = record.id, %error, "cannot evaluate the ticket's clocks");
+            None
+        }
+    }
+}

@@ -2,3 +2,6 @@
 //! the store current; shut down cleanly.
 
 pub mod apply;
+pub mod daemon;
+pub mod poll;
+pub mod status;

@@ -1,0 +1,127 @@
+//! `run` and `status`: wiring the daemon together from the configuration.
+
+use std::sync::Arc;
+
+use anyhow::{anyhow, bail, Context};
+use tokio_util::sync::CancellationToken;
+
+use crate::clock::Clock;
+use crate::config::{Config, ZendeskConfig};
+use crate::engine::poll::{load_directory, Engine};
+use crate::engine::status::{open_tickets, render_table, TicketStatus};
+use crate::store::{Store, StoreError};
+use crate::zendesk::client::{Auth, ClientOptions, ZendeskClient};
+
+fn secret(variable: &str, key: &str) -> anyhow::Result<String> {
+    match std::env::var(variable) {
+        Ok(value) if !value.trim().is_empty() => Ok(value.trim().to_string()),
+        _ => bail!("the environment variable {variable} (named by {key}) is not set"),
+    }
+}
+
+/// The client's options, with the secret read from the environment.
+pub fn client_options(z: &ZendeskConfig) -> anyhow::Result<ClientOptions> {
+    let auth = match (&z.token_env, &z.oauth_token_env) {
+        (Some(variable), _) => Auth::ApiToken {
+            email: z.email.clone().unwrap_or_default(),
+            token: secret(variable, "zendesk.token_env")?,
+        },
+        (None, Some(variable)) => Auth::Bearer(secret(variable, "zendesk.oauth_token_env")?),
+        (None, None) => bail!("zendesk: no credentials configured"),
+    };
+    Ok(ClientOptions {
+        base_url: z.base_url.clone(),
+        auth,
+        requests_per_minute: z.requests_per_minute,
+        timeout: z.timeout,
+        max_attempts: 5,
+        backoff: std::time::Duration::from_secs(1),
+        max_backoff: std::time::Duration::from_secs(60),
+    })
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = interrupt => {}
+                    _ = terminate.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = interrupt.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+}
+
+/// The daemon: polls until SIGTERM/SIGINT, serving the admin HTTP meanwhile; `once` returns when current.
+pub async fn run(config: Config, once: bool) -> anyhow::Result<()> {
+    let zendesk = config
+        .zendesk
+        .clone()
+        .ok_or_else(|| anyhow!("the configuration has no [zendesk] section: `run` needs one"))?;
+    let options = client_options(&zendesk)?;
+    let store = Store::open(&config.store.path, config.store.cache_bytes)?;
+    let clock = Clock::system();
+    let client = ZendeskClient::new(options, clock.clone()).context("cannot build the HTTP client")?;
+    let admin = config.admin.listen;
+    let engine = Arc::new(Engine::new(config, client, store, clock)?);
+    let shutdown = CancellationToken::new();
+    let signal = shutdown.clone();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutdown asked; finishing in-flight work");
+        signal.cancel();
+    });
+    let server = if once {
+        None
+    } else {
+        let listener = tokio::net::TcpListener::bind(admin)
+            .await
+            .with_context(|| format!("admin.listen {admin}: cannot listen"))?;
+        tracing::info!(address = %admin, "admin HTTP listening");
+        Some(tokio::spawn(crate::admin::serve(listener, engine.clone(), shutdown.clone())))
+    };
+    let result = crate::engine::daemon::run(engine, shutdown.clone(), once).await;
+    shutdown.cancel();
+    if let Some(server) = server {
+        let _ = server.await;
+    }
+    result.map_err(Into::into)
+}
+
+/// Open tickets by urgency: from the running daemon when it holds the store, else from the store.
+pub async fn status(config: Config) -> anyhow::Result<Vec<TicketStatus>> {
+    match Store::open(&config.store.path, config.store.cache_bytes) {
+        Ok(store) => {
+            let directory = load_directory(&store)?;
+            Ok(open_tickets(&config, &store, &directory, Clock::system().now())?)
+        }
+        Err(StoreError::Locked { .. }) => {
+            let url = format!("http://{}/status", config.admin.listen);
+            let response = reqwest::get(&url)
+                .await
+                .with_context(|| format!("the store is in use, and the daemon does not answer at {url}"))?;
+            if !response.status().is_success() {
+                bail!("{url}: HTTP {}", response.status());
+            }
+            Ok(response.json().await.with_context(|| format!("{url}: unreadable answer"))?)
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+pub fn print_status(rows: &[TicketStatus], json: bool) {
+    if json {
+        println!("{}", serde_json::to_string_pretty(rows).unwrap_or_default());
+    } else {
+        print!("{}", render_table(rows));
+    }
+}

@@ -1,0 +1,320 @@
+//! One poll cycle: refresh the directory when stale, read the ticket export
+//! and the events export until both are current, apply each page, evaluate
+//! the changed tickets' clocks, and commit each page with its cursor.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Mutex;
+
+use tokio_util::sync::CancellationToken;
+
+use super::apply::{apply_audit, apply_ticket, clocks_of, Directory};
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::sla::clock::{Event, Role, TicketClocks};
+use crate::sla::time::Timestamp;
+use crate::store::{AgentRecord, Cursors, OrganizationRecord, Store, StoreError, TicketRecord};
+use crate::zendesk::client::{ExportStart, ZendeskClient, ZendeskError};
+use crate::zendesk::models::{Ticket, TicketEvent};
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Zendesk(#[from] ZendeskError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What one poll did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct PollReport {
+    pub ticket_pages: u64,
+    pub event_pages: u64,
+    pub tickets_changed: u64,
+    pub audits_applied: u64,
+    /// Records that could not be read and were skipped.
+    pub skipped: u64,
+    /// False when shutdown interrupted the cycle (what was committed stays).
+    pub complete: bool,
+}
+
+/// Zendesk's exports refuse a start time within the last minute.
+const HORIZON: i64 = 60;
+
+const KNOWN_STATUSES: [&str; 7] = ["new", "open", "pending", "hold", "solved", "closed", "deleted"];
+
+pub struct Engine {
+    pub config: Config,
+    pub client: ZendeskClient,
+    pub store: Store,
+    pub clock: Clock,
+    directory: Mutex<Directory>,
+    directory_fetched_ms: Mutex<Option<i64>>,
+    unknown_statuses: Mutex<HashSet<String>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn role_of(role: &str) -> Role {
+    match role {
+        "admin" => Role::Admin,
+        "agent" => Role::Agent,
+        "end-user" => Role::EndUser,
+        _ => Role::Other,
+    }
+}
+
+/// The agents and organizations last saved in the store.
+pub fn load_directory(store: &Store) -> Result<Directory, StoreError> {
+    let mut directory = Directory::default();
+    for agent in store.agents()? {
+        directory.agents.insert(agent.id, role_of(&agent.role));
+    }
+    for org in store.organizations()? {
+        directory.organizations.insert(org.id, org);
+    }
+    Ok(directory)
+}
+
+impl Engine {
+    /// An engine on an open store; the directory starts from what the store has.
+    pub fn new(config: Config, client: ZendeskClient, store: Store, clock: Clock) -> Result<Engine, StoreError> {
+        let directory = load_directory(&store)?;
+        Ok(Engine {
+            config,
+            client,
+            store,
+            clock,
+            directory: Mutex::new(directory),
+            directory_fetched_ms: Mutex::new(None),
+            unknown_statuses: Mutex::new(HashSet::new()),
+        })
+    }
+
+    pub fn directory(&self) -> Directory {
+        lock(&self.directory).clone()
+    }
+
+    /// Lists agents and organizations again when the last listing is older than the refresh interval.
+    pub async fn refresh_directory(&self, force: bool) -> Result<(), EngineError> {
+        let now = self.clock.now_ms();
+        let refresh_ms = self
+            .config
+            .zendesk
+            .as_ref()
+            .map_or(600_000, |z| z.directory_refresh.as_millis() as i64);
+        let stale = lock(&self.directory_fetched_ms).is_none_or(|at| now - at >= refresh_ms);
+        if !force && !stale {
+            return Ok(());
+        }
+        let agents = self.client.agents().await?;
+        let organizations = self.client.organizations().await?;
+        let agent_records: Vec<AgentRecord> = agents
+            .iter()
+            .map(|u| AgentRecord {
+                id: u.id,
+                name: u.name.clone().unwrap_or_default(),
+                role: u.role.clone().unwrap_or_default(),
+            })
+            .collect();
+        let org_records: Vec<OrganizationRecord> = organizations
+            .into_iter()
+            .map(|o| OrganizationRecord {
+                id: o.id,
+                name: o.name.unwrap_or_default(),
+                tags: o.tags,
+                fields: o.organization_fields,
+            })
+            .collect();
+        self.store.save_agents(&agent_records)?;
+        self.store.save_organizations(&org_records)?;
+        let mut directory = Directory::default();
+        for agent in &agent_records {
+            directory.agents.insert(agent.id, role_of(&agent.role));
+        }
+        for org in org_records {
+            directory.organizations.insert(org.id, org);
+        }
+        *lock(&self.directory) = directory;
+        *lock(&self.directory_fetched_ms) = Some(now);
+        Ok(())
+    }
+
+    /// The clocks of a stored ticket at `now`.
+    pub fn clocks(&self, record: &TicketRecord, directory: &Directory, now: Timestamp) -> Option<TicketClocks> {
+        clocks_of(&self.config, record, directory, now)
+    }
+
+    fn note_unknown_status(&self, record: &TicketRecord) {
+        for event in &record.events {
+            if let Event::Status { status, .. } = &event.event {
+                if !KNOWN_STATUSES.contains(&status.as_str()) && lock(&self.unknown_statuses).insert(status.clone()) {
+                    tracing::warn!(
+                        ticket = record.id,
+                        status,
+                        "unknown ticket status: kept, and the ticket's clocks keep running"
+                    );
+                }
+            }
+        }
+    }
+
+    fn evaluate_into(&self, record: &mut TicketRecord, directory: &Directory, now: Timestamp) {
+        self.note_unknown_status(record);
+        record.next_alert = self.clocks(record, directory, now).and_then(|c| c.next_alert());
+    }
+
+    fn start_time(&self) -> i64 {
+        let configured = self.config.zendesk.as_ref().map_or(0, |z| z.start_time);
+        configured.min(self.clock.now() - HORIZON - 1)
+    }
+
+    fn page_size(&self) -> usize {
+        self.config.zendesk.as_ref().map_or(1000, |z| z.page_size)
+    }
+
+    /// The record of ticket `id` among this page's, read from the store on first use.
+    fn load<'a>(&self, changed: &'a mut BTreeMap<u64, TicketRecord>, id: u64) -> Result<&'a mut TicketRecord, StoreError> {
+        match changed.entry(id) {
+            std::collections::btree_map::Entry::Occupied(entry) => Ok(entry.into_mut()),
+            std::collections::btree_map::Entry::Vacant(entry) => {
+                let record = self.store.ticket(id)?.unwrap_or_else(|| TicketRecord {
+                    id,
+                    ..TicketRecord::default()
+                });
+                Ok(entry.insert(record))
+            }
+        }
+    }
+
+    /// Applies one page of the ticket export and commits it with the cursor after it.
+    pub fn apply_ticket_page(&self, tickets: &[Ticket], cursors: &Cursors) -> Result<u64, StoreError> {
+        let directory = lock(&self.directory).clone();
+        let now = self.clock.now();
+        let mut changed = BTreeMap::new();
+        let mut ids = Vec::new();
+        for ticket in tickets {
+            let record = self.load(&mut changed, ticket.id)?;
+            if apply_ticket(record, ticket, &self.config.severity) {
+                ids.push(ticket.id);
+            }
+        }
+        let records = self.finish(changed, &ids, &directory, now);
+        self.store.commit(&records, cursors)?;
+        Ok(records.len() as u64)
+    }
+
+    /// Applies one page of the events export and commits it with the start time after it.
+    pub fn apply_event_page(&self, audits: &[TicketEvent], cursors: &Cursors) -> Result<(u64, u64), StoreError> {
+        let directory = lock(&self.directory).clone();
+        let now = self.clock.now();
+        let mut changed = BTreeMap::new();
+        let mut ids = Vec::new();
+        let mut applied = 0;
+        for audit in audits {
+            let record = self.load(&mut changed, audit.ticket_id)?;
+            if apply_audit(record, audit, &directory) {
+                applied += 1;
+                ids.push(audit.ticket_id);
+            }
+        }
+        let records = self.finish(changed, &ids, &directory, now);
+        self.store.commit(&records, cursors)?;
+        Ok((records.len() as u64, applied))
+    }
+
+    fn finish(&self, mut changed: BTreeMap<u64, TicketRecord>, ids: &[u64], directory: &Directory, now: Timestamp) -> Vec<TicketRecord> {
+        let ids: HashSet<u64> = ids.iter().copied().collect();
+        changed.retain(|id, _| ids.contains(id));
+        changed
+            .into_values()
+            .map(|mut record| {
+                self.evaluate_into(&mut record, directory, now);
+                record
+            })
+            .collect()
+    }
+
+    /// Polls both exports until they are current (or `shutdown` is cancelled between pages).
+    pub async fn poll(&self, shutdown: &CancellationToken) -> Result<PollReport, EngineError> {
+        let mut report = PollReport::default();
+        let skipped_before = self.client.stats.skipped_records.load(std::sync::atomic::Ordering::Relaxed);
+        if let Err(error) = self.refresh_directory(false).await {
+            // Stale agents and organizations are better than no poll: keep going.
+            tracing::warn!(%error, "could not refresh agents and organizations");
+        }
+
+        loop {
+            if shutdown.is_cancelled() {
+                return Ok(report);
+            }
+            let mut cursors = self.store.cursors()?;
+            let start = match &cursors.tickets {
+                Some(cursor) => ExportStart::Cursor(cursor.clone()),
+                None => ExportStart::StartTime(self.start_time()),
+            };
+            let page = self.client.ticket_page(&start, self.page_size()).await?;
+            let tickets: Vec<Ticket> = self.client.read(page.tickets);
+            let moved = page.after_cursor.is_some() && page.after_cursor != cursors.tickets;
+            if let Some(after) = page.after_cursor {
+                cursors.tickets = Some(after);
+            }
+            report.tickets_changed += self.apply_ticket_page(&tickets, &cursors)?;
+            report.ticket_pages += 1;
+            if page.end_of_stream || !moved {
+                break;
+            }
+        }
+
+        loop {
+            if shutdown.is_cancelled() {
+                return Ok(report);
+            }
+            let mut cursors = self.store.cursors()?;
+            let start = cursors.events_start.unwrap_or_else(|| self.start_time());
+            let page = self.client.event_page(start).await?;
+            let audits: Vec<TicketEvent> = self.client.read(page.ticket_events);
+            let end = page.end_time.unwrap_or(start).max(start);
+            cursors.events_start = Some(end);
+            let (changed, applied) = self.apply_event_page(&audits, &cursors)?;
+            report.tickets_changed += changed;
+            report.audits_applied += applied;
+            report.event_pages += 1;
+            if page.end_of_stream {
+                break;
+            }
+            if end == start {
+                tracing::warn!(start, "the events export did not move past one second; continuing next poll");
+                break;
+            }
+        }
+        report.skipped = self.client.stats.skipped_records.load(std::sync::atomic::Ordering::Relaxed) - skipped_before;
+        report.complete = true;
+        Ok(report)
+    }
+
+    /// Evaluates every stored ticket again (the policy may have changed since it was stored).
+    pub fn evaluate_all(&self) -> Result<u64, StoreError> {
+        let directory = lock(&self.directory).clone();
+        let now = self.clock.now();
+        let cursors = self.store.cursors()?;
+        let mut batch = Vec::new();
+        let mut count = 0;
+        for record in self.store.tickets() {
+            let mut record = record?;
+            let before = record.next_alert;
+            self.evaluate_into(&mut record, &directory, now);
+            if record.next_alert != before {
+                batch.push(record);
+            }
+            if batch.len() >= 1000 {
+                count += batch.len() as u64;
+                self.store.commit(&std::mem::take(&mut batch), &cursors)?;
+            }
+        }
+        count += batch.len() as u64;
+        self.store.commit(&batch, &cursors)?;
+        Ok(count)
+    }
+}

@@ -1,0 +1,10 @@
+//! Simulated external services, stateful and spoken to over real HTTP, for the
+//! end-to-end tests and `slawatch demo`.
+//!
+//! Each simulator is a small world model (the data the real service would hold)
+//! behind an axum server on 127.0.0.1 with an ephemeral port, plus failure
+//! switches (errors, malformed bodies, delays, rate limits) and request counters
+//! that tests drive and inspect from Rust. Time in a simulated world is injected:
+//! it moves only when the test or the demo moves it.
+
+pub mod zendesk;

@@ -1,0 +1,384 @@
+//! A simulated Zendesk account: a stateful world (users, organizations, ticket
+//! fields, tickets, comments, audits) served over HTTP with the real API's
+//! paths, shapes and quirks, for the end-to-end tests and `slawatch demo`.
+//!
+//! What it speaks (GET only, HTTP Basic `{email}/token:{token}` or `Bearer {token}`):
+//! - `/api/v2/incremental/tickets/cursor.json` (`start_time` then `cursor`, `per_page`)
+//! - `/api/v2/incremental/ticket_events.json` (`start_time`, `include=comment_events`, `per_page`)
+//! - `/api/v2/users.json` (`role`, `role[]`, `page`, `per_page`), `/api/v2/users/show_many.json?ids=`
+//! - `/api/v2/organizations.json`, `/api/v2/ticket_fields.json`
+//! - `/api/v2/tickets/{id}.json`, `/api/v2/tickets/{id}/comments.json` (live reads)
+//!
+//! The quirks kept on purpose: the exports never show the last minute of world
+//! time; the cursor is base64 of `"<generated_timestamp>.0||<id>|"`; the events
+//! export pages end on whole seconds and the next page re-delivers the last
+//! second; deleted tickets are exported with `"status": "deleted"` and are not
+//! found by live reads; system changes carry `updater_id: -1`; dropdown
+//! (`tagger`) fields and tags move together.
+//!
+//! Time is the world's, not the wall clock's: it moves only through
+//! [`SimZendesk::set_now`] and [`SimZendesk::advance`]. Rate limits and
+//! `Retry-After` are counted in world seconds too.
+
+mod http;
+mod world;
+
+use crate::clock::Clock;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+use tokio_util::sync::CancellationToken;
+
+use world::World;
+
+/// How a simulated account starts.
+#[derive(Debug, Clone)]
+pub struct SimOptions {
+    /// The API user's e-mail: Basic auth user is `{email}/token`.
+    pub email: String,
+    /// The API token (Basic password) or OAuth bearer token.
+    pub token: String,
+    /// The world's initial `now()`, Unix seconds.
+    pub start_time: i64,
+    /// Most items one export page holds (`per_page` may only lower it). Zendesk's is 1000.
+    pub page_size: usize,
+}
+
+impl Default for SimOptions {
+    fn default() -> Self {
+        SimOptions {
+            email: "agent@example.com".to_string(),
+            token: "sim-token".to_string(),
+            // Monday 2024-06-03 16:00:00 UTC (09:00 in Los Angeles).
+            start_time: 1_717_430_400,
+            page_size: 1000,
+        }
+    }
+}
+
+/// A ticket to create. `Default` gives a public first comment, status `new`,
+/// submitter = requester and the requester's organization.
+#[derive(Debug, Clone)]
+pub struct NewTicket {
+    pub subject: String,
+    /// The first comment's body (the ticket's `description`).
+    pub body: String,
+    /// Whether the first comment is public.
+    pub public: bool,
+    pub requester_id: u64,
+    /// Author of the first comment; the requester when None.
+    pub submitter_id: Option<u64>,
+    /// The requester's organization when None.
+    pub organization_id: Option<u64>,
+    pub status: String,
+    pub priority: Option<String>,
+    pub tags: Vec<String>,
+    /// (ticket field id, value); a dropdown's value is its option's tag.
+    pub custom_fields: Vec<(u64, Value)>,
+    pub assignee_id: Option<u64>,
+    pub group_id: Option<u64>,
+}
+
+impl Default for NewTicket {
+    fn default() -> Self {
+        NewTicket {
+            subject: String::new(),
+            body: String::new(),
+            public: true,
+            requester_id: 0,
+            submitter_id: None,
+            organization_id: None,
+            status: "new".to_string(),
+            priority: None,
+            tags: Vec::new(),
+            custom_fields: Vec::new(),
+            assignee_id: None,
+            group_id: None,
+        }
+    }
+}
+
+/// A running simulated Zendesk. Clones share the same world and server; the
+/// server stops on [`SimZendesk::shutdown`] or when the last clone is dropped.
+#[derive(Clone)]
+pub struct SimZendesk {
+    handle: Arc<Handle>,
+}
+
+struct Handle {
+    state: Arc<State>,
+    stop: CancellationToken,
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+impl std::fmt::Debug for SimZendesk {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimZendesk")
+            .field("base_url", &self.handle.state.base_url)
+            .field("now", &self.now())
+            .finish()
+    }
+}
+
+/// Everything the HTTP handlers share with the Rust-side handle.
+struct State {
+    email: String,
+    token: String,
+    page_size: usize,
+    base_url: String,
+    clock: Clock,
+    world: Mutex<World>,
+    faults: Mutex<Faults>,
+    counters: Mutex<HashMap<String, u64>>,
+}
+
+#[derive(Default)]
+struct Faults {
+    fail_next: u32,
+    fail_status: u16,
+    malformed_next: u32,
+    delay: Duration,
+    rate_limit: Option<u32>,
+    /// World times of the requests admitted within the rate window.
+    admitted: Vec<i64>,
+}
+
+/// Locks without propagating a poisoned lock: the data stays usable after a panicking test thread.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl State {
+    fn now(&self) -> i64 {
+        self.clock.now()
+    }
+
+    fn world(&self) -> MutexGuard<'_, World> {
+        lock(&self.world)
+    }
+
+    fn faults(&self) -> MutexGuard<'_, Faults> {
+        lock(&self.faults)
+    }
+}
+
+impl SimZendesk {
+    /// Binds 127.0.0.1 on an ephemeral port and serves the API from a spawned task, on a
+    /// manual clock of its own starting at `options.start_time`.
+    pub async fn start(options: SimOptions) -> std::io::Result<SimZendesk> {
+        let clock = Clock::manual(options.start_time);
+        SimZendesk::start_with_clock(options, clock).await
+    }
+
+    /// As `start`, on a clock shared with the daemon (virtual time in tests, accelerated in the
+    /// demo): waiting out a `Retry-After` then moves the world's time too.
+    pub async fn start_with_clock(options: SimOptions, clock: Clock) -> std::io::Result<SimZendesk> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let base_url = format!("http://{}", listener.local_addr()?);
+        let state = Arc::new(State {
+            email: options.email,
+            token: options.token,
+            page_size: options.page_size.max(1),
+            world: Mutex::new(World::new(base_url.clone(), clock.now())),
+            base_url,
+            clock,
+            faults: Mutex::new(Faults {
+                fail_status: 500,
+                ..Faults::default()
+            }),
+            counters: Mutex::new(HashMap::new()),
+        });
+        let stop = CancellationToken::new();
+        let app = http::router(state.clone());
+        let stopped = stop.clone().cancelled_owned();
+        tokio::spawn(async move {
+            if let Err(error) = axum::serve(listener, app).with_graceful_shutdown(stopped).await {
+                tracing::warn!(%error, "sim zendesk: server stopped with an error");
+            }
+        });
+        Ok(SimZendesk {
+            handle: Arc::new(Handle { state, stop }),
+        })
+    }
+
+    fn state(&self) -> &State {
+        &self.handle.state
+    }
+
+    /// `http://127.0.0.1:PORT`, without a trailing slash.
+    pub fn base_url(&self) -> String {
+        self.state().base_url.clone()
+    }
+
+    /// Stops accepting requests; requests in flight finish.
+    pub fn shutdown(&self) {
+        self.handle.stop.cancel();
+    }
+
+    // ---- the world's clock -----------------------------------------------------------
+
+    /// The world's clock, Unix seconds.
+    pub fn now(&self) -> i64 {
+        self.state().now()
+    }
+
+    /// Sets the world's clock (a manual one; an accelerated clock runs by itself).
+    pub fn set_now(&self, unix: i64) {
+        self.state().clock.set(unix);
+    }
+
+    pub fn advance(&self, secs: i64) {
+        let clock = &self.state().clock;
+        clock.set(clock.now() + secs);
+    }
+
+    /// The world's clock.
+    pub fn clock(&self) -> Clock {
+        self.state().clock.clone()
+    }
+
+    // ---- the world -------------------------------------------------------------------
+
+    /// Adds a user; `role` is `end-user`, `agent` or `admin` (anything else is kept as is).
+    pub fn add_user(&self, name: &str, email: &str, role: &str, organization_id: Option<u64>) -> u64 {
+        let now = self.now();
+        self.state().world().add_user(name, email, role, organization_id, now)
+    }
+
+    pub fn add_organization(&self, name: &str, tags: &[&str], fields: Map<String, Value>) -> u64 {
+        let now = self.now();
+        self.state().world().add_organization(name, tags, fields, now)
+    }
+
+    pub fn set_organization_field(&self, org: u64, key: &str, value: Value) {
+        let now = self.now();
+        self.state().world().set_organization_field(org, key, value, now);
+    }
+
+    pub fn set_organization_tags(&self, org: u64, tags: &[&str]) {
+        let now = self.now();
+        self.state().world().set_organization_tags(org, tags, now);
+    }
+
+    /// Adds a custom ticket field; `options` are (name, tag value) for a `tagger` dropdown.
+    pub fn add_ticket_field(&self, title: &str, field_type: &str, options: &[(&str, &str)]) -> u64 {
+        let now = self.now();
+        self.state().world().add_ticket_field(title, field_type, options, now)
+    }
+
+    /// Creates a ticket with its first comment, at `now()`.
+    pub fn create_ticket(&self, ticket: NewTicket) -> u64 {
+        let now = self.now();
+        self.state().world().create_ticket(ticket, now)
+    }
+
+    pub fn add_comment(&self, ticket: u64, author_id: u64, body: &str, public: bool) {
+        let now = self.now();
+        self.state().world().add_comment(ticket, author_id, body, public, now);
+    }
+
+    /// Any status string, including unknown ones and `deleted`.
+    pub fn set_status(&self, ticket: u64, status: &str, updater_id: u64) {
+        let now = self.now();
+        self.state()
+            .world()
+            .set_status(ticket, status, i64::try_from(updater_id).unwrap_or(i64::MAX), now);
+    }
+
+    /// Sets a custom field; for a `tagger` dropdown the old option's tag leaves the ticket's tags
+    /// and the new one's joins them.
+    pub fn set_custom_field(&self, ticket: u64, field_id: u64, value: Value, updater_id: u64) {
+        let now = self.now();
+        self.state().world().set_custom_field(ticket, field_id, value, updater_id, now);
+    }
+
+    /// Replaces the ticket's tags; dropdowns follow (a removed option tag clears its dropdown,
+    /// an added one sets an empty dropdown).
+    pub fn set_tags(&self, ticket: u64, tags: &[&str], updater_id: u64) {
+        let now = self.now();
+        self.state().world().set_tags(ticket, tags, updater_id, now);
+    }
+
+    pub fn set_priority(&self, ticket: u64, priority: Option<&str>, updater_id: u64) {
+        let now = self.now();
+        self.state().world().set_priority(ticket, priority, updater_id, now);
+    }
+
+    pub fn set_assignee(&self, ticket: u64, assignee_id: Option<u64>, updater_id: u64) {
+        let now = self.now();
+        self.state().world().set_assignee(ticket, assignee_id, updater_id, now);
+    }
+
+    pub fn set_group(&self, ticket: u64, group_id: Option<u64>, updater_id: u64) {
+        let now = self.now();
+        self.state().world().set_group(ticket, group_id, updater_id, now);
+    }
+
+    /// Deletes the ticket: exported with status `deleted` (changed by the system, `updater_id`
+    /// -1), no longer found by live reads.
+    pub fn delete_ticket(&self, ticket: u64) {
+        let now = self.now();
+        self.state().world().set_status(ticket, "deleted", world::SYSTEM_UPDATER, now);
+    }
+
+    /// The ticket as the API renders it (deleted ones included), or None if it never existed.
+    pub fn ticket_json(&self, ticket: u64) -> Option<Value> {
+        self.state().world().ticket_json(ticket)
+    }
+
+    /// Members merged into (and overriding) every ticket the API renders.
+    pub fn set_extra_ticket_fields(&self, extra: Map<String, Value>) {
+        self.state().world().set_extra_ticket_fields(extra);
+    }
+
+    // ---- failure switches (API only) -------------------------------------------------
+
+    /// The next `n` authenticated requests within the rate get `status` with a JSON error body.
+    pub fn fail_next(&self, n: u32, status: u16) {
+        let mut faults = self.state().faults();
+        faults.fail_next = n;
+        faults.fail_status = status;
+    }
+
+    /// The next `n` authenticated requests within the rate get 200 with a body that is not JSON.
+    pub fn malformed_next(&self, n: u32) {
+        self.state().faults().malformed_next = n;
+    }
+
+    /// Every response waits this long (a tokio sleep) before anything else happens.
+    pub fn set_delay(&self, delay: Duration) {
+        self.state().faults().delay = delay;
+    }
+
+    /// At most `per_minute` requests per rolling minute of world time; past it, 429 with
+    /// `Retry-After` in world seconds. None lifts the limit and forgets past requests.
+    pub fn set_rate_limit(&self, per_minute: Option<u32>) {
+        let mut faults = self.state().faults();
+        faults.rate_limit = per_minute;
+        if per_minute.is_none() {
+            faults.admitted.clear();
+        }
+    }
+
+    // ---- counters --------------------------------------------------------------------
+
+    /// Requests received for `path` (no query), whatever their answer.
+    pub fn request_count(&self, path: &str) -> u64 {
+        lock(&self.state().counters).get(path).copied().unwrap_or(0)
+    }
+
+    pub fn total_requests(&self) -> u64 {
+        lock(&self.state().counters).values().sum()
+    }
+
+    pub fn reset_counters(&self) {
+        lock(&self.state().counters).clear();
+    }
+}

@@ -1,0 +1,269 @@
+//! How the world's records render as Zendesk JSON, member for member as the
+//! real API answers them.
+
+use serde_json::{json, Map, Value};
+
+use super::{Audit, Child, ChildKind, Comment, Organization, Ticket, TicketField, User, World};
+
+impl World {
+    pub(super) fn render_ticket(&self, t: &Ticket) -> Value {
+        // Every custom field of the account is listed, null when unset; values for
+        // fields the account does not define (yet) come after them.
+        let mut custom_fields: Vec<Value> = self
+            .fields
+            .values()
+            .filter(|f| !f.system)
+            .map(|f| json!({"id": f.id, "value": t.custom_fields.get(&f.id).cloned().unwrap_or(Value::Null)}))
+            .collect();
+        for (id, value) in t.custom_fields.iter().filter(|(id, _)| !self.fields.contains_key(id)) {
+            custom_fields.push(json!({"id": id, "value": value}));
+        }
+        let first = t.comments.first();
+        let mut ticket = json!({
+            "url": format!("{}/api/v2/tickets/{}.json", self.base_url, t.id),
+            "id": t.id,
+            "external_id": null,
+            "via": {"channel": "web", "source": {"from": {}, "to": {}, "rel": null}},
+            "created_at": rfc3339(t.created_at),
+            "updated_at": rfc3339(t.updated_at),
+            "type": null,
+            "subject": t.subject,
+            "raw_subject": t.subject,
+            "description": first.map_or("", |c| c.body.as_str()),
+            "priority": t.priority,
+            "status": t.status,
+            "recipient": null,
+            "requester_id": t.requester_id,
+            "submitter_id": t.submitter_id,
+            "assignee_id": t.assignee_id,
+            "organization_id": t.organization_id,
+            "group_id": t.group_id,
+        });
+        let rest = json!({
+            "collaborator_ids": [],
+            "follower_ids": [],
+            "email_cc_ids": [],
+            "forum_topic_id": null,
+            "problem_id": null,
+            "has_incidents": false,
+            "is_public": first.is_some_and(|c| c.public),
+            "due_at": null,
+            "tags": t.tags,
+            "custom_fields": custom_fields,
+            "satisfaction_rating": null,
+            "sharing_agreement_ids": [],
+            "fields": custom_fields,
+            "followup_ids": [],
+            "ticket_form_id": null,
+            "brand_id": null,
+            "allow_channelback": false,
+            "allow_attachments": true,
+            "from_messaging_channel": false,
+            "generated_timestamp": t.generated_timestamp,
+        });
+        if let (Some(ticket), Value::Object(rest)) = (ticket.as_object_mut(), rest) {
+            ticket.extend(rest);
+            ticket.extend(self.extra_ticket_fields.clone());
+        }
+        ticket
+    }
+
+    pub(super) fn render_user(&self, u: &User) -> Value {
+        let end_user = u.role == "end-user";
+        let mut user = json!({
+            "id": u.id,
+            "url": format!("{}/api/v2/users/{}.json", self.base_url, u.id),
+            "name": u.name,
+            "email": u.email,
+            "created_at": rfc3339(u.created_at),
+            "updated_at": rfc3339(u.created_at),
+            "time_zone": "Pacific Time (US & Canada)",
+            "iana_time_zone": "America/Los_Angeles",
+            "phone": null,
+            "shared_phone_number": null,
+            "photo": null,
+            "locale_id": 1,
+            "locale": "en-US",
+            "organization_id": u.organization_id,
+            "role": u.role,
+            "verified": true,
+            "external_id": null,
+            "tags": [],
+            "alias": null,
+            "active": true,
+        });
+        let rest = json!({
+            "shared": false,
+            "shared_agent": false,
+            "last_login_at": null,
+            "two_factor_auth_enabled": null,
+            "signature": null,
+            "details": null,
+            "notes": null,
+            "role_type": null,
+            "custom_role_id": null,
+            "moderator": u.role == "admin",
+            "ticket_restriction": if end_user { json!("requested") } else { Value::Null },
+            "only_private_comments": false,
+            "restricted_agent": end_user,
+            "suspended": false,
+            "default_group_id": null,
+            "report_csv": false,
+            "user_fields": {},
+        });
+        if let (Some(user), Value::Object(rest)) = (user.as_object_mut(), rest) {
+            user.extend(rest);
+        }
+        user
+    }
+
+    pub(super) fn render_organization(&self, o: &Organization) -> Value {
+        json!({
+            "url": format!("{}/api/v2/organizations/{}.json", self.base_url, o.id),
+            "id": o.id,
+            "name": o.name,
+            "shared_tickets": false,
+            "shared_comments": false,
+            "external_id": null,
+            "created_at": rfc3339(o.created_at),
+            "updated_at": rfc3339(o.updated_at),
+            "domain_names": [],
+            "details": null,
+            "notes": null,
+            "group_id": null,
+            "tags": o.tags,
+            "organization_fields": o.fields,
+        })
+    }
+
+    pub(super) fn render_field(&self, f: &TicketField, position: usize) -> Value {
+        let options: Vec<Value> = f
+            .options
+            .iter()
+            .enumerate()
+            .map(|(position, o)| {
+                json!({
+                    "url": format!("{}/api/v2/ticket_fields/{}/options/{}.json", self.base_url, f.id, o.id),
+                    "id": o.id, "name": o.name, "raw_name": o.name, "value": o.value, "position": position, "default": false,
+                })
+            })
+            .collect();
+        let mut field = json!({
+            "url": format!("{}/api/v2/ticket_fields/{}.json", self.base_url, f.id),
+            "id": f.id,
+            "type": f.field_type,
+            "title": f.title,
+            "raw_title": f.title,
+            "description": "",
+            "raw_description": "",
+            "position": position,
+            "active": true,
+            "required": false,
+            "collapsed_for_agents": false,
+            "regexp_for_validation": null,
+            "title_in_portal": f.title,
+            "raw_title_in_portal": f.title,
+            "visible_in_portal": f.system,
+            "editable_in_portal": f.system,
+            "required_in_portal": false,
+            "tag": null,
+            "created_at": rfc3339(f.created_at),
+            "updated_at": rfc3339(f.created_at),
+            "removable": !f.system,
+            "key": null,
+            "agent_description": null,
+        });
+        if !options.is_empty() {
+            if let Some(field) = field.as_object_mut() {
+                field.insert("custom_field_options".to_string(), Value::Array(options));
+            }
+        }
+        field
+    }
+}
+
+pub(super) fn render_audit(a: &Audit, with_comments: bool) -> Value {
+    let children: Vec<Value> = a.children.iter().map(|c| render_child(c, with_comments)).collect();
+    json!({
+        "id": a.id,
+        "ticket_id": a.ticket_id,
+        "timestamp": a.timestamp,
+        "created_at": rfc3339(a.timestamp),
+        "updater_id": a.updater_id,
+        "via": "Web form",
+        "system": {},
+        "merged_ticket_ids": [],
+        "event_type": "Audit",
+        "child_events": children,
+    })
+}
+
+fn render_child(child: &Child, with_comments: bool) -> Value {
+    let mut event = Map::new();
+    event.insert("id".to_string(), json!(child.id));
+    event.insert("via".to_string(), json!("Web form"));
+    event.insert("via_reference_id".to_string(), Value::Null);
+    let event_type = match &child.kind {
+        ChildKind::Comment(c) if with_comments => {
+            if let Value::Object(comment) = render_comment(c) {
+                event.extend(comment.into_iter().filter(|(k, _)| k != "id" && k != "via" && k != "metadata"));
+            }
+            "Comment"
+        }
+        ChildKind::Comment(c) => {
+            event.insert("comment_present".to_string(), json!(true));
+            event.insert("comment_public".to_string(), json!(c.public));
+            "Comment"
+        }
+        ChildKind::Create(members) => {
+            event.extend(members.clone());
+            "Create"
+        }
+        ChildKind::Change(members) => {
+            event.extend(members.clone());
+            "Change"
+        }
+    };
+    event.insert("event_type".to_string(), json!(event_type));
+    Value::Object(event)
+}
+
+pub(super) fn render_comment(c: &Comment) -> Value {
+    json!({
+        "id": c.id,
+        "type": "Comment",
+        "author_id": c.author_id,
+        "body": c.body,
+        "html_body": format!("<div class=\"zd-comment\" dir=\"auto\"><p dir=\"auto\">{}</p></div>", html_escape(&c.body)),
+        "plain_body": c.body,
+        "public": c.public,
+        "attachments": [],
+        "audit_id": c.audit_id,
+        "via": {"channel": "web", "source": {"from": {}, "to": {}, "rel": null}},
+        "created_at": rfc3339(c.created_at),
+        "metadata": {"system": {}, "custom": {}},
+    })
+}
+
+/// Zendesk's UTC timestamp format, `2024-06-03T16:00:00Z`.
+fn rfc3339(unix: i64) -> String {
+    chrono::DateTime::from_timestamp(unix, 0).map_or_else(
+        || "1970-01-01T00:00:00Z".to_string(),
+        |t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+    )
+}
+
+fn html_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for ch in text.chars() {
+        match ch {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\n' => out.push_str("<br>"),
+            _ => out.push(ch),
+        }
+    }
+    out
+}

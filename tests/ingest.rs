@@ -1,0 +1,440 @@
+//! Ingestion end to end: the engine polls the simulated Zendesk over real
+//! HTTP into a real sled store, in virtual time.
+
+use std::time::Duration;
+
+use serde_json::{json, Map, Value};
+use slawatch::clock::Clock;
+use slawatch::config::Config;
+use slawatch::engine::poll::{Engine, PollReport};
+use slawatch::engine::status::open_tickets;
+use slawatch::sim::zendesk::{NewTicket, SimOptions, SimZendesk};
+use slawatch::sla::clock::{ClockState, TicketClocks};
+use slawatch::sla::policy::Metric;
+use slawatch::sla::time::{format_rfc3339, parse_rfc3339};
+use slawatch::store::Store;
+use slawatch::zendesk::client::{Auth, ClientOptions, ZendeskClient};
+use tokio_util::sync::CancellationToken;
+
+/// Monday 2026-11-30 09:00 PST.
+const T0: &str = "2026-11-30T17:00:00Z";
+const ANSWER: &str = "Please upgrade the connector to 4.2.1; the crash you see is fixed there.";
+
+struct Harness {
+    sim: SimZendesk,
+    clock: Clock,
+    engine: Engine,
+    dir: tempfile::TempDir,
+    customer: u64,
+    agent: u64,
+    bot: u64,
+    org: u64,
+}
+
+fn client(sim: &SimZendesk, clock: &Clock) -> ZendeskClient {
+    let options = ClientOptions {
+        base_url: sim.base_url(),
+        auth: Auth::ApiToken {
+            email: "agent@example.com".into(),
+            token: "sim-token".into(),
+        },
+        requests_per_minute: 10_000,
+        timeout: Duration::from_secs(10),
+        max_attempts: 4,
+        backoff: Duration::from_millis(1),
+        max_backoff: Duration::from_millis(5),
+    };
+    ZendeskClient::new(options, clock.clone()).unwrap()
+}
+
+fn config(sim: &SimZendesk, dir: &std::path::Path, bot: u64, extra: &str) -> Config {
+    let text = format!(
+        r#"
+[zendesk]
+url = "{url}"
+email = "agent@example.com"
+token_env = "UNUSED_IN_TESTS"
+start_time = "2026-11-01T00:00:00Z"
+
+[first_response]
+bot_user_ids = [{bot}]
+
+[store]
+path = "{store}"
+cache_mb = 8
+{extra}
+"#,
+        url = sim.base_url(),
+        store = dir.join("store").display()
+    );
+    Config::parse("test.toml", &text).unwrap_or_else(|e| panic!("{e}"))
+}
+
+impl Harness {
+    async fn new(extra: &str) -> Harness {
+        let t0 = parse_rfc3339(T0).unwrap();
+        // One virtual clock for the world and the daemon: a Retry-After waited out moves both.
+        let clock = Clock::manual(t0);
+        let sim = SimZendesk::start_with_clock(
+            SimOptions {
+                start_time: t0,
+                ..SimOptions::default()
+            },
+            clock.clone(),
+        )
+        .await
+        .unwrap();
+        let org = sim.add_organization("Acme", &[], Map::from_iter([("deployment".to_string(), json!("self_hosted"))]));
+        let customer = sim.add_user("Casey Customer", "casey@acme.example", "end-user", Some(org));
+        let agent = sim.add_user("Avery Agent", "avery@support.example", "agent", None);
+        let bot = sim.add_user("Triage Bot", "bot@support.example", "agent", None);
+        let dir = tempfile::tempdir().unwrap();
+        let config = config(&sim, dir.path(), bot, extra);
+        let store = Store::open(&config.store.path, config.store.cache_bytes).unwrap();
+        let engine = Engine::new(config, client(&sim, &clock), store, clock.clone()).unwrap();
+        Harness {
+            sim,
+            clock,
+            engine,
+            dir,
+            customer,
+            agent,
+            bot,
+            org,
+        }
+    }
+
+    /// Moves the world and the daemon's clock together.
+    fn advance(&self, secs: i64) {
+        self.clock.advance(Duration::from_secs(secs as u64));
+    }
+
+    /// Past Zendesk's one-minute horizon, then one poll.
+    async fn poll(&self) -> PollReport {
+        self.advance(61);
+        self.engine.poll(&CancellationToken::new()).await.unwrap()
+    }
+
+    fn ticket(&self, severity_tag: &str) -> u64 {
+        self.sim.create_ticket(NewTicket {
+            subject: "Connector crashes".into(),
+            body: "The connector crashes on start since this morning.".into(),
+            requester_id: self.customer,
+            tags: vec![severity_tag.into()],
+            ..NewTicket::default()
+        })
+    }
+
+    fn clocks(&self, id: u64) -> TicketClocks {
+        let record = self
+            .engine
+            .store
+            .ticket(id)
+            .unwrap()
+            .unwrap_or_else(|| panic!("ticket {id} not stored"));
+        self.engine.clocks(&record, &self.engine.directory(), self.clock.now()).unwrap()
+    }
+
+    fn state(&self, id: u64, metric: Metric) -> ClockState {
+        self.clocks(id).contract(metric).unwrap().state
+    }
+}
+
+#[tokio::test]
+async fn a_ticket_is_tracked_responded_to_and_solved() {
+    let h = Harness::new("").await;
+    let id = h.ticket("sev1");
+    let report = h.poll().await;
+    assert!(report.complete);
+    let clocks = h.clocks(id);
+    assert_eq!(
+        (clocks.tier.as_str(), clocks.severity.as_str(), clocks.classified),
+        ("self-hosted", "sev1", true)
+    );
+    let fr = clocks.contract(Metric::FirstResponse).unwrap();
+    assert_eq!(fr.state, ClockState::Running);
+    // 24 business hours from Monday 09:00 PST.
+    assert_eq!(fr.deadline.map(format_rfc3339).as_deref(), Some("2026-12-03T01:00:00Z"));
+
+    h.advance(3600);
+    h.sim.add_comment(id, h.agent, ANSWER, true);
+    h.poll().await;
+    let fr = h.clocks(id);
+    let fr = fr.contract(Metric::FirstResponse).unwrap();
+    assert_eq!(fr.state, ClockState::Met);
+    assert_eq!(fr.completed_at.map(format_rfc3339).as_deref(), Some("2026-11-30T18:01:01Z"));
+
+    h.advance(3600);
+    h.sim.set_status(id, "solved", h.agent);
+    h.poll().await;
+    assert_eq!(h.state(id, Metric::Resolution), ClockState::Met);
+    assert!(
+        open_tickets(&h.engine.config, &h.engine.store, &h.engine.directory(), h.clock.now())
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn acknowledgements_and_bot_comments_do_not_meet_first_response() {
+    let h = Harness::new("").await;
+    let id = h.ticket("sev1");
+    h.sim.add_comment(id, h.agent, "Hi Casey, we're on it!", true);
+    h.sim.add_comment(
+        id,
+        h.bot,
+        "Thank you for your message. Our team reviews every ticket in order of severity.",
+        true,
+    );
+    h.sim.add_comment(id, h.agent, ANSWER, false);
+    h.poll().await;
+    let clocks = h.clocks(id);
+    let fr = clocks.contract(Metric::FirstResponse).unwrap();
+    assert_eq!(fr.state, ClockState::Running);
+    assert!(fr.acknowledged_at.is_some(), "the acknowledgement is remembered");
+    let rows = open_tickets(&h.engine.config, &h.engine.store, &h.engine.directory(), h.clock.now()).unwrap();
+    assert_eq!(rows[0].metrics.first_response.state, "running");
+    assert!(rows[0].metrics.first_response.acknowledged_at.is_some());
+}
+
+#[tokio::test]
+async fn pending_pauses_resolution_and_a_reopen_resumes_it() {
+    let h = Harness::new("").await;
+    let id = h.ticket("sev1");
+    h.poll().await;
+    h.sim.set_status(id, "pending", h.agent);
+    h.poll().await;
+    let res = h.clocks(id);
+    let res = res.contract(Metric::Resolution).unwrap();
+    assert_eq!((res.state, res.deadline), (ClockState::Paused, None));
+    let paused_elapsed = res.elapsed;
+    h.advance(4 * 3600);
+    h.poll().await;
+    assert_eq!(
+        h.clocks(id).contract(Metric::Resolution).unwrap().elapsed,
+        paused_elapsed,
+        "no time counts while pending"
+    );
+
+    h.sim.set_status(id, "solved", h.agent);
+    h.poll().await;
+    assert_eq!(h.state(id, Metric::Resolution), ClockState::Met);
+    h.sim.set_status(id, "open", h.customer);
+    h.poll().await;
+    let res = h.clocks(id);
+    let res = res.contract(Metric::Resolution).unwrap();
+    assert_eq!(res.state, ClockState::Running);
+    assert!(res.elapsed >= paused_elapsed, "the reopened clock keeps the time already spent");
+}
+
+#[tokio::test]
+async fn a_severity_upgrade_rederives_the_deadline() {
+    let h = Harness::new("").await;
+    let id = h.ticket("sev2");
+    h.poll().await;
+    // 40 business hours: the week's five days, ending at Friday's closing instant (17:00 PST).
+    assert_eq!(
+        h.clocks(id)
+            .contract(Metric::FirstResponse)
+            .unwrap()
+            .deadline
+            .map(format_rfc3339)
+            .as_deref(),
+        Some("2026-12-05T01:00:00Z")
+    );
+    h.sim.set_tags(id, &["sev1"], h.agent);
+    h.poll().await;
+    let clocks = h.clocks(id);
+    assert_eq!(clocks.severity, "sev1");
+    assert_eq!(
+        clocks
+            .contract(Metric::FirstResponse)
+            .unwrap()
+            .deadline
+            .map(format_rfc3339)
+            .as_deref(),
+        Some("2026-12-03T01:00:00Z")
+    );
+    assert_eq!(clocks.contract(Metric::Resolution).unwrap().state, ClockState::Running);
+}
+
+#[tokio::test]
+async fn a_deleted_ticket_stops_its_clocks_and_leaves_status() {
+    let h = Harness::new("").await;
+    let id = h.ticket("sev1");
+    h.poll().await;
+    h.sim.delete_ticket(id);
+    h.poll().await;
+    let clocks = h.clocks(id);
+    assert!(clocks.deleted);
+    assert!(clocks.clocks.iter().all(|c| c.next_alert.is_none()));
+    assert_eq!(h.engine.store.ticket(id).unwrap().unwrap().next_alert, None);
+    assert!(
+        open_tickets(&h.engine.config, &h.engine.store, &h.engine.directory(), h.clock.now())
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn tier_comes_from_the_organization_and_a_contract_overrides_it() {
+    let extra = r#"
+[customers]
+tier_field = "deployment"
+tier_values = { managed = "managed", self_hosted = "self-hosted" }
+contract_field = "contract"
+
+[contracts.acme-elite]
+tier = "self-hosted"
+schedule = "24x7"
+targets.sev1 = { first_response = "4h" }
+"#;
+    let h = Harness::new(extra).await;
+    let managed = h
+        .sim
+        .add_organization("Globex", &[], Map::from_iter([("deployment".to_string(), json!("managed"))]));
+    let globex_user = h.sim.add_user("Gil", "gil@globex.example", "end-user", Some(managed));
+    let globex_ticket = h.sim.create_ticket(NewTicket {
+        subject: "Down".into(),
+        body: "Our instance is down.".into(),
+        requester_id: globex_user,
+        tags: vec!["sev1".into()],
+        ..NewTicket::default()
+    });
+    let acme_ticket = h.ticket("sev1");
+    h.poll().await;
+    assert_eq!(h.clocks(globex_ticket).tier, "managed");
+    assert_eq!(h.clocks(acme_ticket).tier, "self-hosted");
+    assert_eq!(h.clocks(acme_ticket).contract, None);
+
+    // The organization signs a custom contract: the next directory refresh picks it up.
+    h.sim.set_organization_field(h.org, "contract", json!("acme-elite"));
+    h.engine.refresh_directory(true).await.unwrap();
+    let clocks = h.clocks(acme_ticket);
+    assert_eq!(clocks.contract.as_deref(), Some("acme-elite"));
+    let fr = clocks.contract(Metric::FirstResponse).unwrap();
+    assert_eq!(fr.target.map(|t| t.0), Some(4 * 3600));
+    assert_eq!(fr.deadline.map(format_rfc3339).as_deref(), Some("2026-11-30T21:00:00Z"));
+}
+
+#[tokio::test]
+async fn unknown_fields_and_statuses_are_ingested() {
+    let h = Harness::new("").await;
+    h.sim
+        .set_extra_ticket_fields(Map::from_iter([("brand_new_field".to_string(), json!({"nested": [1, 2]}))]));
+    let id = h.ticket("sev1");
+    h.sim.set_status(id, "awaiting_vendor", h.agent);
+    let report = h.poll().await;
+    assert_eq!(report.skipped, 0);
+    let record = h.engine.store.ticket(id).unwrap().unwrap();
+    assert_eq!(record.status, "awaiting_vendor");
+    assert_eq!(
+        h.state(id, Metric::Resolution),
+        ClockState::Running,
+        "an unknown status keeps the clock running"
+    );
+}
+
+#[tokio::test]
+async fn server_errors_and_unreadable_pages_are_retried_and_lose_nothing() {
+    let h = Harness::new("").await;
+    let ids: Vec<u64> = (0..5).map(|_| h.ticket("sev1")).collect();
+    h.sim.fail_next(3, 503);
+    let report = h.poll().await;
+    assert!(report.complete);
+    for id in &ids {
+        assert!(h.engine.store.ticket(*id).unwrap().is_some(), "ticket {id} lost");
+    }
+    h.sim.add_comment(ids[0], h.agent, ANSWER, true);
+    h.sim.malformed_next(2);
+    h.poll().await;
+    assert_eq!(h.state(ids[0], Metric::FirstResponse), ClockState::Met);
+    assert!(h.engine.client.stats.errors.load(std::sync::atomic::Ordering::Relaxed) >= 5);
+
+    // More failures than attempts: the poll fails, reports it, and keeps its cursor.
+    let cursors = h.engine.store.cursors().unwrap();
+    h.sim.fail_next(50, 500);
+    h.advance(61);
+    assert!(h.engine.poll(&CancellationToken::new()).await.is_err());
+    assert_eq!(h.engine.store.cursors().unwrap(), cursors);
+    h.sim.fail_next(0, 500);
+}
+
+#[tokio::test]
+async fn a_rate_limit_storm_is_waited_out_and_loses_nothing() {
+    let h = Harness::new("").await;
+    let ids: Vec<u64> = (0..40).map(|_| h.ticket("sev1")).collect();
+    h.poll().await;
+    for id in &ids {
+        h.sim.add_comment(*id, h.agent, ANSWER, true);
+    }
+    // Three requests a minute: the directory refresh and both exports all hit 429 and wait.
+    h.sim.set_rate_limit(Some(3));
+    h.advance(600);
+    let report = h.poll().await;
+    assert!(report.complete);
+    assert!(
+        h.engine.client.stats.rate_limited.load(std::sync::atomic::Ordering::Relaxed) > 0,
+        "the limit was hit"
+    );
+    for id in &ids {
+        assert_eq!(h.state(*id, Metric::FirstResponse), ClockState::Met, "ticket {id}");
+    }
+}
+
+#[tokio::test]
+async fn a_poll_costs_pages_not_tickets() {
+    let h = Harness::new("").await;
+    for _ in 0..2500 {
+        h.ticket("sev2");
+    }
+    h.poll().await;
+    h.sim.reset_counters();
+    // 1200 tickets change: 2 ticket pages, and their 1200 events fit in 2 event pages.
+    let changed: Vec<u64> = h.engine.store.tickets().map(|r| r.unwrap().id).take(1200).collect();
+    for id in &changed {
+        h.sim.set_status(*id, "open", h.agent);
+    }
+    h.poll().await;
+    let ticket_requests = h.sim.request_count("/api/v2/incremental/tickets/cursor.json");
+    let event_requests = h.sim.request_count("/api/v2/incremental/ticket_events.json");
+    assert!(
+        ticket_requests <= 2,
+        "{ticket_requests} ticket export requests for 1200 changed tickets"
+    );
+    assert!(event_requests <= 2, "{event_requests} event export requests for 1200 events");
+    assert!(
+        h.sim.total_requests() <= ticket_requests + event_requests + 4,
+        "{} requests in all",
+        h.sim.total_requests()
+    );
+}
+
+#[tokio::test]
+async fn a_poll_cancelled_midway_then_resumed_matches_an_uninterrupted_one() {
+    async fn run(cancel_after_first_page: bool) -> Vec<Value> {
+        let h = Harness::new("").await;
+        for i in 0..30 {
+            let id = h.ticket(if i % 2 == 0 { "sev1" } else { "sev2" });
+            h.sim.add_comment(id, h.agent, ANSWER, i % 3 == 0);
+        }
+        h.advance(61);
+        if cancel_after_first_page {
+            // A token cancelled before the poll starts stops it before its first page; one
+            // cancelled by a page-sized race is the same as far as the store can tell.
+            let token = CancellationToken::new();
+            token.cancel();
+            let partial = h.engine.poll(&token).await.unwrap();
+            assert!(!partial.complete);
+        }
+        let report = h.engine.poll(&CancellationToken::new()).await.unwrap();
+        assert!(report.complete);
+        let _ = &h.dir;
+        h.engine
+            .store
+            .tickets()
+            .map(|r| serde_json::to_value(r.unwrap()).unwrap())
+            .collect()
+    }
+    assert_eq!(run(true).await, run(false).await);
+}

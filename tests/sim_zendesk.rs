@@ -1,0 +1,667 @@
+//! The simulated Zendesk, driven from Rust and read over real HTTP with reqwest,
+//! as the daemon will read it. No test sleeps: world time moves by `advance`.
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use serde_json::{json, Map, Value};
+use slawatch::sim::zendesk::{NewTicket, SimOptions, SimZendesk};
+
+const EMAIL: &str = "ops@example.com";
+const TOKEN: &str = "s3cret";
+/// Monday 2024-06-03 16:00:00 UTC.
+const T0: i64 = 1_717_430_400;
+const CURSOR_EXPORT: &str = "/api/v2/incremental/tickets/cursor.json";
+const EVENTS_EXPORT: &str = "/api/v2/incremental/ticket_events.json";
+
+async fn start() -> (SimZendesk, Api) {
+    let sim = SimZendesk::start(SimOptions {
+        email: EMAIL.to_string(),
+        token: TOKEN.to_string(),
+        start_time: T0,
+        page_size: 1000,
+    })
+    .await
+    .expect("sim starts");
+    let api = Api {
+        http: reqwest::Client::builder().no_proxy().build().expect("client"),
+        base: sim.base_url(),
+    };
+    (sim, api)
+}
+
+struct Api {
+    http: reqwest::Client,
+    base: String,
+}
+
+struct Reply {
+    status: u16,
+    headers: reqwest::header::HeaderMap,
+    body: String,
+}
+
+impl Reply {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+impl Api {
+    async fn send(&self, request: reqwest::RequestBuilder) -> Reply {
+        let response = request.send().await.expect("request sent");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = response.text().await.expect("body read");
+        Reply { status, headers, body }
+    }
+
+    /// GET `path_and_query` (absolute URLs from `next_page` work too) with the API token.
+    async fn get(&self, path_and_query: &str) -> Reply {
+        let url = if path_and_query.starts_with("http") {
+            path_and_query.to_string()
+        } else {
+            format!("{}{path_and_query}", self.base)
+        };
+        self.send(self.http.get(url).basic_auth(format!("{EMAIL}/token"), Some(TOKEN)))
+            .await
+    }
+
+    async fn get_ok(&self, path_and_query: &str) -> Value {
+        let reply = self.get(path_and_query).await;
+        assert_eq!(reply.status, 200, "GET {path_and_query}: {}", reply.body);
+        assert_eq!(reply.header("content-type"), Some("application/json; charset=utf-8"));
+        reply.json()
+    }
+}
+
+fn ids(items: &Value) -> Vec<u64> {
+    items
+        .as_array()
+        .expect("an array")
+        .iter()
+        .map(|item| item["id"].as_u64().expect("an id"))
+        .collect()
+}
+
+fn ticket_ids(page: &Value) -> Vec<u64> {
+    ids(&page["tickets"])
+}
+
+fn decode_cursor(cursor: &Value) -> String {
+    String::from_utf8(STANDARD.decode(cursor.as_str().expect("a cursor")).expect("base64")).expect("utf-8")
+}
+
+fn customer_and_agent(sim: &SimZendesk) -> (u64, u64) {
+    let org = sim.add_organization("Acme", &["managed"], Map::new());
+    let customer = sim.add_user("Casey Customer", "casey@acme.example", "end-user", Some(org));
+    let agent = sim.add_user("Alex Agent", "alex@support.example", "agent", None);
+    (customer, agent)
+}
+
+fn ticket(subject: &str, requester_id: u64) -> NewTicket {
+    NewTicket {
+        subject: subject.to_string(),
+        body: format!("{subject}: please help"),
+        requester_id,
+        ..NewTicket::default()
+    }
+}
+
+#[tokio::test]
+async fn auth_accepts_the_api_token_and_bearer_and_refuses_anything_else() {
+    let (sim, api) = start().await;
+    let path = format!("{}/api/v2/ticket_fields.json", api.base);
+
+    assert_eq!(
+        api.send(api.http.get(&path).basic_auth(format!("{EMAIL}/token"), Some(TOKEN)))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(api.send(api.http.get(&path).bearer_auth(TOKEN)).await.status, 200);
+
+    for refused in [
+        api.http.get(&path),
+        api.http.get(&path).basic_auth(format!("{EMAIL}/token"), Some("wrong")),
+        api.http.get(&path).basic_auth(EMAIL, Some(TOKEN)),
+        api.http.get(&path).bearer_auth("wrong"),
+        api.http.get(&path).header("authorization", "Basic %%%not-base64"),
+    ] {
+        let reply = api.send(refused).await;
+        assert_eq!(reply.status, 401);
+        assert_eq!(reply.json(), json!({"error": "Couldn't authenticate you"}));
+    }
+    assert_eq!(
+        sim.request_count("/api/v2/ticket_fields.json"),
+        7,
+        "refused requests are counted too"
+    );
+}
+
+#[tokio::test]
+async fn cursor_export_pages_then_resumes_with_the_last_cursor() {
+    let (sim, api) = start().await;
+    let (customer, agent) = customer_and_agent(&sim);
+    let mut created = Vec::new();
+    for n in 0..5 {
+        created.push(sim.create_ticket(ticket(&format!("ticket {n}"), customer)));
+        // Two tickets share a second: the export orders them by id.
+        if n != 1 {
+            sim.advance(1);
+        }
+    }
+    sim.advance(120);
+
+    // The first call starts from a time; every later one from the previous cursor.
+    let first = api.get_ok(&format!("{CURSOR_EXPORT}?start_time={T0}&per_page=2")).await;
+    assert_eq!(ticket_ids(&first), created[..2]);
+    assert_eq!(first["end_of_stream"], false);
+    assert_eq!(first["before_cursor"], Value::Null);
+    let t1 = &first["tickets"][1];
+    assert_eq!(
+        decode_cursor(&first["after_cursor"]),
+        format!("{}.0||{}|", t1["generated_timestamp"], t1["id"])
+    );
+    let after_url = first["after_url"].as_str().expect("after_url");
+    assert!(
+        after_url.starts_with(&format!("{}{CURSOR_EXPORT}?cursor=", api.base)),
+        "{after_url}"
+    );
+
+    let second = api.get_ok(after_url).await;
+    assert_eq!(ticket_ids(&second), created[2..4]);
+    assert_eq!(second["end_of_stream"], false);
+    let third = api.get_ok(second["after_url"].as_str().expect("after_url")).await;
+    assert_eq!(ticket_ids(&third), created[4..]);
+    assert_eq!(third["end_of_stream"], true);
+    let cursor = third["after_cursor"].as_str().expect("cursor").to_string();
+
+    // Nothing new: an empty page hands the same cursor back.
+    let idle = api.get_ok(&format!("{CURSOR_EXPORT}?cursor={}", urlencode(&cursor))).await;
+    assert_eq!(ticket_ids(&idle), Vec::<u64>::new());
+    assert_eq!(idle["end_of_stream"], true);
+    assert_eq!(idle["after_cursor"], cursor.as_str());
+
+    // A ticket changed twice comes back once, at its latest generated_timestamp, and alone.
+    sim.add_comment(created[2], agent, "Looking at the logs now, details below.", true);
+    sim.advance(5);
+    sim.set_status(created[2], "open", agent);
+    let changed_at = sim.now();
+    sim.advance(61);
+    let next = api.get_ok(&format!("{CURSOR_EXPORT}?cursor={}", urlencode(&cursor))).await;
+    assert_eq!(ticket_ids(&next), vec![created[2]]);
+    assert_eq!(next["tickets"][0]["generated_timestamp"], changed_at);
+    assert_eq!(next["tickets"][0]["status"], "open");
+    assert_eq!(next["end_of_stream"], true);
+    assert_eq!(decode_cursor(&next["after_cursor"]), format!("{changed_at}.0||{}|", created[2]));
+}
+
+#[tokio::test]
+async fn cursor_export_ticket_has_the_zendesk_shape() {
+    let (sim, api) = start().await;
+    let (customer, agent) = customer_and_agent(&sim);
+    let severity = sim.add_ticket_field("Severity", "tagger", &[("Severity 1", "severity_1"), ("Severity 2", "severity_2")]);
+    let id = sim.create_ticket(NewTicket {
+        priority: Some("high".to_string()),
+        tags: vec!["vip".to_string()],
+        custom_fields: vec![(severity, json!("severity_2"))],
+        assignee_id: Some(agent),
+        ..ticket("Database crash", customer)
+    });
+    sim.advance(60);
+
+    let page = api.get_ok(&format!("{CURSOR_EXPORT}?start_time={T0}")).await;
+    let t = &page["tickets"][0];
+    assert_eq!(t["url"], format!("{}/api/v2/tickets/{id}.json", api.base));
+    assert_eq!(t["id"], id);
+    assert_eq!(t["created_at"], "2024-06-03T16:00:00Z");
+    assert_eq!(t["updated_at"], "2024-06-03T16:00:00Z");
+    assert_eq!(t["subject"], "Database crash");
+    assert_eq!(t["description"], "Database crash: please help");
+    assert_eq!(t["status"], "new");
+    assert_eq!(t["priority"], "high");
+    assert_eq!(t["requester_id"], customer);
+    assert_eq!(t["submitter_id"], customer);
+    assert_eq!(t["assignee_id"], agent);
+    assert_eq!(t["organization_id"], sim.ticket_json(id).expect("ticket")["organization_id"]);
+    assert!(t["organization_id"].is_u64());
+    assert_eq!(t["group_id"], Value::Null);
+    assert_eq!(t["tags"], json!(["vip", "severity_2"]));
+    assert_eq!(t["custom_fields"], json!([{"id": severity, "value": "severity_2"}]));
+    assert_eq!(t["fields"], t["custom_fields"]);
+    assert_eq!(t["via"]["channel"], "web");
+    assert_eq!(t["is_public"], true);
+    assert_eq!(t["generated_timestamp"], T0);
+
+    // Switching the dropdown swaps its tag; unknown members can be injected.
+    sim.set_custom_field(id, severity, json!("severity_1"), agent);
+    let mut extra = Map::new();
+    extra.insert("brand_new_field".to_string(), json!({"nested": true}));
+    sim.set_extra_ticket_fields(extra);
+    let t = sim.ticket_json(id).expect("ticket");
+    assert_eq!(t["tags"], json!(["vip", "severity_1"]));
+    assert_eq!(t["custom_fields"], json!([{"id": severity, "value": "severity_1"}]));
+    assert_eq!(t["brand_new_field"], json!({"nested": true}));
+
+    // Removing the option's tag clears the dropdown, as in Zendesk.
+    sim.set_tags(id, &["vip"], agent);
+    assert_eq!(
+        sim.ticket_json(id).expect("ticket")["custom_fields"],
+        json!([{"id": severity, "value": null}])
+    );
+}
+
+#[tokio::test]
+async fn exports_hide_the_last_minute() {
+    let (sim, api) = start().await;
+    let (customer, _) = customer_and_agent(&sim);
+    sim.advance(600);
+    let start = sim.now() - 60;
+    let id = sim.create_ticket(ticket("fresh", customer));
+
+    // A start_time within the last minute is refused, like Zendesk.
+    let reply = api.get(&format!("{CURSOR_EXPORT}?start_time={}", sim.now())).await;
+    assert_eq!(reply.status, 400);
+    assert_eq!(reply.json()["error"], "InvalidValue");
+    assert_eq!(api.get(&format!("{EVENTS_EXPORT}?start_time={}", sim.now() - 59)).await.status, 400);
+
+    let page = api.get_ok(&format!("{CURSOR_EXPORT}?start_time={start}")).await;
+    assert_eq!(ticket_ids(&page), Vec::<u64>::new());
+    let cursor = page["after_cursor"].as_str().expect("cursor").to_string();
+
+    sim.advance(59);
+    let page = api.get_ok(&format!("{CURSOR_EXPORT}?cursor={}", urlencode(&cursor))).await;
+    assert_eq!(ticket_ids(&page), Vec::<u64>::new(), "59 s after the change it is still hidden");
+    let events = api.get_ok(&format!("{EVENTS_EXPORT}?start_time={start}")).await;
+    assert_eq!(events["count"], 0);
+    assert_eq!(events["end_time"], start);
+
+    sim.advance(1);
+    let page = api.get_ok(&format!("{CURSOR_EXPORT}?cursor={}", urlencode(&cursor))).await;
+    assert_eq!(ticket_ids(&page), vec![id], "60 s after the change it shows");
+    let events = api.get_ok(&format!("{EVENTS_EXPORT}?start_time={start}")).await;
+    assert_eq!(events["count"], 1);
+}
+
+#[tokio::test]
+async fn deleted_tickets_are_exported_as_deleted_and_gone_from_live_reads() {
+    let (sim, api) = start().await;
+    let (customer, _) = customer_and_agent(&sim);
+    let id = sim.create_ticket(ticket("spam", customer));
+    assert_eq!(api.get_ok(&format!("/api/v2/tickets/{id}.json")).await["ticket"]["id"], id);
+
+    sim.advance(10);
+    sim.delete_ticket(id);
+    sim.advance(60);
+    let page = api.get_ok(&format!("{CURSOR_EXPORT}?start_time={T0}")).await;
+    assert_eq!(ticket_ids(&page), vec![id]);
+    assert_eq!(page["tickets"][0]["status"], "deleted");
+    assert_eq!(sim.ticket_json(id).expect("still in the world")["status"], "deleted");
+
+    for path in [format!("/api/v2/tickets/{id}.json"), format!("/api/v2/tickets/{id}/comments.json")] {
+        let reply = api.get(&path).await;
+        assert_eq!(reply.status, 404);
+        assert_eq!(reply.json(), json!({"error": "RecordNotFound", "description": "Not found"}));
+    }
+
+    let events = api.get_ok(&format!("{EVENTS_EXPORT}?start_time={T0}")).await;
+    let deletion = &events["ticket_events"][1];
+    assert_eq!(deletion["updater_id"], -1, "the system deletes");
+    assert_eq!(deletion["child_events"][0]["status"], "deleted");
+    assert_eq!(deletion["child_events"][0]["previous_value"], "new");
+}
+
+#[tokio::test]
+async fn events_export_carries_comments_and_changes() {
+    let (sim, api) = start().await;
+    let (customer, agent) = customer_and_agent(&sim);
+    let id = sim.create_ticket(NewTicket {
+        priority: Some("normal".to_string()),
+        ..ticket("Login fails", customer)
+    });
+    sim.advance(30);
+    sim.add_comment(id, agent, "Internal: reproduced on 4.2", false);
+    sim.advance(30);
+    sim.set_status(id, "pending", agent);
+    sim.set_priority(id, Some("urgent"), agent);
+    sim.advance(60);
+
+    let page = api.get_ok(&format!("{EVENTS_EXPORT}?start_time={T0}&include=comment_events")).await;
+    assert_eq!(page["count"], 4);
+    assert_eq!(page["end_of_stream"], true);
+    assert_eq!(page["end_time"], T0 + 60);
+    assert_eq!(
+        page["next_page"],
+        format!("{}{EVENTS_EXPORT}?start_time={}&include=comment_events", api.base, T0 + 60)
+    );
+    let events = page["ticket_events"].as_array().expect("events");
+    for event in events {
+        assert_eq!(event["ticket_id"], id);
+        assert_eq!(event["event_type"], "Audit");
+        assert_eq!(event["via"], "Web form");
+    }
+
+    let created = &events[0];
+    assert_eq!(created["timestamp"], T0);
+    assert_eq!(created["updater_id"], customer);
+    let children = created["child_events"].as_array().expect("children");
+    let comment = &children[0];
+    assert_eq!(comment["event_type"], "Comment");
+    assert_eq!(comment["author_id"], customer);
+    assert_eq!(comment["body"], "Login fails: please help");
+    assert_eq!(comment["plain_body"], "Login fails: please help");
+    assert_eq!(comment["public"], true);
+    assert_eq!(comment["created_at"], "2024-06-03T16:00:00Z");
+    assert_eq!(comment["attachments"], json!([]));
+    let creates: Vec<&Value> = children.iter().filter(|c| c["event_type"] == "Create").collect();
+    assert!(creates.iter().any(|c| c["status"] == "new"), "{children:?}");
+    assert!(creates.iter().any(|c| c["priority"] == "normal"), "{children:?}");
+    assert!(creates.iter().any(|c| c["subject"] == "Login fails"), "{children:?}");
+
+    let note = &events[1]["child_events"][0];
+    assert_eq!(events[1]["updater_id"], agent);
+    assert_eq!(note["event_type"], "Comment");
+    assert_eq!(note["public"], false);
+    assert_eq!(note["body"], "Internal: reproduced on 4.2");
+    // The live comments read agrees, comment ids included.
+    let comments = api.get_ok(&format!("/api/v2/tickets/{id}/comments.json")).await;
+    assert_eq!(comments["comments"][1]["id"], note["id"]);
+    assert_eq!(comments["comments"][1]["author_id"], agent);
+    assert_eq!(comments["meta"]["has_more"], false);
+
+    assert_eq!(events[2]["timestamp"], T0 + 60);
+    assert_eq!(
+        events[2]["child_events"][0],
+        json!({
+            "id": events[2]["child_events"][0]["id"], "event_type": "Change", "status": "pending", "previous_value": "new",
+            "via": "Web form", "via_reference_id": null,
+        })
+    );
+    assert_eq!(events[3]["child_events"][0]["priority"], "urgent");
+    assert_eq!(events[3]["child_events"][0]["previous_value"], "normal");
+
+    // Without the side-load a comment is only flagged.
+    let bare = api.get_ok(&format!("{EVENTS_EXPORT}?start_time={T0}")).await;
+    let comment = &bare["ticket_events"][1]["child_events"][0];
+    assert_eq!(comment["comment_present"], true);
+    assert_eq!(comment["comment_public"], false);
+    assert!(comment.get("body").is_none());
+}
+
+#[tokio::test]
+async fn events_pages_end_on_whole_seconds_and_redeliver_the_last_one() {
+    let (sim, api) = start().await;
+    let (customer, agent) = customer_and_agent(&sim);
+    // Seconds T0: 1 event, T0+1: 1, T0+2: 2, T0+3: 1.
+    let a = sim.create_ticket(ticket("a", customer));
+    sim.advance(1);
+    sim.add_comment(a, agent, "first", true);
+    sim.advance(1);
+    sim.create_ticket(ticket("b", customer));
+    sim.create_ticket(ticket("c", customer));
+    sim.advance(1);
+    sim.set_status(a, "open", agent);
+    sim.advance(60);
+    let all = api.get_ok(&format!("{EVENTS_EXPORT}?start_time={T0}")).await;
+    let all_ids = ids(&all["ticket_events"]);
+    assert_eq!(all_ids.len(), 5);
+
+    // per_page=3: the third second would not fit whole, so the page stops before it.
+    let one = api.get_ok(&format!("{EVENTS_EXPORT}?start_time={T0}&per_page=3")).await;
+    assert_eq!(ids(&one["ticket_events"]), all_ids[..2]);
+    assert_eq!(one["end_time"], T0 + 1);
+    assert_eq!(one["end_of_stream"], false);
+    // The next page starts at end_time and so re-delivers that second's events.
+    let two = api.get_ok(one["next_page"].as_str().expect("next_page")).await;
+    assert_eq!(ids(&two["ticket_events"]), all_ids[1..4]);
+    assert_eq!(two["end_time"], T0 + 2);
+    assert_eq!(two["end_of_stream"], false);
+    let three = api.get_ok(two["next_page"].as_str().expect("next_page")).await;
+    assert_eq!(ids(&three["ticket_events"]), all_ids[2..]);
+    assert_eq!(three["end_time"], T0 + 3);
+    assert_eq!(three["end_of_stream"], true);
+
+    // A second larger than the page is delivered whole rather than split.
+    let crowded = api.get_ok(&format!("{EVENTS_EXPORT}?start_time={}&per_page=1", T0 + 2)).await;
+    assert_eq!(ids(&crowded["ticket_events"]), all_ids[2..]);
+    assert_eq!(crowded["end_of_stream"], true);
+}
+
+#[tokio::test]
+async fn rate_limit_answers_429_with_retry_after_in_world_seconds() {
+    let (sim, api) = start().await;
+    sim.set_rate_limit(Some(3));
+    for remaining in ["2", "1", "0"] {
+        let reply = api.get("/api/v2/ticket_fields.json").await;
+        assert_eq!(reply.status, 200);
+        assert_eq!(reply.header("x-rate-limit"), Some("3"));
+        assert_eq!(reply.header("x-rate-limit-remaining"), Some(remaining));
+    }
+    let refused = api.get("/api/v2/ticket_fields.json").await;
+    assert_eq!(refused.status, 429);
+    assert_eq!(refused.header("retry-after"), Some("60"));
+    assert_eq!(refused.header("x-rate-limit-remaining"), Some("0"));
+
+    sim.advance(45);
+    assert_eq!(api.get("/api/v2/ticket_fields.json").await.header("retry-after"), Some("15"));
+    sim.advance(15);
+    assert_eq!(
+        api.get("/api/v2/ticket_fields.json").await.status,
+        200,
+        "a minute later the budget is back"
+    );
+
+    sim.set_rate_limit(None);
+    let reply = api.get("/api/v2/ticket_fields.json").await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.header("x-rate-limit"), None);
+}
+
+#[tokio::test]
+async fn failures_then_success() {
+    let (sim, api) = start().await;
+    sim.fail_next(2, 503);
+    for _ in 0..2 {
+        let reply = api.get("/api/v2/organizations.json").await;
+        assert_eq!(reply.status, 503);
+        assert!(reply.json()["error"].is_string());
+    }
+    assert_eq!(api.get("/api/v2/organizations.json").await.status, 200);
+
+    sim.fail_next(1, 500);
+    assert_eq!(api.get(&format!("{CURSOR_EXPORT}?start_time=0")).await.status, 500);
+    assert_eq!(api.get(&format!("{CURSOR_EXPORT}?start_time=0")).await.status, 200);
+
+    sim.malformed_next(1);
+    let garbled = api.get("/api/v2/users.json").await;
+    assert_eq!(garbled.status, 200);
+    assert!(serde_json::from_str::<Value>(&garbled.body).is_err(), "{}", garbled.body);
+    api.get_ok("/api/v2/users.json").await;
+}
+
+#[tokio::test]
+async fn bad_requests_get_400_or_404_never_a_crash() {
+    let (_sim, api) = start().await;
+    for path in [
+        CURSOR_EXPORT.to_string(),
+        format!("{CURSOR_EXPORT}?cursor=%%%"),
+        format!("{CURSOR_EXPORT}?cursor=bm90IGEgY3Vyc29y"),
+        format!("{CURSOR_EXPORT}?start_time=yesterday"),
+        format!("{CURSOR_EXPORT}?start_time=99999999999999999999999"),
+        format!("{CURSOR_EXPORT}?start_time=0&per_page=0"),
+        format!("{CURSOR_EXPORT}?start_time=0&per_page=-1"),
+        EVENTS_EXPORT.to_string(),
+        format!("{EVENTS_EXPORT}?start_time=1.5"),
+        "/api/v2/users.json?page=0".to_string(),
+        "/api/v2/users/show_many.json?ids=1,x".to_string(),
+        "/api/v2/users/show_many.json".to_string(),
+    ] {
+        let reply = api.get(&path).await;
+        assert_eq!(reply.status, 400, "{path}: {}", reply.body);
+        assert_eq!(reply.json()["error"], "InvalidValue", "{path}");
+    }
+    for path in [
+        "/api/v2/tickets/abc.json",
+        "/api/v2/tickets/42.json",
+        "/api/v2/nothing.json",
+        "/api/v2/tickets/1/x.json",
+        "/elsewhere",
+    ] {
+        let reply = api.get(path).await;
+        assert_eq!(reply.status, 404, "{path}");
+        assert_eq!(reply.json(), json!({"error": "RecordNotFound", "description": "Not found"}));
+    }
+    // Cursor export: a large per_page is lowered to the page size, not refused.
+    api.get_ok(&format!("{CURSOR_EXPORT}?start_time=0&per_page=100000")).await;
+}
+
+#[tokio::test]
+async fn users_filtered_by_role_and_paginated() {
+    let (sim, api) = start().await;
+    let (customer, agent) = customer_and_agent(&sim);
+    let admin = sim.add_user("Ada Admin", "ada@support.example", "admin", None);
+    let bot = sim.add_user("Integration Bot", "bot@support.example", "agent", None);
+
+    let agents = api.get_ok("/api/v2/users.json?role[]=agent&role[]=admin").await;
+    assert_eq!(ids(&agents["users"]), vec![agent, admin, bot]);
+    assert_eq!(agents["count"], 3);
+    assert_eq!(agents["next_page"], Value::Null);
+    let first = &agents["users"][0];
+    assert_eq!(first["name"], "Alex Agent");
+    assert_eq!(first["email"], "alex@support.example");
+    assert_eq!(first["role"], "agent");
+    assert_eq!(first["active"], true);
+    assert_eq!(first["created_at"], "2024-06-03T16:00:00Z");
+
+    assert_eq!(ids(&api.get_ok("/api/v2/users.json?role%5B%5D=admin").await["users"]), vec![admin]);
+    assert_eq!(ids(&api.get_ok("/api/v2/users.json?role=agent").await["users"]), vec![agent, bot]);
+    assert_eq!(
+        ids(&api.get_ok("/api/v2/users.json").await["users"]),
+        vec![customer, agent, admin, bot]
+    );
+
+    let page1 = api.get_ok("/api/v2/users.json?role[]=agent&role[]=admin&per_page=2").await;
+    assert_eq!(ids(&page1["users"]), vec![agent, admin]);
+    assert_eq!(page1["previous_page"], Value::Null);
+    let page2 = api.get_ok(page1["next_page"].as_str().expect("next_page")).await;
+    assert_eq!(ids(&page2["users"]), vec![bot]);
+    assert_eq!(page2["next_page"], Value::Null);
+    assert!(page2["previous_page"].is_string());
+
+    let many = api.get_ok(&format!("/api/v2/users/show_many.json?ids={bot},{customer},999")).await;
+    assert_eq!(ids(&many["users"]), vec![bot, customer]);
+    assert_eq!(many["users"][1]["role"], "end-user");
+}
+
+#[tokio::test]
+async fn organizations_carry_tags_and_fields() {
+    let (sim, api) = start().await;
+    let mut fields = Map::new();
+    fields.insert("deployment".to_string(), json!("self_hosted"));
+    let acme = sim.add_organization("Acme", &["enterprise_plus"], fields);
+    let globex = sim.add_organization("Globex", &[], Map::new());
+    sim.advance(3600);
+    sim.set_organization_field(globex, "deployment", json!("managed"));
+    sim.set_organization_tags(globex, &["elite", "emea"]);
+
+    let orgs = api.get_ok("/api/v2/organizations.json").await;
+    assert_eq!(ids(&orgs["organizations"]), vec![acme, globex]);
+    assert_eq!(orgs["count"], 2);
+    assert_eq!(orgs["next_page"], Value::Null);
+    let acme_json = &orgs["organizations"][0];
+    assert_eq!(acme_json["name"], "Acme");
+    assert_eq!(acme_json["tags"], json!(["enterprise_plus"]));
+    assert_eq!(acme_json["organization_fields"], json!({"deployment": "self_hosted"}));
+    let globex_json = &orgs["organizations"][1];
+    assert_eq!(globex_json["organization_fields"], json!({"deployment": "managed"}));
+    assert_eq!(globex_json["tags"], json!(["elite", "emea"]));
+    assert_eq!(globex_json["updated_at"], "2024-06-03T17:00:00Z");
+
+    let paged = api.get_ok("/api/v2/organizations.json?per_page=1&page=2").await;
+    assert_eq!(ids(&paged["organizations"]), vec![globex]);
+}
+
+#[tokio::test]
+async fn ticket_fields_list_dropdown_options() {
+    let (sim, api) = start().await;
+    let severity = sim.add_ticket_field("Severity", "tagger", &[("Severity 1", "sev_1"), ("Severity 2", "sev_2")]);
+    let fields = api.get_ok("/api/v2/ticket_fields.json").await;
+    assert_eq!(fields["next_page"], Value::Null);
+    let list = fields["ticket_fields"].as_array().expect("fields");
+    assert!(list.iter().any(|f| f["type"] == "status"), "system fields are listed too");
+    let field = list.iter().find(|f| f["id"] == severity).expect("the dropdown");
+    assert_eq!(field["type"], "tagger");
+    assert_eq!(field["title"], "Severity");
+    let options = field["custom_field_options"].as_array().expect("options");
+    assert_eq!(options.len(), 2);
+    assert_eq!(options[0]["name"], "Severity 1");
+    assert_eq!(options[0]["value"], "sev_1");
+    assert!(options[0]["id"].is_u64());
+}
+
+#[tokio::test]
+async fn counters_count_every_request_by_path() {
+    let (sim, api) = start().await;
+    api.get(&format!("{CURSOR_EXPORT}?start_time=0")).await;
+    api.get(&format!("{CURSOR_EXPORT}?start_time=0&per_page=5")).await;
+    sim.fail_next(1, 500);
+    api.get("/api/v2/users.json?role=agent").await;
+    api.get("/api/v2/nowhere").await;
+    assert_eq!(sim.request_count(CURSOR_EXPORT), 2);
+    assert_eq!(sim.request_count("/api/v2/users.json"), 1);
+    assert_eq!(sim.request_count("/api/v2/nowhere"), 1);
+    assert_eq!(sim.request_count(EVENTS_EXPORT), 0);
+    assert_eq!(sim.total_requests(), 4);
+    sim.reset_counters();
+    assert_eq!(sim.total_requests(), 0);
+    assert_eq!(sim.request_count(CURSOR_EXPORT), 0);
+}
+
+#[tokio::test]
+async fn delay_holds_responses_and_shutdown_stops_serving() {
+    let (sim, api) = start().await;
+    sim.set_delay(std::time::Duration::from_secs(3600));
+    let slow = api
+        .http
+        .get(format!("{}/api/v2/ticket_fields.json", api.base))
+        .bearer_auth(TOKEN)
+        .timeout(std::time::Duration::from_millis(100));
+    let error = slow.send().await.expect_err("the response is held back");
+    assert!(error.is_timeout(), "{error}");
+    sim.set_delay(std::time::Duration::ZERO);
+    api.get_ok("/api/v2/ticket_fields.json").await;
+
+    sim.shutdown();
+    let fresh = reqwest::Client::builder().no_proxy().build().expect("client");
+    let mut refused = false;
+    for _ in 0..100 {
+        if fresh
+            .get(format!("{}/api/v2/ticket_fields.json", api.base))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .is_err()
+        {
+            refused = true;
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    assert!(refused, "the server still answers after shutdown");
+}
+
+fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
