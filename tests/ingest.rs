@@ -438,3 +438,18 @@ async fn a_poll_cancelled_midway_then_resumed_matches_an_uninterrupted_one() {
     }
     assert_eq!(run(true).await, run(false).await);
 }
+
+#[test]
+fn a_store_in_use_or_of_another_schema_is_named_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store");
+    let first = Store::open(&path, 1 << 20).unwrap();
+    let error = Store::open(&path, 1 << 20).err().expect("a second open must fail");
+    assert_eq!(error.to_string(), format!("store {}: in use by another process (is slawatch already running?)", path.display()));
+    drop(first);
+
+    let file = dir.path().join("not-a-directory");
+    std::fs::write(&file, "x").unwrap();
+    let error = Store::open(&file, 1 << 20).err().expect("a file is not a store");
+    assert!(error.to_string().starts_with(&format!("store {}: cannot open:", file.display())), "{error}");
+}
