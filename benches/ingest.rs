@@ -64,7 +64,11 @@ fn event_page(first: u64) -> String {
 fn rss_kib(field: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with(field)).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
         .unwrap_or(0)
 }
 
@@ -73,7 +77,10 @@ fn main() {
         return;
     }
     let dir = tempfile::tempdir().expect("temp dir");
-    let cache_mb: u64 = std::env::var("SLAWATCH_BENCH_CACHE_MB").ok().and_then(|v| v.parse().ok()).unwrap_or(64);
+    let cache_mb: u64 = std::env::var("SLAWATCH_BENCH_CACHE_MB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(64);
     let mut config = Config::defaults();
     config.store.cache_bytes = cache_mb << 20;
     let clock = Clock::manual(T0 + 3 * 86_400);
@@ -101,7 +108,10 @@ fn main() {
         let start = Instant::now();
         let page: TicketPage = serde_json::from_str(&text).expect("page");
         let tickets: Vec<Ticket> = engine.client.read(page.tickets);
-        let cursors = Cursors { tickets: page.after_cursor, events_start: None };
+        let cursors = Cursors {
+            tickets: page.after_cursor,
+            events_start: None,
+        };
         engine.apply_ticket_page(&tickets, &cursors).expect("commit");
         tickets_elapsed += start.elapsed();
     }
@@ -112,7 +122,10 @@ fn main() {
         let start = Instant::now();
         let page: EventPage = serde_json::from_str(&text).expect("page");
         let audits: Vec<TicketEvent> = engine.client.read(page.ticket_events);
-        let cursors = Cursors { tickets: Some("last".into()), events_start: page.end_time };
+        let cursors = Cursors {
+            tickets: Some("last".into()),
+            events_start: page.end_time,
+        };
         engine.apply_event_page(&audits, &cursors).expect("commit");
         events_elapsed += start.elapsed();
     }
@@ -120,7 +133,10 @@ fn main() {
     engine.store.flush().expect("flush");
     let flush_elapsed = start.elapsed();
     assert_eq!(engine.store.ticket_count(), TICKETS as usize);
-    println!("{pages} ticket pages and {pages} event pages of {PAGE}, {:.1} MB of JSON; store cache {cache_mb} MiB", json_bytes as f64 / 1e6);
+    println!(
+        "{pages} ticket pages and {pages} event pages of {PAGE}, {:.1} MB of JSON; store cache {cache_mb} MiB",
+        json_bytes as f64 / 1e6
+    );
 
     let per_sec = |n: u64, d: Duration| n as f64 / d.as_secs_f64();
     println!(

@@ -47,8 +47,20 @@ async fn run_polls_status_answers_while_running_and_sigterm_stops_it_cleanly() {
     // ago in world time, then the world catches up with now so the exports show them.
     let now = Clock::system().now();
     let clock = Clock::manual(now - 3600);
-    let sim = SimZendesk::start_with_clock(SimOptions { start_time: now - 3600, ..SimOptions::default() }, clock.clone()).await.unwrap();
-    let org = sim.add_organization("Globex", &[], serde_json::Map::from_iter([("deployment".to_string(), Value::from("managed"))]));
+    let sim = SimZendesk::start_with_clock(
+        SimOptions {
+            start_time: now - 3600,
+            ..SimOptions::default()
+        },
+        clock.clone(),
+    )
+    .await
+    .unwrap();
+    let org = sim.add_organization(
+        "Globex",
+        &[],
+        serde_json::Map::from_iter([("deployment".to_string(), Value::from("managed"))]),
+    );
     let customer = sim.add_user("Gil", "gil@globex.example", "end-user", Some(org));
     sim.add_user("Avery Agent", "avery@support.example", "agent", None);
     let urgent = sim.create_ticket(NewTicket {
@@ -95,8 +107,15 @@ listen = "127.0.0.1:{port}"
     .unwrap();
     let config = config_path.to_str().unwrap().to_string();
 
-    let mut daemon = slawatch(&["run", "--config", &config]).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
-    eventually("status from the running daemon to list both tickets", || status_json(&config).is_some_and(|rows| rows.len() == 2)).await;
+    let mut daemon = slawatch(&["run", "--config", &config])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    eventually("status from the running daemon to list both tickets", || {
+        status_json(&config).is_some_and(|rows| rows.len() == 2)
+    })
+    .await;
 
     let rows = status_json(&config).unwrap();
     // Most urgent first: the Severity 1 ticket.
@@ -113,7 +132,10 @@ listen = "127.0.0.1:{port}"
     clock.set(Clock::system().now() - 120);
     sim.set_status(minor, "solved", customer);
     clock.set(Clock::system().now());
-    eventually("the solved ticket to leave the status", || status_json(&config).is_some_and(|rows| rows.len() == 1)).await;
+    eventually("the solved ticket to leave the status", || {
+        status_json(&config).is_some_and(|rows| rows.len() == 1)
+    })
+    .await;
 
     let asked = Instant::now();
     terminate(&daemon);
@@ -127,7 +149,10 @@ listen = "127.0.0.1:{port}"
     assert_eq!(rows[0]["ticket_id"], urgent);
     let table = slawatch(&["status", "--config", &config]).output().unwrap();
     let table = String::from_utf8(table.stdout).unwrap();
-    assert!(table.contains(&format!("#{urgent}")) && table.contains("managed") && table.contains("left"), "{table}");
+    assert!(
+        table.contains(&format!("#{urgent}")) && table.contains("managed") && table.contains("left"),
+        "{table}"
+    );
 
     // `run --once` resumes from the stored cursors and exits 0 on its own.
     let once = slawatch(&["run", "--once", "--config", &config]).output().unwrap();
@@ -139,8 +164,14 @@ listen = "127.0.0.1:{port}"
 async fn run_names_what_is_missing() {
     let dir = tempfile::tempdir().unwrap();
     let config_path = dir.path().join("config.toml");
-    std::fs::write(&config_path, "[zendesk]\nsubdomain = \"acme\"\nemail = \"a@b.c\"\ntoken_env = \"SLAWATCH_TEST_NO_SUCH_VARIABLE\"\n").unwrap();
-    let out = slawatch(&["run", "--once", "--config", config_path.to_str().unwrap()]).output().unwrap();
+    std::fs::write(
+        &config_path,
+        "[zendesk]\nsubdomain = \"acme\"\nemail = \"a@b.c\"\ntoken_env = \"SLAWATCH_TEST_NO_SUCH_VARIABLE\"\n",
+    )
+    .unwrap();
+    let out = slawatch(&["run", "--once", "--config", config_path.to_str().unwrap()])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
@@ -148,6 +179,11 @@ async fn run_names_what_is_missing() {
     );
 
     std::fs::write(&config_path, "[alerts]\nthresholds = [\"50%\"]\n").unwrap();
-    let out = slawatch(&["run", "--once", "--config", config_path.to_str().unwrap()]).output().unwrap();
-    assert_eq!(String::from_utf8_lossy(&out.stderr), "error: the configuration has no [zendesk] section: `run` needs one\n");
+    let out = slawatch(&["run", "--once", "--config", config_path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "error: the configuration has no [zendesk] section: `run` needs one\n"
+    );
 }

@@ -47,7 +47,7 @@ fn client(sim: &SimZendesk, clock: &Clock) -> ZendeskClient {
     ZendeskClient::new(options, clock.clone()).unwrap()
 }
 
-fn config(sim: &SimZendesk, dir: &std::path::Path, bot: u64, extra: &str) -> Config {
+fn config(sim: &SimZendesk, dir: &std::path::Path, bot: u64, extra: &str, page_size: usize) -> Config {
     let text = format!(
         r#"
 [zendesk]
@@ -55,6 +55,7 @@ url = "{url}"
 email = "agent@example.com"
 token_env = "UNUSED_IN_TESTS"
 start_time = "2026-11-01T00:00:00Z"
+page_size = {page_size}
 
 [first_response]
 bot_user_ids = [{bot}]
@@ -65,13 +66,18 @@ cache_mb = 8
 {extra}
 "#,
         url = sim.base_url(),
-        store = dir.join("store").display()
+        store = dir.join("store").display(),
+        page_size = page_size,
     );
     Config::parse("test.toml", &text).unwrap_or_else(|e| panic!("{e}"))
 }
 
 impl Harness {
     async fn new(extra: &str) -> Harness {
+        Harness::with_page_size(extra, 1000).await
+    }
+
+    async fn with_page_size(extra: &str, page_size: usize) -> Harness {
         let t0 = parse_rfc3339(T0).unwrap();
         // One virtual clock for the world and the daemon: a Retry-After waited out moves both.
         let clock = Clock::manual(t0);
@@ -89,7 +95,7 @@ impl Harness {
         let agent = sim.add_user("Avery Agent", "avery@support.example", "agent", None);
         let bot = sim.add_user("Triage Bot", "bot@support.example", "agent", None);
         let dir = tempfile::tempdir().unwrap();
-        let config = config(&sim, dir.path(), bot, extra);
+        let config = config(&sim, dir.path(), bot, extra, page_size);
         let store = Store::open(&config.store.path, config.store.cache_bytes).unwrap();
         let engine = Engine::new(config, client(&sim, &clock), store, clock.clone()).unwrap();
         Harness {
@@ -411,32 +417,49 @@ async fn a_poll_costs_pages_not_tickets() {
 }
 
 #[tokio::test]
-async fn a_poll_cancelled_midway_then_resumed_matches_an_uninterrupted_one() {
-    async fn run(cancel_after_first_page: bool) -> Vec<Value> {
-        let h = Harness::new("").await;
+async fn a_poll_dropped_midway_then_resumed_matches_an_uninterrupted_one() {
+    /// 30 tickets with comments, polled in pages of 10; `interrupt` drops the first poll while
+    /// its second ticket page is in flight (a crash, as far as the store can tell), then a new
+    /// engine on the same store polls again.
+    async fn run(interrupt: bool) -> Vec<Value> {
+        let h = Harness::with_page_size("", 10).await;
         for i in 0..30 {
             let id = h.ticket(if i % 2 == 0 { "sev1" } else { "sev2" });
             h.sim.add_comment(id, h.agent, ANSWER, i % 3 == 0);
         }
         h.advance(61);
-        if cancel_after_first_page {
-            // A token cancelled before the poll starts stops it before its first page; one
-            // cancelled by a page-sized race is the same as far as the store can tell.
+        let Harness {
+            sim, clock, engine, dir, ..
+        } = h;
+        let engine = if interrupt {
+            let tickets_path = "/api/v2/incremental/tickets/cursor.json";
+            let second_page_asked = async {
+                while sim.request_count(tickets_path) < 2 {
+                    tokio::task::yield_now().await;
+                }
+            };
             let token = CancellationToken::new();
-            token.cancel();
-            let partial = h.engine.poll(&token).await.unwrap();
-            assert!(!partial.complete);
-        }
-        let report = h.engine.poll(&CancellationToken::new()).await.unwrap();
+            tokio::select! {
+                _ = engine.poll(&token) => panic!("the poll should have been dropped mid-way"),
+                _ = second_page_asked => {}
+            }
+            let committed = engine.store.ticket_count();
+            assert!(committed > 0 && committed < 30, "{committed} tickets committed before the drop");
+            let config = engine.config.clone();
+            drop(engine);
+            let store = Store::open(&config.store.path, config.store.cache_bytes).unwrap();
+            Engine::new(config, client(&sim, &clock), store, clock.clone()).unwrap()
+        } else {
+            engine
+        };
+        let report = engine.poll(&CancellationToken::new()).await.unwrap();
         assert!(report.complete);
-        let _ = &h.dir;
-        h.engine
-            .store
-            .tickets()
-            .map(|r| serde_json::to_value(r.unwrap()).unwrap())
-            .collect()
+        let _ = &dir;
+        engine.store.tickets().map(|r| serde_json::to_value(r.unwrap()).unwrap()).collect()
     }
-    assert_eq!(run(true).await, run(false).await);
+    let uninterrupted = run(false).await;
+    assert_eq!(uninterrupted.len(), 30);
+    assert_eq!(run(true).await, uninterrupted);
 }
 
 #[test]
@@ -445,11 +468,17 @@ fn a_store_in_use_or_of_another_schema_is_named_clearly() {
     let path = dir.path().join("store");
     let first = Store::open(&path, 1 << 20).unwrap();
     let error = Store::open(&path, 1 << 20).err().expect("a second open must fail");
-    assert_eq!(error.to_string(), format!("store {}: in use by another process (is slawatch already running?)", path.display()));
+    assert_eq!(
+        error.to_string(),
+        format!("store {}: in use by another process (is slawatch already running?)", path.display())
+    );
     drop(first);
 
     let file = dir.path().join("not-a-directory");
     std::fs::write(&file, "x").unwrap();
     let error = Store::open(&file, 1 << 20).err().expect("a file is not a store");
-    assert!(error.to_string().starts_with(&format!("store {}: cannot open:", file.display())), "{error}");
+    assert!(
+        error.to_string().starts_with(&format!("store {}: cannot open:", file.display())),
+        "{error}"
+    );
 }
