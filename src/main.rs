@@ -135,7 +135,8 @@ fn main() -> ExitCode {
             )
         }),
         Command::CheckConfig(arg) => load(arg).map(|config| {
-            print!("{}", cli::describe::describe(&config, arg.config.as_deref()));
+            print!("{}", slawatch::config::describe::describe(&config, arg.config.as_deref()));
+            print!("{}", slawatch::config::describe::describe_ingest(&config));
             ExitCode::SUCCESS
         }),
         Command::Deadline {

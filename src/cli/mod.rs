@@ -2,4 +2,3 @@
 
 pub mod calc;
 pub mod daemon;
-pub mod describe;

@@ -28,6 +28,7 @@ use crate::sla::policy::{
 use crate::sla::time::{days_in_month, Duration};
 use crate::sla::zones::iana_name_for_rails_zone;
 
+pub mod describe;
 mod ingest;
 pub use ingest::{AdminConfig, CustomerMapping, SeverityMapping, StoreConfig, ZendeskConfig};
 

@@ -122,6 +122,7 @@ fn decode<T: DeserializeOwned>(key: &str, bytes: &[u8]) -> Result<T, StoreError>
 }
 
 const CURSORS: &[u8] = b"cursors";
+const POLICY: &[u8] = b"policy_fingerprint";
 const SCHEMA: &[u8] = b"schema_version";
 
 impl Store {
@@ -182,6 +183,16 @@ impl Store {
             None => Ok(Cursors::default()),
             Some(bytes) => decode("cursors", &bytes),
         }
+    }
+
+    /// What the stored clocks were evaluated under (see `engine::daemon`).
+    pub fn policy_fingerprint(&self) -> Result<Option<String>, StoreError> {
+        Ok(self.meta.get(POLICY)?.map(|v| String::from_utf8_lossy(&v).into_owned()))
+    }
+
+    pub fn set_policy_fingerprint(&self, fingerprint: &str) -> Result<(), StoreError> {
+        self.meta.insert(POLICY, fingerprint.as_bytes())?;
+        Ok(())
     }
 
     pub fn ticket(&self, id: u64) -> Result<Option<TicketRecord>, StoreError> {

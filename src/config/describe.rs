@@ -146,3 +146,68 @@ pub fn describe(config: &Config, path: Option<&Path>) -> String {
     );
     out
 }
+
+fn map_text(map: &std::collections::BTreeMap<String, String>) -> String {
+    if map.is_empty() {
+        return "none".to_string();
+    }
+    map.iter().map(|(k, v)| format!("{k} → {v}")).collect::<Vec<_>>().join(", ")
+}
+
+/// Where tickets come from and where they are kept (no secrets: only the variables' names).
+pub fn describe_ingest(config: &Config) -> String {
+    let mut out = String::new();
+    match &config.zendesk {
+        None => {
+            let _ = writeln!(out, "\nzendesk: not configured (needed by `run`)");
+        }
+        Some(z) => {
+            let auth = match (&z.token_env, &z.oauth_token_env) {
+                (Some(var), _) => format!("API token from ${var} as {}", z.email.as_deref().unwrap_or("?")),
+                (None, Some(var)) => format!("OAuth token from ${var}"),
+                (None, None) => "no credentials".to_string(),
+            };
+            let _ = writeln!(
+                out,
+                "\nzendesk: {} ({auth}); poll every {}s, at most {} requests a minute, pages of {}, first start {}",
+                z.base_url,
+                z.poll_interval.as_secs(),
+                z.requests_per_minute,
+                z.page_size,
+                crate::sla::time::format_rfc3339(z.start_time)
+            );
+        }
+    }
+    let s = &config.severity;
+    let field = s
+        .field_id
+        .map_or("no field".to_string(), |id| format!("field {id} ({})", map_text(&s.field_values)));
+    let _ = writeln!(
+        out,
+        "severity from: {field}; tags ({}); priority ({})",
+        map_text(&s.tags),
+        map_text(&s.priorities)
+    );
+    let c = &config.customers;
+    let tier_field = c.tier_field.as_deref().map_or("no field".to_string(), |f| {
+        format!("organization field {f:?} ({})", map_text(&c.tier_values))
+    });
+    let contract_field = c
+        .contract_field
+        .as_deref()
+        .map_or("no field".to_string(), |f| format!("organization field {f:?}"));
+    let _ = writeln!(out, "tier from: {tier_field}; organization tags ({})", map_text(&c.tier_tags));
+    let _ = writeln!(
+        out,
+        "contract from: {contract_field}; organization tags ({})",
+        map_text(&c.contract_tags)
+    );
+    let _ = writeln!(
+        out,
+        "store: {} (cache {} MiB)",
+        config.store.path.display(),
+        config.store.cache_bytes >> 20
+    );
+    let _ = writeln!(out, "admin HTTP: {}", config.admin.listen);
+    out
+}
