@@ -6,6 +6,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod engine;
+pub mod notify;
 pub mod sim;
 pub mod sla;
 pub mod store;

@@ -6,7 +6,9 @@ use anyhow::{anyhow, bail, Context};
 use tokio_util::sync::CancellationToken;
 
 use crate::clock::Clock;
-use crate::config::{Config, ZendeskConfig};
+use std::collections::BTreeMap;
+
+use crate::config::{ChannelKind, Config, ZendeskConfig};
 use crate::engine::poll::{load_directory, Engine};
 use crate::engine::status::{open_tickets, render_table, TicketStatus};
 use crate::store::{Store, StoreError};
@@ -38,6 +40,21 @@ pub fn client_options(z: &ZendeskConfig) -> anyhow::Result<ClientOptions> {
         backoff: std::time::Duration::from_secs(1),
         max_backoff: std::time::Duration::from_secs(60),
     })
+}
+
+/// Each alert channel's webhook URL, from the environment variable the configuration names.
+pub fn channel_urls(config: &Config) -> anyhow::Result<BTreeMap<String, (ChannelKind, String)>> {
+    config
+        .notify
+        .channels
+        .iter()
+        .map(|(name, channel)| {
+            Ok((
+                name.clone(),
+                (channel.kind, secret(&channel.url_env, &format!("notify.channels.{name}.url_env"))?),
+            ))
+        })
+        .collect()
 }
 
 /// Resolves on SIGINT or SIGTERM.
@@ -72,7 +89,8 @@ pub async fn run(config: Config, once: bool) -> anyhow::Result<()> {
     let clock = Clock::system();
     let client = ZendeskClient::new(options, clock.clone()).context("cannot build the HTTP client")?;
     let admin = config.admin.listen;
-    let engine = Arc::new(Engine::new(config, client, store, clock)?);
+    let channels = channel_urls(&config)?;
+    let engine = Arc::new(Engine::new(config, client, store, clock)?.with_channels(channels));
     let shutdown = CancellationToken::new();
     let signal = shutdown.clone();
     tokio::spawn(async move {

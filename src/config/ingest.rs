@@ -115,7 +115,7 @@ pub struct StoreConfig {
 }
 
 impl Checker<'_> {
-    fn std_duration(&mut self, value: Option<&Spanned<String>>, key: &str, default: StdDuration) -> StdDuration {
+    pub(super) fn std_duration(&mut self, value: Option<&Spanned<String>>, key: &str, default: StdDuration) -> StdDuration {
         match value {
             None => default,
             Some(v) => self.duration(v, key).map_or(default, |d| StdDuration::from_secs(d.0 as u64)),

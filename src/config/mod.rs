@@ -30,7 +30,9 @@ use crate::sla::zones::iana_name_for_rails_zone;
 
 pub mod describe;
 mod ingest;
+mod notify;
 pub use ingest::{AdminConfig, CustomerMapping, SeverityMapping, StoreConfig, ZendeskConfig};
+pub use notify::{ChannelConfig, ChannelKind, NoteMode, NotifyConfig, Route};
 
 /// The always-present calendar clock.
 pub const CALENDAR_SCHEDULE: &str = "24x7";
@@ -105,6 +107,7 @@ pub struct Config {
     pub customers: CustomerMapping,
     pub store: StoreConfig,
     pub admin: AdminConfig,
+    pub notify: NotifyConfig,
 }
 
 impl Config {
@@ -160,6 +163,7 @@ impl Config {
             .unwrap_or_default();
         let store = user.store.take().or(defaults.store.take());
         let admin = user.admin.take().or(defaults.admin.take());
+        let notify = user.notify.take().or(defaults.notify.take());
         let policy = check.policy(user, defaults);
         let zendesk = zendesk.and_then(|z| check.zendesk(z));
         let severity = check.severity(severity.0, &policy.severities, severity.1);
@@ -168,6 +172,7 @@ impl Config {
         let customers = check.customers(customers.0, &tiers, &contracts, customers.1);
         let store = check.store(store);
         let admin = check.admin(admin);
+        let notify = check.notify(notify, &policy.severities, &tiers);
         check.errors.sort_by_key(|e| e.line);
         if check.errors.is_empty() {
             Ok(Config {
@@ -177,6 +182,7 @@ impl Config {
                 customers,
                 store,
                 admin,
+                notify,
             })
         } else {
             Err(ConfigErrors(check.errors))
@@ -229,6 +235,7 @@ struct RawConfig {
     customers: Option<ingest::RawCustomers>,
     store: Option<ingest::RawStore>,
     admin: Option<ingest::RawAdmin>,
+    notify: Option<notify::RawNotify>,
 }
 
 #[derive(Deserialize)]

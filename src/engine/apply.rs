@@ -9,12 +9,13 @@ use crate::config::{CustomerMapping, SeverityMapping};
 use crate::sla::clock::{Event, Role, TicketFacts};
 use crate::sla::policy::Customer;
 use crate::store::{OrganizationRecord, StoredEvent, TicketRecord};
-use crate::zendesk::models::{Change, Ticket, TicketEvent};
+use crate::zendesk::models::{Change, Comment, Ticket, TicketEvent};
 
 /// Agents by id (their role), and organizations by id.
 #[derive(Debug, Default, Clone)]
 pub struct Directory {
     pub agents: HashMap<u64, Role>,
+    pub agent_names: HashMap<u64, String>,
     pub organizations: HashMap<u64, OrganizationRecord>,
 }
 
@@ -155,8 +156,40 @@ pub fn apply_audit(record: &mut TicketRecord, audit: &TicketEvent, directory: &D
                 }
             }
         };
+        // A comment read live before an alert (see `apply_live`) comes again in the export.
+        if matches!(event, Event::Comment { .. }) && record.events.iter().any(|e| e.event == event) {
+            continue;
+        }
         insert_sorted(record, StoredEvent { audit_id: audit.id, event });
         changed = true;
+    }
+    changed
+}
+
+/// Applies a live read of a ticket and its latest comments (before an alert goes out), so a
+/// reply the exports have not shown yet counts. The export later re-delivers the same
+/// comments; `apply_audit` recognises them.
+pub fn apply_live(
+    record: &mut TicketRecord,
+    ticket: &Ticket,
+    comments: &[Comment],
+    directory: &Directory,
+    severity: &SeverityMapping,
+) -> bool {
+    let mut changed = apply_ticket(record, ticket, severity);
+    for comment in comments {
+        let author = comment.author_id.unwrap_or_default();
+        let audit = TicketEvent {
+            id: comment.id,
+            ticket_id: record.id,
+            timestamp: comment.created_at.unwrap_or_default(),
+            updater_id: None,
+            child_events: vec![serde_json::json!({
+                "event_type": "Comment", "author_id": author, "body": comment.body, "public": comment.public,
+                "created_at": comment.created_at.map(crate::sla::time::format_rfc3339),
+            })],
+        };
+        changed |= apply_audit(record, &audit, directory);
     }
     changed
 }

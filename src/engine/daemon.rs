@@ -46,6 +46,7 @@ pub async fn run(engine: Arc<Engine>, shutdown: CancellationToken, once: bool) -
     } else {
         tracing::info!(tickets = engine.store.ticket_count(), "store open; policy unchanged");
     }
+    let alerts = (!once).then(|| tokio::spawn(super::alerts::alert_loop(engine.clone(), shutdown.clone())));
     let mut result = Ok(());
     loop {
         let poll = engine.poll(&shutdown);
@@ -70,6 +71,14 @@ pub async fn run(engine: Arc<Engine>, shutdown: CancellationToken, once: bool) -
             _ = shutdown.cancelled() => break,
             _ = engine.clock.sleep(interval) => {}
         }
+    }
+    if once && result.is_ok() {
+        let report = engine.fire_due().await?;
+        tracing::info!(?report, "alerts due delivered");
+    }
+    shutdown.cancel();
+    if let Some(alerts) = alerts {
+        let _ = alerts.await;
     }
     engine.store.flush()?;
     tracing::info!("store flushed; stopped");

@@ -1,6 +1,7 @@
 //! The daemon: poll the exports, apply what changed, evaluate clocks, keep
 //! the store current; shut down cleanly.
 
+pub mod alerts;
 pub mod apply;
 pub mod daemon;
 pub mod poll;

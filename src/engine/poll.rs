@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::apply::{apply_audit, apply_ticket, clocks_of, Directory};
 use crate::clock::Clock;
-use crate::config::Config;
+use crate::config::{ChannelKind, Config};
 use crate::sla::clock::{Event, Role, TicketClocks};
 use crate::sla::time::Timestamp;
 use crate::store::{AgentRecord, Cursors, OrganizationRecord, Store, StoreError, TicketRecord};
@@ -50,6 +50,11 @@ pub struct Engine {
     directory: Mutex<Directory>,
     directory_fetched_ms: Mutex<Option<i64>>,
     unknown_statuses: Mutex<HashSet<String>>,
+    /// Resolved alert channels: name → (kind, webhook URL).
+    pub(super) channels: BTreeMap<String, (ChannelKind, String)>,
+    pub(super) http: reqwest::Client,
+    /// Woken when new facts arrive, so the alert timer looks again.
+    pub wake: tokio::sync::Notify,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -70,6 +75,7 @@ pub fn load_directory(store: &Store) -> Result<Directory, StoreError> {
     let mut directory = Directory::default();
     for agent in store.agents()? {
         directory.agents.insert(agent.id, role_of(&agent.role));
+        directory.agent_names.insert(agent.id, agent.name.clone());
     }
     for org in store.organizations()? {
         directory.organizations.insert(org.id, org);
@@ -89,7 +95,19 @@ impl Engine {
             directory: Mutex::new(directory),
             directory_fetched_ms: Mutex::new(None),
             unknown_statuses: Mutex::new(HashSet::new()),
+            channels: BTreeMap::new(),
+            http: reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(10))
+                .build()
+                .unwrap_or_default(),
+            wake: tokio::sync::Notify::new(),
         })
+    }
+
+    /// Alert channels by name, with their webhook URLs (secrets, read from the environment at start).
+    pub fn with_channels(mut self, channels: BTreeMap<String, (ChannelKind, String)>) -> Engine {
+        self.channels = channels;
+        self
     }
 
     pub fn directory(&self) -> Directory {
@@ -132,6 +150,7 @@ impl Engine {
         let mut directory = Directory::default();
         for agent in &agent_records {
             directory.agents.insert(agent.id, role_of(&agent.role));
+            directory.agent_names.insert(agent.id, agent.name.clone());
         }
         for org in org_records {
             directory.organizations.insert(org.id, org);
@@ -239,6 +258,7 @@ impl Engine {
     /// Polls both exports until they are current (or `shutdown` is cancelled between pages).
     pub async fn poll(&self, shutdown: &CancellationToken) -> Result<PollReport, EngineError> {
         let mut report = PollReport::default();
+        let started = self.clock.now();
         let skipped_before = self.client.stats.skipped_records.load(std::sync::atomic::Ordering::Relaxed);
         if let Err(error) = self.refresh_directory(false).await {
             // Stale agents and organizations are better than no poll: keep going.
@@ -291,6 +311,9 @@ impl Engine {
         }
         report.skipped = self.client.stats.skipped_records.load(std::sync::atomic::Ordering::Relaxed) - skipped_before;
         report.complete = true;
+        // Zendesk's exports show everything up to a minute before they were asked.
+        self.store.set_facts_as_of(started - HORIZON)?;
+        self.wake.notify_one();
         Ok(report)
     }
 

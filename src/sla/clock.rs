@@ -93,7 +93,8 @@ impl ClockState {
 }
 
 /// An alert point of a clock.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum AlertPoint {
     Warning(Threshold),
     Breach,

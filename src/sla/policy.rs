@@ -9,7 +9,8 @@ use regex::RegexSet;
 use super::calendar::Schedule;
 use super::time::Duration;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Metric {
     FirstResponse,
     Resolution,
@@ -43,7 +44,8 @@ pub enum TargetKind {
 }
 
 /// When to warn before a breach.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Threshold {
     /// At this share of the target used, in percent (exclusive of 0 and 100).
     Percent(u8),

@@ -178,7 +178,7 @@ pub fn format_rfc3339(ts: Timestamp) -> String {
 /// A length of clock time in whole seconds: business seconds on a business
 /// schedule, plain seconds on the calendar (`24x7`) one. `1d` is 24 hours of
 /// the schedule's time and `1w` 168 hours, not a calendar day or week.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, serde::Serialize, serde::Deserialize)]
 pub struct Duration(pub i64);
 
 impl Duration {

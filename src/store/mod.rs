@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use sled::transaction::{ConflictableTransactionError, TransactionError};
+use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
 use sled::Transactional;
 
 use crate::sla::clock::Event;
@@ -77,6 +77,50 @@ pub struct OrganizationRecord {
     pub fields: serde_json::Map<String, serde_json::Value>,
 }
 
+/// Where an alert stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "status")]
+pub enum AlertStatus {
+    /// Decided; deliveries outstanding.
+    Pending,
+    /// Every channel has it.
+    Delivered,
+    /// Not sent: a later alert of the same clock went instead.
+    Superseded,
+    /// Not sent: crossed longer ago than the backfill window when first seen.
+    TooOld,
+    /// Not sent (or not to every channel): the clock was met, stopped or deleted first.
+    Cancelled { reason: String },
+}
+
+/// One channel's delivery of an alert.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delivery {
+    pub channel: String,
+    pub sent_at: Option<Timestamp>,
+    pub attempts: u32,
+    /// Milliseconds since the epoch: the next attempt, while unsent.
+    pub next_attempt_ms: i64,
+    pub last_error: Option<String>,
+}
+
+/// An alert decided for a ticket's clock: recorded before any delivery, so a restart
+/// replays deliveries, never decisions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlertRecord {
+    /// `sla::alerting::AlertId::key`.
+    pub key: String,
+    pub ticket_id: u64,
+    pub id: crate::sla::alerting::AlertId,
+    /// When the alert point was crossed.
+    pub at: Timestamp,
+    pub decided_at: Timestamp,
+    #[serde(flatten)]
+    pub status: AlertStatus,
+    pub message: crate::notify::message::AlertMessage,
+    pub deliveries: Vec<Delivery>,
+}
+
 /// The export positions committed with the data they led to.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Cursors {
@@ -95,6 +139,10 @@ pub struct Store {
     organizations: sled::Tree,
     /// (next alert instant, ticket id) → (): the timer's ordered index.
     due: sled::Tree,
+    /// Alert key → AlertRecord.
+    alerts: sled::Tree,
+    /// Alert key → () while some delivery of it is outstanding.
+    outbox: sled::Tree,
 }
 
 fn id_key(id: u64) -> [u8; 8] {
@@ -123,6 +171,7 @@ fn decode<T: DeserializeOwned>(key: &str, bytes: &[u8]) -> Result<T, StoreError>
 
 const CURSORS: &[u8] = b"cursors";
 const POLICY: &[u8] = b"policy_fingerprint";
+const FACTS_AS_OF: &[u8] = b"facts_as_of";
 const SCHEMA: &[u8] = b"schema_version";
 
 impl Store {
@@ -149,6 +198,8 @@ impl Store {
             agents: tree("agents")?,
             organizations: tree("organizations")?,
             due: tree("due")?,
+            alerts: tree("alerts")?,
+            outbox: tree("outbox")?,
             db,
         };
         match store.meta.get(SCHEMA)? {
@@ -195,6 +246,20 @@ impl Store {
         Ok(())
     }
 
+    /// The instant the stored facts are complete up to: the last complete poll's start, less
+    /// Zendesk's one-minute export horizon.
+    pub fn facts_as_of(&self) -> Result<Option<Timestamp>, StoreError> {
+        Ok(self
+            .meta
+            .get(FACTS_AS_OF)?
+            .and_then(|v| v.as_ref().try_into().ok().map(i64::from_be_bytes)))
+    }
+
+    pub fn set_facts_as_of(&self, at: Timestamp) -> Result<(), StoreError> {
+        self.meta.insert(FACTS_AS_OF, &at.to_be_bytes())?;
+        Ok(())
+    }
+
     pub fn ticket(&self, id: u64) -> Result<Option<TicketRecord>, StoreError> {
         match self.tickets.get(id_key(id))? {
             None => Ok(None),
@@ -223,23 +288,7 @@ impl Store {
         let result: Result<(), TransactionError<StoreError>> =
             (&self.tickets, &self.meta, &self.due).transaction(|(tickets, meta, due)| {
                 for (id, bytes, next_alert) in &encoded {
-                    let previous = tickets.insert(&id_key(*id), bytes.as_slice())?;
-                    let old_alert = match previous {
-                        Some(old) => {
-                            decode::<TicketRecord>(&format!("ticket {id}"), &old)
-                                .map_err(ConflictableTransactionError::Abort)?
-                                .next_alert
-                        }
-                        None => None,
-                    };
-                    if old_alert != *next_alert {
-                        if let Some(at) = old_alert {
-                            due.remove(&due_key(at, *id))?;
-                        }
-                        if let Some(at) = next_alert {
-                            due.insert(&due_key(*at, *id), &[])?;
-                        }
-                    }
+                    put_ticket(tickets, due, *id, bytes, *next_alert)?;
                 }
                 meta.insert(CURSORS, cursor_bytes.as_slice())?;
                 Ok(())
@@ -270,6 +319,96 @@ impl Store {
             .map(|(key, _)| (u64::from_be_bytes(key[..8].try_into().unwrap_or_default()) ^ (1 << 63)) as i64))
     }
 
+    /// Records new alerts (and their outstanding deliveries) in one transaction, with the
+    /// ticket whose next alert instant moved on.
+    pub fn record_alerts(&self, alerts: &[AlertRecord], ticket: Option<&TicketRecord>) -> Result<(), StoreError> {
+        let encoded: Vec<(String, Vec<u8>, bool)> = alerts
+            .iter()
+            .map(|a| (a.key.clone(), encode(a), a.status == AlertStatus::Pending))
+            .collect();
+        let ticket = ticket.map(|t| (t.id, encode(t), t.next_alert));
+        let result: Result<(), TransactionError<StoreError>> =
+            (&self.alerts, &self.outbox, &self.tickets, &self.due).transaction(|(alerts, outbox, tickets, due)| {
+                for (key, bytes, pending) in &encoded {
+                    alerts.insert(key.as_bytes(), bytes.as_slice())?;
+                    if *pending {
+                        outbox.insert(key.as_bytes(), &[])?;
+                    }
+                }
+                if let Some((id, bytes, next_alert)) = &ticket {
+                    put_ticket(tickets, due, *id, bytes, *next_alert)?;
+                }
+                Ok(())
+            });
+        result.map_err(|e| match e {
+            TransactionError::Abort(e) => e,
+            TransactionError::Storage(e) => StoreError::Sled(e),
+        })
+    }
+
+    /// Saves an alert after a delivery attempt; it leaves the outbox once nothing is outstanding.
+    pub fn update_alert(&self, alert: &AlertRecord) -> Result<(), StoreError> {
+        let bytes = encode(alert);
+        let pending = alert.status == AlertStatus::Pending;
+        let key = alert.key.as_bytes();
+        let result: Result<(), TransactionError<StoreError>> = (&self.alerts, &self.outbox).transaction(|(alerts, outbox)| {
+            alerts.insert(key, bytes.as_slice())?;
+            if pending {
+                outbox.insert(key, &[])?;
+            } else {
+                outbox.remove(key)?;
+            }
+            Ok(())
+        });
+        result.map_err(|e| match e {
+            TransactionError::Abort(e) => e,
+            TransactionError::Storage(e) => StoreError::Sled(e),
+        })
+    }
+
+    pub fn alert(&self, key: &str) -> Result<Option<AlertRecord>, StoreError> {
+        match self.alerts.get(key.as_bytes())? {
+            None => Ok(None),
+            Some(bytes) => decode(key, &bytes).map(Some),
+        }
+    }
+
+    pub fn has_alert(&self, key: &str) -> Result<bool, StoreError> {
+        Ok(self.alerts.contains_key(key.as_bytes())?)
+    }
+
+    /// Every alert of a ticket, in key order.
+    pub fn alerts_of(&self, ticket_id: u64) -> Result<Vec<AlertRecord>, StoreError> {
+        let prefix = format!("{ticket_id:020}/");
+        self.alerts
+            .scan_prefix(prefix.as_bytes())
+            .map(|entry| {
+                let (key, bytes) = entry?;
+                decode(&String::from_utf8_lossy(&key), &bytes)
+            })
+            .collect()
+    }
+
+    /// Every alert, in key order.
+    pub fn all_alerts(&self) -> impl Iterator<Item = Result<AlertRecord, StoreError>> + '_ {
+        self.alerts.iter().map(|entry| {
+            let (key, bytes) = entry?;
+            decode(&String::from_utf8_lossy(&key), &bytes)
+        })
+    }
+
+    /// Alerts with a delivery outstanding.
+    pub fn outbox(&self) -> Result<Vec<AlertRecord>, StoreError> {
+        let mut out = Vec::new();
+        for key in self.outbox.iter().keys() {
+            let key = key?;
+            if let Some(bytes) = self.alerts.get(&key)? {
+                out.push(decode(&String::from_utf8_lossy(&key), &bytes)?);
+            }
+        }
+        Ok(out)
+    }
+
     pub fn save_agents(&self, agents: &[AgentRecord]) -> Result<(), StoreError> {
         replace_all(&self.agents, agents.iter().map(|a| (a.id, encode(a))))
     }
@@ -285,6 +424,34 @@ impl Store {
     pub fn organizations(&self) -> Result<Vec<OrganizationRecord>, StoreError> {
         read_all(&self.organizations, "organization")
     }
+}
+
+/// Writes a ticket inside a transaction, keeping the due index in step with its next alert.
+fn put_ticket(
+    tickets: &TransactionalTree,
+    due: &TransactionalTree,
+    id: u64,
+    bytes: &[u8],
+    next_alert: Option<Timestamp>,
+) -> Result<(), ConflictableTransactionError<StoreError>> {
+    let previous = tickets.insert(&id_key(id), bytes)?;
+    let old_alert = match previous {
+        Some(old) => {
+            decode::<TicketRecord>(&format!("ticket {id}"), &old)
+                .map_err(ConflictableTransactionError::Abort)?
+                .next_alert
+        }
+        None => None,
+    };
+    if old_alert != next_alert {
+        if let Some(at) = old_alert {
+            due.remove(&due_key(at, id))?;
+        }
+        if let Some(at) = next_alert {
+            due.insert(&due_key(at, id), &[])?;
+        }
+    }
+    Ok(())
 }
 
 fn replace_all(tree: &sled::Tree, records: impl Iterator<Item = (u64, Vec<u8>)>) -> Result<(), StoreError> {

@@ -10,7 +10,7 @@ use base64::Engine;
 use rand::Rng;
 use serde::de::DeserializeOwned;
 
-use super::models::{read_records, EventPage, Listing, Organization, TicketPage, User};
+use super::models::{read_records, Comment, EventPage, Listing, Organization, Ticket, TicketPage, User};
 use crate::clock::Clock;
 
 #[derive(Debug, thiserror::Error)]
@@ -137,13 +137,21 @@ impl ZendeskClient {
         }
     }
 
-    async fn get_once<T: DeserializeOwned>(&self, endpoint: &str, path_and_query: &str) -> Result<T, ZendeskError> {
+    async fn send_once<T: DeserializeOwned>(
+        &self,
+        endpoint: &str,
+        method: reqwest::Method,
+        path_and_query: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<T, ZendeskError> {
         self.take_budget().await;
         self.stats.requests.fetch_add(1, Ordering::Relaxed);
         let url = format!("{}{}", self.options.base_url.trim_end_matches('/'), path_and_query);
-        let response = self
-            .http
-            .get(&url)
+        let mut request = self.http.request(method, &url);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request
             .header(reqwest::header::AUTHORIZATION, self.options.auth.header())
             .send()
             .await
@@ -183,25 +191,39 @@ impl ZendeskClient {
     }
 
     /// GET with retries: backoff with jitter on transient failures, `Retry-After` on 429.
+    /// GET with retries: backoff with jitter on transient failures, `Retry-After` on 429.
     async fn get<T: DeserializeOwned>(&self, endpoint: &str, path_and_query: &str) -> Result<T, ZendeskError> {
-        let mut attempt = 0;
+        self.send(endpoint, reqwest::Method::GET, path_and_query, None, self.options.max_attempts)
+            .await
+    }
+
+    async fn send<T: DeserializeOwned>(
+        &self,
+        endpoint: &str,
+        method: reqwest::Method,
+        path_and_query: &str,
+        body: Option<&serde_json::Value>,
+        max_attempts: u32,
+    ) -> Result<T, ZendeskError> {
+        /// A 429 is Zendesk pacing us, not a failure: it does not use up an attempt, but a
+        /// request paced this many times in a row is given up (the poll reports it).
+        const MAX_RATE_LIMITED: u32 = 20;
+        let (mut attempt, mut paced) = (0, 0);
         loop {
             attempt += 1;
-            let error = match self.get_once(endpoint, path_and_query).await {
+            let error = match self.send_once(endpoint, method.clone(), path_and_query, body).await {
                 Ok(value) => return Ok(value),
                 Err(error) => error,
             };
             self.stats.errors.fetch_add(1, Ordering::Relaxed);
-            if !error.retryable() || attempt >= self.options.max_attempts {
-                return Err(error);
-            }
             let wait = match &error {
-                ZendeskError::RateLimited { retry_after, .. } => {
+                ZendeskError::RateLimited { retry_after, .. } if paced < MAX_RATE_LIMITED => {
                     self.stats.rate_limited.fetch_add(1, Ordering::Relaxed);
-                    // A 429 is Zendesk pacing us, not a failure: it does not use up an attempt.
+                    paced += 1;
                     attempt -= 1;
                     *retry_after
                 }
+                _ if !error.retryable() || attempt >= max_attempts => return Err(error),
                 _ => {
                     let base = self
                         .options
@@ -214,6 +236,59 @@ impl ZendeskClient {
             tracing::warn!(%error, attempt, wait_ms = wait.as_millis() as u64, "Zendesk request failed; retrying");
             self.clock.sleep(wait).await;
         }
+    }
+
+    /// One ticket, read live (not through the export); None when it is gone.
+    pub async fn ticket(&self, id: u64) -> Result<Option<Ticket>, ZendeskError> {
+        #[derive(serde::Deserialize)]
+        struct One {
+            ticket: serde_json::Value,
+        }
+        match self.get::<One>("ticket", &format!("/api/v2/tickets/{id}.json")).await {
+            Ok(one) => Ok(self.read(vec![one.ticket]).pop()),
+            Err(ZendeskError::Status { status: 404, .. }) => Ok(None),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// A ticket's latest comments (newest first), read live.
+    pub async fn latest_comments(&self, id: u64) -> Result<Vec<Comment>, ZendeskError> {
+        #[derive(serde::Deserialize)]
+        struct Page {
+            #[serde(default)]
+            comments: Vec<serde_json::Value>,
+        }
+        match self
+            .get::<Page>(
+                "ticket_comments",
+                &format!("/api/v2/tickets/{id}/comments.json?sort_order=desc&per_page=100"),
+            )
+            .await
+        {
+            Ok(page) => Ok(self.read(page.comments)),
+            Err(ZendeskError::Status { status: 404, .. }) => Ok(Vec::new()),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Adds an internal (private) note. With `updated_stamp`, Zendesk refuses (409) if the
+    /// ticket changed since. Sent once: the caller looks for the note before any retry.
+    pub async fn add_internal_note(&self, id: u64, body: &str, updated_stamp: Option<&str>) -> Result<(), ZendeskError> {
+        let mut ticket = serde_json::json!({"comment": {"body": body, "public": false}});
+        if let Some(stamp) = updated_stamp {
+            ticket["updated_stamp"] = serde_json::Value::from(stamp);
+            ticket["safe_update"] = serde_json::Value::from(true);
+        }
+        let body = serde_json::json!({"ticket": ticket});
+        self.send::<serde_json::Value>(
+            "ticket_update",
+            reqwest::Method::PUT,
+            &format!("/api/v2/tickets/{id}.json"),
+            Some(&body),
+            1,
+        )
+        .await?;
+        Ok(())
     }
 
     pub async fn ticket_page(&self, start: &ExportStart, per_page: usize) -> Result<TicketPage, ZendeskError> {

@@ -52,6 +52,20 @@ pub struct Ticket {
     pub generated_timestamp: Option<i64>,
 }
 
+/// A comment, as the live comments endpoint lists it.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct Comment {
+    pub id: u64,
+    #[serde(default)]
+    pub author_id: Option<u64>,
+    #[serde(default)]
+    pub body: String,
+    #[serde(default)]
+    pub public: bool,
+    #[serde(default, deserialize_with = "timestamp")]
+    pub created_at: Option<Timestamp>,
+}
+
 /// A page of the cursor-based incremental ticket export.
 #[derive(Debug, Deserialize)]
 pub struct TicketPage {

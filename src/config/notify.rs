@@ -1,0 +1,208 @@
+//! `[notify]`: where alerts go. Channels are Slack incoming webhooks or
+//! generic JSON webhooks whose URLs come from environment variables; routes
+//! pick channels by severity, tier, group and kind (contract or goal).
+
+use std::collections::BTreeMap;
+use std::time::Duration as StdDuration;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::Checker;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawNotify {
+    backfill_window: Option<Spanned<String>>,
+    internal_notes: Option<Spanned<String>>,
+    max_backoff: Option<Spanned<String>>,
+    #[serde(default)]
+    channels: BTreeMap<String, RawChannel>,
+    #[serde(default)]
+    routes: Vec<RawRoute>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawChannel {
+    kind: Spanned<String>,
+    url_env: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRoute {
+    #[serde(default)]
+    severities: Vec<String>,
+    #[serde(default)]
+    tiers: Vec<String>,
+    #[serde(default)]
+    groups: Vec<u64>,
+    #[serde(default)]
+    kinds: Vec<Spanned<String>>,
+    channels: Vec<Spanned<String>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChannelKind {
+    Slack,
+    Webhook,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelConfig {
+    pub kind: ChannelKind,
+    /// The environment variable holding the webhook URL (a secret).
+    pub url_env: String,
+}
+
+/// Which alerts go where; empty lists match everything.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Route {
+    pub severities: Vec<String>,
+    pub tiers: Vec<String>,
+    pub groups: Vec<u64>,
+    /// `contract`, `goal`.
+    pub kinds: Vec<String>,
+    pub channels: Vec<String>,
+}
+
+impl Route {
+    pub fn matches(&self, severity: &str, tier: &str, group: Option<u64>, kind: &str) -> bool {
+        (self.severities.is_empty() || self.severities.iter().any(|s| s == severity))
+            && (self.tiers.is_empty() || self.tiers.iter().any(|t| t == tier))
+            && (self.groups.is_empty() || group.is_some_and(|g| self.groups.contains(&g)))
+            && (self.kinds.is_empty() || self.kinds.iter().any(|k| k == kind))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoteMode {
+    Off,
+    Breaches,
+    All,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotifyConfig {
+    /// At first sight, an alert point crossed longer ago than this is recorded, not sent.
+    pub backfill_window: StdDuration,
+    /// Also write alerts as internal notes on the ticket.
+    pub internal_notes: NoteMode,
+    /// The longest wait between delivery attempts.
+    pub max_backoff: StdDuration,
+    pub channels: BTreeMap<String, ChannelConfig>,
+    pub routes: Vec<Route>,
+}
+
+impl NotifyConfig {
+    /// The channels of the first route that matches.
+    pub fn route(&self, severity: &str, tier: &str, group: Option<u64>, kind: &str) -> Vec<String> {
+        self.routes
+            .iter()
+            .find(|r| r.matches(severity, tier, group, kind))
+            .map(|r| r.channels.clone())
+            .unwrap_or_default()
+    }
+}
+
+impl Checker<'_> {
+    pub(super) fn notify(&mut self, raw: Option<RawNotify>, severities: &[String], tiers: &[&String]) -> NotifyConfig {
+        let Some(raw) = raw else {
+            return NotifyConfig {
+                backfill_window: StdDuration::from_secs(86_400),
+                internal_notes: NoteMode::Off,
+                max_backoff: StdDuration::from_secs(300),
+                channels: BTreeMap::new(),
+                routes: Vec::new(),
+            };
+        };
+        let backfill_window = self.std_duration(
+            raw.backfill_window.as_ref(),
+            "notify.backfill_window",
+            StdDuration::from_secs(86_400),
+        );
+        let max_backoff = self.std_duration(raw.max_backoff.as_ref(), "notify.max_backoff", StdDuration::from_secs(300));
+        let internal_notes = match raw.internal_notes.as_ref().map(|n| (n.get_ref().as_str(), n.span())) {
+            None | Some(("off", _)) => NoteMode::Off,
+            Some(("breaches", _)) => NoteMode::Breaches,
+            Some(("all", _)) => NoteMode::All,
+            Some((other, span)) => {
+                self.error(
+                    span,
+                    "notify.internal_notes",
+                    format!("{other:?} is not one of \"off\", \"breaches\", \"all\""),
+                );
+                NoteMode::Off
+            }
+        };
+        let mut channels = BTreeMap::new();
+        for (name, channel) in raw.channels {
+            let kind = match channel.kind.get_ref().as_str() {
+                "slack" => ChannelKind::Slack,
+                "webhook" => ChannelKind::Webhook,
+                other => {
+                    self.error(
+                        channel.kind.span(),
+                        format!("notify.channels.{name}.kind"),
+                        format!("{other:?} is not \"slack\" or \"webhook\""),
+                    );
+                    continue;
+                }
+            };
+            channels.insert(
+                name,
+                ChannelConfig {
+                    kind,
+                    url_env: channel.url_env,
+                },
+            );
+        }
+        let mut routes = Vec::new();
+        for (index, raw) in raw.routes.into_iter().enumerate() {
+            let key = format!("notify.routes[{index}]");
+            for channel in &raw.channels {
+                if !channels.contains_key(channel.get_ref()) {
+                    self.error(
+                        channel.span(),
+                        format!("{key}.channels"),
+                        format!("{:?} is not a channel in [notify.channels]", channel.get_ref()),
+                    );
+                }
+            }
+            for kind in &raw.kinds {
+                if !matches!(kind.get_ref().as_str(), "contract" | "goal") {
+                    self.error(
+                        kind.span(),
+                        format!("{key}.kinds"),
+                        format!("{:?} is not \"contract\" or \"goal\"", kind.get_ref()),
+                    );
+                }
+            }
+            for severity in raw.severities.iter().filter(|s| !severities.contains(s)) {
+                self.error(
+                    0..0,
+                    format!("{key}.severities"),
+                    format!("{severity:?} is not one of policy.severities"),
+                );
+            }
+            for tier in raw.tiers.iter().filter(|t| !tiers.contains(t)) {
+                self.error(0..0, format!("{key}.tiers"), format!("{tier:?} is not a tier"));
+            }
+            routes.push(Route {
+                severities: raw.severities,
+                tiers: raw.tiers,
+                groups: raw.groups,
+                kinds: raw.kinds.into_iter().map(Spanned::into_inner).collect(),
+                channels: raw.channels.into_iter().map(Spanned::into_inner).collect(),
+            });
+        }
+        NotifyConfig {
+            backfill_window,
+            internal_notes,
+            max_backoff,
+            channels,
+            routes,
+        }
+    }
+}
