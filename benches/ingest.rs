@@ -88,6 +88,7 @@ fn main() {
         base_url: "http://127.0.0.1:9".into(),
         auth: Auth::Bearer("unused".into()),
         requests_per_minute: 1,
+        export_requests_per_minute: 1,
         timeout: Duration::from_secs(1),
         max_attempts: 1,
         backoff: Duration::from_millis(1),

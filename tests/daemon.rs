@@ -19,11 +19,17 @@ fn slawatch(args: &[&str]) -> Command {
     command
 }
 
-/// Waits (briefly, polling) until `check` holds; the daemon runs on the wall clock.
-async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+/// Waits (briefly, polling) until `check` holds; the daemon runs on the wall clock. On a
+/// timeout the daemon's log is shown.
+async fn eventually(what: &str, log: &std::path::Path, mut check: impl FnMut() -> bool) {
     let start = Instant::now();
     while !check() {
-        assert!(start.elapsed() < Duration::from_secs(30), "timed out waiting for {what}");
+        if start.elapsed() > Duration::from_secs(30) {
+            panic!(
+                "timed out waiting for {what}; daemon log:\n{}",
+                std::fs::read_to_string(log).unwrap_or_default()
+            );
+        }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -91,6 +97,7 @@ url = "{url}"
 email = "agent@example.com"
 token_env = "SIM_ZENDESK_TOKEN"
 poll_interval = "1s"
+export_requests_per_minute = 1000
 start_time = "2020-01-01T00:00:00Z"
 
 [store]
@@ -107,12 +114,14 @@ listen = "127.0.0.1:{port}"
     .unwrap();
     let config = config_path.to_str().unwrap().to_string();
 
+    let log = dir.path().join("daemon.log");
     let mut daemon = slawatch(&["run", "--config", &config])
+        .env("RUST_LOG", "info")
         .stdout(Stdio::null())
-        .stderr(Stdio::piped())
+        .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
         .unwrap();
-    eventually("status from the running daemon to list both tickets", || {
+    eventually("status from the running daemon to list both tickets", &log, || {
         status_json(&config).is_some_and(|rows| rows.len() == 2)
     })
     .await;
@@ -132,7 +141,7 @@ listen = "127.0.0.1:{port}"
     clock.set(Clock::system().now() - 120);
     sim.set_status(minor, "solved", customer);
     clock.set(Clock::system().now());
-    eventually("the solved ticket to leave the status", || {
+    eventually("the solved ticket to leave the status", &log, || {
         status_json(&config).is_some_and(|rows| rows.len() == 1)
     })
     .await;
@@ -157,7 +166,6 @@ listen = "127.0.0.1:{port}"
     // `run --once` resumes from the stored cursors and exits 0 on its own.
     let once = slawatch(&["run", "--once", "--config", &config]).output().unwrap();
     assert!(once.status.success(), "{}", String::from_utf8_lossy(&once.stderr));
-    let _ = daemon.stderr.take();
 }
 
 #[tokio::test]

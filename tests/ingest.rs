@@ -20,6 +20,22 @@ use tokio_util::sync::CancellationToken;
 const T0: &str = "2026-11-30T17:00:00Z";
 const ANSWER: &str = "Please upgrade the connector to 4.2.1; the crash you see is fixed there.";
 
+/// Opens a store just closed: sled's background flusher lets go of the file lock a moment
+/// after the last handle is dropped.
+async fn reopen(path: &std::path::Path) -> Store {
+    let start = std::time::Instant::now();
+    loop {
+        match Store::open(path, 8 << 20) {
+            Ok(store) => return store,
+            Err(e) if start.elapsed() < Duration::from_secs(5) => {
+                let _ = e;
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+}
+
 struct Harness {
     sim: SimZendesk,
     clock: Clock,
@@ -39,6 +55,7 @@ fn client(sim: &SimZendesk, clock: &Clock) -> ZendeskClient {
             token: "sim-token".into(),
         },
         requests_per_minute: 10_000,
+        export_requests_per_minute: 10_000,
         timeout: Duration::from_secs(10),
         max_attempts: 4,
         backoff: Duration::from_millis(1),
@@ -447,7 +464,7 @@ async fn a_poll_dropped_midway_then_resumed_matches_an_uninterrupted_one() {
             assert!(committed > 0 && committed < 30, "{committed} tickets committed before the drop");
             let config = engine.config.clone();
             drop(engine);
-            let store = Store::open(&config.store.path, config.store.cache_bytes).unwrap();
+            let store = reopen(&config.store.path).await;
             Engine::new(config, client(&sim, &clock), store, clock.clone()).unwrap()
         } else {
             engine

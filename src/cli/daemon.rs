@@ -35,6 +35,7 @@ pub fn client_options(z: &ZendeskConfig) -> anyhow::Result<ClientOptions> {
         base_url: z.base_url.clone(),
         auth,
         requests_per_minute: z.requests_per_minute,
+        export_requests_per_minute: z.export_requests_per_minute,
         timeout: z.timeout,
         max_attempts: 5,
         backoff: std::time::Duration::from_secs(1),
@@ -55,6 +56,20 @@ pub fn channel_urls(config: &Config) -> anyhow::Result<BTreeMap<String, (Channel
             ))
         })
         .collect()
+}
+
+/// Opens the store; while `slawatch status` holds it for a moment, waits (up to 10 s) rather
+/// than refuse to start.
+async fn open_store_waiting(config: &Config) -> Result<Store, StoreError> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match Store::open(&config.store.path, config.store.cache_bytes) {
+            Err(StoreError::Locked { .. }) if std::time::Instant::now() < deadline => {
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            other => return other,
+        }
+    }
 }
 
 /// Resolves on SIGINT or SIGTERM.
@@ -85,7 +100,7 @@ pub async fn run(config: Config, once: bool) -> anyhow::Result<()> {
         .clone()
         .ok_or_else(|| anyhow!("the configuration has no [zendesk] section: `run` needs one"))?;
     let options = client_options(&zendesk)?;
-    let store = Store::open(&config.store.path, config.store.cache_bytes)?;
+    let store = open_store_waiting(&config).await?;
     let clock = Clock::system();
     let client = ZendeskClient::new(options, clock.clone()).context("cannot build the HTTP client")?;
     let admin = config.admin.listen;
@@ -109,8 +124,11 @@ pub async fn run(config: Config, once: bool) -> anyhow::Result<()> {
     };
     let result = crate::engine::daemon::run(engine, shutdown.clone(), once).await;
     shutdown.cancel();
-    if let Some(server) = server {
-        let _ = server.await;
+    if let Some(mut server) = server {
+        // A client that never finishes its request must not hold the exit past SIGTERM's 10 s.
+        if tokio::time::timeout(std::time::Duration::from_secs(2), &mut server).await.is_err() {
+            server.abort();
+        }
     }
     result.map_err(Into::into)
 }

@@ -169,10 +169,11 @@ pub fn describe_ingest(config: &Config) -> String {
             };
             let _ = writeln!(
                 out,
-                "\nzendesk: {} ({auth}); poll every {}s, at most {} requests a minute, pages of {}, first start {}",
+                "\nzendesk: {} ({auth}); poll every {}s, at most {} requests a minute ({} to the exports), pages of {}, first start {}",
                 z.base_url,
                 z.poll_interval.as_secs(),
                 z.requests_per_minute,
+                z.export_requests_per_minute,
                 z.page_size,
                 crate::sla::time::format_rfc3339(z.start_time)
             );

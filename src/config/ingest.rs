@@ -20,6 +20,7 @@ pub(super) struct RawZendesk {
     token_env: Option<String>,
     oauth_token_env: Option<String>,
     requests_per_minute: Option<u32>,
+    export_requests_per_minute: Option<u32>,
     poll_interval: Option<Spanned<String>>,
     start_time: Option<Spanned<String>>,
     page_size: Option<usize>,
@@ -79,6 +80,8 @@ pub struct ZendeskConfig {
     pub token_env: Option<String>,
     pub oauth_token_env: Option<String>,
     pub requests_per_minute: u32,
+    /// Zendesk's own limit on the incremental exports: 10 a minute, 30 with High Volume.
+    pub export_requests_per_minute: u32,
     pub poll_interval: StdDuration,
     /// Where a fresh store starts reading the exports.
     pub start_time: Timestamp,
@@ -182,6 +185,7 @@ impl Checker<'_> {
             token_env: raw.token_env,
             oauth_token_env: raw.oauth_token_env,
             requests_per_minute: raw.requests_per_minute.unwrap_or(200).max(1),
+            export_requests_per_minute: raw.export_requests_per_minute.unwrap_or(10).max(1),
             poll_interval: self.std_duration(raw.poll_interval.as_ref(), "zendesk.poll_interval", StdDuration::from_secs(30)),
             start_time,
             page_size,

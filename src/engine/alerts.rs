@@ -131,7 +131,13 @@ impl Engine {
         };
         let mut decisions = decide(id, &clocks, now, backfill, known);
         let facts_as_of = self.store.facts_as_of()?.unwrap_or(i64::MIN);
-        let stale = decisions.iter().any(|d| d.verdict == Verdict::Send && d.at > facts_as_of);
+        // The events export starts at the configured start time: a ticket created before it may
+        // have had replies the store never saw, so its alerts are confirmed too.
+        let history_start = self.config.zendesk.as_ref().map_or(i64::MIN, |z| z.start_time);
+        let partial_history = record.created_at.is_some_and(|c| c < history_start);
+        let stale = decisions
+            .iter()
+            .any(|d| d.verdict == Verdict::Send && (d.at > facts_as_of || partial_history));
         if stale {
             report.confirmations += 1;
             if let Err(error) = self.confirm(&mut record, &directory).await {

@@ -28,9 +28,17 @@ impl Directory {
 /// Audit id of events slawatch derives itself from the ticket export.
 const SNAPSHOT: u64 = 0;
 
+/// Keeps events in time order. Within one second, a snapshot (the ticket's state when the
+/// export read it) stays after the events of that second, which it already reflects.
 fn insert_sorted(record: &mut TicketRecord, event: StoredEvent) {
     let at = event.event.at();
-    let position = record.events.partition_point(|e| e.event.at() <= at);
+    let position = if event.audit_id == SNAPSHOT {
+        record.events.partition_point(|e| e.event.at() <= at)
+    } else {
+        record
+            .events
+            .partition_point(|e| e.event.at() < at || (e.event.at() == at && e.audit_id != SNAPSHOT))
+    };
     record.events.insert(position, event);
 }
 
@@ -143,10 +151,15 @@ pub fn apply_audit(record: &mut TicketRecord, audit: &TicketEvent, directory: &D
                 }
             }
             Change::Status(status) => {
-                // A status the snapshot already recorded at the same instant is not a second change.
-                let duplicate = record.events.iter().any(|e| {
-                    e.audit_id == SNAPSHOT && matches!(&e.event, Event::Status { at, status: s } if *at == audit.timestamp && *s == status)
-                });
+                // The status the snapshot recorded as the last one of this instant is not a
+                // second change.
+                let last_of_instant = record
+                    .events
+                    .iter()
+                    .rev()
+                    .find(|e| e.event.at() == audit.timestamp && matches!(e.event, Event::Status { .. }));
+                let duplicate = last_of_instant
+                    .is_some_and(|e| e.audit_id == SNAPSHOT && matches!(&e.event, Event::Status { status: s, .. } if *s == status));
                 if duplicate {
                     continue;
                 }
@@ -231,11 +244,33 @@ pub fn facts_of(record: &TicketRecord, directory: &Directory, mapping: &Customer
         .created_at
         .or_else(|| record.events.first().map(|e| e.event.at()))
         .unwrap_or_default();
+    // A comment's author is looked up in the current directory: an agent added since the
+    // comment was stored (or a directory that could not be read then) counts as an agent now.
+    let events = record
+        .events
+        .iter()
+        .map(|e| match &e.event {
+            Event::Comment {
+                at,
+                author_id,
+                role,
+                public,
+                body,
+            } => Event::Comment {
+                at: *at,
+                author_id: *author_id,
+                role: directory.agents.get(author_id).copied().unwrap_or(*role),
+                public: *public,
+                body: body.clone(),
+            },
+            other => other.clone(),
+        })
+        .collect();
     TicketFacts {
         created_at,
         opened_by_agent,
         customer: customer_of(record, directory, mapping),
-        events: record.events.iter().map(|e| e.event.clone()).collect(),
+        events,
     }
 }
 

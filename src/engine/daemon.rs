@@ -77,8 +77,12 @@ pub async fn run(engine: Arc<Engine>, shutdown: CancellationToken, once: bool) -
         tracing::info!(?report, "alerts due delivered");
     }
     shutdown.cancel();
-    if let Some(alerts) = alerts {
-        let _ = alerts.await;
+    if let Some(mut alerts) = alerts {
+        // A delivery in flight to a slow webhook is dropped rather than hold the exit: it is
+        // still in the outbox and goes out (at most once more) after the restart.
+        if tokio::time::timeout(Duration::from_secs(2), &mut alerts).await.is_err() {
+            alerts.abort();
+        }
     }
     engine.store.flush()?;
     tracing::info!("store flushed; stopped");

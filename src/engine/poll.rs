@@ -181,7 +181,13 @@ impl Engine {
 
     fn evaluate_into(&self, record: &mut TicketRecord, directory: &Directory, now: Timestamp) {
         self.note_unknown_status(record);
-        record.next_alert = self.clocks(record, directory, now).and_then(|c| c.next_alert());
+        // A ticket known only from the events export waits for its first ticket-export page
+        // (its organization, severity and subject) before any alert.
+        record.next_alert = if record.exported {
+            self.clocks(record, directory, now).and_then(|c| c.next_alert())
+        } else {
+            None
+        };
     }
 
     fn start_time(&self) -> i64 {
@@ -305,8 +311,10 @@ impl Engine {
                 break;
             }
             if end == start {
-                tracing::warn!(start, "the events export did not move past one second; continuing next poll");
-                break;
+                // Zendesk never splits a second: a page that ends where it started held that
+                // whole second, so the next one starts after it.
+                cursors.events_start = Some(start + 1);
+                self.store.commit(&[], &cursors)?;
             }
         }
         report.skipped = self.client.stats.skipped_records.load(std::sync::atomic::Ordering::Relaxed) - skipped_before;

@@ -65,7 +65,7 @@ fn metric_status(clock: &MetricClock) -> MetricStatus {
 }
 
 fn is_open(record: &TicketRecord) -> bool {
-    !matches!(record.status.as_str(), "solved" | "closed" | "deleted")
+    record.exported && !matches!(record.status.as_str(), "solved" | "closed" | "deleted")
 }
 
 /// Most urgent first: breached (longest overdue first), then running by deadline, then the rest.

@@ -293,10 +293,7 @@ impl Store {
                 meta.insert(CURSORS, cursor_bytes.as_slice())?;
                 Ok(())
             });
-        result.map_err(|e| match e {
-            TransactionError::Abort(e) => e,
-            TransactionError::Storage(e) => StoreError::Sled(e),
-        })
+        transaction_result(result)
     }
 
     /// Tickets whose next alert is at or before `until`, earliest first.
@@ -320,7 +317,8 @@ impl Store {
     }
 
     /// Records new alerts (and their outstanding deliveries) in one transaction, with the
-    /// ticket whose next alert instant moved on.
+    /// ticket whose next alert instant moved on; on disk before it returns, since deliveries
+    /// follow at once.
     pub fn record_alerts(&self, alerts: &[AlertRecord], ticket: Option<&TicketRecord>) -> Result<(), StoreError> {
         let encoded: Vec<(String, Vec<u8>, bool)> = alerts
             .iter()
@@ -340,10 +338,9 @@ impl Store {
                 }
                 Ok(())
             });
-        result.map_err(|e| match e {
-            TransactionError::Abort(e) => e,
-            TransactionError::Storage(e) => StoreError::Sled(e),
-        })
+        transaction_result(result)?;
+        self.db.flush()?;
+        Ok(())
     }
 
     /// Saves an alert after a delivery attempt; it leaves the outbox once nothing is outstanding.
@@ -360,10 +357,10 @@ impl Store {
             }
             Ok(())
         });
-        result.map_err(|e| match e {
-            TransactionError::Abort(e) => e,
-            TransactionError::Storage(e) => StoreError::Sled(e),
-        })
+        transaction_result(result)?;
+        // A delivery marked done must stay marked through a power loss, or it goes out again.
+        self.db.flush()?;
+        Ok(())
     }
 
     pub fn alert(&self, key: &str) -> Result<Option<AlertRecord>, StoreError> {
@@ -424,6 +421,13 @@ impl Store {
     pub fn organizations(&self) -> Result<Vec<OrganizationRecord>, StoreError> {
         read_all(&self.organizations, "organization")
     }
+}
+
+fn transaction_result(result: Result<(), TransactionError<StoreError>>) -> Result<(), StoreError> {
+    result.map_err(|e| match e {
+        TransactionError::Abort(e) => e,
+        TransactionError::Storage(e) => StoreError::Sled(e),
+    })
 }
 
 /// Writes a ticket inside a transaction, keeping the due index in step with its next alert.

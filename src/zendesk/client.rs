@@ -70,6 +70,8 @@ pub struct ClientOptions {
     pub base_url: String,
     pub auth: Auth,
     pub requests_per_minute: u32,
+    /// Zendesk allows the incremental exports 10 requests a minute (30 with High Volume).
+    pub export_requests_per_minute: u32,
     pub timeout: Duration,
     /// Attempts per request before the error is returned (the poll then fails and keeps its cursor).
     pub max_attempts: u32,
@@ -91,8 +93,9 @@ pub struct ZendeskClient {
     http: reqwest::Client,
     options: ClientOptions,
     clock: Clock,
-    /// Start times (ms) of the requests in the last minute.
+    /// Start times (ms) of the requests in the last minute: all, and the exports'.
     budget: Mutex<std::collections::VecDeque<i64>>,
+    export_budget: Mutex<std::collections::VecDeque<i64>>,
     pub stats: ApiStats,
 }
 
@@ -114,20 +117,21 @@ impl ZendeskClient {
             options,
             clock,
             budget: Mutex::new(Default::default()),
+            export_budget: Mutex::new(Default::default()),
             stats: ApiStats::default(),
         })
     }
 
-    /// Waits until one more request fits in the per-minute budget.
-    async fn take_budget(&self) {
+    /// Waits until one more request fits in `budget`'s per-minute limit.
+    async fn take(&self, budget: &Mutex<std::collections::VecDeque<i64>>, per_minute: u32) {
         loop {
             let wait_ms = {
-                let mut sent = self.budget.lock().unwrap_or_else(|p| p.into_inner());
+                let mut sent = budget.lock().unwrap_or_else(|p| p.into_inner());
                 let now = self.clock.now_ms();
                 while sent.front().is_some_and(|&t| t <= now - 60_000) {
                     sent.pop_front();
                 }
-                if sent.len() < self.options.requests_per_minute.max(1) as usize {
+                if sent.len() < per_minute.max(1) as usize {
                     sent.push_back(now);
                     return;
                 }
@@ -137,6 +141,14 @@ impl ZendeskClient {
         }
     }
 
+    /// Waits for the request's slot: the exports have a budget of their own within the account's.
+    async fn take_budget(&self, endpoint: &str) {
+        if endpoint.ends_with("_export") {
+            self.take(&self.export_budget, self.options.export_requests_per_minute).await;
+        }
+        self.take(&self.budget, self.options.requests_per_minute).await;
+    }
+
     async fn send_once<T: DeserializeOwned>(
         &self,
         endpoint: &str,
@@ -144,7 +156,7 @@ impl ZendeskClient {
         path_and_query: &str,
         body: Option<&serde_json::Value>,
     ) -> Result<T, ZendeskError> {
-        self.take_budget().await;
+        self.take_budget(endpoint).await;
         self.stats.requests.fetch_add(1, Ordering::Relaxed);
         let url = format!("{}{}", self.options.base_url.trim_end_matches('/'), path_and_query);
         let mut request = self.http.request(method, &url);
