@@ -70,6 +70,25 @@ impl Api {
             .await
     }
 
+    /// PUT (or another method) `path` with a raw body, as JSON, with the API token.
+    async fn write(&self, method: reqwest::Method, path: &str, body: &str) -> Reply {
+        let request = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .basic_auth(format!("{EMAIL}/token"), Some(TOKEN))
+            .header("content-type", "application/json")
+            .body(body.to_string());
+        self.send(request).await
+    }
+
+    async fn put(&self, path: &str, body: &Value) -> Reply {
+        self.write(reqwest::Method::PUT, path, &body.to_string()).await
+    }
+
+    async fn post(&self, path: &str, body: &Value) -> Reply {
+        self.write(reqwest::Method::POST, path, &body.to_string()).await
+    }
+
     async fn get_ok(&self, path_and_query: &str) -> Value {
         let reply = self.get(path_and_query).await;
         assert_eq!(reply.status, 200, "GET {path_and_query}: {}", reply.body);
@@ -525,27 +544,34 @@ async fn users_filtered_by_role_and_paginated() {
     let (customer, agent) = customer_and_agent(&sim);
     let admin = sim.add_user("Ada Admin", "ada@support.example", "admin", None);
     let bot = sim.add_user("Integration Bot", "bot@support.example", "agent", None);
+    // The API user comes with the world: an admin with the token's e-mail.
+    let api_user = sim.api_user_id();
 
     let agents = api.get_ok("/api/v2/users.json?role[]=agent&role[]=admin").await;
-    assert_eq!(ids(&agents["users"]), vec![agent, admin, bot]);
-    assert_eq!(agents["count"], 3);
+    assert_eq!(ids(&agents["users"]), vec![api_user, agent, admin, bot]);
+    assert_eq!(agents["count"], 4);
     assert_eq!(agents["next_page"], Value::Null);
-    let first = &agents["users"][0];
+    assert_eq!(agents["users"][0]["email"], EMAIL);
+    assert_eq!(agents["users"][0]["role"], "admin");
+    let first = &agents["users"][1];
     assert_eq!(first["name"], "Alex Agent");
     assert_eq!(first["email"], "alex@support.example");
     assert_eq!(first["role"], "agent");
     assert_eq!(first["active"], true);
     assert_eq!(first["created_at"], "2024-06-03T16:00:00Z");
 
-    assert_eq!(ids(&api.get_ok("/api/v2/users.json?role%5B%5D=admin").await["users"]), vec![admin]);
+    assert_eq!(
+        ids(&api.get_ok("/api/v2/users.json?role%5B%5D=admin").await["users"]),
+        vec![api_user, admin]
+    );
     assert_eq!(ids(&api.get_ok("/api/v2/users.json?role=agent").await["users"]), vec![agent, bot]);
     assert_eq!(
         ids(&api.get_ok("/api/v2/users.json").await["users"]),
-        vec![customer, agent, admin, bot]
+        vec![api_user, customer, agent, admin, bot]
     );
 
-    let page1 = api.get_ok("/api/v2/users.json?role[]=agent&role[]=admin&per_page=2").await;
-    assert_eq!(ids(&page1["users"]), vec![agent, admin]);
+    let page1 = api.get_ok("/api/v2/users.json?role[]=agent&role[]=admin&per_page=3").await;
+    assert_eq!(ids(&page1["users"]), vec![api_user, agent, admin]);
     assert_eq!(page1["previous_page"], Value::Null);
     let page2 = api.get_ok(page1["next_page"].as_str().expect("next_page")).await;
     assert_eq!(ids(&page2["users"]), vec![bot]);
@@ -664,4 +690,483 @@ fn urlencode(text: &str) -> String {
             }
         })
         .collect()
+}
+
+// ---- writes ----------------------------------------------------------------------------
+
+fn note(body: &str) -> Value {
+    json!({"ticket": {"comment": {"body": body, "public": false}}})
+}
+
+fn safe_note(body: &str, updated_stamp: &Value) -> Value {
+    json!({"ticket": {"comment": {"body": body, "public": false}, "updated_stamp": updated_stamp, "safe_update": true}})
+}
+
+const LIMIT_HEADER: &str = "zendesk-ratelimit-per-ticket-updates";
+
+#[tokio::test]
+async fn an_internal_note_is_written_live_and_exported_after_the_horizon() {
+    let (sim, api) = start().await;
+    let (customer, _) = customer_and_agent(&sim);
+    let api_user = sim.api_user_id();
+    let id = sim.create_ticket(ticket("Outage", customer));
+    sim.advance(10);
+    let note_at = sim.now();
+
+    let stamp = api.get_ok(&format!("/api/v2/tickets/{id}.json")).await["ticket"]["updated_at"].clone();
+    let reply = api
+        .put(
+            &format!("/api/v2/tickets/{id}.json"),
+            &safe_note("SLA: first response due in 2h", &stamp),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.header("content-type"), Some("application/json; charset=utf-8"));
+    assert_eq!(reply.header(LIMIT_HEADER), Some("total=30; remaining=29; resets=600"));
+    let answer = reply.json();
+    assert_eq!(answer["ticket"]["id"], id);
+    assert_eq!(answer["ticket"]["updated_at"], "2024-06-03T16:00:10Z");
+    assert_eq!(answer["ticket"]["status"], "new", "a note alone leaves the status");
+    let audit = &answer["audit"];
+    assert_eq!(audit["ticket_id"], id);
+    assert_eq!(audit["author_id"], api_user);
+    assert_eq!(audit["created_at"], "2024-06-03T16:00:10Z");
+    assert_eq!(audit["via"]["channel"], "api");
+    let events = audit["events"].as_array().expect("events");
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0]["type"], "Comment");
+    assert_eq!(events[0]["author_id"], api_user);
+    assert_eq!(events[0]["body"], "SLA: first response due in 2h");
+    assert_eq!(events[0]["public"], false);
+    assert_eq!(events[0]["audit_id"], audit["id"]);
+
+    // From Rust: every comment, with its author.
+    let comments = sim.comments(id);
+    assert_eq!(comments.len(), 2);
+    assert_eq!(comments[1]["author_id"], api_user);
+    assert_eq!(comments[1]["body"], "SLA: first response due in 2h");
+    assert_eq!(comments[1]["public"], false);
+    assert_eq!(comments[1]["created_at"], "2024-06-03T16:00:10Z");
+    assert_eq!(comments[1]["id"], events[0]["id"]);
+    assert_eq!(sim.comments(9999), Vec::<Value>::new());
+    // The live read shows it at once.
+    let live = api.get_ok(&format!("/api/v2/tickets/{id}/comments.json")).await;
+    assert_eq!(live["comments"][1], comments[1]);
+    assert_eq!(live["comments"][1]["via"]["channel"], "api");
+
+    // The exports show it a minute later, like any change.
+    let start = T0 - 60;
+    sim.advance(59);
+    let page = api
+        .get_ok(&format!("{EVENTS_EXPORT}?start_time={start}&include=comment_events"))
+        .await;
+    assert_eq!(page["count"], 1, "59 s after the note only the creation shows");
+    sim.advance(1);
+    let page = api
+        .get_ok(&format!("{EVENTS_EXPORT}?start_time={start}&include=comment_events"))
+        .await;
+    assert_eq!(page["count"], 2);
+    let written = &page["ticket_events"][1];
+    assert_eq!(written["timestamp"], note_at);
+    assert_eq!(written["updater_id"], api_user);
+    assert_eq!(written["via"], "Web service");
+    let comment = &written["child_events"][0];
+    assert_eq!(comment["event_type"], "Comment");
+    assert_eq!(comment["author_id"], api_user);
+    assert_eq!(comment["body"], "SLA: first response due in 2h");
+    assert_eq!(comment["public"], false);
+    let tickets = api.get_ok(&format!("{CURSOR_EXPORT}?start_time={start}")).await;
+    assert_eq!(tickets["tickets"][0]["generated_timestamp"], note_at);
+
+    assert_eq!(sim.write_count(), 1);
+    assert_eq!(sim.request_count(&format!("/api/v2/tickets/{id}.json")), 2);
+    sim.reset_counters();
+    assert_eq!(sim.write_count(), 0);
+}
+
+#[tokio::test]
+async fn a_ticket_update_sets_status_and_tags_in_one_audit() {
+    let (sim, api) = start().await;
+    let (customer, _) = customer_and_agent(&sim);
+    let severity = sim.add_ticket_field("Severity", "tagger", &[("Severity 1", "severity_1"), ("Severity 2", "severity_2")]);
+    let id = sim.create_ticket(NewTicket {
+        tags: vec!["vip".to_string(), "old".to_string()],
+        ..ticket("Crash", customer)
+    });
+    sim.advance(5);
+
+    let reply = api
+        .put(
+            &format!("/api/v2/tickets/{id}.json"),
+            &json!({"ticket": {
+                "comment": {"body": "Escalated: https://github.example/acme/app/issues/7"},
+                "status": "hold",
+                "additional_tags": ["rfh_linked", "severity_1"],
+                "remove_tags": ["old"],
+                "unknown_member": {"ignored": true},
+            }}),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let answer = reply.json();
+    assert_eq!(answer["ticket"]["status"], "hold");
+    assert_eq!(answer["ticket"]["tags"], json!(["vip", "rfh_linked", "severity_1"]));
+    assert_eq!(
+        answer["ticket"]["custom_fields"],
+        json!([{"id": severity, "value": "severity_1"}]),
+        "a dropdown follows its option's tag"
+    );
+    let events = answer["audit"]["events"].as_array().expect("events");
+    assert_eq!(events[0]["type"], "Comment");
+    assert_eq!(events[0]["public"], true, "a comment is public unless it says otherwise");
+    let status = events.iter().find(|e| e["field_name"] == "status").expect("status change");
+    assert_eq!(status["type"], "Change");
+    assert_eq!(status["value"], "hold");
+    assert_eq!(status["previous_value"], "new");
+    let tags = events.iter().find(|e| e["field_name"] == "tags").expect("tags change");
+    assert_eq!(tags["value"], json!(["vip", "rfh_linked", "severity_1"]));
+    assert_eq!(tags["previous_value"], json!(["vip", "old"]));
+    // A custom field's change is named by the field's id.
+    let severity_field = severity.to_string();
+    let field = events
+        .iter()
+        .find(|e| e["field_name"].as_str() == Some(severity_field.as_str()))
+        .expect("dropdown change");
+    assert_eq!(field["value"], "severity_1");
+
+    // `tags` in a ticket update replaces them.
+    let reply = api
+        .put(&format!("/api/v2/tickets/{id}.json"), &json!({"ticket": {"tags": ["only"]}}))
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.json()["ticket"]["tags"], json!(["only"]));
+
+    // An update that changes nothing leaves the ticket alone: no audit, same updated_at.
+    sim.advance(5);
+    let reply = api
+        .put(&format!("/api/v2/tickets/{id}.json"), &json!({"ticket": {"status": "hold"}}))
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let answer = reply.json();
+    assert!(answer.get("audit").is_none(), "{answer}");
+    assert_eq!(answer["ticket"]["updated_at"], "2024-06-03T16:00:05Z");
+
+    sim.advance(60);
+    let page = api.get_ok(&format!("{EVENTS_EXPORT}?start_time={T0}")).await;
+    assert_eq!(page["count"], 3, "creation and two updates, nothing for the empty one");
+    let update = &page["ticket_events"][1]["child_events"];
+    assert!(update
+        .as_array()
+        .expect("children")
+        .iter()
+        .any(|c| c["status"] == "hold" && c["previous_value"] == "new"));
+}
+
+#[tokio::test]
+async fn safe_update_with_a_stale_stamp_gets_409_and_writes_nothing() {
+    let (sim, api) = start().await;
+    let (customer, agent) = customer_and_agent(&sim);
+    let id = sim.create_ticket(ticket("Slow queries", customer));
+    let stale = api.get_ok(&format!("/api/v2/tickets/{id}.json")).await["ticket"]["updated_at"].clone();
+    // An agent answers between the read and the write.
+    sim.advance(30);
+    sim.add_comment(id, agent, "Here is the fix.", true);
+    sim.advance(1);
+
+    let path = format!("/api/v2/tickets/{id}.json");
+    let reply = api.put(&path, &safe_note("SLA breached", &stale)).await;
+    assert_eq!(reply.status, 409, "{}", reply.body);
+    assert_eq!(reply.json()["error"], "UpdateConflict");
+    assert!(reply.json()["description"].is_string());
+    assert_eq!(sim.comments(id).len(), 2, "nothing written");
+
+    // Read again, write again: the stamp is compared as a time, whatever its offset notation.
+    let fresh = api.get_ok(&path).await["ticket"]["updated_at"].clone();
+    assert_eq!(fresh, "2024-06-03T16:00:30Z");
+    let reply = api.put(&path, &safe_note("SLA: met", &json!("2024-06-03T09:00:30-07:00"))).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(sim.comments(id).len(), 3);
+
+    // Without safe_update a stale stamp does not matter; "true" as a string is honoured.
+    let reply = api
+        .put(
+            &path,
+            &json!({"ticket": {"comment": {"body": "x", "public": false}, "updated_stamp": stale}}),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let reply = api
+        .put(
+            &path,
+            &json!({"ticket": {"comment": {"body": "y", "public": false}, "updated_stamp": stale, "safe_update": "true"}}),
+        )
+        .await;
+    assert_eq!(reply.status, 409, "{}", reply.body);
+
+    // The tags endpoints take safe_update too.
+    let reply = api
+        .put(
+            &format!("/api/v2/tickets/{id}/tags.json"),
+            &json!({"tags": ["x"], "updated_stamp": stale, "safe_update": true}),
+        )
+        .await;
+    assert_eq!(reply.status, 409, "{}", reply.body);
+    assert_eq!(sim.ticket_json(id).expect("ticket")["tags"], json!([]));
+}
+
+#[tokio::test]
+async fn per_ticket_updates_are_limited_to_30_per_10_minutes() {
+    let (sim, api) = start().await;
+    let (customer, _) = customer_and_agent(&sim);
+    let busy = sim.create_ticket(ticket("busy", customer));
+    let other = sim.create_ticket(ticket("other", customer));
+    let path = format!("/api/v2/tickets/{busy}.json");
+
+    for n in 0..30u32 {
+        // Half a minute apart from the 20th on: `resets` counts from the oldest update.
+        if n >= 20 {
+            sim.advance(30);
+        }
+        let reply = if n % 2 == 0 {
+            api.put(&path, &note(&format!("note {n}"))).await
+        } else {
+            api.put(&format!("/api/v2/tickets/{busy}/tags.json"), &json!({"tags": [format!("t{n}")]}))
+                .await
+        };
+        assert_eq!(reply.status, 200, "update {n}: {}", reply.body);
+        let expected_resets = 600 - if n >= 20 { 30 * (n - 19) } else { 0 };
+        assert_eq!(
+            reply.header(LIMIT_HEADER).map(str::to_string),
+            Some(format!("total=30; remaining={}; resets={expected_resets}", 29 - n)),
+            "update {n}"
+        );
+    }
+    // 300 s have passed since the first 20 updates.
+    let refused = api.put(&path, &note("one too many")).await;
+    assert_eq!(refused.status, 429, "{}", refused.body);
+    assert_eq!(refused.header("retry-after"), Some("300"));
+    assert_eq!(refused.header(LIMIT_HEADER), Some("total=30; remaining=0; resets=300"));
+    assert_eq!(refused.json()["error"], "TooManyRequests");
+    let refused_tags = api
+        .post(&format!("/api/v2/tickets/{busy}/tags.json"), &json!({"tags": ["x"]}))
+        .await;
+    assert_eq!(refused_tags.status, 429);
+    assert!(!sim.comments(busy).iter().any(|c| c["body"] == "one too many"));
+
+    // Other tickets have budgets of their own.
+    assert_eq!(api.put(&format!("/api/v2/tickets/{other}.json"), &note("fine")).await.status, 200);
+
+    sim.advance(299);
+    assert_eq!(api.put(&path, &note("still too early")).await.header("retry-after"), Some("1"));
+    sim.advance(1);
+    let reply = api.put(&path, &note("the first 20 left the window")).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.header(LIMIT_HEADER), Some("total=30; remaining=19; resets=30"));
+    assert_eq!(sim.comments(busy).len(), 1 + 15 + 1);
+
+    // The limit can be lifted (and lowered) from Rust.
+    sim.set_ticket_update_limit(None);
+    let reply = api.put(&path, &note("unlimited")).await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.header(LIMIT_HEADER), None);
+    sim.set_ticket_update_limit(Some(1));
+    assert_eq!(api.put(&path, &note("one")).await.status, 200);
+    assert_eq!(api.put(&path, &note("two")).await.status, 429);
+}
+
+#[tokio::test]
+async fn tags_endpoint_adds_with_put_and_replaces_with_post() {
+    let (sim, api) = start().await;
+    let (customer, _) = customer_and_agent(&sim);
+    let severity = sim.add_ticket_field("Severity", "tagger", &[("Severity 1", "severity_1"), ("Severity 2", "severity_2")]);
+    let id = sim.create_ticket(NewTicket {
+        tags: vec!["vip".to_string()],
+        ..ticket("Tags", customer)
+    });
+    let path = format!("/api/v2/tickets/{id}/tags.json");
+    assert_eq!(api.get_ok(&path).await, json!({"tags": ["vip"]}));
+    sim.advance(1);
+
+    let reply = api.put(&path, &json!({"tags": ["rfh", "severity_2", "vip"]})).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.json(), json!({"tags": ["vip", "rfh", "severity_2"]}));
+    assert!(reply.header(LIMIT_HEADER).is_some());
+    let t = sim.ticket_json(id).expect("ticket");
+    assert_eq!(t["custom_fields"], json!([{"id": severity, "value": "severity_2"}]));
+    assert_eq!(t["updated_at"], "2024-06-03T16:00:01Z");
+
+    sim.advance(1);
+    let reply = api.post(&path, &json!({"tags": ["linked gh_7"]})).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.json(), json!({"tags": ["linked", "gh_7"]}), "a tag with a space is two tags");
+    assert_eq!(
+        sim.ticket_json(id).expect("ticket")["custom_fields"],
+        json!([{"id": severity, "value": null}])
+    );
+    assert_eq!(api.get_ok(&path).await, json!({"tags": ["linked", "gh_7"]}));
+
+    sim.advance(60);
+    let page = api.get_ok(&format!("{EVENTS_EXPORT}?start_time={T0}")).await;
+    assert_eq!(page["count"], 3);
+    let added = &page["ticket_events"][1];
+    assert_eq!(added["updater_id"], sim.api_user_id());
+    assert_eq!(added["child_events"][0]["event_type"], "Change");
+    assert_eq!(added["child_events"][0]["added_tags"], json!(["rfh", "severity_2"]));
+    assert_eq!(added["child_events"][0]["removed_tags"], json!([]));
+    let replaced = &page["ticket_events"][2]["child_events"][0];
+    assert_eq!(replaced["removed_tags"], json!(["vip", "rfh", "severity_2"]));
+    assert_eq!(sim.write_count(), 2);
+}
+
+#[tokio::test]
+async fn bad_writes_get_4xx_never_a_crash_and_change_nothing() {
+    let (sim, api) = start().await;
+    let (customer, _) = customer_and_agent(&sim);
+    let id = sim.create_ticket(ticket("Target", customer));
+    let deleted = sim.create_ticket(ticket("Spam", customer));
+    sim.delete_ticket(deleted);
+    let closed = sim.create_ticket(ticket("Old", customer));
+    sim.set_status(closed, "closed", customer);
+    let ticket_path = format!("/api/v2/tickets/{id}.json");
+    let tags_path = format!("/api/v2/tickets/{id}/tags.json");
+    let before = sim.ticket_json(id).expect("ticket");
+    let not_found = json!({"error": "RecordNotFound", "description": "Not found"});
+
+    // Unknown and deleted tickets.
+    for (method, path) in [
+        (reqwest::Method::PUT, "/api/v2/tickets/424242.json".to_string()),
+        (reqwest::Method::PUT, format!("/api/v2/tickets/{deleted}.json")),
+        (reqwest::Method::PUT, format!("/api/v2/tickets/{deleted}/tags.json")),
+        (reqwest::Method::POST, format!("/api/v2/tickets/{deleted}/tags.json")),
+    ] {
+        let body = if path.ends_with("/tags.json") {
+            json!({"tags": ["x"]})
+        } else {
+            note("hello")
+        };
+        let reply = api.write(method, &path, &body.to_string()).await;
+        assert_eq!(reply.status, 404, "{path}: {}", reply.body);
+        assert_eq!(reply.json(), not_found);
+    }
+    assert_eq!(api.get(&format!("/api/v2/tickets/{deleted}/tags.json")).await.status, 404);
+
+    // Bodies that are not what the endpoint takes.
+    for (path, body) in [
+        (&ticket_path, "{not json"),
+        (&ticket_path, ""),
+        (&ticket_path, "[1, 2]"),
+        (&ticket_path, r#"{"comment": {"body": "no ticket wrapper"}}"#),
+        (&ticket_path, r#"{"ticket": "a string"}"#),
+        (&ticket_path, r#"{"ticket": {"comment": {"body": "x"}, "safe_update": true}}"#),
+        (
+            &ticket_path,
+            r#"{"ticket": {"comment": {"body": "x"}, "safe_update": true, "updated_stamp": "yesterday"}}"#,
+        ),
+        (&ticket_path, r#"{"ticket": {"comment": {"body": "x"}, "safe_update": 7}}"#),
+        (&tags_path, r#"{"tag": ["x"]}"#),
+        (&tags_path, "\u{0}\u{1}"),
+    ] {
+        let reply = api.write(reqwest::Method::PUT, path, body).await;
+        assert_eq!(reply.status, 400, "{body}: {}", reply.body);
+        assert_eq!(reply.json()["error"], "InvalidValue", "{body}");
+    }
+    // Values Zendesk refuses.
+    for body in [
+        json!({"ticket": {"status": "deleted"}}),
+        json!({"ticket": {"status": "escalated"}}),
+        json!({"ticket": {"status": 3}}),
+        json!({"ticket": {"comment": {"body": "   "}}}),
+        json!({"ticket": {"comment": {"body": 12}}}),
+        json!({"ticket": {"comment": "just a string"}}),
+        json!({"ticket": {"comment": {"body": "x", "public": "no"}}}),
+        json!({"ticket": {"comment": {"body": "x", "author_id": 987_654_321}}}),
+        json!({"ticket": {"comment": {"body": "x", "author_id": "me"}}}),
+        json!({"ticket": {"tags": [1, 2]}}),
+        json!({"ticket": {"additional_tags": {"a": 1}}}),
+    ] {
+        let reply = api.put(&ticket_path, &body).await;
+        assert_eq!(reply.status, 422, "{body}: {}", reply.body);
+        assert_eq!(reply.json()["error"], "RecordInvalid", "{body}");
+    }
+    assert_eq!(api.put(&tags_path, &json!({"tags": [null]})).await.status, 422);
+    // A closed ticket takes no more updates.
+    let reply = api.put(&format!("/api/v2/tickets/{closed}.json"), &note("too late")).await;
+    assert_eq!(reply.status, 422, "{}", reply.body);
+    assert_eq!(
+        reply.json()["details"]["status"][0]["description"],
+        "Status: closed prevents ticket update"
+    );
+
+    // Methods and paths the sim does not write to.
+    for (method, path) in [
+        (reqwest::Method::POST, ticket_path.clone()),
+        (reqwest::Method::DELETE, ticket_path.clone()),
+        (reqwest::Method::PATCH, ticket_path.clone()),
+        (reqwest::Method::DELETE, tags_path.clone()),
+        (reqwest::Method::PUT, format!("/api/v2/tickets/{id}/comments.json")),
+        (reqwest::Method::PUT, "/api/v2/users.json".to_string()),
+        (reqwest::Method::POST, "/api/v2/tickets/abc.json".to_string()),
+        (reqwest::Method::POST, CURSOR_EXPORT.to_string()),
+    ] {
+        let reply = api.write(method.clone(), &path, &note("x").to_string()).await;
+        assert_eq!(reply.status, 405, "{method} {path}: {}", reply.body);
+        assert_eq!(reply.json()["error"], "MethodNotAllowed");
+    }
+
+    // Unauthenticated writes are refused; injected faults hit writes too.
+    let anonymous = api
+        .send(api.http.put(format!("{}{ticket_path}", api.base)).body(note("anon").to_string()))
+        .await;
+    assert_eq!(anonymous.status, 401);
+    sim.fail_next(1, 503);
+    assert_eq!(api.put(&ticket_path, &note("during an outage")).await.status, 503);
+
+    assert_eq!(sim.ticket_json(id).expect("ticket"), before, "nothing changed");
+    assert_eq!(sim.comments(id).len(), 1);
+    // Still serving, and the ticket still takes a good write.
+    assert_eq!(api.put(&ticket_path, &note("finally")).await.status, 200);
+    assert_eq!(sim.comments(id).len(), 2);
+    assert!(sim.write_count() >= 30, "{}", sim.write_count());
+}
+
+#[tokio::test]
+async fn comments_read_newest_first_and_in_pages() {
+    let (sim, api) = start().await;
+    let (customer, agent) = customer_and_agent(&sim);
+    let id = sim.create_ticket(ticket("Chatty", customer));
+    for n in 1..5 {
+        sim.advance(1);
+        sim.add_comment(id, agent, &format!("reply {n}"), true);
+    }
+    let bodies = |page: &Value| -> Vec<String> {
+        page["comments"]
+            .as_array()
+            .expect("comments")
+            .iter()
+            .map(|c| c["body"].as_str().expect("body").to_string())
+            .collect()
+    };
+    let path = format!("/api/v2/tickets/{id}/comments.json");
+    let all = api.get_ok(&path).await;
+    assert_eq!(bodies(&all), ["Chatty: please help", "reply 1", "reply 2", "reply 3", "reply 4"]);
+    assert_eq!(all["meta"]["has_more"], false);
+
+    // What the daemon asks for: the latest first, offset pages.
+    let latest = api.get_ok(&format!("{path}?sort_order=desc&per_page=2")).await;
+    assert_eq!(bodies(&latest), ["reply 4", "reply 3"]);
+    assert_eq!(latest["count"], 5);
+    let next = api.get_ok(latest["next_page"].as_str().expect("next_page")).await;
+    assert_eq!(bodies(&next), ["reply 2", "reply 1"]);
+
+    // Cursor pages, as in the recorded response.
+    let first = api.get_ok(&format!("{path}?page[size]=3")).await;
+    assert_eq!(bodies(&first), ["Chatty: please help", "reply 1", "reply 2"]);
+    assert_eq!(first["meta"]["has_more"], true);
+    let rest = api.get_ok(first["links"]["next"].as_str().expect("next")).await;
+    assert_eq!(bodies(&rest), ["reply 3", "reply 4"]);
+    assert_eq!(rest["meta"]["has_more"], false);
+
+    for bad in ["sort_order=sideways", "page[size]=0", "page[after]=%%%", "per_page=x"] {
+        assert_eq!(api.get(&format!("{path}?{bad}")).await.status, 400, "{bad}");
+    }
 }

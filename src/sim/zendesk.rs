@@ -2,12 +2,22 @@
 //! fields, tickets, comments, audits) served over HTTP with the real API's
 //! paths, shapes and quirks, for the end-to-end tests and `slawatch demo`.
 //!
-//! What it speaks (GET only, HTTP Basic `{email}/token:{token}` or `Bearer {token}`):
-//! - `/api/v2/incremental/tickets/cursor.json` (`start_time` then `cursor`, `per_page`)
-//! - `/api/v2/incremental/ticket_events.json` (`start_time`, `include=comment_events`, `per_page`)
-//! - `/api/v2/users.json` (`role`, `role[]`, `page`, `per_page`), `/api/v2/users/show_many.json?ids=`
-//! - `/api/v2/organizations.json`, `/api/v2/ticket_fields.json`
-//! - `/api/v2/tickets/{id}.json`, `/api/v2/tickets/{id}/comments.json` (live reads)
+//! What it speaks (HTTP Basic `{email}/token:{token}` or `Bearer {token}`):
+//! - `GET /api/v2/incremental/tickets/cursor.json` (`start_time` then `cursor`, `per_page`)
+//! - `GET /api/v2/incremental/ticket_events.json` (`start_time`, `include=comment_events`, `per_page`)
+//! - `GET /api/v2/users.json` (`role`, `role[]`, `page`, `per_page`), `/api/v2/users/show_many.json?ids=`
+//! - `GET /api/v2/organizations.json`, `/api/v2/ticket_fields.json`
+//! - `GET /api/v2/tickets/{id}.json`, `/api/v2/tickets/{id}/comments.json`, `/api/v2/tickets/{id}/tags.json`
+//!   (live reads)
+//! - `PUT /api/v2/tickets/{id}.json` (`{"ticket": {"comment": {"body", "public", "author_id"}, "status",
+//!   "tags", "additional_tags", "remove_tags", "updated_stamp", "safe_update"}}`), answered
+//!   `{"ticket", "audit"}`; `PUT /api/v2/tickets/{id}/tags.json` adds tags, `POST` replaces them
+//!   (`{"tags": [...]}`, `updated_stamp`/`safe_update` too), answered `{"tags"}`. Writes are live
+//!   (no horizon), are made by the API user (an admin with the options' e-mail, see
+//!   [`SimZendesk::api_user_id`]) and land in one audit each, shown by the exports a minute later
+//!   with `via` "Web service". A safe update whose `updated_stamp` is not the ticket's
+//!   `updated_at` gets 409 `UpdateConflict`; a closed ticket 422; at most 30 updates per ticket per
+//!   10 minutes of world time (header `zendesk-ratelimit-per-ticket-updates`, then 429).
 //!
 //! The quirks kept on purpose: the exports never show the last minute of world
 //! time; the cursor is base64 of `"<generated_timestamp>.0||<id>|"`; the events
@@ -25,6 +35,7 @@ mod world;
 
 use crate::clock::Clock;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -137,7 +148,24 @@ struct State {
     world: Mutex<World>,
     faults: Mutex<Faults>,
     counters: Mutex<HashMap<String, u64>>,
+    /// The user API writes are made by.
+    api_user_id: u64,
+    /// PUT and POST requests received.
+    writes: AtomicU64,
+    /// Zendesk's per-ticket update limit: world times of the updates admitted per ticket.
+    ticket_updates: Mutex<TicketUpdates>,
 }
+
+/// Zendesk's per-ticket update limit (30 per ticket per 10 minutes), in world time.
+struct TicketUpdates {
+    limit: Option<u32>,
+    admitted: HashMap<u64, Vec<i64>>,
+}
+
+/// The window of the per-ticket update limit, seconds.
+const TICKET_UPDATE_WINDOW: i64 = 600;
+/// Zendesk's per-ticket update limit in that window.
+const TICKET_UPDATE_LIMIT: u32 = 30;
 
 #[derive(Default)]
 struct Faults {
@@ -182,11 +210,13 @@ impl SimZendesk {
     pub async fn start_with_clock(options: SimOptions, clock: Clock) -> std::io::Result<SimZendesk> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let base_url = format!("http://{}", listener.local_addr()?);
+        let mut world = World::new(base_url.clone(), clock.now());
+        let api_user_id = world.add_user("API User", &options.email, "admin", None, clock.now());
         let state = Arc::new(State {
             email: options.email,
             token: options.token,
             page_size: options.page_size.max(1),
-            world: Mutex::new(World::new(base_url.clone(), clock.now())),
+            world: Mutex::new(world),
             base_url,
             clock,
             faults: Mutex::new(Faults {
@@ -194,6 +224,12 @@ impl SimZendesk {
                 ..Faults::default()
             }),
             counters: Mutex::new(HashMap::new()),
+            api_user_id,
+            writes: AtomicU64::new(0),
+            ticket_updates: Mutex::new(TicketUpdates {
+                limit: Some(TICKET_UPDATE_LIMIT),
+                admitted: HashMap::new(),
+            }),
         });
         let stop = CancellationToken::new();
         let app = http::router(state.clone());
@@ -245,6 +281,12 @@ impl SimZendesk {
     }
 
     // ---- the world -------------------------------------------------------------------
+
+    /// The API user (role `admin`, e-mail = the options' `email`), created with the world: the
+    /// author of every comment and the updater of every change written over HTTP.
+    pub fn api_user_id(&self) -> u64 {
+        self.state().api_user_id
+    }
 
     /// Adds a user; `role` is `end-user`, `agent` or `admin` (anything else is kept as is).
     pub fn add_user(&self, name: &str, email: &str, role: &str, organization_id: Option<u64>) -> u64 {
@@ -333,6 +375,12 @@ impl SimZendesk {
         self.state().world().ticket_json(ticket)
     }
 
+    /// Every comment of the ticket in order (deleted tickets' too; none for an unknown ticket), as
+    /// the comments endpoint renders them: `id`, `author_id`, `body`, `public`, `created_at`, ...
+    pub fn comments(&self, ticket: u64) -> Vec<Value> {
+        self.state().world().comments_json(ticket)
+    }
+
     /// Members merged into (and overriding) every ticket the API renders.
     pub fn set_extra_ticket_fields(&self, extra: Map<String, Value>) {
         self.state().world().set_extra_ticket_fields(extra);
@@ -367,6 +415,14 @@ impl SimZendesk {
         }
     }
 
+    /// Zendesk's per-ticket update limit (default 30 per 10 minutes of world time) for API
+    /// writes; None lifts it. Either way past updates are forgotten.
+    pub fn set_ticket_update_limit(&self, per_ten_minutes: Option<u32>) {
+        let mut updates = lock(&self.state().ticket_updates);
+        updates.limit = per_ten_minutes;
+        updates.admitted.clear();
+    }
+
     // ---- counters --------------------------------------------------------------------
 
     /// Requests received for `path` (no query), whatever their answer.
@@ -378,7 +434,14 @@ impl SimZendesk {
         lock(&self.state().counters).values().sum()
     }
 
+    /// PUT and POST requests received, whatever their answer.
+    pub fn write_count(&self) -> u64 {
+        self.state().writes.load(Ordering::SeqCst)
+    }
+
+    /// Zeroes `request_count`, `total_requests` and `write_count`.
     pub fn reset_counters(&self) {
         lock(&self.state().counters).clear();
+        self.state().writes.store(0, Ordering::SeqCst);
     }
 }

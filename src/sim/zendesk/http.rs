@@ -1,8 +1,10 @@
 //! The simulated API over HTTP: one handler that counts, delays, authenticates,
 //! rate-limits, injects faults, then routes.
 
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, MutexGuard};
 
+use axum::body::Body;
 use axum::extract::State as AxumState;
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -11,7 +13,8 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE};
 use base64::Engine as _;
 use serde_json::{json, Value};
 
-use super::{lock, State};
+use super::world::{ApiComment, ApiUpdate, Refusal};
+use super::{lock, State, World, TICKET_UPDATE_WINDOW};
 
 const JSON: &str = "application/json; charset=utf-8";
 const TICKET_EXPORT: &str = "/api/v2/incremental/tickets/cursor.json";
@@ -20,30 +23,78 @@ const EVENT_EXPORT: &str = "/api/v2/incremental/ticket_events.json";
 const LIST_PAGE: usize = 100;
 /// The exports' one-minute horizon: nothing newer than now - 60 s is returned.
 const HORIZON: i64 = 60;
+/// The largest request body read.
+const MAX_BODY: usize = 1 << 20;
+/// The statuses a ticket can be set to over the API.
+const STATUSES: [&str; 6] = ["new", "open", "pending", "hold", "solved", "closed"];
+const TICKET_UPDATES_HEADER: &str = "zendesk-ratelimit-per-ticket-updates";
 
 pub(super) fn router(state: Arc<State>) -> Router {
     Router::new().fallback(handle).with_state(state)
 }
 
-/// An answer other than 200: a status and Zendesk's error body.
+/// Headers an answer carries beyond the usual ones.
+type Headers = Vec<(HeaderName, HeaderValue)>;
+
+/// A 200 answer: the body and any headers beyond the usual ones.
+struct Answer {
+    body: Value,
+    headers: Headers,
+}
+
+impl From<Value> for Answer {
+    fn from(body: Value) -> Answer {
+        Answer { body, headers: Vec::new() }
+    }
+}
+
+/// An answer other than 200: a status, Zendesk's error body and any extra headers.
 struct ApiError {
     status: StatusCode,
     body: Value,
+    headers: Headers,
 }
 
 impl ApiError {
-    fn invalid(description: impl Into<String>) -> ApiError {
+    fn new(status: StatusCode, body: Value) -> ApiError {
         ApiError {
-            status: StatusCode::BAD_REQUEST,
-            body: json!({"error": "InvalidValue", "description": description.into()}),
+            status,
+            body,
+            headers: Vec::new(),
         }
     }
 
+    fn invalid(description: impl Into<String>) -> ApiError {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            json!({"error": "InvalidValue", "description": description.into()}),
+        )
+    }
+
     fn not_found() -> ApiError {
-        ApiError {
-            status: StatusCode::NOT_FOUND,
-            body: json!({"error": "RecordNotFound", "description": "Not found"}),
-        }
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            json!({"error": "RecordNotFound", "description": "Not found"}),
+        )
+    }
+
+    /// 422, as Zendesk answers a write whose values it refuses.
+    fn record_invalid(field: &str, description: impl Into<String>) -> ApiError {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            json!({
+                "error": "RecordInvalid",
+                "description": "Record validation errors",
+                "details": { field: [{"description": description.into()}] },
+            }),
+        )
+    }
+
+    fn method_not_allowed() -> ApiError {
+        ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            json!({"error": "MethodNotAllowed", "description": "The simulated Zendesk does not answer this method here"}),
+        )
     }
 }
 
@@ -55,9 +106,22 @@ fn json_response(status: StatusCode, body: &Value) -> Response {
     respond(status, body.to_string())
 }
 
+fn with_headers(mut response: Response, headers: Headers) -> Response {
+    for (name, value) in headers {
+        response.headers_mut().insert(name, value);
+    }
+    response
+}
+
 impl From<ApiError> for Response {
     fn from(error: ApiError) -> Response {
-        json_response(error.status, &error.body)
+        with_headers(json_response(error.status, &error.body), error.headers)
+    }
+}
+
+impl From<Answer> for Response {
+    fn from(answer: Answer) -> Response {
+        with_headers(json_response(StatusCode::OK, &answer.body), answer.headers)
     }
 }
 
@@ -68,9 +132,12 @@ enum Rate {
     Refused { limit: u32, retry_after: i64 },
 }
 
-async fn handle(AxumState(state): AxumState<Arc<State>>, method: Method, uri: Uri, headers: HeaderMap) -> Response {
+async fn handle(AxumState(state): AxumState<Arc<State>>, method: Method, uri: Uri, headers: HeaderMap, body: Body) -> Response {
     let path = uri.path();
     *lock(&state.counters).entry(path.to_string()).or_insert(0) += 1;
+    if method == Method::PUT || method == Method::POST {
+        state.writes.fetch_add(1, Ordering::SeqCst);
+    }
     let delay = state.faults().delay;
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
@@ -87,10 +154,27 @@ async fn handle(AxumState(state): AxumState<Arc<State>>, method: Method, uri: Ur
             StatusCode::TOO_MANY_REQUESTS,
             &json!({"error": "TooManyRequests", "description": format!("Rate limit exceeded, retry after {retry_after} seconds")}),
         ),
-        _ => injected_fault(&state).unwrap_or_else(|| match route(&state, &method, path, Query::parse(uri.query())) {
-            Ok(body) => json_response(StatusCode::OK, &body),
-            Err(error) => error.into(),
-        }),
+        _ => match injected_fault(&state) {
+            Some(response) => response,
+            None => {
+                // Only writes have a body worth reading: reads answer without awaiting anything.
+                let body = if method == Method::PUT || method == Method::POST {
+                    axum::body::to_bytes(body, MAX_BODY).await.ok()
+                } else {
+                    Some(axum::body::Bytes::new())
+                };
+                match body {
+                    Some(body) => match route(&state, &method, path, Query::parse(uri.query()), &body) {
+                        Ok(answer) => answer.into(),
+                        Err(error) => error.into(),
+                    },
+                    None => json_response(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        &json!({"error": "PayloadTooLarge", "description": format!("Request bodies are limited to {MAX_BODY} bytes")}),
+                    ),
+                }
+            }
+        },
     };
     let headers = response.headers_mut();
     match rate {
@@ -184,49 +268,335 @@ fn injected_fault(state: &State) -> Option<Response> {
     None
 }
 
-fn route(state: &State, method: &Method, path: &str, query: Query) -> Result<Value, ApiError> {
-    if method != Method::GET {
-        return Err(ApiError {
-            status: StatusCode::METHOD_NOT_ALLOWED,
-            body: json!({"error": "MethodNotAllowed", "description": "The simulated Zendesk answers GET only"}),
-        });
+fn route(state: &State, method: &Method, path: &str, query: Query, body: &[u8]) -> Result<Answer, ApiError> {
+    if *method == Method::GET {
+        return read(state, path, &query).map(Answer::from);
     }
+    match (method, ticket_path(path)) {
+        (&Method::PUT, Some(TicketPath::Ticket(id))) => ticket_update(state, id, body),
+        (&Method::PUT, Some(TicketPath::Tags(id))) => tags_update(state, id, body, false),
+        (&Method::POST, Some(TicketPath::Tags(id))) => tags_update(state, id, body, true),
+        _ => Err(ApiError::method_not_allowed()),
+    }
+}
+
+fn read(state: &State, path: &str, query: &Query) -> Result<Value, ApiError> {
     match path {
-        TICKET_EXPORT => ticket_export(state, &query),
-        EVENT_EXPORT => event_export(state, &query),
-        "/api/v2/users.json" => users(state, &query),
-        "/api/v2/users/show_many.json" => users_by_id(state, &query),
-        "/api/v2/organizations.json" => organizations(state, &query),
+        TICKET_EXPORT => ticket_export(state, query),
+        EVENT_EXPORT => event_export(state, query),
+        "/api/v2/users.json" => users(state, query),
+        "/api/v2/users/show_many.json" => users_by_id(state, query),
+        "/api/v2/organizations.json" => organizations(state, query),
         "/api/v2/ticket_fields.json" => {
             let fields = state.world().ticket_fields_json();
             Ok(json!({"count": fields.len(), "ticket_fields": fields, "next_page": null, "previous_page": null}))
         }
-        _ => ticket_read(state, path),
+        _ => ticket_read(state, path, query),
     }
 }
 
-/// `/api/v2/tickets/{id}.json` and `/api/v2/tickets/{id}/comments.json`: live reads, no horizon.
-fn ticket_read(state: &State, path: &str) -> Result<Value, ApiError> {
-    let rest = path.strip_prefix("/api/v2/tickets/").ok_or_else(ApiError::not_found)?;
-    let (id, comments) = match rest.strip_suffix("/comments.json") {
-        Some(id) => (id, true),
-        None => (rest.strip_suffix(".json").ok_or_else(ApiError::not_found)?, false),
+/// A path under `/api/v2/tickets/{id}`.
+enum TicketPath {
+    Ticket(u64),
+    Comments(u64),
+    Tags(u64),
+}
+
+fn ticket_path(path: &str) -> Option<TicketPath> {
+    let rest = path.strip_prefix("/api/v2/tickets/")?;
+    let (id, kind): (&str, fn(u64) -> TicketPath) = if let Some(id) = rest.strip_suffix("/comments.json") {
+        (id, TicketPath::Comments)
+    } else if let Some(id) = rest.strip_suffix("/tags.json") {
+        (id, TicketPath::Tags)
+    } else {
+        (rest.strip_suffix(".json")?, TicketPath::Ticket)
     };
     if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    id.parse().ok().map(kind)
+}
+
+/// `/api/v2/tickets/{id}.json`, `.../comments.json` and `.../tags.json`: live reads, no horizon.
+fn ticket_read(state: &State, path: &str, query: &Query) -> Result<Value, ApiError> {
+    let target = ticket_path(path).ok_or_else(ApiError::not_found)?;
+    let world = state.world();
+    match target {
+        TicketPath::Ticket(id) => Ok(json!({"ticket": world.live_ticket_json(id).ok_or_else(ApiError::not_found)?})),
+        TicketPath::Comments(id) => {
+            let mut comments = world.live_comments_json(id).ok_or_else(ApiError::not_found)?;
+            drop(world);
+            comments_page(state, query, path, &mut comments)
+        }
+        TicketPath::Tags(id) => Ok(json!({"tags": world.live_tags(id).ok_or_else(ApiError::not_found)?})),
+    }
+}
+
+/// A page of a ticket's comments, oldest first unless `sort_order=desc`: offset pagination with
+/// `per_page`/`page` (`next_page`, `previous_page`, `count`), cursor pagination otherwise
+/// (`page[size]`, `page[after]`; `meta`, `links`). Pages hold at most 100.
+fn comments_page(state: &State, query: &Query, path: &str, comments: &mut Vec<Value>) -> Result<Value, ApiError> {
+    let sort_order = match query.get("sort_order") {
+        None | Some("asc") => "asc",
+        Some("desc") => {
+            comments.reverse();
+            "desc"
+        }
+        Some(_) => return Err(ApiError::invalid("sort_order must be asc or desc")),
+    };
+    let all = std::mem::take(comments);
+    if query.get("per_page").is_some() || query.get("page").is_some() {
+        let mut body = paginate(state, query, path, &format!("&sort_order={sort_order}"), all)?;
+        rename(&mut body, "comments");
+        return Ok(body);
+    }
+    let size = match query.get("page[size]") {
+        None => LIST_PAGE,
+        Some(text) => match text.parse::<usize>() {
+            Ok(n) if n >= 1 => n.min(LIST_PAGE),
+            _ => return Err(ApiError::invalid("page[size] must be a positive integer")),
+        },
+    };
+    let skip = match query.get("page[after]") {
+        None => 0,
+        Some(cursor) => STANDARD
+            .decode(cursor.trim().replace(' ', "+"))
+            .ok()
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+            .and_then(|text| text.strip_prefix("offset:").and_then(|n| n.parse::<usize>().ok()))
+            .ok_or_else(|| ApiError::invalid("page[after] is invalid"))?,
+    };
+    let total = all.len();
+    let end = skip.saturating_add(size).min(total);
+    let page: Vec<Value> = all.into_iter().skip(skip).take(size).collect();
+    let has_more = end < total;
+    let after = STANDARD.encode(format!("offset:{end}"));
+    let before = STANDARD.encode(format!("offset:{skip}"));
+    let link = |param: &str, cursor: &str| {
+        format!(
+            "{}{path}?page%5B{param}%5D={}&page%5Bsize%5D={size}&sort_order={sort_order}",
+            state.base_url,
+            percent_encode(cursor)
+        )
+    };
+    Ok(json!({
+        "comments": page,
+        "meta": {"has_more": has_more, "after_cursor": after, "before_cursor": before},
+        "links": {"prev": link("before", &before), "next": link("after", &after)},
+    }))
+}
+
+// ---- writes ------------------------------------------------------------------------
+
+/// `PUT /api/v2/tickets/{id}.json`: a comment, status and tag changes as one audit by the API user.
+fn ticket_update(state: &State, id: u64, body: &[u8]) -> Result<Answer, ApiError> {
+    let body = json_body(body)?;
+    let ticket = body
+        .get("ticket")
+        .and_then(Value::as_object)
+        .ok_or_else(|| ApiError::invalid("The body must be {\"ticket\": {...}}"))?;
+    let stamp = safe_update_stamp(ticket)?;
+    let update = ApiUpdate {
+        comment: ticket.get("comment").map(comment_param).transpose()?,
+        status: ticket.get("status").map(status_param).transpose()?,
+        tags: ticket.get("tags").map(|v| tags_param("tags", v)).transpose()?,
+        additional_tags: ticket
+            .get("additional_tags")
+            .map(|v| tags_param("additional_tags", v))
+            .transpose()?
+            .unwrap_or_default(),
+        remove_tags: ticket
+            .get("remove_tags")
+            .map(|v| tags_param("remove_tags", v))
+            .transpose()?
+            .unwrap_or_default(),
+    };
+    let (mut world, headers) = admit_write(state, id, stamp)?;
+    let audit = world.api_update(id, update, state.api_user_id, state.now()).map_err(refused)?;
+    let mut answer = json!({"ticket": world.live_ticket_json(id).ok_or_else(ApiError::not_found)?});
+    if let (Some(answer), Some(audit)) = (answer.as_object_mut(), audit.and_then(|a| world.api_audit_json(a))) {
+        answer.insert("audit".to_string(), audit);
+    }
+    Ok(Answer { body: answer, headers })
+}
+
+/// `PUT /api/v2/tickets/{id}/tags.json` adds the tags, `POST` replaces them.
+fn tags_update(state: &State, id: u64, body: &[u8], replace: bool) -> Result<Answer, ApiError> {
+    let body = json_body(body)?;
+    let object = body
+        .as_object()
+        .ok_or_else(|| ApiError::invalid("The body must be {\"tags\": [...]}"))?;
+    let tags = tags_param("tags", object.get("tags").ok_or_else(|| ApiError::invalid("tags is required"))?)?;
+    let stamp = safe_update_stamp(object)?;
+    let update = if replace {
+        ApiUpdate {
+            tags: Some(tags),
+            ..ApiUpdate::default()
+        }
+    } else {
+        ApiUpdate {
+            additional_tags: tags,
+            ..ApiUpdate::default()
+        }
+    };
+    let (mut world, headers) = admit_write(state, id, stamp)?;
+    world.api_update(id, update, state.api_user_id, state.now()).map_err(refused)?;
+    let tags = world.live_tags(id).ok_or_else(ApiError::not_found)?;
+    Ok(Answer {
+        body: json!({"tags": tags}),
+        headers,
+    })
+}
+
+/// The checks every write passes, in Zendesk's order: the ticket exists (404), the per-ticket
+/// update limit (429), the ticket is not closed (422), the safe update's stamp (409). Hands back
+/// the locked world, so nothing changes between the checks and the write, and the limit's header.
+fn admit_write(state: &State, id: u64, stamp: Option<i64>) -> Result<(MutexGuard<'_, World>, Headers), ApiError> {
+    let world = state.world();
+    if !world.is_live(id) {
         return Err(ApiError::not_found());
     }
-    let id: u64 = id.parse().map_err(|_| ApiError::not_found())?;
-    let world = state.world();
-    if comments {
-        let comments = world.live_comments_json(id).ok_or_else(ApiError::not_found)?;
-        Ok(json!({
-            "comments": comments,
-            "meta": {"has_more": false, "after_cursor": null, "before_cursor": null},
-            "links": {"prev": null, "next": null},
-        }))
-    } else {
-        Ok(json!({"ticket": world.live_ticket_json(id).ok_or_else(ApiError::not_found)?}))
+    let headers = admit_ticket_update(state, id)?;
+    world.check_write(id, stamp).map_err(|refusal| {
+        let mut error = refused(refusal);
+        error.headers.extend(headers.iter().cloned());
+        error
+    })?;
+    Ok((world, headers))
+}
+
+fn refused(refusal: Refusal) -> ApiError {
+    match refusal {
+        Refusal::NotFound => ApiError::not_found(),
+        Refusal::Closed => ApiError::record_invalid("status", "Status: closed prevents ticket update"),
+        Refusal::Conflict => ApiError::new(
+            StatusCode::CONFLICT,
+            json!({
+                "error": "UpdateConflict",
+                "description": "Safe Update prevented the update due to outdated ticket data. Please fetch the latest ticket data and try again.",
+            }),
+        ),
+        Refusal::UnknownAuthor => ApiError::record_invalid("author_id", "Author: is invalid"),
     }
+}
+
+/// Counts an update of ticket `id` against Zendesk's per-ticket limit (a rolling window of world
+/// time): the limit's header when admitted, 429 with `Retry-After` when not.
+fn admit_ticket_update(state: &State, id: u64) -> Result<Headers, ApiError> {
+    let now = state.now();
+    let mut updates = lock(&state.ticket_updates);
+    let Some(limit) = updates.limit else {
+        return Ok(Vec::new());
+    };
+    let admitted = updates.admitted.entry(id).or_default();
+    admitted.retain(|&at| at > now.saturating_sub(TICKET_UPDATE_WINDOW));
+    let used = u32::try_from(admitted.len()).unwrap_or(u32::MAX);
+    let header = |remaining: u32, resets: i64| {
+        let value = HeaderValue::from_str(&format!("total={limit}; remaining={remaining}; resets={resets}"))
+            .unwrap_or_else(|_| HeaderValue::from_static("total=0"));
+        (HeaderName::from_static(TICKET_UPDATES_HEADER), value)
+    };
+    if used >= limit {
+        // A slot frees when the oldest admitted update leaves the window.
+        let retry_after = admitted
+            .iter()
+            .min()
+            .map_or(TICKET_UPDATE_WINDOW, |oldest| {
+                oldest.saturating_add(TICKET_UPDATE_WINDOW).saturating_sub(now)
+            })
+            .max(1);
+        let mut error = ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            json!({
+                "error": "TooManyRequests",
+                "description": format!("Too many updates to ticket {id}, retry after {retry_after} seconds"),
+            }),
+        );
+        error.headers.push(header(0, retry_after));
+        error.headers.push((header::RETRY_AFTER, HeaderValue::from(retry_after)));
+        return Err(error);
+    }
+    admitted.push(now);
+    let oldest = admitted.iter().min().copied().unwrap_or(now);
+    let resets = oldest.saturating_add(TICKET_UPDATE_WINDOW).saturating_sub(now).max(1);
+    Ok(vec![header(limit - used - 1, resets)])
+}
+
+fn json_body(body: &[u8]) -> Result<Value, ApiError> {
+    serde_json::from_slice(body).map_err(|e| ApiError::invalid(format!("The request body is not valid JSON: {e}")))
+}
+
+/// `safe_update` (a bool, or "true"/"false" as Zendesk's examples send it) with `updated_stamp`:
+/// the stamp in Unix seconds when the update must be safe.
+fn safe_update_stamp(object: &serde_json::Map<String, Value>) -> Result<Option<i64>, ApiError> {
+    let safe = match object.get("safe_update") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(safe)) => *safe,
+        Some(Value::String(text)) if text == "true" || text == "false" => text == "true",
+        Some(_) => return Err(ApiError::invalid("safe_update must be true or false")),
+    };
+    if !safe {
+        return Ok(None);
+    }
+    let stamp = object
+        .get("updated_stamp")
+        .and_then(Value::as_str)
+        .ok_or_else(|| ApiError::invalid("updated_stamp is required with safe_update"))?;
+    chrono::DateTime::parse_from_rfc3339(stamp.trim())
+        .map(|t| Some(t.timestamp()))
+        .map_err(|_| ApiError::invalid(format!("updated_stamp: {stamp:?} is not an RFC 3339 time")))
+}
+
+fn comment_param(comment: &Value) -> Result<ApiComment, ApiError> {
+    let comment = comment
+        .as_object()
+        .ok_or_else(|| ApiError::record_invalid("comment", "Comment: must be an object"))?;
+    let body = match (comment.get("body"), comment.get("html_body")) {
+        (Some(Value::String(body)), _) | (None, Some(Value::String(body))) => body.clone(),
+        _ => return Err(ApiError::record_invalid("comment", "Comment: body must be a string")),
+    };
+    if body.trim().is_empty() {
+        return Err(ApiError::record_invalid("comment", "Comment: cannot be blank"));
+    }
+    // A comment is public unless it says otherwise, as in Zendesk.
+    let public = match comment.get("public") {
+        None => true,
+        Some(Value::Bool(public)) => *public,
+        Some(_) => return Err(ApiError::record_invalid("comment", "Comment: public must be true or false")),
+    };
+    let author_id = match comment.get("author_id") {
+        None | Some(Value::Null) => None,
+        Some(author) => Some(
+            author
+                .as_u64()
+                .ok_or_else(|| ApiError::record_invalid("author_id", "Author: is invalid"))?,
+        ),
+    };
+    Ok(ApiComment { body, public, author_id })
+}
+
+fn status_param(status: &Value) -> Result<String, ApiError> {
+    status
+        .as_str()
+        .filter(|s| STATUSES.contains(s))
+        .map(str::to_string)
+        .ok_or_else(|| ApiError::record_invalid("status", format!("Status: {status} is not valid")))
+}
+
+/// An array of tags (or one string of them); a tag holding spaces is several tags, as in Zendesk.
+fn tags_param(key: &str, tags: &Value) -> Result<Vec<String>, ApiError> {
+    let strings: Vec<&str> = match tags {
+        Value::String(text) => vec![text.as_str()],
+        Value::Array(items) => items
+            .iter()
+            .map(|item| {
+                item.as_str()
+                    .ok_or_else(|| ApiError::record_invalid(key, format!("{key}: tags must be strings")))
+            })
+            .collect::<Result<_, _>>()?,
+        _ => return Err(ApiError::record_invalid(key, format!("{key}: must be an array of strings"))),
+    };
+    Ok(strings.iter().flat_map(|s| s.split_whitespace()).map(str::to_string).collect())
 }
 
 fn ticket_export(state: &State, query: &Query) -> Result<Value, ApiError> {

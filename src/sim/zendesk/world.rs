@@ -12,7 +12,7 @@ use super::NewTicket;
 
 mod render;
 
-use render::{render_audit, render_comment};
+use render::{render_api_audit, render_audit, render_comment};
 
 /// `updater_id` Zendesk reports for changes made by the system rather than a person.
 pub(super) const SYSTEM_UPDATER: i64 = -1;
@@ -79,6 +79,14 @@ struct FieldOption {
     value: String,
 }
 
+/// How a change reached the account: the Rust-side mutators stand for agents in the web UI,
+/// the HTTP write endpoints for an API client.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Via {
+    Web,
+    Api,
+}
+
 #[derive(Clone)]
 struct Comment {
     id: u64,
@@ -87,6 +95,7 @@ struct Comment {
     body: String,
     public: bool,
     created_at: i64,
+    via: Via,
 }
 
 struct Ticket {
@@ -112,6 +121,7 @@ struct Audit {
     ticket_id: u64,
     timestamp: i64,
     updater_id: i64,
+    via: Via,
     children: Vec<Child>,
 }
 
@@ -126,6 +136,37 @@ enum ChildKind {
     Create(Map<String, Value>),
     /// The field-specific members, e.g. `{"status": "open", "previous_value": "new"}`.
     Change(Map<String, Value>),
+}
+
+/// One ticket update through the API (`PUT /api/v2/tickets/{id}.json`, the tags endpoints):
+/// everything it changes lands in one audit.
+#[derive(Default)]
+pub(super) struct ApiUpdate {
+    pub comment: Option<ApiComment>,
+    pub status: Option<String>,
+    /// Replaces the tags.
+    pub tags: Option<Vec<String>>,
+    pub additional_tags: Vec<String>,
+    pub remove_tags: Vec<String>,
+}
+
+pub(super) struct ApiComment {
+    pub body: String,
+    pub public: bool,
+    /// The API user when None.
+    pub author_id: Option<u64>,
+}
+
+/// Why an API write is refused.
+pub(super) enum Refusal {
+    /// Unknown or deleted.
+    NotFound,
+    /// `closed` tickets take no more updates.
+    Closed,
+    /// `safe_update` with an `updated_stamp` other than the ticket's `updated_at`.
+    Conflict,
+    /// A comment `author_id` that names no user.
+    UnknownAuthor,
 }
 
 /// One page of the cursor ticket export.
@@ -283,6 +324,7 @@ impl World {
             body: new.body,
             public: new.public,
             created_at: now,
+            via: Via::Web,
         };
         let mut ticket = Ticket {
             id,
@@ -334,6 +376,7 @@ impl World {
             ticket_id: id,
             timestamp: now,
             updater_id,
+            via: Via::Web,
             children,
         });
         self.tickets.insert(id, ticket);
@@ -343,14 +386,26 @@ impl World {
     /// Applies one update to a ticket: `change` edits it and returns what changed. An update
     /// that changes nothing leaves the ticket and its history alone, as Zendesk does.
     fn update(&mut self, ticket_id: u64, updater_id: i64, now: i64, change: impl FnOnce(&mut Ticket, &Fields, u64) -> Vec<ChildKind>) {
+        self.update_via(ticket_id, updater_id, now, Via::Web, change);
+    }
+
+    /// `update` through a given channel; the new audit's id, if anything changed.
+    fn update_via(
+        &mut self,
+        ticket_id: u64,
+        updater_id: i64,
+        now: i64,
+        via: Via,
+        change: impl FnOnce(&mut Ticket, &Fields, u64) -> Vec<ChildKind>,
+    ) -> Option<u64> {
         let Some(ticket) = self.tickets.get_mut(&ticket_id) else {
             tracing::warn!(ticket_id, "sim zendesk: update of an unknown ticket ignored");
-            return;
+            return None;
         };
         let audit_id = take(&mut self.ids.event);
         let changes = change(ticket, &self.fields, audit_id);
         if changes.is_empty() {
-            return;
+            return None;
         }
         ticket.updated_at = now;
         ticket.generated_timestamp = now;
@@ -360,8 +415,10 @@ impl World {
             ticket_id,
             timestamp: now,
             updater_id,
+            via,
             children,
         });
+        Some(audit_id)
     }
 
     pub(super) fn add_comment(&mut self, ticket_id: u64, author_id: u64, body: &str, public: bool, now: i64) {
@@ -374,6 +431,7 @@ impl World {
                 body: body.to_string(),
                 public,
                 created_at: now,
+                via: Via::Web,
             };
             ticket.comments.push(comment.clone());
             vec![ChildKind::Comment(comment)]
@@ -455,6 +513,88 @@ impl World {
         });
     }
 
+    // ---- writes through the API --------------------------------------------------------
+
+    /// Whether live reads and writes find the ticket (it exists and is not deleted).
+    pub(super) fn is_live(&self, ticket_id: u64) -> bool {
+        self.tickets.get(&ticket_id).is_some_and(|t| t.status != "deleted")
+    }
+
+    /// Whether an API write may go ahead: the ticket is live and not closed, and `stamp` (the
+    /// `updated_stamp` of a safe update, Unix seconds) is still its `updated_at`.
+    pub(super) fn check_write(&self, ticket_id: u64, stamp: Option<i64>) -> Result<(), Refusal> {
+        let ticket = self
+            .tickets
+            .get(&ticket_id)
+            .filter(|t| t.status != "deleted")
+            .ok_or(Refusal::NotFound)?;
+        if ticket.status == "closed" {
+            return Err(Refusal::Closed);
+        }
+        if stamp.is_some_and(|stamp| stamp != ticket.updated_at) {
+            return Err(Refusal::Conflict);
+        }
+        Ok(())
+    }
+
+    /// Applies an API update by `updater` (the API user) as one audit, via the API; the audit's
+    /// id when anything changed. Checks nothing `check_write` checks.
+    pub(super) fn api_update(&mut self, ticket_id: u64, update: ApiUpdate, updater: u64, now: i64) -> Result<Option<u64>, Refusal> {
+        if !self.is_live(ticket_id) {
+            return Err(Refusal::NotFound);
+        }
+        if let Some(author) = update.comment.as_ref().and_then(|c| c.author_id) {
+            if !self.users.contains_key(&author) {
+                return Err(Refusal::UnknownAuthor);
+            }
+        }
+        let comment_id = update.comment.as_ref().map(|_| take(&mut self.ids.event));
+        let audit = self.update_via(ticket_id, as_updater(updater), now, Via::Api, |ticket, fields, audit_id| {
+            let mut changes = Vec::new();
+            if let (Some(new), Some(id)) = (update.comment, comment_id) {
+                let comment = Comment {
+                    id,
+                    audit_id,
+                    author_id: new.author_id.unwrap_or(updater),
+                    body: new.body,
+                    public: new.public,
+                    created_at: now,
+                    via: Via::Api,
+                };
+                ticket.comments.push(comment.clone());
+                changes.push(ChildKind::Comment(comment));
+            }
+            if let Some(status) = update.status {
+                if ticket.status != status {
+                    let previous = std::mem::replace(&mut ticket.status, status.clone());
+                    changes.push(change("status", json!(status), json!(previous)));
+                }
+            }
+            let mut tags = match update.tags {
+                Some(tags) => unique(tags.iter().map(String::as_str)),
+                None => ticket.tags.clone(),
+            };
+            for tag in &update.additional_tags {
+                push_unique(&mut tags, tag);
+            }
+            tags.retain(|t| !update.remove_tags.contains(t));
+            if let Some(tags_changed) = tags_change(&ticket.tags, &tags) {
+                ticket.tags = tags;
+                changes.push(tags_changed);
+                for (field_id, old, new) in sync_tagger_fields(ticket, fields) {
+                    changes.push(custom_field_change(field_id, new, old));
+                }
+            }
+            changes
+        });
+        Ok(audit)
+    }
+
+    /// An audit as the write endpoints answer it (`{"ticket": ..., "audit": ...}`).
+    pub(super) fn api_audit_json(&self, audit_id: u64) -> Option<Value> {
+        self.audits.iter().rev().find(|a| a.id == audit_id).map(render_api_audit)
+    }
+
     // ---- reads -----------------------------------------------------------------------
 
     /// The ticket as the API shows it, deleted or not.
@@ -473,6 +613,19 @@ impl World {
     pub(super) fn live_comments_json(&self, ticket_id: u64) -> Option<Vec<Value>> {
         let ticket = self.tickets.get(&ticket_id).filter(|t| t.status != "deleted")?;
         Some(ticket.comments.iter().map(render_comment).collect())
+    }
+
+    /// The ticket's tags for a live read (`/tickets/{id}/tags.json`).
+    pub(super) fn live_tags(&self, ticket_id: u64) -> Option<Vec<String>> {
+        let ticket = self.tickets.get(&ticket_id).filter(|t| t.status != "deleted")?;
+        Some(ticket.tags.clone())
+    }
+
+    /// Every comment of the ticket, deleted or not; none for an unknown ticket.
+    pub(super) fn comments_json(&self, ticket_id: u64) -> Vec<Value> {
+        self.tickets
+            .get(&ticket_id)
+            .map_or_else(Vec::new, |t| t.comments.iter().map(render_comment).collect())
     }
 
     /// Tickets strictly after `after` in (generated_timestamp, id) order, none newer than `horizon`.

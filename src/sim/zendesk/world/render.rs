@@ -3,7 +3,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::{Audit, Child, ChildKind, Comment, Organization, Ticket, TicketField, User, World};
+use super::{Audit, Child, ChildKind, Comment, Organization, Ticket, TicketField, User, Via, World};
 
 impl World {
     pub(super) fn render_ticket(&self, t: &Ticket) -> Value {
@@ -183,14 +183,14 @@ impl World {
 }
 
 pub(super) fn render_audit(a: &Audit, with_comments: bool) -> Value {
-    let children: Vec<Value> = a.children.iter().map(|c| render_child(c, with_comments)).collect();
+    let children: Vec<Value> = a.children.iter().map(|c| render_child(c, a.via, with_comments)).collect();
     json!({
         "id": a.id,
         "ticket_id": a.ticket_id,
         "timestamp": a.timestamp,
         "created_at": rfc3339(a.timestamp),
         "updater_id": a.updater_id,
-        "via": "Web form",
+        "via": via_name(a.via),
         "system": {},
         "merged_ticket_ids": [],
         "event_type": "Audit",
@@ -198,10 +198,79 @@ pub(super) fn render_audit(a: &Audit, with_comments: bool) -> Value {
     })
 }
 
-fn render_child(child: &Child, with_comments: bool) -> Value {
+/// An audit as the write endpoints (and the ticket audits API) render it: `events` with
+/// `type`, `field_name`, `value` and `previous_value`, ids of `*_id` fields as strings.
+pub(super) fn render_api_audit(a: &Audit) -> Value {
+    let events: Vec<Value> = a
+        .children
+        .iter()
+        .map(|child| match &child.kind {
+            ChildKind::Comment(c) => {
+                let mut event = render_comment(c);
+                if let Some(event) = event.as_object_mut() {
+                    event.retain(|k, _| k != "via" && k != "created_at" && k != "metadata");
+                }
+                event
+            }
+            ChildKind::Create(members) => api_field_event(child.id, "Create", members),
+            ChildKind::Change(members) => api_field_event(child.id, "Change", members),
+        })
+        .collect();
+    json!({
+        "id": a.id,
+        "ticket_id": a.ticket_id,
+        "created_at": rfc3339(a.timestamp),
+        "author_id": a.updater_id,
+        "metadata": {"system": {}, "custom": {}},
+        "events": events,
+        "via": via_object(a.via),
+    })
+}
+
+/// `{"status": "open", "previous_value": "new"}` → `{"field_name": "status", "value": "open", ...}`;
+/// a custom field's `{"custom_ticket_fields": {"<id>": v}}` → `field_name` "<id>".
+fn api_field_event(id: u64, event_type: &str, members: &Map<String, Value>) -> Value {
+    let (mut field_name, mut value) = members
+        .iter()
+        .find(|(k, _)| !matches!(k.as_str(), "previous_value" | "added_tags" | "removed_tags"))
+        .map_or((String::new(), Value::Null), |(k, v)| (k.clone(), v.clone()));
+    if field_name == "custom_ticket_fields" {
+        if let Some((field_id, field_value)) = value.as_object().and_then(|o| o.iter().next()).map(|(k, v)| (k.clone(), v.clone())) {
+            field_name = field_id;
+            value = field_value;
+        }
+    }
+    let as_id = |v: &Value| match v {
+        Value::Number(n) if field_name.ends_with("_id") => json!(n.to_string()),
+        other => other.clone(),
+    };
+    let mut event = json!({"id": id, "type": event_type, "value": as_id(&value), "field_name": field_name});
+    if let (Some(event), Some(previous)) = (event.as_object_mut(), members.get("previous_value")) {
+        event.insert("previous_value".to_string(), as_id(previous));
+    }
+    event
+}
+
+/// The `via` string of the ticket events export.
+fn via_name(via: Via) -> &'static str {
+    match via {
+        Via::Web => "Web form",
+        Via::Api => "Web service",
+    }
+}
+
+fn via_object(via: Via) -> Value {
+    let channel = match via {
+        Via::Web => "web",
+        Via::Api => "api",
+    };
+    json!({"channel": channel, "source": {"from": {}, "to": {}, "rel": null}})
+}
+
+fn render_child(child: &Child, via: Via, with_comments: bool) -> Value {
     let mut event = Map::new();
     event.insert("id".to_string(), json!(child.id));
-    event.insert("via".to_string(), json!("Web form"));
+    event.insert("via".to_string(), json!(via_name(via)));
     event.insert("via_reference_id".to_string(), Value::Null);
     let event_type = match &child.kind {
         ChildKind::Comment(c) if with_comments => {
@@ -239,7 +308,7 @@ pub(super) fn render_comment(c: &Comment) -> Value {
         "public": c.public,
         "attachments": [],
         "audit_id": c.audit_id,
-        "via": {"channel": "web", "source": {"from": {}, "to": {}, "rel": null}},
+        "via": via_object(c.via),
         "created_at": rfc3339(c.created_at),
         "metadata": {"system": {}, "custom": {}},
     })
