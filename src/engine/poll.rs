@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 use super::apply::{apply_audit, apply_ticket, clocks_of, Directory};
 use crate::clock::Clock;
 use crate::config::{ChannelKind, Config};
+use crate::sla::alerting::next_look;
 use crate::sla::clock::{Event, Role, TicketClocks};
 use crate::sla::time::Timestamp;
 use crate::store::{AgentRecord, Cursors, OrganizationRecord, Store, StoreError, TicketRecord};
@@ -183,10 +184,9 @@ impl Engine {
         self.note_unknown_status(record);
         // A ticket known only from the events export waits for its first ticket-export page
         // (its organization, severity and subject) before any alert.
-        record.next_alert = if record.exported {
-            self.clocks(record, directory, now).and_then(|c| c.next_alert())
-        } else {
-            None
+        record.next_alert = match self.clocks(record, directory, now) {
+            Some(clocks) if record.exported => next_look(record.id, &clocks, |key| self.store.has_alert(key).unwrap_or(false)),
+            _ => None,
         };
     }
 

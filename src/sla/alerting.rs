@@ -105,7 +105,7 @@ pub fn decide(ticket_id: u64, clocks: &TicketClocks, now: Timestamp, backfill: i
         for (i, (id, at)) in fresh.into_iter().enumerate() {
             let verdict = if i < last {
                 Verdict::Superseded
-            } else if now - at > backfill {
+            } else if now.saturating_sub(at) > backfill {
                 Verdict::TooOld
             } else {
                 Verdict::Send
@@ -119,6 +119,17 @@ pub fn decide(ticket_id: u64, clocks: &TicketClocks, now: Timestamp, backfill: i
         }
     }
     out
+}
+
+/// When a ticket next needs the alert timer: its next alert instant, or at once (the earliest
+/// such instant) when a crossed point is not recorded yet, as for a ticket first seen late
+/// or after the daemon was down.
+pub fn next_look(ticket_id: u64, clocks: &TicketClocks, known: impl Fn(&str) -> bool) -> Option<Timestamp> {
+    let unrecorded = decide(ticket_id, clocks, Timestamp::MAX, Timestamp::MAX, known)
+        .into_iter()
+        .map(|d| d.at)
+        .min();
+    [unrecorded, clocks.next_alert()].into_iter().flatten().min()
 }
 
 /// Whether an alert decided earlier should still go out, given the clock now.

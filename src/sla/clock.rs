@@ -279,6 +279,11 @@ fn severity_at(facts: &TicketFacts, now: Timestamp) -> Option<&str> {
         .flatten()
 }
 
+/// Reminders follow a contractual breach; an internal goal's breach is told once.
+fn reminders_for(policy: &Policy, target: &AppliedTarget) -> Option<Duration> {
+    policy.reminder_every.filter(|_| target.kind == TargetKind::Contract)
+}
+
 /// Every clock of a ticket at `now`.
 pub fn evaluate(policy: &Policy, facts: &TicketFacts, now: Timestamp) -> Result<TicketClocks, CalendarError> {
     if !facts.events.is_sorted_by_key(Event::at) {
@@ -303,7 +308,7 @@ pub fn evaluate(policy: &Policy, facts: &TicketFacts, now: Timestamp) -> Result<
         }
         for target in targets {
             let schedule = policy.schedule(target.schedule);
-            clocks.push(measure(&timeline, &target, schedule, policy.reminder_every, now)?);
+            clocks.push(measure(&timeline, &target, schedule, reminders_for(policy, &target), now)?);
         }
     }
     Ok(TicketClocks {

@@ -1,0 +1,360 @@
+//! Alerts end to end (SPEC §2 thresholds, §3.3, §5): the engine polls the
+//! simulated Zendesk and fires at each threshold instant, in virtual time,
+//! delivering to the simulated Slack; restarts reopen the same sled store.
+
+mod common;
+
+use common::{channels, client, reopen, Harness, ANSWER};
+use slawatch::engine::poll::Engine;
+use slawatch::sla::time::parse_rfc3339;
+use slawatch::store::{AlertStatus, Store};
+use tokio_util::sync::CancellationToken;
+
+const SUPPORT_ONLY: &str = r#"
+[notify]
+max_backoff = "5m"
+[notify.channels.support]
+kind = "slack"
+url_env = "UNUSED"
+[[notify.routes]]
+channels = ["support"]
+"#;
+
+fn t(text: &str) -> i64 {
+    parse_rfc3339(text).unwrap()
+}
+
+/// Runs the daemon's two loops in virtual time until `until`: a poll every ten minutes,
+/// and the alert timer at each instant it asks for.
+async fn run_until(engine: &Engine, h: &Harness, until: i64) {
+    let mut next_poll = h.clock.now();
+    loop {
+        let now = h.clock.now();
+        let wake = engine.next_wake_ms().unwrap().map(|ms| (ms + 999) / 1000).unwrap_or(i64::MAX);
+        let next = next_poll.min(wake).min(until).max(now);
+        h.clock.set(next);
+        if next >= next_poll {
+            engine.poll(&CancellationToken::new()).await.unwrap();
+            next_poll = next + 600;
+        }
+        engine.fire_due().await.unwrap();
+        if next >= until {
+            break;
+        }
+    }
+}
+
+fn sev1_ticket(h: &Harness) -> u64 {
+    h.ticket("sev1")
+}
+
+fn titles(h: &Harness) -> Vec<String> {
+    h.slack
+        .messages()
+        .iter()
+        .map(|m| m.body["blocks"][0]["text"]["text"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+/// A new engine on the same store: what a restart after a crash sees.
+async fn restart(h: &mut Harness) {
+    let config = h.engine.config.clone();
+    let placeholder = Engine::new(
+        config.clone(),
+        client(&h.sim, &h.clock),
+        Store::open(&h.dir.path().join("spare"), 1 << 20).unwrap(),
+        h.clock.clone(),
+    )
+    .unwrap();
+    drop(std::mem::replace(&mut h.engine, placeholder));
+    let store = reopen(&config.store.path).await;
+    let channels = channels(&config, &h.slack);
+    h.engine = Engine::new(config, client(&h.sim, &h.clock), store, h.clock.clone())
+        .unwrap()
+        .with_channels(channels);
+}
+
+#[tokio::test]
+async fn warnings_and_the_breach_reach_slack_once_each_at_their_instants() {
+    let h = Harness::new(SUPPORT_ONLY).await;
+    let id = sev1_ticket(&h);
+    run_until(&h.engine, &h, t("2026-12-03T12:00:00-08:00")).await;
+    assert_eq!(
+        titles(&h),
+        vec![
+            format!("SLA warning: first response on #{id}, 12h left"),
+            format!("SLA warning: first response on #{id}, 6h left"),
+            format!("SLA warning: first response on #{id}, 2h 24m left"),
+            format!("SLA breached: first response on #{id}"),
+        ]
+    );
+    // Each was sent at its threshold instant (virtual time), not at the next poll.
+    let alerts = h.engine.store.alerts_of(id).unwrap();
+    let sent: Vec<(i64, i64)> = alerts
+        .iter()
+        .filter(|a| a.status == AlertStatus::Delivered)
+        .map(|a| (a.at, a.deliveries[0].sent_at.unwrap()))
+        .collect();
+    assert_eq!(sent.len(), 4);
+    for (at, sent_at) in sent {
+        assert!(sent_at - at <= 1, "threshold at {at}, sent at {sent_at}");
+    }
+    let message = &h.slack.messages()[3].body;
+    let fields = message["blocks"][2]["fields"].to_string();
+    for expected in [
+        "Acme",
+        "self-hosted",
+        "sev1",
+        "first response, 24h (contract, business-hours clock)",
+        "unassigned",
+    ] {
+        assert!(fields.contains(expected), "{expected} missing from {fields}");
+    }
+    assert!(message["blocks"][1]["text"]["text"]
+        .as_str()
+        .unwrap()
+        .contains(&format!("/agent/tickets/{id}|#{id} Connector crashes")));
+
+    // Nothing is sent twice: not by another pass, not after a restart.
+    let mut h = h;
+    h.engine.fire_due().await.unwrap();
+    restart(&mut h).await;
+    run_until(&h.engine, &h, t("2026-12-03T13:00:00-08:00")).await;
+    assert_eq!(h.slack.messages().len(), 4);
+}
+
+#[tokio::test]
+async fn a_reply_seconds_before_the_deadline_prevents_the_breach_alert() {
+    let h = Harness::new(SUPPORT_ONLY).await;
+    let id = sev1_ticket(&h);
+    run_until(&h.engine, &h, t("2026-12-02T16:59:50-08:00")).await;
+    assert_eq!(h.slack.messages().len(), 3, "the three warnings");
+    // The reply lands ten seconds before the deadline: the exports will not show it for a minute.
+    h.sim.add_comment(id, h.agent, ANSWER, true);
+    run_until(&h.engine, &h, t("2026-12-02T17:00:30-08:00")).await;
+    assert_eq!(h.slack.messages().len(), 3, "no breach alert: {:?}", titles(&h));
+    assert!(h
+        .engine
+        .store
+        .alerts_of(id)
+        .unwrap()
+        .iter()
+        .all(|a| !a.key.ends_with("/breach") || a.status != AlertStatus::Delivered));
+    // Live reads of the ticket: one per alert decided, never one per ticket or poll.
+    let reads = h.sim.request_count(&format!("/api/v2/tickets/{id}.json"));
+    assert!((1..=4).contains(&reads), "{reads} live reads");
+}
+
+#[tokio::test]
+async fn reads_to_confirm_grow_with_alerts_not_with_tickets() {
+    let h = Harness::new(SUPPORT_ONLY).await;
+    let urgent = sev1_ticket(&h);
+    for _ in 0..50 {
+        h.ticket("sev2");
+    }
+    // Up to Tuesday 14:00: only the sev1 ticket's 50% warning (Tuesday 13:00) is due.
+    run_until(&h.engine, &h, t("2026-12-01T14:00:00-08:00")).await;
+    assert_eq!(titles(&h), vec![format!("SLA warning: first response on #{urgent}, 12h left")]);
+    let live_reads: u64 = (1..=60).map(|id| h.sim.request_count(&format!("/api/v2/tickets/{id}.json"))).sum();
+    assert_eq!(live_reads, 1);
+}
+
+#[tokio::test]
+async fn slack_down_then_back_delivers_each_alert_once_in_order() {
+    let h = Harness::new(SUPPORT_ONLY).await;
+    let id = sev1_ticket(&h);
+    h.slack.set_down(true);
+    run_until(&h.engine, &h, t("2026-12-02T12:00:00-08:00")).await;
+    assert!(h.slack.messages().is_empty());
+    let pending = h.engine.store.outbox().unwrap();
+    assert_eq!(pending.len(), 2, "50% and 75% wait in the outbox");
+    assert!(pending
+        .iter()
+        .all(|a| a.deliveries[0].attempts > 0 && a.deliveries[0].last_error.is_some()));
+    h.slack.set_down(false);
+    run_until(&h.engine, &h, t("2026-12-02T12:30:00-08:00")).await;
+    assert_eq!(
+        titles(&h),
+        vec![
+            format!("SLA warning: first response on #{id}, 12h left"),
+            format!("SLA warning: first response on #{id}, 6h left")
+        ]
+    );
+    assert!(h.engine.store.outbox().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn exactly_once_across_restarts_at_each_step_of_delivery() {
+    let mut h = Harness::new(SUPPORT_ONLY).await;
+    let id = sev1_ticket(&h);
+    // Step 1: decided and stored, not delivered (Slack down), then killed.
+    h.slack.set_down(true);
+    run_until(&h.engine, &h, t("2026-12-01T13:30:00-08:00")).await;
+    assert_eq!(h.engine.store.outbox().unwrap().len(), 1);
+    restart(&mut h).await;
+    h.slack.set_down(false);
+    run_until(&h.engine, &h, t("2026-12-01T14:00:00-08:00")).await;
+    assert_eq!(h.slack.messages().len(), 1);
+
+    // Step 2: killed while the POST is in flight (Slack slow; the pass is dropped mid-request).
+    h.slack.set_delay(std::time::Duration::from_millis(300));
+    h.clock.set(t("2026-12-02T11:00:00-08:00"));
+    h.engine.poll(&CancellationToken::new()).await.unwrap();
+    let _ = tokio::time::timeout(std::time::Duration::from_millis(50), h.engine.fire_due()).await;
+    restart(&mut h).await;
+    h.slack.set_delay(std::time::Duration::ZERO);
+    run_until(&h.engine, &h, t("2026-12-02T11:30:00-08:00")).await;
+    h.slack.wait_for(2).await;
+    let seventy_five = titles(&h).iter().filter(|t| t.contains("6h left")).count();
+    assert!(
+        (1..=2).contains(&seventy_five),
+        "the in-flight post is repeated at most once: {seventy_five}"
+    );
+
+    // Step 3: delivered and marked, then killed: nothing more is sent.
+    let before = h.slack.messages().len();
+    restart(&mut h).await;
+    run_until(&h.engine, &h, t("2026-12-02T12:00:00-08:00")).await;
+    assert_eq!(h.slack.messages().len(), before);
+    let delivered = h
+        .engine
+        .store
+        .alerts_of(id)
+        .unwrap()
+        .iter()
+        .filter(|a| a.status == AlertStatus::Delivered)
+        .count();
+    assert_eq!(delivered, 2);
+}
+
+#[tokio::test]
+async fn at_first_sight_only_the_latest_is_sent_and_an_old_breach_stays_quiet() {
+    let h = Harness::new(SUPPORT_ONLY).await;
+    let recent = sev1_ticket(&h);
+    // First seen Wednesday 15:00: 50, 75 and 90% are behind; only 90% goes out.
+    h.clock.set(t("2026-12-02T15:00:00-08:00"));
+    run_until(&h.engine, &h, t("2026-12-02T15:10:00-08:00")).await;
+    assert_eq!(titles(&h), vec![format!("SLA warning: first response on #{recent}, 2h 24m left")]);
+    let statuses: Vec<AlertStatus> = h.engine.store.alerts_of(recent).unwrap().into_iter().map(|a| a.status).collect();
+    assert_eq!(statuses.iter().filter(|s| **s == AlertStatus::Superseded).count(), 2);
+
+    // A ticket whose response breached two days before it is first seen: recorded, not sent.
+    let h = Harness::new(SUPPORT_ONLY).await;
+    let old = sev1_ticket(&h);
+    h.clock.set(t("2026-12-04T18:00:00-08:00"));
+    run_until(&h.engine, &h, t("2026-12-04T18:10:00-08:00")).await;
+    let alerts = h.engine.store.alerts_of(old).unwrap();
+    let breach = alerts
+        .iter()
+        .find(|a| a.key.contains("first_response") && a.key.ends_with("/breach"))
+        .unwrap();
+    assert_eq!(breach.status, AlertStatus::TooOld);
+    assert!(titles(&h).iter().all(|t| !t.contains("first response")), "{:?}", titles(&h));
+    let rows = slawatch::engine::status::open_tickets(&h.engine.config, &h.engine.store, &h.engine.directory(), h.clock.now()).unwrap();
+    assert_eq!(rows[0].metrics.first_response.state, "breached", "shown in status");
+}
+
+#[tokio::test]
+async fn a_met_clock_cancels_its_pending_warning() {
+    let h = Harness::new(SUPPORT_ONLY).await;
+    let id = sev1_ticket(&h);
+    h.slack.set_down(true);
+    run_until(&h.engine, &h, t("2026-12-01T13:30:00-08:00")).await;
+    assert_eq!(h.engine.store.outbox().unwrap().len(), 1);
+    // The reply reaches the store (the next poll) while Slack is still down.
+    h.sim.add_comment(id, h.agent, ANSWER, true);
+    h.clock.advance(std::time::Duration::from_secs(120));
+    h.engine.poll(&CancellationToken::new()).await.unwrap();
+    h.slack.set_down(false);
+    run_until(&h.engine, &h, t("2026-12-01T15:00:00-08:00")).await;
+    assert!(h.slack.messages().is_empty(), "{:?}", titles(&h));
+    let alert = &h.engine.store.alerts_of(id).unwrap()[0];
+    assert!(matches!(alert.status, AlertStatus::Cancelled { .. }), "{:?}", alert.status);
+}
+
+#[tokio::test]
+async fn routes_send_by_severity_and_kind_goals_are_labelled_and_reminders_follow() {
+    let h = Harness::new(
+        r#"
+[alerts]
+reminder_every = "4h"
+[notify]
+[notify.channels.support]
+kind = "slack"
+url_env = "UNUSED"
+[notify.channels.oncall]
+kind = "slack"
+url_env = "UNUSED"
+[notify.channels.goals]
+kind = "webhook"
+url_env = "UNUSED"
+[[notify.routes]]
+kinds = ["goal"]
+channels = ["goals"]
+[[notify.routes]]
+severities = ["sev1"]
+channels = ["oncall", "support"]
+[[notify.routes]]
+channels = ["support"]
+"#,
+    )
+    .await;
+    let urgent = sev1_ticket(&h);
+    let minor = h.ticket("sev2");
+    run_until(&h.engine, &h, t("2026-12-08T10:00:00-08:00")).await;
+    let oncall: Vec<String> = h.slack.messages_for("oncall").iter().map(|m| m.text.clone()).collect();
+    assert!(
+        oncall.iter().all(|t| t.contains(&format!("#{urgent}"))) && !oncall.is_empty(),
+        "{oncall:?}"
+    );
+    assert!(
+        oncall.iter().any(|t| t.contains("still breached")),
+        "a reminder after the breach: {oncall:?}"
+    );
+    let support: Vec<String> = h.slack.messages_for("support").iter().map(|m| m.text.clone()).collect();
+    assert!(support.iter().any(|t| t.contains(&format!("#{minor}"))));
+    let goals = h.slack.messages_for("goals");
+    assert_eq!(goals.len(), 1, "the sev2 resolution goal (one calendar week) breached Monday 09:00");
+    assert_eq!(
+        goals[0].body["title"],
+        format!("Goal sev2-resolved-within-a-week breached: resolution on #{minor}")
+    );
+    assert_eq!(goals[0].body["alert"]["goal"], "sev2-resolved-within-a-week");
+}
+
+#[tokio::test]
+async fn breaches_are_written_as_internal_notes_once() {
+    let h = Harness::new(
+        r#"
+[notify]
+internal_notes = "breaches"
+"#,
+    )
+    .await;
+    let id = sev1_ticket(&h);
+    run_until(&h.engine, &h, t("2026-12-02T17:30:00-08:00")).await;
+    let notes: Vec<serde_json::Value> = h.sim.comments(id).into_iter().filter(|c| c["public"] == false).collect();
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    let body = notes[0]["body"].as_str().unwrap();
+    assert!(
+        body.starts_with(&format!("slawatch: SLA breached: first response on #{id}.")),
+        "{body}"
+    );
+    assert!(body.contains("[slawatch alert "));
+
+    // A crash after writing the note but before marking it: the note is found, not written again.
+    let mut alert = h
+        .engine
+        .store
+        .alerts_of(id)
+        .unwrap()
+        .into_iter()
+        .find(|a| a.key.ends_with("/breach"))
+        .unwrap();
+    alert.status = AlertStatus::Pending;
+    alert.deliveries[0].sent_at = None;
+    h.engine.store.update_alert(&alert).unwrap();
+    h.engine.fire_due().await.unwrap();
+    assert_eq!(h.sim.comments(id).into_iter().filter(|c| c["public"] == false).count(), 1);
+    assert_eq!(h.engine.store.alert(&alert.key).unwrap().unwrap().status, AlertStatus::Delivered);
+}

@@ -1,0 +1,189 @@
+//! What the end-to-end tests share: a simulated Zendesk and Slack, and an
+//! engine on a real sled store, all on one virtual clock.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde_json::{json, Map};
+use slawatch::clock::Clock;
+use slawatch::config::{ChannelKind, Config};
+use slawatch::engine::poll::{Engine, PollReport};
+use slawatch::sim::slack::SimSlack;
+use slawatch::sim::zendesk::{NewTicket, SimOptions, SimZendesk};
+use slawatch::sla::clock::{ClockState, TicketClocks};
+use slawatch::sla::policy::Metric;
+use slawatch::sla::time::parse_rfc3339;
+use slawatch::store::Store;
+use slawatch::zendesk::client::{Auth, ClientOptions, ZendeskClient};
+use tokio_util::sync::CancellationToken;
+
+/// Each configured channel pointed at the simulated Slack: Slack hooks at `/services/NAME`,
+/// generic webhooks at `/hooks/NAME`.
+pub fn channels(config: &Config, slack: &SimSlack) -> BTreeMap<String, (ChannelKind, String)> {
+    config
+        .notify
+        .channels
+        .iter()
+        .map(|(name, channel)| {
+            let url = match channel.kind {
+                ChannelKind::Slack => slack.url(name),
+                ChannelKind::Webhook => slack.generic_url(name),
+            };
+            (name.clone(), (channel.kind, url))
+        })
+        .collect()
+}
+
+/// Monday 2026-11-30 09:00 PST.
+pub const T0: &str = "2026-11-30T17:00:00Z";
+pub const ANSWER: &str = "Please upgrade the connector to 4.2.1; the crash you see is fixed there.";
+
+/// Opens a store just closed: sled's background flusher lets go of the file lock a moment
+/// after the last handle is dropped.
+pub async fn reopen(path: &std::path::Path) -> Store {
+    let start = std::time::Instant::now();
+    loop {
+        match Store::open(path, 8 << 20) {
+            Ok(store) => return store,
+            Err(e) if start.elapsed() < Duration::from_secs(5) => {
+                let _ = e;
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+}
+
+pub struct Harness {
+    pub sim: SimZendesk,
+    pub slack: SimSlack,
+    pub clock: Clock,
+    pub engine: Engine,
+    pub dir: tempfile::TempDir,
+    pub customer: u64,
+    pub agent: u64,
+    pub bot: u64,
+    pub org: u64,
+}
+
+pub fn client(sim: &SimZendesk, clock: &Clock) -> ZendeskClient {
+    let options = ClientOptions {
+        base_url: sim.base_url(),
+        auth: Auth::ApiToken {
+            email: "agent@example.com".into(),
+            token: "sim-token".into(),
+        },
+        requests_per_minute: 10_000,
+        export_requests_per_minute: 10_000,
+        timeout: Duration::from_secs(10),
+        max_attempts: 4,
+        backoff: Duration::from_millis(1),
+        max_backoff: Duration::from_millis(5),
+    };
+    ZendeskClient::new(options, clock.clone()).unwrap()
+}
+
+pub fn config(sim: &SimZendesk, dir: &std::path::Path, bot: u64, extra: &str, page_size: usize) -> Config {
+    let text = format!(
+        r#"
+[zendesk]
+url = "{url}"
+email = "agent@example.com"
+token_env = "UNUSED_IN_TESTS"
+start_time = "2026-11-01T00:00:00Z"
+page_size = {page_size}
+
+[first_response]
+bot_user_ids = [{bot}]
+
+[store]
+path = "{store}"
+cache_mb = 8
+{extra}
+"#,
+        url = sim.base_url(),
+        store = dir.join("store").display(),
+        page_size = page_size,
+    );
+    Config::parse("test.toml", &text).unwrap_or_else(|e| panic!("{e}"))
+}
+
+impl Harness {
+    pub async fn new(extra: &str) -> Harness {
+        Harness::with_page_size(extra, 1000).await
+    }
+
+    pub async fn with_page_size(extra: &str, page_size: usize) -> Harness {
+        let t0 = parse_rfc3339(T0).unwrap();
+        // One virtual clock for the world and the daemon: a Retry-After waited out moves both.
+        let clock = Clock::manual(t0);
+        let sim = SimZendesk::start_with_clock(
+            SimOptions {
+                start_time: t0,
+                ..SimOptions::default()
+            },
+            clock.clone(),
+        )
+        .await
+        .unwrap();
+        let org = sim.add_organization("Acme", &[], Map::from_iter([("deployment".to_string(), json!("self_hosted"))]));
+        let customer = sim.add_user("Casey Customer", "casey@acme.example", "end-user", Some(org));
+        let agent = sim.add_user("Avery Agent", "avery@support.example", "agent", None);
+        let bot = sim.add_user("Triage Bot", "bot@support.example", "agent", None);
+        let dir = tempfile::tempdir().unwrap();
+        let config = config(&sim, dir.path(), bot, extra, page_size);
+        let store = Store::open(&config.store.path, config.store.cache_bytes).unwrap();
+        let slack = SimSlack::start().await.unwrap();
+        let channels = channels(&config, &slack);
+        let engine = Engine::new(config, client(&sim, &clock), store, clock.clone())
+            .unwrap()
+            .with_channels(channels);
+        Harness {
+            sim,
+            slack,
+            clock,
+            engine,
+            dir,
+            customer,
+            agent,
+            bot,
+            org,
+        }
+    }
+
+    /// Moves the world and the daemon's clock together.
+    pub fn advance(&self, secs: i64) {
+        self.clock.advance(Duration::from_secs(secs as u64));
+    }
+
+    /// Past Zendesk's one-minute horizon, then one poll.
+    pub async fn poll(&self) -> PollReport {
+        self.advance(61);
+        self.engine.poll(&CancellationToken::new()).await.unwrap()
+    }
+
+    pub fn ticket(&self, severity_tag: &str) -> u64 {
+        self.sim.create_ticket(NewTicket {
+            subject: "Connector crashes".into(),
+            body: "The connector crashes on start since this morning.".into(),
+            requester_id: self.customer,
+            tags: vec![severity_tag.into()],
+            ..NewTicket::default()
+        })
+    }
+
+    pub fn clocks(&self, id: u64) -> TicketClocks {
+        let record = self
+            .engine
+            .store
+            .ticket(id)
+            .unwrap()
+            .unwrap_or_else(|| panic!("ticket {id} not stored"));
+        self.engine.clocks(&record, &self.engine.directory(), self.clock.now()).unwrap()
+    }
+
+    pub fn state(&self, id: u64, metric: Metric) -> ClockState {
+        self.clocks(id).contract(metric).unwrap().state
+    }
+}
