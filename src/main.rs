@@ -23,6 +23,18 @@ struct ConfigArg {
 
 #[derive(Subcommand)]
 enum Command {
+    /// The whole product against a simulated Zendesk and Slack, in accelerated time: no credentials needed.
+    Demo {
+        /// World time per real second: 3600 is one hour a second.
+        #[arg(long, default_value_t = 3600.0)]
+        speed: f64,
+        /// Where the admin HTTP listens; `slawatch status` asks here.
+        #[arg(long, default_value = "127.0.0.1:9187")]
+        admin: std::net::SocketAddr,
+        /// Stop after this much world time (e.g. 4d); without it, run until Ctrl-C.
+        #[arg(long, value_name = "DURATION")]
+        run_for: Option<String>,
+    },
     /// Run the daemon: poll Zendesk, keep every ticket's clocks current, serve the admin HTTP.
     Run {
         #[command(flatten)]
@@ -123,6 +135,28 @@ fn report(result: anyhow::Result<()>) -> ExitCode {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
+        Command::Demo { speed, admin, run_for } => {
+            let run_for = match run_for.as_deref().map(slawatch::sla::time::Duration::parse).transpose() {
+                Ok(d) => d.map(|d| std::time::Duration::from_secs(d.0 as u64)),
+                Err(e) => {
+                    eprintln!("error: --run-for: {e}");
+                    return ExitCode::from(USAGE);
+                }
+            };
+            if !(speed.is_finite() && *speed > 0.0) {
+                eprintln!("error: --speed must be a positive number");
+                return ExitCode::from(USAGE);
+            }
+            if std::env::var_os("RUST_LOG").is_some() {
+                init_logs(false);
+            }
+            let options = slawatch::demo::DemoOptions {
+                speed: *speed,
+                admin: *admin,
+                run_for,
+            };
+            Ok(report(runtime().block_on(slawatch::demo::run(options))))
+        }
         Command::Run { config, once, json_logs } => load(config).map(|c| {
             init_logs(*json_logs);
             report(runtime().block_on(cli::daemon::run(c, *once)))

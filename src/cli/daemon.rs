@@ -133,25 +133,30 @@ pub async fn run(config: Config, once: bool) -> anyhow::Result<()> {
     result.map_err(Into::into)
 }
 
-/// Open tickets by urgency: from the running daemon when it holds the store, else from the store.
+/// Open tickets by urgency: from the store, or from the running daemon when it holds the
+/// store (or when there is no store here, as with the demo's).
 pub async fn status(config: Config) -> anyhow::Result<Vec<TicketStatus>> {
-    match Store::open(&config.store.path, config.store.cache_bytes) {
-        Ok(store) => {
-            let directory = load_directory(&store)?;
-            Ok(open_tickets(&config, &store, &directory, Clock::system().now())?)
-        }
-        Err(StoreError::Locked { .. }) => {
-            let url = format!("http://{}/status", config.admin.listen);
-            let response = reqwest::get(&url)
-                .await
-                .with_context(|| format!("the store is in use, and the daemon does not answer at {url}"))?;
-            if !response.status().is_success() {
-                bail!("{url}: HTTP {}", response.status());
+    if config.store.path.exists() {
+        match Store::open(&config.store.path, config.store.cache_bytes) {
+            Ok(store) => {
+                let directory = load_directory(&store)?;
+                return Ok(open_tickets(&config, &store, &directory, Clock::system().now())?);
             }
-            Ok(response.json().await.with_context(|| format!("{url}: unreadable answer"))?)
+            Err(StoreError::Locked { .. }) => {}
+            Err(other) => return Err(other.into()),
         }
-        Err(other) => Err(other.into()),
     }
+    let url = format!("http://{}/status", config.admin.listen);
+    let response = reqwest::get(&url).await.with_context(|| {
+        format!(
+            "no daemon answers at {url}, and the store {} is not here or is in use",
+            config.store.path.display()
+        )
+    })?;
+    if !response.status().is_success() {
+        bail!("{url}: HTTP {}", response.status());
+    }
+    response.json().await.with_context(|| format!("{url}: unreadable answer"))
 }
 
 pub fn print_status(rows: &[TicketStatus], json: bool) {

@@ -171,7 +171,7 @@ fn describe(m: &MetricStatus) -> String {
 /// The human table.
 pub fn render_table(rows: &[TicketStatus]) -> String {
     let mut out = format!(
-        "{:<8} {:<12} {:<6} {:<9} {:<44} {}\n",
+        "{:<8} {:<12} {:<6} {:<9} {:<56} {}\n",
         "TICKET", "TIER", "SEV", "STATUS", "FIRST RESPONSE", "RESOLUTION"
     );
     for r in rows {
@@ -181,7 +181,7 @@ pub fn render_table(rows: &[TicketStatus]) -> String {
             format!("{}?", r.severity)
         };
         out.push_str(&format!(
-            "{:<8} {:<12} {:<6} {:<9} {:<44} {}\n",
+            "{:<8} {:<12} {:<6} {:<9} {:<56} {}\n",
             format!("#{}", r.ticket_id),
             r.tier,
             severity,

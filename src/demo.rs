@@ -1,0 +1,419 @@
+//! `slawatch demo`: the simulated Zendesk and Slack and the real daemon in one
+//! process, in accelerated time, with a scripted support week: tickets of both
+//! tiers and severities, acknowledgements and real answers, a pending ticket, a
+//! custom contract, a reply seconds before a deadline, and breaches. Each Slack
+//! message is printed as a support engineer would read it.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use chrono::TimeZone;
+use serde_json::{json, Map, Value};
+use tokio_util::sync::CancellationToken;
+
+use crate::clock::Clock;
+use crate::config::{ChannelKind, Config};
+use crate::engine::poll::Engine;
+use crate::sim::slack::SimSlack;
+use crate::sim::zendesk::{NewTicket, SimOptions, SimZendesk};
+use crate::sla::time::{parse_rfc3339, Timestamp};
+use crate::store::Store;
+use crate::zendesk::client::{Auth, ClientOptions, ZendeskClient};
+
+pub struct DemoOptions {
+    /// World seconds per real second (3600: one hour a second).
+    pub speed: f64,
+    /// Where the admin HTTP listens (`slawatch status` asks there).
+    pub admin: SocketAddr,
+    /// Stop after this much world time; None: run until Ctrl-C.
+    pub run_for: Option<Duration>,
+}
+
+/// Sunday 2026-11-29 10:00 in Los Angeles: the managed customer's clock runs through the
+/// weekend, the self-hosted ones wait for Monday 09:00.
+const WORLD_START: &str = "2026-11-29T10:00:00-08:00";
+
+const DEMO_CONFIG: &str = r#"
+[zendesk]
+url = "{zendesk}"
+email = "demo@slawatch.example"
+token_env = "SLAWATCH_DEMO_TOKEN"
+poll_interval = "5m"
+start_time = "2026-11-29T00:00:00Z"
+requests_per_minute = 700
+export_requests_per_minute = 30
+
+[alerts]
+reminder_every = "1d"
+
+[contracts.initech-elite]
+tier = "self-hosted"
+schedule = "24x7"
+targets.sev1 = { first_response = "4h", resolution = "24h" }
+
+[customers]
+tier_field = "deployment"
+tier_values = { managed = "managed", self_hosted = "self-hosted" }
+contract_field = "contract"
+
+[notify]
+internal_notes = "breaches"
+[notify.channels.oncall]
+kind = "slack"
+url_env = "SLAWATCH_DEMO_ONCALL"
+[notify.channels.support]
+kind = "slack"
+url_env = "SLAWATCH_DEMO_SUPPORT"
+[[notify.routes]]
+severities = ["sev1"]
+kinds = ["contract"]
+channels = ["oncall"]
+[[notify.routes]]
+channels = ["support"]
+
+[store]
+path = "{store}"
+cache_mb = 16
+
+[admin]
+listen = "{admin}"
+"#;
+
+struct World {
+    sim: SimZendesk,
+    agents: [u64; 2],
+}
+
+/// One scripted change, at a world instant.
+struct Step {
+    at: &'static str,
+    /// What happens, as the demo prints it.
+    say: &'static str,
+    run: Box<dyn Fn(&World, &mut BTreeMap<&'static str, u64>) + Send>,
+}
+
+fn step(at: &'static str, say: &'static str, run: impl Fn(&World, &mut BTreeMap<&'static str, u64>) + Send + 'static) -> Step {
+    Step {
+        at,
+        say,
+        run: Box::new(run),
+    }
+}
+
+fn org_fields(pairs: &[(&str, &str)]) -> Map<String, Value> {
+    pairs.iter().map(|(k, v)| (k.to_string(), json!(v))).collect()
+}
+
+/// The week, as it happens.
+fn script(customers: BTreeMap<&'static str, u64>) -> Vec<Step> {
+    let id_of = |name: &str| customers.get(name).copied().unwrap_or_default();
+    let (acme, globex, initech) = (id_of("acme"), id_of("globex"), id_of("initech"));
+    let ticket = move |subject: &str, body: &str, requester: u64, tags: &[&str]| NewTicket {
+        subject: subject.into(),
+        body: body.into(),
+        requester_id: requester,
+        tags: tags.iter().map(|t| t.to_string()).collect(),
+        ..NewTicket::default()
+    };
+    vec![
+        step(
+            "2026-11-29T10:00:00-08:00",
+            "Globex (managed, 24x7) opens a Severity 1 (instance down) and a Severity 2 (SSO question)",
+            move |w, t| {
+                let id = w.sim.create_ticket(ticket(
+                    "Production instance returns 502",
+                    "Every request to our managed instance fails with 502 since 09:40.",
+                    globex,
+                    &["sev1"],
+                ));
+                t.insert("globex-down", id);
+                let id = w.sim.create_ticket(ticket(
+                    "SSO setup question",
+                    "Which SAML attributes do you need for group sync?",
+                    globex,
+                    &["sev2"],
+                ));
+                t.insert("globex-sso", id);
+            },
+        ),
+        step(
+            "2026-11-30T09:05:00-08:00",
+            "Acme (self-hosted, business hours) opens a Severity 1 (connector crash, assigned to Avery) and a Severity 2 (typo)",
+            move |w, t| {
+                let id = w.sim.create_ticket(ticket(
+                    "Connector crashes on start",
+                    "Since the upgrade the connector crashes at start; log attached.",
+                    acme,
+                    &["sev1"],
+                ));
+                w.sim.set_assignee(id, Some(w.agents[0]), w.agents[0]);
+                t.insert("acme-crash", id);
+                let id = w.sim.create_ticket(ticket(
+                    "Typo on the settings page",
+                    "The settings page says 'Setings'.",
+                    acme,
+                    &["sev2"],
+                ));
+                t.insert("acme-typo", id);
+            },
+        ),
+        step(
+            "2026-11-30T09:15:00-08:00",
+            "Avery acknowledges the crash: \"Hi! We're on it.\" (not a first response)",
+            |w, t| w.sim.add_comment(t["acme-crash"], w.agents[0], "Hi! We're on it.", true),
+        ),
+        step("2026-11-30T09:30:00-08:00", "Sam answers Globex's SSO question", |w, t| {
+            w.sim.add_comment(
+                t["globex-sso"],
+                w.agents[1],
+                "We need NameID, email and a groups attribute; the guide is at docs/sso#saml.",
+                true,
+            )
+        }),
+        step(
+            "2026-11-30T10:00:00-08:00",
+            "Initech (custom contract: 4 h first response, 24x7) opens a Severity 1; Acme asks a question with no severity (unclassified)",
+            move |w, t| {
+                let id = w.sim.create_ticket(ticket(
+                    "Data export fails with timeout",
+                    "The nightly export times out after 30 minutes.",
+                    initech,
+                    &["sev1"],
+                ));
+                t.insert("initech-export", id);
+                let id = w.sim.create_ticket(ticket(
+                    "How do I rotate API keys?",
+                    "Is there a way to rotate keys without downtime?",
+                    acme,
+                    &[],
+                ));
+                t.insert("acme-keys", id);
+            },
+        ),
+        step(
+            "2026-11-30T11:00:00-08:00",
+            "Sam answers the typo ticket and sets it pending (waiting on Acme)",
+            |w, t| {
+                w.sim.add_comment(
+                    t["acme-typo"],
+                    w.agents[1],
+                    "Thanks! Fixed in the next release (4.3); could you confirm the page you saw it on?",
+                    true,
+                );
+                w.sim.set_status(t["acme-typo"], "pending", w.agents[1]);
+            },
+        ),
+        step(
+            "2026-11-30T13:59:50-08:00",
+            "Avery answers Initech ten seconds before its 14:00 deadline: no breach alert will go out",
+            |w, t| {
+                // Ten seconds before Initech's 4-hour deadline: the exports will not show this for a
+                // minute, so only the live read before the breach alert sees it.
+                w.sim.add_comment(
+                    t["initech-export"],
+                    w.agents[0],
+                    "Raise export.timeout to 3600 in settings; the fix for the slow query ships Friday.",
+                    true,
+                )
+            },
+        ),
+        step(
+            "2026-12-01T16:30:00-08:00",
+            "Avery finds the cause of Acme's crash and answers",
+            |w, t| {
+                w.sim.add_comment(
+                    t["acme-crash"],
+                    w.agents[0],
+                    "Found it: the 4.2.0 config loader; please upgrade to 4.2.1, which fixes the crash.",
+                    true,
+                )
+            },
+        ),
+        step("2026-12-02T10:00:00-08:00", "Avery solves Acme's crash ticket", |w, t| {
+            w.sim.set_status(t["acme-crash"], "solved", w.agents[0])
+        }),
+    ]
+}
+
+fn local(ts: Timestamp) -> String {
+    chrono_tz::America::Los_Angeles
+        .timestamp_opt(ts, 0)
+        .single()
+        .map_or_else(|| ts.to_string(), |t| t.format("%a %d %b %H:%M %Z").to_string())
+}
+
+fn print_message(clock: &Clock, hook: &str, body: &Value) {
+    let title = body["blocks"][0]["text"]["text"].as_str().unwrap_or_default();
+    let fields: Vec<String> = body["blocks"][2]["fields"]
+        .as_array()
+        .map(|f| {
+            f.iter()
+                .filter_map(|x| x["text"].as_str())
+                .map(|t| t.replace('\n', ": ").replace('*', ""))
+                .collect()
+        })
+        .unwrap_or_default();
+    println!("{}  #{hook:<8} {title}", local(clock.now()));
+    println!("{:>30} {}", "", fields.join(" · "));
+}
+
+/// Runs the demo until Ctrl-C (or `run_for` of world time).
+pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
+    let start = parse_rfc3339(WORLD_START).unwrap_or_default();
+    let clock = Clock::scaled(start, options.speed);
+    let sim = SimZendesk::start_with_clock(
+        SimOptions {
+            email: "demo@slawatch.example".into(),
+            token: "demo".into(),
+            start_time: start,
+            page_size: 1000,
+        },
+        clock.clone(),
+    )
+    .await
+    .context("cannot start the simulated Zendesk")?;
+    let slack = SimSlack::start().await.context("cannot start the simulated Slack")?;
+
+    let acme = sim.add_organization("Acme Corp", &[], org_fields(&[("deployment", "self_hosted")]));
+    let globex = sim.add_organization("Globex", &[], org_fields(&[("deployment", "managed")]));
+    let initech = sim.add_organization(
+        "Initech",
+        &[],
+        org_fields(&[("deployment", "self_hosted"), ("contract", "initech-elite")]),
+    );
+    let agents = [
+        sim.add_user("Avery Agent", "avery@support.example", "agent", None),
+        sim.add_user("Sam Support", "sam@support.example", "agent", None),
+    ];
+    let customers = BTreeMap::from([
+        ("acme", sim.add_user("Casey (Acme)", "casey@acme.example", "end-user", Some(acme))),
+        (
+            "globex",
+            sim.add_user("Gil (Globex)", "gil@globex.example", "end-user", Some(globex)),
+        ),
+        (
+            "initech",
+            sim.add_user("Ivy (Initech)", "ivy@initech.example", "end-user", Some(initech)),
+        ),
+    ]);
+
+    let dir = tempfile::tempdir().context("cannot make a directory for the demo's store")?;
+    let config_path = dir.path().join("demo.toml");
+    let text = DEMO_CONFIG
+        .replace("{zendesk}", &sim.base_url())
+        .replace("{store}", &dir.path().join("store").display().to_string())
+        .replace("{admin}", &options.admin.to_string());
+    std::fs::write(&config_path, &text).context("cannot write the demo's configuration")?;
+    let config = Config::parse(&config_path.display().to_string(), &text).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let channels: BTreeMap<String, (ChannelKind, String)> = config
+        .notify
+        .channels
+        .iter()
+        .map(|(name, c)| (name.clone(), (c.kind, slack.url(name))))
+        .collect();
+    let client = ZendeskClient::new(
+        ClientOptions {
+            base_url: sim.base_url(),
+            auth: Auth::ApiToken {
+                email: "demo@slawatch.example".into(),
+                token: "demo".into(),
+            },
+            requests_per_minute: 700,
+            export_requests_per_minute: 30,
+            timeout: Duration::from_secs(10),
+            max_attempts: 5,
+            backoff: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(60),
+        },
+        clock.clone(),
+    )?;
+    let store = Store::open(&config.store.path, config.store.cache_bytes)?;
+    let admin = config.admin.listen;
+    let engine = Arc::new(Engine::new(config, client, store, clock.clone())?.with_channels(channels));
+
+    let listener = tokio::net::TcpListener::bind(admin)
+        .await
+        .with_context(|| format!("cannot listen on {admin} for the admin HTTP (another slawatch running? try --admin 127.0.0.1:0)"))?;
+    let admin = listener.local_addr()?;
+    println!(
+        "slawatch demo: a support week at {}x speed ({} of world time a second).",
+        options.speed,
+        crate::sla::time::Duration(options.speed as i64)
+    );
+    println!("  simulated Zendesk {}, simulated Slack {}", sim.base_url(), slack.base_url());
+    println!(
+        "  open tickets now:  slawatch status        (or curl http://{admin}/status; config {})",
+        config_path.display()
+    );
+    println!("  Ctrl-C to stop.\n");
+
+    let shutdown = CancellationToken::new();
+    let mut tasks = tokio::task::JoinSet::new();
+    tasks.spawn(crate::admin::serve(listener, engine.clone(), shutdown.clone()).map_ok_unit());
+    tasks.spawn({
+        let (engine, shutdown) = (engine.clone(), shutdown.clone());
+        async move {
+            if let Err(error) = crate::engine::daemon::run(engine, shutdown, false).await {
+                eprintln!("error: {error}");
+            }
+        }
+    });
+    tasks.spawn({
+        let (slack, clock, shutdown) = (slack.clone(), clock.clone(), shutdown.clone());
+        async move {
+            loop {
+                tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    _ = slack.wait_for(1) => {
+                        for message in slack.take_messages() {
+                            print_message(&clock, &message.hook, &message.body);
+                        }
+                    }
+                }
+            }
+        }
+    });
+    tasks.spawn({
+        let (clock, shutdown) = (clock.clone(), shutdown.clone());
+        let world = World { sim: sim.clone(), agents };
+        async move {
+            let mut tickets = BTreeMap::new();
+            for step in script(customers) {
+                let at = parse_rfc3339(step.at).unwrap_or_default();
+                let wait = Duration::from_secs((at - clock.now()).max(0) as u64);
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    _ = clock.sleep(wait) => {
+                        (step.run)(&world, &mut tickets);
+                        println!("{}  zendesk   {}", local(clock.now()), step.say);
+                    }
+                }
+            }
+        }
+    });
+
+    let stop_after = options.run_for;
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => println!("\nstopping"),
+        _ = async { match stop_after { Some(d) => clock.sleep(d).await, None => std::future::pending().await } } => {}
+    }
+    shutdown.cancel();
+    while tasks.join_next().await.is_some() {}
+    println!("demo stopped; the store was in {} (removed)", dir.path().display());
+    Ok(())
+}
+
+trait MapOkUnit {
+    fn map_ok_unit(self) -> impl std::future::Future<Output = ()> + Send;
+}
+
+impl<F: std::future::Future<Output = std::io::Result<()>> + Send> MapOkUnit for F {
+    async fn map_ok_unit(self) {
+        if let Err(error) = self.await {
+            eprintln!("admin HTTP: {error}");
+        }
+    }
+}

@@ -1,0 +1,28 @@
+//! `slawatch demo`, as a new user runs it (faster, and for three world days).
+
+use std::process::Command;
+
+#[test]
+fn the_demo_shows_warnings_a_breach_and_a_breach_prevented() {
+    let out = Command::new(env!("CARGO_BIN_EXE_slawatch"))
+        .args(["demo", "--speed", "100000", "--run-for", "3d", "--admin", "127.0.0.1:0"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    for expected in [
+        "slawatch demo: a support week",
+        "#oncall   SLA warning: first response on #1, 12h left",
+        "#oncall   SLA breached: first response on #1",
+        "Customer: Globex · Tier: managed · Severity: sev1",
+        "Avery answers Initech ten seconds before its 14:00 deadline",
+        "(acknowledged, no substantive response yet)",
+        "demo stopped",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+    }
+    assert!(
+        !text.contains("SLA breached: first response on #5"),
+        "the reply before the deadline prevents Initech's breach:\n{text}"
+    );
+}
