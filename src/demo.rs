@@ -87,15 +87,18 @@ struct World {
     agents: [u64; 2],
 }
 
+/// Ticket ids the script's steps share, by a short name.
+type Tickets = BTreeMap<&'static str, u64>;
+
 /// One scripted change, at a world instant.
 struct Step {
     at: &'static str,
     /// What happens, as the demo prints it.
     say: &'static str,
-    run: Box<dyn Fn(&World, &mut BTreeMap<&'static str, u64>) + Send>,
+    run: Box<dyn Fn(&World, &mut Tickets) + Send>,
 }
 
-fn step(at: &'static str, say: &'static str, run: impl Fn(&World, &mut BTreeMap<&'static str, u64>) + Send + 'static) -> Step {
+fn step(at: &'static str, say: &'static str, run: impl Fn(&World, &mut Tickets) + Send + 'static) -> Step {
     Step {
         at,
         say,
