@@ -90,12 +90,15 @@ struct World {
 /// Ticket ids the script's steps share, by a short name.
 type Tickets = BTreeMap<&'static str, u64>;
 
+/// What a step does to the world.
+type Action = Box<dyn Fn(&World, &mut Tickets) + Send>;
+
 /// One scripted change, at a world instant.
 struct Step {
     at: &'static str,
     /// What happens, as the demo prints it.
     say: &'static str,
-    run: Box<dyn Fn(&World, &mut Tickets) + Send>,
+    run: Action,
 }
 
 fn step(at: &'static str, say: &'static str, run: impl Fn(&World, &mut Tickets) + Send + 'static) -> Step {
