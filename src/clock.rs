@@ -57,6 +57,18 @@ impl Clock {
         self.now_ms().div_euclid(1000)
     }
 
+    /// The wall-clock moment at which an accelerated clock reads `world_ms` (for measuring
+    /// real latencies against world instants); None for other clocks.
+    pub fn real_instant_of(&self, world_ms: i64) -> Option<Instant> {
+        match &*self.0 {
+            Kind::Scaled { real_start, world_start_ms, speed } => {
+                let real_ms = (world_ms - world_start_ms) as f64 / speed;
+                Some(*real_start + Duration::from_secs_f64(real_ms.max(0.0) / 1000.0))
+            }
+            _ => None,
+        }
+    }
+
     /// Moves a manual clock forward; other clocks ignore it.
     pub fn advance(&self, by: Duration) {
         if let Kind::Manual(ms) = &*self.0 {
