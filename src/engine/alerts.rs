@@ -13,7 +13,7 @@ use crate::notify::message::{AlertKind, AlertMessage};
 use crate::sla::alerting::{decide, still_due, Decision, Verdict};
 use crate::sla::clock::{AlertPoint, TicketClocks};
 use crate::sla::policy::TargetKind;
-use crate::sla::time::Timestamp;
+use crate::sla::time::{format_rfc3339, Timestamp};
 use crate::store::{AlertRecord, AlertStatus, Delivery, TicketRecord};
 
 /// The channel name of internal notes on the ticket.
@@ -194,11 +194,11 @@ impl Engine {
             if comments.iter().any(|c| c.body.contains(&message.marker())) {
                 return Ok(());
             }
-            return self
-                .client
-                .add_internal_note(alert.ticket_id, &message.note_text(), None)
-                .await
-                .map_err(|e| e.to_string());
+            // A safe update: refused (409) if the ticket changed since it was read; the outbox
+            // then tries again, reading it afresh.
+            let ticket = self.client.ticket(alert.ticket_id).await.map_err(|e| e.to_string())?;
+            let stamp = ticket.and_then(|t| t.updated_at).map(format_rfc3339);
+            return self.client.add_internal_note(alert.ticket_id, &message.note_text(), stamp.as_deref()).await.map_err(|e| e.to_string());
         }
         let Some((kind, url)) = self.channels.get(channel) else {
             return Err(format!("channel {channel:?} has no URL"));
