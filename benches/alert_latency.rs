@@ -25,15 +25,25 @@ fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
     }
-    let speed: f64 = std::env::var("SLAWATCH_BENCH_SPEED").ok().and_then(|v| v.parse().ok()).unwrap_or(20.0);
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    let speed: f64 = std::env::var("SLAWATCH_BENCH_SPEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20.0);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
     runtime.block_on(run(speed));
 }
 
 async fn run(speed: f64) {
     let start = Clock::system().now();
     let clock = Clock::scaled(start, speed);
-    let options = SimOptions { start_time: start, ..SimOptions::default() };
+    let options = SimOptions {
+        start_time: start,
+        ..SimOptions::default()
+    };
     let sim = SimZendesk::start_with_clock(options, clock.clone()).await.expect("sim");
     let hooks = SimSlack::start().await.expect("slack");
     let customer = sim.add_user("Casey", "casey@example.com", "end-user", None);
@@ -68,7 +78,10 @@ path = "{store}"
     let client = ZendeskClient::new(
         ClientOptions {
             base_url: sim.base_url(),
-            auth: Auth::ApiToken { email: "agent@example.com".into(), token: "sim-token".into() },
+            auth: Auth::ApiToken {
+                email: "agent@example.com".into(),
+                token: "sim-token".into(),
+            },
             requests_per_minute: 2500,
             export_requests_per_minute: 30,
             timeout: Duration::from_secs(10),
@@ -81,13 +94,23 @@ path = "{store}"
     .expect("client");
     let store = Store::open(&config.store.path, config.store.cache_bytes).expect("store");
     let channels = BTreeMap::from([("hook".to_string(), (ChannelKind::Webhook, hooks.generic_url("hook")))]);
-    let engine = Arc::new(Engine::new(config, client, store, clock.clone()).expect("engine").with_channels(channels));
+    let engine = Arc::new(
+        Engine::new(config, client, store, clock.clone())
+            .expect("engine")
+            .with_channels(channels),
+    );
     let shutdown = CancellationToken::new();
     let daemon = tokio::spawn(slawatch::engine::daemon::run(engine.clone(), shutdown.clone(), false));
 
     // One new Severity 1 ticket every 3 world seconds: thresholds at 5, 7.5, 9 and 10 minutes.
     for _ in 0..TICKETS {
-        sim.create_ticket(NewTicket { subject: "Down".into(), body: "It is down.".into(), requester_id: customer, tags: vec!["sev1".into()], ..NewTicket::default() });
+        sim.create_ticket(NewTicket {
+            subject: "Down".into(),
+            body: "It is down.".into(),
+            requester_id: customer,
+            tags: vec!["sev1".into()],
+            ..NewTicket::default()
+        });
         clock.sleep(Duration::from_secs(3)).await;
     }
     let expected = TICKETS * 4;
@@ -101,12 +124,21 @@ path = "{store}"
     let mut latencies: Vec<f64> = Vec::new();
     for message in hooks.messages() {
         let key = message.body["alert"]["key"].as_str().unwrap_or_default().to_string();
-        let Some(alert) = engine.store.alert(&key).ok().flatten() else { continue };
-        let Some(instant) = clock.real_instant_of(alert.at * 1000) else { continue };
+        let Some(alert) = engine.store.alert(&key).ok().flatten() else {
+            continue;
+        };
+        let Some(instant) = clock.real_instant_of(alert.at * 1000) else {
+            continue;
+        };
         latencies.push(message.received_at.saturating_duration_since(instant).as_secs_f64() * 1000.0);
     }
     latencies.sort_by(f64::total_cmp);
-    let pick = |q: f64| latencies.get(((latencies.len() as f64 * q).ceil() as usize).saturating_sub(1)).copied().unwrap_or(f64::NAN);
+    let pick = |q: f64| {
+        latencies
+            .get(((latencies.len() as f64 * q).ceil() as usize).saturating_sub(1))
+            .copied()
+            .unwrap_or(f64::NAN)
+    };
     println!("speed {speed}x; {} of {expected} alerts received", latencies.len());
     println!(
         "threshold instant → webhook POST received: p50 {:.0} ms, p90 {:.0} ms, p99 {:.0} ms, max {:.0} ms",

@@ -61,7 +61,11 @@ impl Clock {
     /// real latencies against world instants); None for other clocks.
     pub fn real_instant_of(&self, world_ms: i64) -> Option<Instant> {
         match &*self.0 {
-            Kind::Scaled { real_start, world_start_ms, speed } => {
+            Kind::Scaled {
+                real_start,
+                world_start_ms,
+                speed,
+            } => {
                 let real_ms = (world_ms - world_start_ms) as f64 / speed;
                 Some(*real_start + Duration::from_secs_f64(real_ms.max(0.0) / 1000.0))
             }

@@ -195,3 +195,107 @@ async fn run_names_what_is_missing() {
         "error: the configuration has no [zendesk] section: `run` needs one\n"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_mid_delivery_the_alert_goes_out_after_restart_and_nothing_else_repeats() {
+    let now = Clock::system().now();
+    let clock = Clock::manual(now - 200);
+    let sim = SimZendesk::start_with_clock(
+        SimOptions {
+            start_time: now - 200,
+            ..SimOptions::default()
+        },
+        clock.clone(),
+    )
+    .await
+    .unwrap();
+    let slack = slawatch::sim::slack::SimSlack::start().await.unwrap();
+    let customer = sim.add_user("Casey", "casey@example.com", "end-user", None);
+    // Created 115 s ago on a 2-minute target: 90% is behind it (sent at first sight), the
+    // breach comes 5 s from now.
+    clock.set(now - 115);
+    sim.create_ticket(NewTicket {
+        subject: "Down".into(),
+        body: "It is down.".into(),
+        requester_id: customer,
+        tags: vec!["sev1".into()],
+        ..NewTicket::default()
+    });
+    clock.set(now);
+
+    let dir = tempfile::tempdir().unwrap();
+    let config_path = dir.path().join("config.toml");
+    std::fs::write(
+        &config_path,
+        format!(
+            r#"
+goals = []
+[zendesk]
+url = "{url}"
+email = "agent@example.com"
+token_env = "SIM_ZENDESK_TOKEN"
+poll_interval = "1s"
+start_time = "2020-01-01T00:00:00Z"
+export_requests_per_minute = 1000
+[policy]
+default_tier = "fast"
+[tiers.fast]
+schedule = "24x7"
+targets.sev1 = {{ first_response = "2m" }}
+[notify.channels.support]
+kind = "slack"
+url_env = "SIM_SLACK_SUPPORT"
+[[notify.routes]]
+channels = ["support"]
+[store]
+path = "{store}"
+[admin]
+listen = "127.0.0.1:{port}"
+"#,
+            url = sim.base_url(),
+            store = dir.path().join("store").display(),
+            port = free_port()
+        ),
+    )
+    .unwrap();
+    let config = config_path.to_str().unwrap().to_string();
+    let log = dir.path().join("daemon.log");
+    let start = |log: &std::path::Path| {
+        slawatch(&["run", "--config", &config])
+            .env("SIM_SLACK_SUPPORT", slack.url("support"))
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(std::fs::OpenOptions::new().create(true).append(true).open(log).unwrap())
+            .spawn()
+            .unwrap()
+    };
+    let mut daemon = start(&log);
+    let warning_sent = || slack.messages().iter().any(|m| m.text.contains("warning"));
+    eventually("the 90% warning at first sight", &log, warning_sent).await;
+
+    // The breach POST hangs in Slack; the daemon is killed (SIGKILL) while it is in flight.
+    slack.set_delay(Duration::from_secs(3));
+    let requests = slack.request_count();
+    eventually("the breach POST to be in flight", &log, || slack.request_count() > requests).await;
+    daemon.kill().unwrap();
+    daemon.wait().unwrap();
+    slack.set_delay(Duration::ZERO);
+
+    let mut daemon = start(&log);
+    eventually("the breach alert after the restart", &log, || {
+        slack.messages().iter().any(|m| m.text.contains("breached"))
+    })
+    .await;
+    // Give a repeat every chance to show, then stop cleanly.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    terminate(&daemon);
+    assert!(daemon.wait().unwrap().success());
+    let texts: Vec<String> = slack.messages().iter().map(|m| m.text.clone()).collect();
+    let breaches = texts.iter().filter(|t| t.contains("breached")).count();
+    let warnings = texts.iter().filter(|t| t.contains("warning")).count();
+    assert_eq!(warnings, 1, "{texts:?}");
+    assert!(
+        (1..=2).contains(&breaches),
+        "the in-flight post may repeat once, no more: {texts:?}"
+    );
+}

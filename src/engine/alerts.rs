@@ -198,7 +198,11 @@ impl Engine {
             // then tries again, reading it afresh.
             let ticket = self.client.ticket(alert.ticket_id).await.map_err(|e| e.to_string())?;
             let stamp = ticket.and_then(|t| t.updated_at).map(format_rfc3339);
-            return self.client.add_internal_note(alert.ticket_id, &message.note_text(), stamp.as_deref()).await.map_err(|e| e.to_string());
+            return self
+                .client
+                .add_internal_note(alert.ticket_id, &message.note_text(), stamp.as_deref())
+                .await
+                .map_err(|e| e.to_string());
         }
         let Some((kind, url)) = self.channels.get(channel) else {
             return Err(format!("channel {channel:?} has no URL"));
