@@ -9,3 +9,16 @@
 
 pub mod slack;
 pub mod zendesk;
+
+/// A simulator's shared state and the switch that stops its server, which is thrown when the
+/// last handle to it is dropped.
+struct Handle<S> {
+    state: std::sync::Arc<S>,
+    stop: tokio_util::sync::CancellationToken,
+}
+
+impl<S> Drop for Handle<S> {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}

@@ -68,18 +68,7 @@ pub struct ReceivedMessage {
 /// [`SimSlack::shutdown`] or when the last clone is dropped.
 #[derive(Clone)]
 pub struct SimSlack {
-    handle: Arc<Handle>,
-}
-
-struct Handle {
-    state: Arc<State>,
-    stop: CancellationToken,
-}
-
-impl Drop for Handle {
-    fn drop(&mut self) {
-        self.stop.cancel();
-    }
+    handle: Arc<super::Handle<State>>,
 }
 
 impl std::fmt::Debug for SimSlack {
@@ -141,7 +130,7 @@ impl SimSlack {
             }
         });
         Ok(SimSlack {
-            handle: Arc::new(Handle { state, stop }),
+            handle: Arc::new(super::Handle { state, stop }),
         })
     }
 

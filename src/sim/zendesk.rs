@@ -115,18 +115,7 @@ impl Default for NewTicket {
 /// server stops on [`SimZendesk::shutdown`] or when the last clone is dropped.
 #[derive(Clone)]
 pub struct SimZendesk {
-    handle: Arc<Handle>,
-}
-
-struct Handle {
-    state: Arc<State>,
-    stop: CancellationToken,
-}
-
-impl Drop for Handle {
-    fn drop(&mut self) {
-        self.stop.cancel();
-    }
+    handle: Arc<super::Handle<State>>,
 }
 
 impl std::fmt::Debug for SimZendesk {
@@ -240,7 +229,7 @@ impl SimZendesk {
             }
         });
         Ok(SimZendesk {
-            handle: Arc::new(Handle { state, stop }),
+            handle: Arc::new(super::Handle { state, stop }),
         })
     }
 
