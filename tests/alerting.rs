@@ -3,7 +3,7 @@
 
 use slawatch::config::Config;
 use slawatch::notify::message::{AlertKind, AlertMessage};
-use slawatch::sla::alerting::{decide, still_due, Verdict};
+use slawatch::sla::alerting::{decide, still_due, Sight, Verdict};
 use slawatch::sla::clock::{evaluate, AlertPoint, Event, Role, TicketFacts};
 use slawatch::sla::policy::{Customer, Metric, Policy, TargetKind, Threshold};
 use slawatch::sla::time::parse_rfc3339;
@@ -45,6 +45,16 @@ fn ticket(severity: &str) -> TicketFacts {
     }
 }
 
+/// First seen at `first_seen`, with a backfill window of `backfill` seconds.
+fn seen(first_seen: i64, backfill: i64) -> Sight {
+    Sight { first_seen, backfill }
+}
+
+/// Seen since its creation (Monday 09:00 PST): nothing was ever missed at first sight.
+fn tracked() -> Sight {
+    seen(t("2026-11-30T09:00:00-08:00"), DAY)
+}
+
 fn sent(decisions: &[slawatch::sla::alerting::Decision]) -> Vec<(Metric, AlertPoint)> {
     decisions
         .iter()
@@ -60,7 +70,7 @@ fn at_first_sight_only_the_latest_crossed_point_of_each_clock_is_sent() {
     // 50% of 72 h is 36 h, not yet).
     let now = t("2026-12-02T15:00:00-08:00");
     let clocks = evaluate(&p, &ticket("sev1"), now).unwrap();
-    let decisions = decide(7, &clocks, now, DAY, |_| false);
+    let decisions = decide(7, &clocks, now, seen(now, DAY), |_| false);
     assert_eq!(
         sent(&decisions),
         vec![(Metric::FirstResponse, AlertPoint::Warning(Threshold::Percent(90)))]
@@ -79,7 +89,7 @@ fn at_first_sight_only_the_latest_crossed_point_of_each_clock_is_sent() {
     );
     // Recorded ones are never decided again.
     let keys: Vec<String> = decisions.iter().map(|d| d.id.key()).collect();
-    assert!(decide(7, &clocks, now, DAY, |k| keys.iter().any(|x| x == k)).is_empty());
+    assert!(decide(7, &clocks, now, seen(now, DAY), |k| keys.iter().any(|x| x == k)).is_empty());
 }
 
 #[test]
@@ -91,7 +101,7 @@ fn each_point_alerts_once_as_time_passes() {
     let mut now = t("2026-11-30T09:00:00-08:00");
     while now < t("2026-12-04T09:00:00-08:00") {
         let clocks = evaluate(&p, &facts, now).unwrap();
-        for d in decide(7, &clocks, now, DAY, |k| recorded.iter().any(|x| x == k)) {
+        for d in decide(7, &clocks, now, tracked(), |k| recorded.iter().any(|x| x == k)) {
             if d.verdict == Verdict::Send {
                 seen.push((d.id.metric, d.id.point, d.at));
             }
@@ -116,7 +126,7 @@ fn a_breach_older_than_the_backfill_window_at_first_sight_is_recorded_not_sent()
     let p = policy("");
     let now = t("2026-12-07T12:00:00-08:00");
     let clocks = evaluate(&p, &ticket("sev1"), now).unwrap();
-    let decisions = decide(7, &clocks, now, DAY, |_| false);
+    let decisions = decide(7, &clocks, now, seen(now, DAY), |_| false);
     let fr: Vec<_> = decisions
         .iter()
         .filter(|d| d.id.metric == Metric::FirstResponse)
@@ -125,7 +135,10 @@ fn a_breach_older_than_the_backfill_window_at_first_sight_is_recorded_not_sent()
     assert_eq!(fr.last(), Some(&(AlertPoint::Breach, Verdict::TooOld)));
     assert!(sent(&decisions).iter().all(|(m, _)| *m != Metric::FirstResponse));
     // Within the window it is sent.
-    let decisions = decide(7, &clocks, now, 30 * DAY, |_| false);
+    let decisions = decide(7, &clocks, now, seen(now, 30 * DAY), |_| false);
+    assert!(sent(&decisions).contains(&(Metric::FirstResponse, AlertPoint::Breach)));
+    // And a ticket tracked all along gets its breach however late it is decided (downtime).
+    let decisions = decide(7, &clocks, now, tracked(), |_| false);
     assert!(sent(&decisions).contains(&(Metric::FirstResponse, AlertPoint::Breach)));
 }
 
@@ -135,7 +148,7 @@ fn a_met_clock_raises_nothing_and_cancels_what_is_pending() {
     let mut facts = ticket("sev1");
     let now = t("2026-12-02T15:00:00-08:00");
     let before = evaluate(&p, &facts, now).unwrap();
-    let pending = decide(7, &before, now, DAY, |_| false)
+    let pending = decide(7, &before, now, tracked(), |_| false)
         .into_iter()
         .find(|d| d.verdict == Verdict::Send)
         .unwrap();
@@ -149,7 +162,7 @@ fn a_met_clock_raises_nothing_and_cancels_what_is_pending() {
     });
     let after = evaluate(&p, &facts, now).unwrap();
     assert!(!still_due(&after, &pending.id));
-    assert!(decide(7, &after, now, DAY, |_| false)
+    assert!(decide(7, &after, now, tracked(), |_| false)
         .iter()
         .all(|d| d.id.metric != Metric::FirstResponse));
 }
@@ -159,7 +172,7 @@ fn a_severity_change_is_a_new_clock_instance_and_goals_are_labelled() {
     let p = policy("");
     let now = t("2026-12-08T12:00:00-08:00");
     let sev2 = evaluate(&p, &ticket("sev2"), now).unwrap();
-    let decisions = decide(7, &sev2, now, 30 * DAY, |_| false);
+    let decisions = decide(7, &sev2, now, seen(now, 30 * DAY), |_| false);
     let goal = decisions
         .iter()
         .find(|d| d.kind == TargetKind::Goal)
@@ -167,7 +180,10 @@ fn a_severity_change_is_a_new_clock_instance_and_goals_are_labelled() {
     assert_eq!(goal.id.target_name, "sev2-resolved-within-a-week");
     assert_eq!(goal.id.point, AlertPoint::Breach);
     let sev1 = evaluate(&p, &ticket("sev1"), now).unwrap();
-    let sev1_keys: Vec<String> = decide(7, &sev1, now, 30 * DAY, |_| false).iter().map(|d| d.id.key()).collect();
+    let sev1_keys: Vec<String> = decide(7, &sev1, now, seen(now, 30 * DAY), |_| false)
+        .iter()
+        .map(|d| d.id.key())
+        .collect();
     for d in decisions.iter().filter(|d| d.id.metric == Metric::FirstResponse) {
         assert!(!sev1_keys.contains(&d.id.key()), "{} reused after the target changed", d.id.key());
     }
@@ -183,7 +199,7 @@ fn reminders_follow_a_breach_once_each() {
     let mut now = t("2026-12-02T17:00:00-08:00");
     while now < t("2026-12-04T09:00:00-08:00") {
         let clocks = evaluate(&p, &facts, now).unwrap();
-        for d in decide(7, &clocks, now, DAY, |k| recorded.iter().any(|x| x == k)) {
+        for d in decide(7, &clocks, now, tracked(), |k| recorded.iter().any(|x| x == k)) {
             if matches!(d.id.point, AlertPoint::Reminder(_)) && d.id.metric == Metric::FirstResponse {
                 reminders.push((d.id.point, d.at));
             }

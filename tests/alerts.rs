@@ -171,7 +171,18 @@ async fn slack_down_then_back_delivers_each_alert_once_in_order() {
     run_until(&h.engine, &h, t("2026-12-02T12:00:00-08:00")).await;
     assert!(h.slack.messages().is_empty());
     let pending = h.engine.store.outbox().unwrap();
-    assert_eq!(pending.len(), 2, "50% and 75% wait in the outbox");
+    assert_eq!(
+        pending.len(),
+        2,
+        "50% and 75% wait in the outbox: {:#?}",
+        h.engine
+            .store
+            .alerts_of(id)
+            .unwrap()
+            .iter()
+            .map(|a| (&a.key, &a.status, &a.deliveries))
+            .collect::<Vec<_>>()
+    );
     assert!(pending
         .iter()
         .all(|a| a.deliveries[0].attempts > 0 && a.deliveries[0].last_error.is_some()));
@@ -362,4 +373,172 @@ internal_notes = "breaches"
     h.engine.fire_due().await.unwrap();
     assert_eq!(h.sim.comments(id).into_iter().filter(|c| c["public"] == false).count(), 1);
     assert_eq!(h.engine.store.alert(&alert.key).unwrap().unwrap().status, AlertStatus::Delivered);
+}
+
+async fn poll_at(h: &Harness, at: &str) {
+    h.clock.set(t(at));
+    h.engine.poll(&CancellationToken::new()).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_decision_keeps_what_a_poll_committed_while_it_confirmed() {
+    let h = Harness::new(SUPPORT_ONLY).await;
+    let id = sev1_ticket(&h);
+    poll_at(&h, "2026-12-01T12:50:00-08:00").await;
+    h.clock.set(t("2026-12-01T12:52:00-08:00"));
+    h.sim.set_status(id, "pending", h.agent);
+    h.clock.set(t("2026-12-01T12:54:00-08:00"));
+    h.sim.set_status(id, "open", h.agent);
+    // 13:00: the 50% warning is due; the poll's events page lands while the live read is out.
+    h.clock.set(t("2026-12-01T13:00:00-08:00"));
+    let mut cursors = h.engine.store.cursors().unwrap();
+    let page = h.engine.client.event_page(cursors.events_start.unwrap()).await.unwrap();
+    let audits: Vec<slawatch::zendesk::models::TicketEvent> = h.engine.client.read(page.ticket_events);
+    cursors.events_start = page.end_time;
+    h.sim.set_delay(std::time::Duration::from_millis(200));
+    let (fired, _) = tokio::join!(h.engine.fire_due(), async {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        h.engine.apply_event_page(&audits, &cursors).unwrap()
+    });
+    fired.unwrap();
+    let record = h.engine.store.ticket(id).unwrap().unwrap();
+    assert!(record
+        .events
+        .iter()
+        .any(|e| matches!(&e.event, slawatch::sla::clock::Event::Status { status, .. } if status == "pending")));
+}
+
+#[tokio::test]
+async fn a_confirmation_that_fails_is_retried_a_minute_later_not_in_a_loop() {
+    let h = Harness::new(SUPPORT_ONLY).await;
+    let id = sev1_ticket(&h);
+    poll_at(&h, "2026-12-01T12:50:00-08:00").await;
+    h.clock.set(t("2026-12-01T13:00:00-08:00"));
+    h.sim.reset_counters();
+    h.sim.fail_next(10_000, 403);
+    for _ in 0..20 {
+        h.engine.fire_due().await.unwrap();
+    }
+    let reads = h.sim.request_count(&format!("/api/v2/tickets/{id}.json"));
+    assert_eq!(reads, 1, "one live read, then a minute's wait");
+    assert_eq!(h.engine.next_wake_ms().unwrap(), Some(t("2026-12-01T13:01:00-08:00") * 1000));
+    assert!(h.slack.messages().is_empty(), "nothing unconfirmed goes out");
+    h.sim.fail_next(0, 403);
+    run_until(&h.engine, &h, t("2026-12-01T13:05:00-08:00")).await;
+    assert_eq!(titles(&h), vec![format!("SLA warning: first response on #{id}, 12h left")]);
+}
+
+#[tokio::test]
+async fn a_breach_answered_late_is_still_told() {
+    let h = Harness::new(SUPPORT_ONLY).await;
+    let id = sev1_ticket(&h);
+    h.slack.set_down(true);
+    run_until(&h.engine, &h, t("2026-12-02T17:10:00-08:00")).await;
+    // The answer comes ten minutes after the breach, while Slack is down.
+    h.sim.add_comment(id, h.agent, ANSWER, true);
+    h.clock.advance(std::time::Duration::from_secs(120));
+    h.engine.poll(&CancellationToken::new()).await.unwrap();
+    h.slack.set_down(false);
+    run_until(&h.engine, &h, t("2026-12-02T18:00:00-08:00")).await;
+    let alerts = h.engine.store.alerts_of(id).unwrap();
+    let breach = alerts
+        .iter()
+        .find(|a| a.key.contains("first_response") && a.key.ends_with("/breach"))
+        .unwrap();
+    assert_eq!(breach.status, AlertStatus::Delivered);
+    assert!(titles(&h).contains(&format!("SLA breached: first response on #{id}")));
+}
+
+#[tokio::test]
+async fn an_old_breach_at_first_sight_keeps_its_reminders_quiet_too() {
+    let h = Harness::new(&format!("[alerts]\nreminder_every = \"4h\"\n{SUPPORT_ONLY}")).await;
+    let id = sev1_ticket(&h);
+    h.clock.set(t("2026-12-04T18:00:00-08:00"));
+    run_until(&h.engine, &h, t("2026-12-04T18:10:00-08:00")).await;
+    assert!(titles(&h).iter().all(|t| !t.contains("first response")), "{:?}", titles(&h));
+    let fr: Vec<AlertStatus> = h
+        .engine
+        .store
+        .alerts_of(id)
+        .unwrap()
+        .into_iter()
+        .filter(|a| a.key.contains("first_response"))
+        .map(|a| a.status)
+        .collect();
+    assert!(fr.contains(&AlertStatus::TooOld), "{fr:?}");
+}
+
+#[tokio::test]
+async fn a_rate_limited_note_does_not_hold_up_other_alerts() {
+    let h = Harness::new(&SUPPORT_ONLY.replace("max_backoff = \"5m\"", "max_backoff = \"5m\"\ninternal_notes = \"all\"")).await;
+    let _first = sev1_ticket(&h);
+    let second = sev1_ticket(&h);
+    poll_at(&h, "2026-12-01T12:50:00-08:00").await;
+    h.sim.set_ticket_update_limit(Some(0));
+    h.clock.set(t("2026-12-01T13:00:00-08:00"));
+    h.engine.fire_due().await.unwrap();
+    let alert = h.engine.store.alerts_of(second).unwrap().into_iter().next().unwrap();
+    let slack = alert.deliveries.iter().find(|d| d.channel == "support").unwrap();
+    assert!(slack.sent_at.is_some_and(|sent| sent - alert.at <= 1), "{slack:?}");
+    let note = alert.deliveries.iter().find(|d| d.channel == "zendesk-note").unwrap();
+    assert!(
+        note.sent_at.is_none() && note.next_attempt_ms > h.clock.now_ms(),
+        "the note waits for its Retry-After: {note:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_unreadable_live_ticket_is_not_taken_for_deleted() {
+    let h = Harness::new(SUPPORT_ONLY).await;
+    let id = sev1_ticket(&h);
+    poll_at(&h, "2026-12-01T12:50:00-08:00").await;
+    h.sim
+        .set_extra_ticket_fields(serde_json::Map::from_iter([("tags".to_string(), serde_json::json!(null))]));
+    h.clock.set(t("2026-12-01T13:00:00-08:00"));
+    h.engine.fire_due().await.unwrap();
+    h.sim.set_extra_ticket_fields(serde_json::Map::new());
+    run_until(&h.engine, &h, t("2026-12-02T18:00:00-08:00")).await;
+    assert!(!h.clocks(id).deleted);
+    assert!(
+        titles(&h).contains(&format!("SLA breached: first response on #{id}")),
+        "{:?}",
+        titles(&h)
+    );
+}
+
+#[tokio::test]
+async fn a_breach_while_the_daemon_was_down_goes_out_late_not_never() {
+    let mut h = Harness::new(SUPPORT_ONLY).await;
+    let id = sev1_ticket(&h);
+    run_until(&h.engine, &h, t("2026-12-02T12:00:00-08:00")).await;
+    assert_eq!(h.slack.messages().len(), 2);
+    // Down from Wednesday noon to Thursday 18:00; the breach (Wednesday 17:00) fell in between.
+    restart(&mut h).await;
+    h.clock.set(t("2026-12-03T18:00:00-08:00"));
+    run_until(&h.engine, &h, t("2026-12-03T18:10:00-08:00")).await;
+    let breach = h
+        .engine
+        .store
+        .alerts_of(id)
+        .unwrap()
+        .into_iter()
+        .find(|a| a.key.contains("first_response") && a.key.ends_with("/breach"))
+        .unwrap();
+    assert_eq!(breach.status, AlertStatus::Delivered);
+}
+
+#[tokio::test]
+async fn a_webhook_that_refuses_for_good_is_given_up_and_says_why() {
+    let h = Harness::new(SUPPORT_ONLY).await;
+    let id = sev1_ticket(&h);
+    h.slack.fail_next(1, 404);
+    run_until(&h.engine, &h, t("2026-12-01T14:00:00-08:00")).await;
+    let alert = h.engine.store.alerts_of(id).unwrap().into_iter().next().unwrap();
+    assert_eq!(
+        alert.status,
+        AlertStatus::Failed {
+            reason: "support: HTTP 404 Not Found".into()
+        }
+    );
+    assert!(h.engine.store.outbox().unwrap().is_empty());
 }

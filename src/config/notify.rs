@@ -138,6 +138,14 @@ impl Checker<'_> {
         };
         let mut channels = BTreeMap::new();
         for (name, channel) in raw.channels {
+            if name == "zendesk-note" {
+                self.error(
+                    channel.kind.span(),
+                    format!("notify.channels.{name}"),
+                    "zendesk-note names the internal notes (notify.internal_notes); choose another name",
+                );
+                continue;
+            }
             let kind = match channel.kind.get_ref().as_str() {
                 "slack" => ChannelKind::Slack,
                 "webhook" => ChannelKind::Webhook,

@@ -10,14 +10,42 @@ use super::apply::{apply_live, Directory};
 use super::poll::{Engine, EngineError};
 use crate::config::{ChannelKind, NoteMode};
 use crate::notify::message::{AlertKind, AlertMessage};
-use crate::sla::alerting::{decide, still_due, Decision, Verdict};
+use crate::sla::alerting::{decide, next_look, still_due, Decision, Sight, Verdict};
 use crate::sla::clock::{AlertPoint, TicketClocks};
 use crate::sla::policy::TargetKind;
 use crate::sla::time::{format_rfc3339, Timestamp};
 use crate::store::{AlertRecord, AlertStatus, Delivery, TicketRecord};
+use crate::zendesk::client::ZendeskError;
+use crate::zendesk::models::{Comment, Ticket};
 
 /// The channel name of internal notes on the ticket.
 pub const NOTE_CHANNEL: &str = "zendesk-note";
+
+/// How soon a ticket is looked at again when its alert could not be confirmed or decided.
+const CONFIRM_RETRY: Timestamp = 60;
+
+/// Why a delivery failed, and whether (and when) to try again.
+struct DeliveryError {
+    message: String,
+    retry_after: Option<Duration>,
+    permanent: bool,
+}
+
+impl DeliveryError {
+    fn zendesk(error: ZendeskError) -> DeliveryError {
+        let (retry_after, permanent) = match &error {
+            ZendeskError::RateLimited { retry_after, .. } => (Some(*retry_after), false),
+            // 409: the ticket changed since it was read; a retry reads it again.
+            ZendeskError::Status { status, .. } => (None, (400..500).contains(status) && !matches!(status, 408 | 409 | 429)),
+            _ => (None, false),
+        };
+        DeliveryError {
+            message: error.to_string(),
+            retry_after,
+            permanent,
+        }
+    }
+}
 
 /// What one pass of the alert timer did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -98,59 +126,85 @@ impl Engine {
                 attempts: 0,
                 next_attempt_ms: now_ms,
                 last_error: None,
+                gave_up: false,
             })
             .collect()
     }
 
-    /// Re-reads one ticket and its latest comments, so an alert never reports what a reply
-    /// the exports have not shown yet already prevented.
-    async fn confirm(&self, record: &mut TicketRecord, directory: &Directory) -> Result<(), EngineError> {
-        let (ticket, comments) = (self.client.ticket(record.id).await?, self.client.latest_comments(record.id).await?);
-        match ticket {
-            Some(ticket) => {
-                apply_live(record, &ticket, &comments, directory, &self.config.severity);
-            }
-            None => {
-                // Gone since the last export: deleted.
-                let mut gone = ticket_stub(record);
-                gone.status = Some("deleted".to_string());
-                apply_live(record, &gone, &[], directory, &self.config.severity);
-            }
+    /// Reads one ticket and its latest comments live, so an alert never reports what a reply
+    /// the exports have not shown yet already prevented. None for the ticket: it is gone (404).
+    async fn read_live(&self, id: u64) -> Result<(Option<Ticket>, Vec<Comment>), EngineError> {
+        Ok((self.client.ticket(id).await?, self.client.latest_comments(id).await?))
+    }
+
+    /// Looks at the ticket again at `at` (a confirmation that failed, say), without deciding.
+    fn look_again(&self, id: u64, at: Option<Timestamp>) -> Result<(), EngineError> {
+        let _writing = self.write_lock();
+        if let Some(mut record) = self.store.ticket(id)? {
+            record.next_alert = at;
+            self.store.record_alerts(&[], Some(&record))?;
         }
         Ok(())
     }
 
     /// Decides (and records) the alerts a ticket owes at `now`.
     async fn decide_ticket(&self, id: u64, now: Timestamp, report: &mut AlertReport) -> Result<(), EngineError> {
-        let Some(mut record) = self.store.ticket(id)? else { return Ok(()) };
         let directory = self.directory();
         let backfill = self.config.notify.backfill_window.as_secs() as i64;
-        let known = |key: &str| self.store.has_alert(key).unwrap_or(false);
-        let Some(mut clocks) = self.clocks(&record, &directory, now) else {
-            return Ok(());
+        let sight = |record: &TicketRecord| Sight {
+            first_seen: record.first_seen.unwrap_or(Timestamp::MIN),
+            backfill,
         };
-        let mut decisions = decide(id, &clocks, now, backfill, known);
-        let facts_as_of = self.store.facts_as_of()?.unwrap_or(i64::MIN);
+        let known = |key: &str| self.store.has_alert(key).unwrap_or(false);
+
+        // On the stored facts: is anything to be sent, and are those facts behind it?
+        let Some(record) = self.store.ticket(id)? else { return Ok(()) };
+        let Some(clocks) = self.clocks(&record, &directory, now) else {
+            return self.look_again(id, None);
+        };
+        let facts_as_of = self.store.facts_as_of()?.unwrap_or(Timestamp::MIN);
         // The events export starts at the configured start time: a ticket created before it may
         // have had replies the store never saw, so its alerts are confirmed too.
-        let history_start = self.config.zendesk.as_ref().map_or(i64::MIN, |z| z.start_time);
+        let history_start = self.config.zendesk.as_ref().map_or(Timestamp::MIN, |z| z.start_time);
         let partial_history = record.created_at.is_some_and(|c| c < history_start);
-        let stale = decisions
+        let stale = decide(id, &clocks, now, sight(&record), known)
             .iter()
             .any(|d| d.verdict == Verdict::Send && (d.at > facts_as_of || partial_history));
-        if stale {
+
+        // The live read awaits the network, so it happens outside the write lock.
+        let live = if stale {
             report.confirmations += 1;
-            if let Err(error) = self.confirm(&mut record, &directory).await {
-                // Unconfirmed, nothing goes out yet: the ticket stays due and is tried again.
-                tracing::warn!(ticket = id, %error, "cannot confirm an alert with Zendesk; will retry");
-                return Ok(());
+            match self.read_live(id).await {
+                Ok(live) => Some(live),
+                Err(error) => {
+                    // Nothing unconfirmed goes out; look again shortly (once a poll has caught up
+                    // past the alert, the stored facts suffice).
+                    tracing::warn!(ticket = id, %error, "cannot confirm an alert with Zendesk; will retry");
+                    return self.look_again(id, Some(now + CONFIRM_RETRY));
+                }
             }
-            let Some(confirmed) = self.clocks(&record, &directory, now) else {
-                return Ok(());
-            };
-            clocks = confirmed;
-            decisions = decide(id, &clocks, now, backfill, known);
+        } else {
+            None
+        };
+
+        // Decide on the freshest stored facts, with the live read on top, under the write lock
+        // so that a page a poll committed meanwhile is kept.
+        let _writing = self.write_lock();
+        let Some(mut record) = self.store.ticket(id)? else { return Ok(()) };
+        if let Some((ticket, comments)) = &live {
+            let ticket = ticket.clone().unwrap_or_else(|| {
+                let mut gone = ticket_stub(&record);
+                gone.status = Some("deleted".to_string());
+                gone
+            });
+            apply_live(&mut record, &ticket, comments, &directory, &self.config.severity);
         }
+        let Some(clocks) = self.clocks(&record, &directory, now) else {
+            record.next_alert = None;
+            self.store.record_alerts(&[], Some(&record))?;
+            return Ok(());
+        };
+        let decisions = decide(id, &clocks, now, sight(&record), known);
         let now_ms = self.clock.now_ms();
         let mut alerts = Vec::new();
         for decision in &decisions {
@@ -159,7 +213,7 @@ impl Engine {
                 Verdict::Send => {
                     let deliveries = self.deliveries(&message, now_ms);
                     let status = if deliveries.is_empty() {
-                        AlertStatus::Delivered
+                        AlertStatus::Unrouted
                     } else {
                         AlertStatus::Pending
                     };
@@ -181,48 +235,70 @@ impl Engine {
             });
         }
         report.decided += alerts.len() as u64;
-        record.next_alert = clocks.next_alert();
+        let recorded: Vec<&str> = alerts.iter().map(|a| a.key.as_str()).collect();
+        record.next_alert = next_look(id, &clocks, |key| recorded.contains(&key) || known(key));
         self.store.record_alerts(&alerts, Some(&record))?;
         Ok(())
     }
 
-    async fn send(&self, alert: &AlertRecord, channel: &str) -> Result<(), String> {
+    async fn send(&self, alert: &AlertRecord, channel: &str) -> Result<(), DeliveryError> {
         let message = &alert.message;
         if channel == NOTE_CHANNEL {
             // Looked for before it is written: a crash after writing never writes it twice.
-            let comments = self.client.latest_comments(alert.ticket_id).await.map_err(|e| e.to_string())?;
+            let comments = self.client.latest_comments(alert.ticket_id).await.map_err(DeliveryError::zendesk)?;
             if comments.iter().any(|c| c.body.contains(&message.marker())) {
                 return Ok(());
             }
             // A safe update: refused (409) if the ticket changed since it was read; the outbox
             // then tries again, reading it afresh.
-            let ticket = self.client.ticket(alert.ticket_id).await.map_err(|e| e.to_string())?;
-            let stamp = ticket.and_then(|t| t.updated_at).map(format_rfc3339);
+            let ticket = self.client.ticket(alert.ticket_id).await.map_err(DeliveryError::zendesk)?;
+            let Some(ticket) = ticket else {
+                return Err(DeliveryError {
+                    message: "the ticket is gone".into(),
+                    retry_after: None,
+                    permanent: true,
+                });
+            };
+            let stamp = ticket.updated_at.map(format_rfc3339);
             return self
                 .client
                 .add_internal_note(alert.ticket_id, &message.note_text(), stamp.as_deref())
                 .await
-                .map_err(|e| e.to_string());
+                .map_err(DeliveryError::zendesk);
         }
         let Some((kind, url)) = self.channels.get(channel) else {
-            return Err(format!("channel {channel:?} has no URL"));
+            return Err(DeliveryError {
+                message: format!("channel {channel:?} has no URL"),
+                retry_after: None,
+                permanent: true,
+            });
         };
         let body = match kind {
             ChannelKind::Slack => message.slack(),
             ChannelKind::Webhook => message.webhook(),
         };
-        let response = self
-            .http
-            .post(url)
-            .json(&body)
-            .send()
-            .await
-            .map_err(|e| format!("{channel}: {}", e.without_url()))?;
-        if response.status().is_success() {
-            Ok(())
-        } else {
-            Err(format!("{channel}: HTTP {}", response.status()))
+        let response = self.http.post(url).json(&body).send().await.map_err(|e| DeliveryError {
+            message: format!("{channel}: {}", e.without_url()),
+            retry_after: None,
+            permanent: false,
+        })?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(());
         }
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        // A 4xx other than a timeout or a rate limit (a revoked webhook, say) will not change.
+        let permanent = status.is_client_error() && !matches!(status.as_u16(), 408 | 429);
+        Err(DeliveryError {
+            message: format!("{channel}: HTTP {status}"),
+            retry_after,
+            permanent,
+        })
     }
 
     fn backoff(&self, attempts: u32) -> Duration {
@@ -231,37 +307,34 @@ impl Engine {
             .min(self.config.notify.max_backoff)
     }
 
-    /// Delivers what the outbox owes now; a met clock cancels what is still unsent.
+    /// Delivers what the outbox owes now; what a met clock made moot is cancelled.
     pub async fn deliver(&self, report: &mut AlertReport) -> Result<(), EngineError> {
         let now = self.clock.now();
         let directory = self.directory();
         for mut alert in self.store.outbox()? {
-            if !alert
-                .deliveries
-                .iter()
-                .any(|d| d.sent_at.is_none() && d.next_attempt_ms <= self.clock.now_ms())
-            {
+            if !alert.deliveries.iter().any(|d| d.is_due(self.clock.now_ms())) {
                 continue;
             }
-            let live = match self.store.ticket(alert.ticket_id)? {
+            let due = match self.store.ticket(alert.ticket_id)? {
                 Some(record) => self.clocks(&record, &directory, now).map(|clocks| still_due(&clocks, &alert.id)),
                 None => Some(false),
             };
-            if live == Some(false) {
+            if due == Some(false) {
                 alert.status = AlertStatus::Cancelled {
-                    reason: "the clock was met, stopped or deleted before delivery".to_string(),
+                    reason: "moot before delivery: the clock was met or stopped, or the ticket deleted".to_string(),
                 };
                 report.cancelled += 1;
                 self.store.update_alert(&alert)?;
                 continue;
             }
             for i in 0..alert.deliveries.len() {
-                let due = alert.deliveries[i].sent_at.is_none() && alert.deliveries[i].next_attempt_ms <= self.clock.now_ms();
-                if !due {
+                if !alert.deliveries[i].is_due(self.clock.now_ms()) {
                     continue;
                 }
                 let channel = alert.deliveries[i].channel.clone();
                 let outcome = self.send(&alert, &channel).await;
+                let now_ms = self.clock.now_ms();
+                let backoff = self.backoff(alert.deliveries[i].attempts + 1);
                 let delivery = &mut alert.deliveries[i];
                 delivery.attempts += 1;
                 match outcome {
@@ -271,14 +344,26 @@ impl Engine {
                         report.sent += 1;
                     }
                     Err(error) => {
-                        delivery.next_attempt_ms = self.clock.now_ms() + self.backoff(delivery.attempts).as_millis() as i64;
-                        tracing::warn!(alert = %alert.key, channel, error, attempts = delivery.attempts, "delivery failed; will retry");
-                        delivery.last_error = Some(error);
                         report.failed += 1;
+                        // A channel that is down is waited for, however long: the alert goes out when it is back.
+                        if error.permanent {
+                            tracing::error!(alert = %alert.key, channel, error = %error.message, attempts = delivery.attempts, "delivery given up");
+                            delivery.gave_up = true;
+                        } else {
+                            let wait = error.retry_after.map_or(backoff, |r| r.max(backoff));
+                            tracing::warn!(alert = %alert.key, channel, error = %error.message, attempts = delivery.attempts, "delivery failed; will retry");
+                            delivery.next_attempt_ms = now_ms + wait.as_millis() as i64;
+                        }
+                        delivery.last_error = Some(error.message);
                     }
                 }
-                if alert.deliveries.iter().all(|d| d.sent_at.is_some()) {
-                    alert.status = AlertStatus::Delivered;
+                if alert.deliveries.iter().all(|d| d.sent_at.is_some() || d.gave_up) {
+                    alert.status = match alert.deliveries.iter().find(|d| d.gave_up) {
+                        None => AlertStatus::Delivered,
+                        Some(d) => AlertStatus::Failed {
+                            reason: d.last_error.clone().unwrap_or_default(),
+                        },
+                    };
                 }
                 // Marked at once: a crash from here on never sends this delivery again.
                 self.store.update_alert(&alert)?;
@@ -288,11 +373,15 @@ impl Engine {
     }
 
     /// One pass: decide for every ticket whose next alert instant has come, then deliver.
+    /// One ticket's trouble neither stops the others nor holds up deliveries.
     pub async fn fire_due(&self) -> Result<AlertReport, EngineError> {
         let mut report = AlertReport::default();
         let now = self.clock.now();
         for (_, id) in self.store.due(now)? {
-            self.decide_ticket(id, now, &mut report).await?;
+            if let Err(error) = self.decide_ticket(id, now, &mut report).await {
+                tracing::error!(ticket = id, %error, "cannot decide the ticket's alerts; will retry");
+                self.look_again(id, Some(now + CONFIRM_RETRY))?;
+            }
         }
         self.deliver(&mut report).await?;
         Ok(report)
@@ -305,7 +394,12 @@ impl Engine {
             .store
             .outbox()?
             .iter()
-            .flat_map(|a| a.deliveries.iter().filter(|d| d.sent_at.is_none()).map(|d| d.next_attempt_ms))
+            .flat_map(|a| {
+                a.deliveries
+                    .iter()
+                    .filter(|d| d.sent_at.is_none() && !d.gave_up)
+                    .map(|d| d.next_attempt_ms)
+            })
             .min();
         Ok([due, retry].into_iter().flatten().min())
     }

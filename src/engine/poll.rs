@@ -56,6 +56,9 @@ pub struct Engine {
     pub(super) http: reqwest::Client,
     /// Woken when new facts arrive, so the alert timer looks again.
     pub wake: tokio::sync::Notify,
+    /// Held while a ticket is read, changed and written back, by the poll and by the alert
+    /// timer alike, so neither overwrites what the other committed.
+    write_lock: Mutex<()>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -102,6 +105,7 @@ impl Engine {
                 .build()
                 .unwrap_or_default(),
             wake: tokio::sync::Notify::new(),
+            write_lock: Mutex::new(()),
         })
     }
 
@@ -109,6 +113,10 @@ impl Engine {
     pub fn with_channels(mut self, channels: BTreeMap<String, (ChannelKind, String)>) -> Engine {
         self.channels = channels;
         self
+    }
+
+    pub(super) fn write_lock(&self) -> std::sync::MutexGuard<'_, ()> {
+        lock(&self.write_lock)
     }
 
     pub fn directory(&self) -> Directory {
@@ -204,8 +212,10 @@ impl Engine {
         match changed.entry(id) {
             std::collections::btree_map::Entry::Occupied(entry) => Ok(entry.into_mut()),
             std::collections::btree_map::Entry::Vacant(entry) => {
+                let first_seen = Some(self.clock.now());
                 let record = self.store.ticket(id)?.unwrap_or_else(|| TicketRecord {
                     id,
+                    first_seen,
                     ..TicketRecord::default()
                 });
                 Ok(entry.insert(record))
@@ -215,6 +225,7 @@ impl Engine {
 
     /// Applies one page of the ticket export and commits it with the cursor after it.
     pub fn apply_ticket_page(&self, tickets: &[Ticket], cursors: &Cursors) -> Result<u64, StoreError> {
+        let _writing = self.write_lock();
         let directory = lock(&self.directory).clone();
         let now = self.clock.now();
         let mut changed = BTreeMap::new();
@@ -227,11 +238,14 @@ impl Engine {
         }
         let records = self.finish(changed, &ids, &directory, now);
         self.store.commit(&records, cursors)?;
+        // New facts can move a ticket's next alert earlier: let the timer look.
+        self.wake.notify_one();
         Ok(records.len() as u64)
     }
 
     /// Applies one page of the events export and commits it with the start time after it.
     pub fn apply_event_page(&self, audits: &[TicketEvent], cursors: &Cursors) -> Result<(u64, u64), StoreError> {
+        let _writing = self.write_lock();
         let directory = lock(&self.directory).clone();
         let now = self.clock.now();
         let mut changed = BTreeMap::new();
@@ -246,6 +260,7 @@ impl Engine {
         }
         let records = self.finish(changed, &ids, &directory, now);
         self.store.commit(&records, cursors)?;
+        self.wake.notify_one();
         Ok((records.len() as u64, applied))
     }
 
@@ -327,6 +342,7 @@ impl Engine {
 
     /// Evaluates every stored ticket again (the policy may have changed since it was stored).
     pub fn evaluate_all(&self) -> Result<u64, StoreError> {
+        let _writing = self.write_lock();
         let directory = lock(&self.directory).clone();
         let now = self.clock.now();
         let cursors = self.store.cursors()?;

@@ -74,7 +74,16 @@ fn is_live(clock: &MetricClock) -> bool {
 /// Decides the alert points crossed by `now` that `known` (already recorded) does not have.
 /// Of several new ones on a clock only the latest is sent; one older than `backfill` is kept
 /// quiet. A met, stopped or deleted clock raises nothing.
-pub fn decide(ticket_id: u64, clocks: &TicketClocks, now: Timestamp, backfill: i64, known: impl Fn(&str) -> bool) -> Vec<Decision> {
+/// How alerts are decided for one ticket.
+#[derive(Debug, Clone, Copy)]
+pub struct Sight {
+    /// When slawatch first saw the ticket: points crossed before it were missed, not late.
+    pub first_seen: Timestamp,
+    /// A point missed at first sight longer ago than this is recorded, not sent.
+    pub backfill: i64,
+}
+
+pub fn decide(ticket_id: u64, clocks: &TicketClocks, now: Timestamp, sight: Sight, known: impl Fn(&str) -> bool) -> Vec<Decision> {
     let mut out = Vec::new();
     if clocks.deleted {
         return out;
@@ -102,10 +111,15 @@ pub fn decide(ticket_id: u64, clocks: &TicketClocks, now: Timestamp, backfill: i
             .collect();
         fresh.sort_by_key(|(id, at)| (*at, id.point));
         let Some(last) = fresh.len().checked_sub(1) else { continue };
+        // Missed at first sight and older than the backfill window: told in status, not sent.
+        // A breach that old keeps its reminders quiet too. Points crossed after the ticket was
+        // first seen are late (the daemon was down), never too old: they are not lost.
+        let missed_long_ago = |at: Timestamp| at < sight.first_seen && now.saturating_sub(at) > sight.backfill;
+        let old_breach = fresh.iter().any(|(id, at)| id.point == AlertPoint::Breach && missed_long_ago(*at));
         for (i, (id, at)) in fresh.into_iter().enumerate() {
             let verdict = if i < last {
                 Verdict::Superseded
-            } else if now.saturating_sub(at) > backfill {
+            } else if missed_long_ago(at) || (old_breach && matches!(id.point, AlertPoint::Reminder(_))) {
                 Verdict::TooOld
             } else {
                 Verdict::Send
@@ -125,7 +139,11 @@ pub fn decide(ticket_id: u64, clocks: &TicketClocks, now: Timestamp, backfill: i
 /// such instant) when a crossed point is not recorded yet, as for a ticket first seen late
 /// or after the daemon was down.
 pub fn next_look(ticket_id: u64, clocks: &TicketClocks, known: impl Fn(&str) -> bool) -> Option<Timestamp> {
-    let unrecorded = decide(ticket_id, clocks, Timestamp::MAX, Timestamp::MAX, known)
+    let everything = Sight {
+        first_seen: Timestamp::MIN,
+        backfill: Timestamp::MAX,
+    };
+    let unrecorded = decide(ticket_id, clocks, Timestamp::MAX, everything, known)
         .into_iter()
         .map(|d| d.at)
         .min();
@@ -134,10 +152,17 @@ pub fn next_look(ticket_id: u64, clocks: &TicketClocks, known: impl Fn(&str) -> 
 
 /// Whether an alert decided earlier should still go out, given the clock now.
 pub fn still_due(clocks: &TicketClocks, id: &AlertId) -> bool {
-    !clocks.deleted
-        && clocks
-            .clocks
-            .iter()
-            .find(|c| c.metric == id.metric && c.name == id.target_name && c.target == Some(id.target))
-            .is_some_and(is_live)
+    let Some(clock) = clocks
+        .clocks
+        .iter()
+        .find(|c| c.metric == id.metric && c.name == id.target_name && c.target == Some(id.target))
+    else {
+        return false;
+    };
+    match id.point {
+        // A breach happened even if an answer came after it: it is still told (a deleted
+        // ticket excepted). Warnings and reminders are moot once the clock is done.
+        AlertPoint::Breach => !clocks.deleted && clock.breached_at.is_some(),
+        _ => !clocks.deleted && is_live(clock),
+    }
 }

@@ -60,6 +60,9 @@ pub struct TicketRecord {
     pub events: Vec<StoredEvent>,
     /// The next alert instant of any of its clocks, as last evaluated.
     pub next_alert: Option<Timestamp>,
+    /// When slawatch first stored the ticket (None in stores written before this was kept).
+    #[serde(default)]
+    pub first_seen: Option<Timestamp>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -91,6 +94,10 @@ pub enum AlertStatus {
     TooOld,
     /// Not sent (or not to every channel): the clock was met, stopped or deleted first.
     Cancelled { reason: String },
+    /// Decided, but no route sends it anywhere: recorded and shown only.
+    Unrouted,
+    /// A channel refused it for good (or kept failing): given up.
+    Failed { reason: String },
 }
 
 /// One channel's delivery of an alert.
@@ -102,6 +109,16 @@ pub struct Delivery {
     /// Milliseconds since the epoch: the next attempt, while unsent.
     pub next_attempt_ms: i64,
     pub last_error: Option<String>,
+    /// Refused for good, or failing too long: no more attempts.
+    #[serde(default)]
+    pub gave_up: bool,
+}
+
+impl Delivery {
+    /// Unsent, not given up, and its next attempt has come.
+    pub fn is_due(&self, now_ms: i64) -> bool {
+        self.sent_at.is_none() && !self.gave_up && self.next_attempt_ms <= now_ms
+    }
 }
 
 /// An alert decided for a ticket's clock: recorded before any delivery, so a restart

@@ -205,8 +205,15 @@ impl ZendeskClient {
     /// GET with retries: backoff with jitter on transient failures, `Retry-After` on 429.
     /// GET with retries: backoff with jitter on transient failures, `Retry-After` on 429.
     async fn get<T: DeserializeOwned>(&self, endpoint: &str, path_and_query: &str) -> Result<T, ZendeskError> {
-        self.send(endpoint, reqwest::Method::GET, path_and_query, None, self.options.max_attempts)
-            .await
+        self.send(
+            endpoint,
+            reqwest::Method::GET,
+            path_and_query,
+            None,
+            self.options.max_attempts,
+            true,
+        )
+        .await
     }
 
     async fn send<T: DeserializeOwned>(
@@ -216,6 +223,7 @@ impl ZendeskClient {
         path_and_query: &str,
         body: Option<&serde_json::Value>,
         max_attempts: u32,
+        pace_rate_limits: bool,
     ) -> Result<T, ZendeskError> {
         /// A 429 is Zendesk pacing us, not a failure: it does not use up an attempt, but a
         /// request paced this many times in a row is given up (the poll reports it).
@@ -229,7 +237,7 @@ impl ZendeskClient {
             };
             self.stats.errors.fetch_add(1, Ordering::Relaxed);
             let wait = match &error {
-                ZendeskError::RateLimited { retry_after, .. } if paced < MAX_RATE_LIMITED => {
+                ZendeskError::RateLimited { retry_after, .. } if pace_rate_limits && paced < MAX_RATE_LIMITED => {
                     self.stats.rate_limited.fetch_add(1, Ordering::Relaxed);
                     paced += 1;
                     attempt -= 1;
@@ -257,7 +265,11 @@ impl ZendeskClient {
             ticket: serde_json::Value,
         }
         match self.get::<One>("ticket", &format!("/api/v2/tickets/{id}.json")).await {
-            Ok(one) => Ok(self.read(vec![one.ticket]).pop()),
+            // A ticket that cannot be read is an error, not a deletion.
+            Ok(one) => serde_json::from_value(one.ticket).map(Some).map_err(|e| ZendeskError::Malformed {
+                endpoint: "ticket".to_string(),
+                message: e.to_string(),
+            }),
             Err(ZendeskError::Status { status: 404, .. }) => Ok(None),
             Err(error) => Err(error),
         }
@@ -292,12 +304,14 @@ impl ZendeskClient {
             ticket["safe_update"] = serde_json::Value::from(true);
         }
         let body = serde_json::json!({"ticket": ticket});
+        // No waiting out a 429 here: the outbox retries after Retry-After, and other alerts go on.
         self.send::<serde_json::Value>(
             "ticket_update",
             reqwest::Method::PUT,
             &format!("/api/v2/tickets/{id}.json"),
             Some(&body),
             1,
+            false,
         )
         .await?;
         Ok(())
