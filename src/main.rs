@@ -169,8 +169,9 @@ fn main() -> ExitCode {
             )
         }),
         Command::CheckConfig(arg) => load(arg).map(|config| {
-            print!("{}", slawatch::config::describe::describe(&config, arg.config.as_deref()));
-            print!("{}", slawatch::config::describe::describe_ingest(&config));
+            let text = slawatch::config::describe::describe(&config, arg.config.as_deref())
+                + &slawatch::config::describe::describe_ingest(&config);
+            cli::write_stdout(&text);
             ExitCode::SUCCESS
         }),
         Command::Deadline {

@@ -161,8 +161,8 @@ pub async fn status(config: Config) -> anyhow::Result<Vec<TicketStatus>> {
 
 pub fn print_status(rows: &[TicketStatus], json: bool) {
     if json {
-        println!("{}", serde_json::to_string_pretty(rows).unwrap_or_default());
+        super::write_stdout(&format!("{}\n", serde_json::to_string_pretty(rows).unwrap_or_default()));
     } else {
-        print!("{}", render_table(rows));
+        super::write_stdout(&render_table(rows));
     }
 }

@@ -2,3 +2,9 @@
 
 pub mod calc;
 pub mod daemon;
+
+/// Writes to stdout; a reader that went away (`| head`) is not an error worth a panic.
+pub fn write_stdout(text: &str) {
+    use std::io::Write;
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+}
