@@ -542,3 +542,44 @@ async fn a_webhook_that_refuses_for_good_is_given_up_and_says_why() {
     );
     assert!(h.engine.store.outbox().unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn routes_send_by_tier_and_group_too() {
+    let h = Harness::new(
+        r#"
+[notify]
+[notify.channels.billing-team]
+kind = "slack"
+url_env = "UNUSED"
+[notify.channels.self-hosted-team]
+kind = "slack"
+url_env = "UNUSED"
+[notify.channels.support]
+kind = "slack"
+url_env = "UNUSED"
+[[notify.routes]]
+groups = [77]
+channels = ["billing-team"]
+[[notify.routes]]
+tiers = ["self-hosted"]
+channels = ["self-hosted-team"]
+[[notify.routes]]
+channels = ["support"]
+"#,
+    )
+    .await;
+    let grouped = h.sim.create_ticket(slawatch::sim::zendesk::NewTicket {
+        subject: "Invoice wrong".into(),
+        body: "Our invoice shows the wrong plan.".into(),
+        requester_id: h.customer,
+        tags: vec!["sev1".into()],
+        group_id: Some(77),
+        ..slawatch::sim::zendesk::NewTicket::default()
+    });
+    let plain = sev1_ticket(&h);
+    run_until(&h.engine, &h, t("2026-12-01T14:00:00-08:00")).await;
+    let texts = |hook: &str| h.slack.messages_for(hook).iter().map(|m| m.text.clone()).collect::<Vec<_>>();
+    assert!(texts("billing-team").iter().all(|t| t.contains(&format!("#{grouped}"))) && !texts("billing-team").is_empty());
+    assert!(texts("self-hosted-team").iter().all(|t| t.contains(&format!("#{plain}"))) && !texts("self-hosted-team").is_empty());
+    assert!(texts("support").is_empty());
+}
