@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use crate::config::Config;
 use crate::sla::calendar::{CalendarError, Schedule};
-use crate::sla::time::{parse_rfc3339_bytes, write_rfc3339, Duration};
+use crate::sla::time::{parse_rfc3339_bytes, write_rfc3339, Duration, TimeParseError};
 
 #[derive(Clone, Copy)]
 pub enum Question {
@@ -57,10 +57,8 @@ pub fn run(config: &Config, schedule_name: &str, question: Question, a: Option<&
 
 #[derive(Debug, thiserror::Error)]
 enum LineError {
-    #[error("{0:?} is not an RFC 3339 time such as 2026-12-01T09:00:00Z")]
-    Time(String),
-    #[error("{0:?} is not a duration such as 90s, 45m, 24h, 1h30m, 3d or 1w")]
-    Duration(String),
+    #[error(transparent)]
+    Parse(#[from] TimeParseError),
     #[error("expected two fields, got {0:?}")]
     Fields(String),
     #[error(transparent)]
@@ -72,14 +70,14 @@ fn text(bytes: &[u8]) -> String {
 }
 
 fn answer(schedule: &Schedule, question: Question, a: &[u8], b: &[u8], out: &mut Vec<u8>) -> Result<(), LineError> {
-    let from = parse_rfc3339_bytes(a).ok_or_else(|| LineError::Time(text(a)))?;
+    let from = parse_rfc3339_bytes(a).ok_or_else(|| TimeParseError::BadTimestamp(text(a)))?;
     match question {
         Question::Deadline => {
-            let duration = Duration::parse_bytes(b).ok_or_else(|| LineError::Duration(text(b)))?;
+            let duration = Duration::parse_bytes(b).ok_or_else(|| TimeParseError::BadDuration(text(b)))?;
             write_rfc3339(schedule.deadline(from, duration)?, out);
         }
         Question::Elapsed => {
-            let to = parse_rfc3339_bytes(b).ok_or_else(|| LineError::Time(text(b)))?;
+            let to = parse_rfc3339_bytes(b).ok_or_else(|| TimeParseError::BadTimestamp(text(b)))?;
             let seconds = schedule.elapsed(from, to)?;
             out.extend_from_slice(seconds.to_string().as_bytes());
         }

@@ -21,11 +21,11 @@ use regex::RegexSet;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::sla::calendar::{day_number, BusinessHours, DayInterval, Holidays, Schedule, ScheduleError, WeeklyHours, WEEKDAYS};
+use crate::sla::calendar::{BusinessHours, DayInterval, Holidays, Schedule, ScheduleError, WeeklyHours, WEEKDAYS};
 use crate::sla::policy::{
     Contract, FirstResponseRules, Goal, Metric, MetricTargets, NamedSchedule, Policy, ScheduleId, TargetSpec, Threshold, Tier,
 };
-use crate::sla::time::{days_in_month, Duration};
+use crate::sla::time::{days_from_civil, days_in_month, Duration};
 use crate::sla::zones::iana_name_for_rails_zone;
 
 pub mod describe;
@@ -1016,7 +1016,7 @@ fn parse_holiday(text: &str) -> Option<Holiday> {
         }
         [y, m, d] => {
             let (y, m, d) = (i64::from(num(y, 4)?), num(m, 2)?, num(d, 2)?);
-            ((1..=12).contains(&m) && d >= 1 && d <= days_in_month(y, m)).then(|| Holiday::Once(day_number(y, m, d)))
+            ((1..=12).contains(&m) && d >= 1 && d <= days_in_month(y, m)).then(|| Holiday::Once(days_from_civil(y, m, d)))
         }
         _ => None,
     }

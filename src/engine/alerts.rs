@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use super::apply::{apply_live, Directory};
+use super::apply::{apply_live, mark_deleted, Directory};
 use super::poll::{Engine, EngineError};
 use crate::config::{ChannelKind, NoteMode};
 use crate::notify::message::{AlertKind, AlertMessage};
@@ -191,13 +191,13 @@ impl Engine {
         // so that a page a poll committed meanwhile is kept.
         let _writing = self.write_lock();
         let Some(mut record) = self.store.ticket(id)? else { return Ok(()) };
-        if let Some((ticket, comments)) = &live {
-            let ticket = ticket.clone().unwrap_or_else(|| {
-                let mut gone = ticket_stub(&record);
-                gone.status = Some("deleted".to_string());
-                gone
-            });
-            apply_live(&mut record, &ticket, comments, &directory, &self.config.severity);
+        match &live {
+            Some((Some(ticket), comments)) => {
+                apply_live(&mut record, ticket, comments, &directory, &self.config.severity);
+            }
+            // Gone since the last export (404): deleted.
+            Some((None, _)) => mark_deleted(&mut record, now),
+            None => {}
         }
         let Some(clocks) = self.clocks(&record, &directory, now) else {
             record.next_alert = None;
@@ -402,25 +402,6 @@ impl Engine {
             })
             .min();
         Ok([due, retry].into_iter().flatten().min())
-    }
-}
-
-fn ticket_stub(record: &TicketRecord) -> crate::zendesk::models::Ticket {
-    crate::zendesk::models::Ticket {
-        id: record.id,
-        created_at: record.created_at,
-        updated_at: record.updated_at,
-        subject: Some(record.subject.clone()),
-        status: Some(record.status.clone()),
-        priority: None,
-        requester_id: record.requester_id,
-        submitter_id: record.submitter_id,
-        assignee_id: record.assignee_id,
-        group_id: record.group_id,
-        organization_id: record.organization_id,
-        tags: Vec::new(),
-        custom_fields: Vec::new(),
-        generated_timestamp: None,
     }
 }
 

@@ -207,6 +207,23 @@ pub fn apply_live(
     changed
 }
 
+/// Records that a live read found the ticket gone: deleted at `at`.
+pub fn mark_deleted(record: &mut TicketRecord, at: crate::sla::time::Timestamp) {
+    if record.status != "deleted" {
+        insert_sorted(
+            record,
+            StoredEvent {
+                audit_id: SNAPSHOT,
+                event: Event::Status {
+                    at,
+                    status: "deleted".to_string(),
+                },
+            },
+        );
+        record.status = "deleted".to_string();
+    }
+}
+
 fn field_text(fields: &serde_json::Map<String, Value>, key: &str) -> Option<String> {
     match fields.get(key)? {
         Value::String(s) => Some(s.clone()),

@@ -3,7 +3,7 @@
 //! the changed tickets' clocks, and commit each page with its cursor.
 
 use std::collections::{BTreeMap, HashSet};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use tokio_util::sync::CancellationToken;
 
@@ -48,7 +48,8 @@ pub struct Engine {
     pub client: ZendeskClient,
     pub store: Store,
     pub clock: Clock,
-    directory: Mutex<Directory>,
+    /// Swapped whole on refresh; readers hold the one they started with.
+    directory: Mutex<Arc<Directory>>,
     directory_fetched_ms: Mutex<Option<i64>>,
     unknown_statuses: Mutex<HashSet<String>>,
     /// Resolved alert channels: name → (kind, webhook URL).
@@ -76,15 +77,19 @@ fn role_of(role: &str) -> Role {
 
 /// The agents and organizations last saved in the store.
 pub fn load_directory(store: &Store) -> Result<Directory, StoreError> {
+    Ok(directory_of(&store.agents()?, store.organizations()?))
+}
+
+fn directory_of(agents: &[AgentRecord], organizations: Vec<OrganizationRecord>) -> Directory {
     let mut directory = Directory::default();
-    for agent in store.agents()? {
+    for agent in agents {
         directory.agents.insert(agent.id, role_of(&agent.role));
         directory.agent_names.insert(agent.id, agent.name.clone());
     }
-    for org in store.organizations()? {
+    for org in organizations {
         directory.organizations.insert(org.id, org);
     }
-    Ok(directory)
+    directory
 }
 
 impl Engine {
@@ -96,7 +101,7 @@ impl Engine {
             client,
             store,
             clock,
-            directory: Mutex::new(directory),
+            directory: Mutex::new(Arc::new(directory)),
             directory_fetched_ms: Mutex::new(None),
             unknown_statuses: Mutex::new(HashSet::new()),
             channels: BTreeMap::new(),
@@ -119,7 +124,7 @@ impl Engine {
         lock(&self.write_lock)
     }
 
-    pub fn directory(&self) -> Directory {
+    pub fn directory(&self) -> Arc<Directory> {
         lock(&self.directory).clone()
     }
 
@@ -156,15 +161,7 @@ impl Engine {
             .collect();
         self.store.save_agents(&agent_records)?;
         self.store.save_organizations(&org_records)?;
-        let mut directory = Directory::default();
-        for agent in &agent_records {
-            directory.agents.insert(agent.id, role_of(&agent.role));
-            directory.agent_names.insert(agent.id, agent.name.clone());
-        }
-        for org in org_records {
-            directory.organizations.insert(org.id, org);
-        }
-        *lock(&self.directory) = directory;
+        *lock(&self.directory) = Arc::new(directory_of(&agent_records, org_records));
         *lock(&self.directory_fetched_ms) = Some(now);
         Ok(())
     }
@@ -226,7 +223,7 @@ impl Engine {
     /// Applies one page of the ticket export and commits it with the cursor after it.
     pub fn apply_ticket_page(&self, tickets: &[Ticket], cursors: &Cursors) -> Result<u64, StoreError> {
         let _writing = self.write_lock();
-        let directory = lock(&self.directory).clone();
+        let directory = self.directory();
         let now = self.clock.now();
         let mut changed = BTreeMap::new();
         let mut ids = Vec::new();
@@ -246,7 +243,7 @@ impl Engine {
     /// Applies one page of the events export and commits it with the start time after it.
     pub fn apply_event_page(&self, audits: &[TicketEvent], cursors: &Cursors) -> Result<(u64, u64), StoreError> {
         let _writing = self.write_lock();
-        let directory = lock(&self.directory).clone();
+        let directory = self.directory();
         let now = self.clock.now();
         let mut changed = BTreeMap::new();
         let mut ids = Vec::new();
@@ -343,7 +340,7 @@ impl Engine {
     /// Evaluates every stored ticket again (the policy may have changed since it was stored).
     pub fn evaluate_all(&self) -> Result<u64, StoreError> {
         let _writing = self.write_lock();
-        let directory = lock(&self.directory).clone();
+        let directory = self.directory();
         let now = self.clock.now();
         let cursors = self.store.cursors()?;
         let mut batch = Vec::new();

@@ -6,7 +6,7 @@ use super::apply::{clocks_of, Directory};
 use crate::config::Config;
 use crate::sla::clock::{ClockState, MetricClock, TicketClocks};
 use crate::sla::policy::{Metric, TargetKind};
-use crate::sla::time::{format_rfc3339, Timestamp};
+use crate::sla::time::{format_rfc3339, human, Timestamp};
 use crate::store::{Store, StoreError, TicketRecord};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -141,18 +141,6 @@ pub fn open_tickets(config: &Config, store: &Store, directory: &Directory, now: 
     }
     rows.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.ticket_id.cmp(&b.1.ticket_id)));
     Ok(rows.into_iter().map(|(_, row)| row).collect())
-}
-
-fn human(seconds: i64) -> String {
-    let s = seconds.abs();
-    let (d, h, m) = (s / 86_400, s % 86_400 / 3600, s % 3600 / 60);
-    if d > 0 {
-        format!("{d}d {h}h")
-    } else if h > 0 {
-        format!("{h}h {m}m")
-    } else {
-        format!("{m}m")
-    }
 }
 
 fn describe(m: &MetricStatus) -> String {

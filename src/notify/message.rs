@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::sla::time::{format_rfc3339, Timestamp};
+use crate::sla::time::{format_rfc3339, human, Timestamp};
 
 /// The facts of one alert, fixed when it is decided.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -43,18 +43,6 @@ pub enum AlertKind {
     Warning,
     Breach,
     Reminder,
-}
-
-fn human(seconds: i64) -> String {
-    let s = seconds.abs();
-    let (d, h, m) = (s / 86_400, s % 86_400 / 3600, s % 3600 / 60);
-    match (d, h, m) {
-        (0, 0, m) => format!("{m}m"),
-        (0, h, 0) => format!("{h}h"),
-        (0, h, m) => format!("{h}h {m}m"),
-        (d, 0, _) => format!("{d}d"),
-        (d, h, _) => format!("{d}d {h}h"),
-    }
 }
 
 /// `2026-12-03 01:00 UTC`.

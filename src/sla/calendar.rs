@@ -21,7 +21,7 @@ use std::sync::OnceLock;
 use chrono::{Offset, TimeZone};
 use chrono_tz::Tz;
 
-use super::time::{civil_from_days, days_from_civil, weekday_from_days, Duration, Timestamp, DAY, HOUR};
+use super::time::{civil_from_days, weekday_from_days, Duration, Timestamp, DAY, HOUR};
 
 /// The first instant a business schedule answers for: 1970-01-01T00:00:00Z.
 pub const RANGE_START: Timestamp = 0;
@@ -426,9 +426,4 @@ fn offset_segments(zone: Tz, lo: Timestamp, hi: Timestamp) -> Vec<(Timestamp, i6
         t = next;
     }
     segments
-}
-
-/// Day number of a calendar date, for one-off holidays.
-pub fn day_number(year: i64, month: u32, day: u32) -> i64 {
-    days_from_civil(year, month, day)
 }

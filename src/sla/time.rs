@@ -175,6 +175,19 @@ pub fn format_rfc3339(ts: Timestamp) -> String {
     String::from_utf8(out).unwrap_or_default()
 }
 
+/// A length of time as people read it: `12h`, `2h 24m`, `1d 8h`, `45m` (sign dropped).
+pub fn human(seconds: i64) -> String {
+    let s = seconds.abs();
+    let (d, h, m) = (s / DAY, s % DAY / HOUR, s % HOUR / MINUTE);
+    match (d, h, m) {
+        (0, 0, m) => format!("{m}m"),
+        (0, h, 0) => format!("{h}h"),
+        (0, h, m) => format!("{h}h {m}m"),
+        (d, 0, _) => format!("{d}d"),
+        (d, h, _) => format!("{d}d {h}h"),
+    }
+}
+
 /// A length of clock time in whole seconds: business seconds on a business
 /// schedule, plain seconds on the calendar (`24x7`) one. `1d` is 24 hours of
 /// the schedule's time and `1w` 168 hours, not a calendar day or week.

@@ -403,14 +403,6 @@ impl Store {
             .collect()
     }
 
-    /// Every alert, in key order.
-    pub fn all_alerts(&self) -> impl Iterator<Item = Result<AlertRecord, StoreError>> + '_ {
-        self.alerts.iter().map(|entry| {
-            let (key, bytes) = entry?;
-            decode(&String::from_utf8_lossy(&key), &bytes)
-        })
-    }
-
     /// Alerts with a delivery outstanding.
     pub fn outbox(&self) -> Result<Vec<AlertRecord>, StoreError> {
         let mut out = Vec::new();
