@@ -10,6 +10,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+
+/// Prints a line; a reader that went away (`| head`) ends nothing but the printing.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        crate::cli::write_stdout(&format!("{}\n", format_args!($($arg)*)))
+    };
+}
 use chrono::TimeZone;
 use serde_json::{json, Map, Value};
 use tokio_util::sync::CancellationToken;
@@ -262,8 +269,8 @@ fn print_message(clock: &Clock, hook: &str, body: &Value) {
                 .collect()
         })
         .unwrap_or_default();
-    println!("{}  #{hook:<8} {title}", local(clock.now()));
-    println!("{:>30} {}", "", fields.join(" · "));
+    say!("{}  #{hook:<8} {title}", local(clock.now()));
+    say!("{:>30} {}", "", fields.join(" · "));
 }
 
 /// Runs the demo until Ctrl-C (or `run_for` of world time).
@@ -344,17 +351,17 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {admin} for the admin HTTP (another slawatch running? try --admin 127.0.0.1:0)"))?;
     let admin = listener.local_addr()?;
-    println!(
+    say!(
         "slawatch demo: a support week at {}x speed ({} of world time a second).",
         options.speed,
         crate::sla::time::Duration(options.speed as i64)
     );
-    println!("  simulated Zendesk {}, simulated Slack {}", sim.base_url(), slack.base_url());
-    println!(
+    say!("  simulated Zendesk {}, simulated Slack {}", sim.base_url(), slack.base_url());
+    say!(
         "  open tickets now:  slawatch status        (or curl http://{admin}/status; config {})",
         config_path.display()
     );
-    println!("  Ctrl-C to stop.\n");
+    say!("  Ctrl-C to stop.\n");
 
     let shutdown = CancellationToken::new();
     let mut tasks = tokio::task::JoinSet::new();
@@ -394,7 +401,7 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
                     _ = shutdown.cancelled() => return,
                     _ = clock.sleep(wait) => {
                         (step.run)(&world, &mut tickets);
-                        println!("{}  zendesk   {}", local(clock.now()), step.say);
+                        say!("{}  zendesk   {}", local(clock.now()), step.say);
                     }
                 }
             }
@@ -403,12 +410,12 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
 
     let stop_after = options.run_for;
     tokio::select! {
-        _ = tokio::signal::ctrl_c() => println!("\nstopping"),
+        _ = tokio::signal::ctrl_c() => say!("\nstopping"),
         _ = async { match stop_after { Some(d) => clock.sleep(d).await, None => std::future::pending().await } } => {}
     }
     shutdown.cancel();
     while tasks.join_next().await.is_some() {}
-    println!("demo stopped; the store was in {} (removed)", dir.path().display());
+    say!("demo stopped; the store was in {} (removed)", dir.path().display());
     Ok(())
 }
 
