@@ -94,13 +94,14 @@ path = "{store}"
     .expect("client");
     let store = Store::open(&config.store.path, config.store.cache_bytes).expect("store");
     let channels = BTreeMap::from([("hook".to_string(), (ChannelKind::Webhook, hooks.generic_url("hook")))]);
+    let shutdown = CancellationToken::new();
     let engine = Arc::new(
         Engine::new(config, client, store, clock.clone())
             .expect("engine")
-            .with_channels(channels),
+            .with_channels(channels)
+            .with_shutdown(shutdown.clone()),
     );
-    let shutdown = CancellationToken::new();
-    let daemon = tokio::spawn(slawatch::engine::daemon::run(engine.clone(), shutdown.clone(), false));
+    let daemon = tokio::spawn(slawatch::engine::daemon::run(engine.clone()));
 
     // One new Severity 1 ticket every 3 world seconds: thresholds at 5, 7.5, 9 and 10 minutes.
     for _ in 0..TICKETS {

@@ -108,10 +108,11 @@ fn main() {
         json_bytes += text.len();
         let start = Instant::now();
         let page: TicketPage = serde_json::from_str(&text).expect("page");
-        let tickets: Vec<Ticket> = engine.client.read(page.tickets);
+        let tickets: Vec<Ticket> = slawatch::zendesk::models::read_tickets(page.tickets).tickets;
         let cursors = Cursors {
             tickets: page.after_cursor,
             events_start: None,
+            events_through: None,
         };
         engine.apply_ticket_page(&tickets, &cursors).expect("commit");
         tickets_elapsed += start.elapsed();
@@ -126,6 +127,8 @@ fn main() {
         let cursors = Cursors {
             tickets: Some("last".into()),
             events_start: page.end_time,
+            // Every event before the page's end is in: the tickets' facts are complete.
+            events_through: page.end_time.map(|end| end - 1),
         };
         engine.apply_event_page(&audits, &cursors).expect("commit");
         events_elapsed += start.elapsed();

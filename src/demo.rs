@@ -260,16 +260,24 @@ fn local(ts: Timestamp) -> String {
 
 fn print_message(clock: &Clock, hook: &str, body: &Value) {
     let title = body["blocks"][0]["text"]["text"].as_str().unwrap_or_default();
-    let fields: Vec<String> = body["blocks"][2]["fields"]
+    let summary = body["blocks"][2]["text"]["text"].as_str().unwrap_or_default();
+    let fields: Vec<String> = body["blocks"][3]["fields"]
         .as_array()
         .map(|f| {
             f.iter()
                 .filter_map(|x| x["text"].as_str())
                 .map(|t| t.replace('\n', ": ").replace('*', ""))
+                // The metric and the time left are in the summary line already.
+                .filter(|t| !t.starts_with("Metric") && !t.starts_with("Time left") && !t.starts_with("Overdue"))
                 .collect()
         })
         .unwrap_or_default();
     say!("{}  #{hook:<8} {title}", local(clock.now()));
+    say!(
+        "{:>30} {}",
+        "",
+        summary.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    );
     say!("{:>30} {}", "", fields.join(" · "));
 }
 
@@ -345,7 +353,12 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
     )?;
     let store = Store::open(&config.store.path, config.store.cache_bytes)?;
     let admin = config.admin.listen;
-    let engine = Arc::new(Engine::new(config, client, store, clock.clone())?.with_channels(channels));
+    let shutdown = CancellationToken::new();
+    let engine = Arc::new(
+        Engine::new(config, client, store, clock.clone())?
+            .with_channels(channels)
+            .with_shutdown(shutdown.clone()),
+    );
 
     let listener = tokio::net::TcpListener::bind(admin)
         .await
@@ -363,13 +376,12 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
     );
     say!("  Ctrl-C to stop.\n");
 
-    let shutdown = CancellationToken::new();
     let mut tasks = tokio::task::JoinSet::new();
     tasks.spawn(crate::admin::serve(listener, engine.clone(), shutdown.clone()).map_ok_unit());
     tasks.spawn({
-        let (engine, shutdown) = (engine.clone(), shutdown.clone());
+        let engine = engine.clone();
         async move {
-            if let Err(error) = crate::engine::daemon::run(engine, shutdown, false).await {
+            if let Err(error) = crate::engine::daemon::run(engine).await {
                 eprintln!("error: {error}");
             }
         }

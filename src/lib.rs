@@ -8,6 +8,7 @@ pub mod config;
 pub mod demo;
 pub mod engine;
 pub mod notify;
+pub mod retry;
 pub mod sim;
 pub mod sla;
 pub mod store;

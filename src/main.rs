@@ -5,6 +5,7 @@ use clap::{Args, Parser, Subcommand};
 
 use slawatch::cli;
 use slawatch::config::Config;
+use slawatch::engine::poll::EngineError;
 
 /// SLA clocks, breach warnings and engineering escalation for a support team on Zendesk.
 #[derive(Parser)]
@@ -42,6 +43,10 @@ enum Command {
         /// Poll until the exports are current, bring every clock up to date, and exit.
         #[arg(long)]
         once: bool,
+        /// With --once: how long to try to make the exports current before exiting 3, naming
+        /// what it waited for (`10m`, `90s`, `1h`).
+        #[arg(long, value_name = "DURATION", requires = "once")]
+        max_wait: Option<String>,
         /// Log as JSON lines instead of human-readable text.
         #[arg(long)]
         json_logs: bool,
@@ -91,6 +96,8 @@ enum Command {
 
 /// Exit status for bad configuration or arguments.
 const USAGE: u8 = 2;
+/// `run --once` could not make the exports current within `--max-wait`.
+const NOT_CURRENT: u8 = 3;
 
 fn load(arg: &ConfigArg) -> Result<Config, ExitCode> {
     match &arg.config {
@@ -157,10 +164,37 @@ fn main() -> ExitCode {
             };
             Ok(report(runtime().block_on(slawatch::demo::run(options))))
         }
-        Command::Run { config, once, json_logs } => load(config).map(|c| {
-            init_logs(*json_logs);
-            report(runtime().block_on(cli::daemon::run(c, *once)))
-        }),
+        Command::Run {
+            config,
+            once,
+            max_wait,
+            json_logs,
+        } => {
+            let max_wait = match max_wait.as_deref().map(slawatch::sla::time::Duration::parse).transpose() {
+                Ok(d) => d.map_or(slawatch::engine::daemon::DEFAULT_MAX_WAIT, |d| {
+                    std::time::Duration::from_secs(d.0.max(0) as u64)
+                }),
+                Err(e) => {
+                    eprintln!("error: --max-wait: {e}");
+                    return ExitCode::from(USAGE);
+                }
+            };
+            load(config).map(|c| {
+                init_logs(*json_logs);
+                let once = once.then_some(max_wait);
+                let result = runtime().block_on(cli::daemon::run(c, once));
+                let not_current = result
+                    .as_ref()
+                    .err()
+                    .and_then(|e| e.downcast_ref::<EngineError>())
+                    .is_some_and(|e| matches!(e, EngineError::NotCurrent { .. }));
+                if not_current {
+                    let _ = report(result);
+                    return ExitCode::from(NOT_CURRENT);
+                }
+                report(result)
+            })
+        }
         Command::Status { config, json } => load(config).map(|c| {
             report(
                 runtime()

@@ -2,8 +2,9 @@
 //! texts people read, as snapshots.
 
 use slawatch::config::Config;
-use slawatch::notify::message::{AlertKind, AlertMessage};
-use slawatch::sla::alerting::{decide, still_due, Sight, Verdict};
+use slawatch::engine::status::clock_display;
+use slawatch::notify::message::{AlertMessage, Render, TicketLine};
+use slawatch::sla::alerting::{at_delivery, decide, AlertId, AtDelivery, Recorded, Sight, Verdict};
 use slawatch::sla::clock::{evaluate, AlertPoint, Event, Role, TicketFacts};
 use slawatch::sla::policy::{Customer, Metric, Policy, TargetKind, Threshold};
 use slawatch::sla::time::parse_rfc3339;
@@ -39,7 +40,8 @@ fn ticket(severity: &str) -> TicketFacts {
                 author_id: 1,
                 role: Role::EndUser,
                 public: true,
-                body: "It crashes.".into(),
+                length: 11,
+                acknowledgement: false,
             },
         ],
     }
@@ -53,6 +55,11 @@ fn seen(first_seen: i64, backfill: i64) -> Sight {
 /// Seen since its creation (Monday 09:00 PST): nothing was ever missed at first sight.
 fn tracked() -> Sight {
     seen(t("2026-11-30T09:00:00-08:00"), DAY)
+}
+
+/// What the store would answer for an alert decided (and sent) earlier.
+fn binding(recorded: bool) -> Option<Recorded> {
+    recorded.then_some(Recorded { at: 0, binding: true })
 }
 
 fn sent(decisions: &[slawatch::sla::alerting::Decision]) -> Vec<(Metric, AlertPoint)> {
@@ -70,7 +77,7 @@ fn at_first_sight_only_the_latest_crossed_point_of_each_clock_is_sent() {
     // 50% of 72 h is 36 h, not yet).
     let now = t("2026-12-02T15:00:00-08:00");
     let clocks = evaluate(&p, &ticket("sev1"), now).unwrap();
-    let decisions = decide(7, &clocks, now, seen(now, DAY), |_| false);
+    let decisions = decide(7, &clocks, now, seen(now, DAY), |_| None).decided;
     assert_eq!(
         sent(&decisions),
         vec![(Metric::FirstResponse, AlertPoint::Warning(Threshold::Percent(90)))]
@@ -89,7 +96,9 @@ fn at_first_sight_only_the_latest_crossed_point_of_each_clock_is_sent() {
     );
     // Recorded ones are never decided again.
     let keys: Vec<String> = decisions.iter().map(|d| d.id.key()).collect();
-    assert!(decide(7, &clocks, now, seen(now, DAY), |k| keys.iter().any(|x| x == k)).is_empty());
+    assert!(decide(7, &clocks, now, seen(now, DAY), |k| binding(keys.iter().any(|x| x == k)))
+        .decided
+        .is_empty());
 }
 
 #[test]
@@ -101,7 +110,7 @@ fn each_point_alerts_once_as_time_passes() {
     let mut now = t("2026-11-30T09:00:00-08:00");
     while now < t("2026-12-04T09:00:00-08:00") {
         let clocks = evaluate(&p, &facts, now).unwrap();
-        for d in decide(7, &clocks, now, tracked(), |k| recorded.iter().any(|x| x == k)) {
+        for d in decide(7, &clocks, now, tracked(), |k| binding(recorded.iter().any(|x| x == k))).decided {
             if d.verdict == Verdict::Send {
                 seen.push((d.id.metric, d.id.point, d.at));
             }
@@ -126,7 +135,7 @@ fn a_breach_older_than_the_backfill_window_at_first_sight_is_recorded_not_sent()
     let p = policy("");
     let now = t("2026-12-07T12:00:00-08:00");
     let clocks = evaluate(&p, &ticket("sev1"), now).unwrap();
-    let decisions = decide(7, &clocks, now, seen(now, DAY), |_| false);
+    let decisions = decide(7, &clocks, now, seen(now, DAY), |_| None).decided;
     let fr: Vec<_> = decisions
         .iter()
         .filter(|d| d.id.metric == Metric::FirstResponse)
@@ -135,10 +144,10 @@ fn a_breach_older_than_the_backfill_window_at_first_sight_is_recorded_not_sent()
     assert_eq!(fr.last(), Some(&(AlertPoint::Breach, Verdict::TooOld)));
     assert!(sent(&decisions).iter().all(|(m, _)| *m != Metric::FirstResponse));
     // Within the window it is sent.
-    let decisions = decide(7, &clocks, now, seen(now, 30 * DAY), |_| false);
+    let decisions = decide(7, &clocks, now, seen(now, 30 * DAY), |_| None).decided;
     assert!(sent(&decisions).contains(&(Metric::FirstResponse, AlertPoint::Breach)));
     // And a ticket tracked all along gets its breach however late it is decided (downtime).
-    let decisions = decide(7, &clocks, now, tracked(), |_| false);
+    let decisions = decide(7, &clocks, now, tracked(), |_| None).decided;
     assert!(sent(&decisions).contains(&(Metric::FirstResponse, AlertPoint::Breach)));
 }
 
@@ -148,21 +157,27 @@ fn a_met_clock_raises_nothing_and_cancels_what_is_pending() {
     let mut facts = ticket("sev1");
     let now = t("2026-12-02T15:00:00-08:00");
     let before = evaluate(&p, &facts, now).unwrap();
-    let pending = decide(7, &before, now, tracked(), |_| false)
+    let pending = decide(7, &before, now, tracked(), |_| None)
+        .decided
         .into_iter()
         .find(|d| d.verdict == Verdict::Send)
         .unwrap();
-    assert!(still_due(&before, &pending.id));
-    facts.events.push(Event::Comment {
-        at: t("2026-12-02T14:59:00-08:00"),
-        author_id: 2,
-        role: Role::Agent,
-        public: true,
-        body: "Please upgrade to 4.2.1; the crash is fixed there.".into(),
-    });
+    assert_eq!(at_delivery(&before, &pending.id, now), AtDelivery::Deliver);
+    facts.events.push(Event::comment(
+        &p.first_response,
+        t("2026-12-02T14:59:00-08:00"),
+        2,
+        Role::Agent,
+        true,
+        "Please upgrade to 4.2.1; the crash is fixed there.",
+    ));
     let after = evaluate(&p, &facts, now).unwrap();
-    assert!(!still_due(&after, &pending.id));
-    assert!(decide(7, &after, now, tracked(), |_| false)
+    assert_eq!(
+        at_delivery(&after, &pending.id, now),
+        AtDelivery::Moot("the clock was met or stopped")
+    );
+    assert!(decide(7, &after, now, tracked(), |_| None)
+        .decided
         .iter()
         .all(|d| d.id.metric != Metric::FirstResponse));
 }
@@ -172,7 +187,7 @@ fn a_severity_change_is_a_new_clock_instance_and_goals_are_labelled() {
     let p = policy("");
     let now = t("2026-12-08T12:00:00-08:00");
     let sev2 = evaluate(&p, &ticket("sev2"), now).unwrap();
-    let decisions = decide(7, &sev2, now, seen(now, 30 * DAY), |_| false);
+    let decisions = decide(7, &sev2, now, seen(now, 30 * DAY), |_| None).decided;
     let goal = decisions
         .iter()
         .find(|d| d.kind == TargetKind::Goal)
@@ -180,7 +195,8 @@ fn a_severity_change_is_a_new_clock_instance_and_goals_are_labelled() {
     assert_eq!(goal.id.target_name, "sev2-resolved-within-a-week");
     assert_eq!(goal.id.point, AlertPoint::Breach);
     let sev1 = evaluate(&p, &ticket("sev1"), now).unwrap();
-    let sev1_keys: Vec<String> = decide(7, &sev1, now, seen(now, 30 * DAY), |_| false)
+    let sev1_keys: Vec<String> = decide(7, &sev1, now, seen(now, 30 * DAY), |_| None)
+        .decided
         .iter()
         .map(|d| d.id.key())
         .collect();
@@ -199,7 +215,7 @@ fn reminders_follow_a_breach_once_each() {
     let mut now = t("2026-12-02T17:00:00-08:00");
     while now < t("2026-12-04T09:00:00-08:00") {
         let clocks = evaluate(&p, &facts, now).unwrap();
-        for d in decide(7, &clocks, now, tracked(), |k| recorded.iter().any(|x| x == k)) {
+        for d in decide(7, &clocks, now, tracked(), |k| binding(recorded.iter().any(|x| x == k))).decided {
             if matches!(d.id.point, AlertPoint::Reminder(_)) && d.id.metric == Metric::FirstResponse {
                 reminders.push((d.id.point, d.at));
             }
@@ -218,43 +234,232 @@ fn reminders_follow_a_breach_once_each() {
     let _ = HOUR;
 }
 
-fn message(kind: AlertKind, remaining: i64, goal: Option<&str>) -> AlertMessage {
-    AlertMessage {
-        key: "00000000000000000123/first_response/contract@86400/breach".into(),
+/// The alert at `point` of ticket 123's first-response (or `goal`) clock, rendered at `now` from
+/// the clock as it is then.
+fn rendered(severity: &str, point: AlertPoint, goal: Option<&str>, now: &str, delayed: Option<&str>) -> AlertMessage {
+    let config = Config::parse("test.toml", "").unwrap();
+    let now = t(now);
+    let clocks = evaluate(&config.policy, &ticket(severity), now).unwrap();
+    let clock = match goal {
+        Some(name) => clocks.clocks.iter().find(|c| c.name == name).unwrap(),
+        None => clocks.contract(Metric::FirstResponse).unwrap(),
+    };
+    let crossed_at = clock.alerts.iter().find(|a| a.point == point).and_then(|a| a.at).unwrap();
+    let display = clock_display(&config, clock.schedule);
+    let id = AlertId {
         ticket_id: 123,
-        ticket_url: "https://acme.zendesk.com/agent/tickets/123".into(),
-        subject: "Connector crashes on start <urgent> & more".into(),
-        customer: "Acme Corp".into(),
-        tier: "self-hosted".into(),
-        contract: None,
-        severity: "sev1".into(),
-        classified: true,
-        metric: "first response".into(),
-        goal: goal.map(str::to_string),
-        kind,
-        target: "24h".into(),
-        schedule: "business-hours".into(),
-        deadline: Some(t("2026-12-03T01:00:00Z")),
-        remaining,
-        assignee: Some("Avery Agent".into()),
-        group_id: Some(9),
-        acknowledged: kind == AlertKind::Warning,
+        metric: clock.metric,
+        target_name: clock.name.clone(),
+        target: clock.target.unwrap(),
+        point,
+    };
+    AlertMessage::render(Render {
+        key: &id.key(),
+        ticket: TicketLine {
+            id: 123,
+            url: "https://acme.zendesk.com/agent/tickets/123".into(),
+            subject: "Connector crashes on start <urgent> & more".into(),
+            customer: "Acme Corp".into(),
+            tier: clocks.tier.clone(),
+            contract: None,
+            severity: clocks.severity.clone(),
+            classified: true,
+            assignee: Some("Avery Agent".into()),
+            group_id: Some(9),
+        },
+        clock,
+        point,
+        goal,
+        schedule: &display.name,
+        business_clock: display.business,
+        zone: display.zone,
+        crossed_at,
+        now,
+        delayed: delayed.map(str::to_string),
+    })
+}
+
+const NINETY: AlertPoint = AlertPoint::Warning(Threshold::Percent(90));
+
+#[test]
+fn a_late_warning_tells_the_time_left_at_delivery_not_the_thresholds() {
+    // The 90% point of the 24 business hours was Wednesday 14:36 PST; delivered at 16:31 (first
+    // seen late, say), 29 minutes are left, not 2h 24m.
+    let message = rendered("sev1", NINETY, None, "2026-12-02T16:31:00-08:00", None);
+    assert_eq!(message.point, "90% of the 24h first-response target used");
+    assert_eq!(message.time_left_seconds, 29 * 60);
+    assert_eq!(message.time_text, "29 business minutes left");
+    assert_eq!(message.deadline_local.as_deref(), Some("Wed 2 Dec 17:00 PST"));
+    assert_eq!(message.title(), "SLA warning: first response on #123, 29 business minutes left");
+    // On time, it says what the threshold says, on the business clock.
+    let on_time = rendered("sev1", NINETY, None, "2026-12-02T14:36:00-08:00", None);
+    assert_eq!(on_time.time_text, "2 business hours 24 min left");
+    // Business time is never printed as days: 51 business hours left reads as such.
+    let early = rendered(
+        "sev2",
+        AlertPoint::Warning(Threshold::Percent(50)),
+        None,
+        "2026-12-03T09:00:00-08:00",
+        None,
+    );
+    assert!(early.time_text.ends_with("business hours left"), "{}", early.time_text);
+    assert!(!early.time_text.contains('d'), "{}", early.time_text);
+}
+
+#[test]
+fn a_breach_told_late_says_how_long_ago() {
+    let message = rendered(
+        "sev1",
+        AlertPoint::Breach,
+        None,
+        "2026-12-02T19:10:00-08:00",
+        Some("delayed: Slack (oncall) was unreachable for 2h 10m"),
+    );
+    assert_eq!(message.time_text, "breached 2h 10m ago");
+    assert_eq!(message.title(), "SLA breached: first response on #123");
+    assert!(
+        message.note_text().contains("Delayed: Slack (oncall) was unreachable for 2h 10m."),
+        "{}",
+        message.note_text()
+    );
+    let webhook = message.webhook();
+    assert_eq!(webhook["alert"]["deadline_local"], "Wed 2 Dec 17:00 PST");
+    assert_eq!(webhook["alert"]["clock"], "business");
+    // Out of business hours the business clock stands still: nothing more is overdue until 09:00.
+    assert_eq!(webhook["alert"]["time_left_seconds"], 0);
+}
+
+#[test]
+fn a_warning_superseded_or_made_moot_by_delivery_time_is_not_sent() {
+    let p = policy("");
+    let facts = ticket("sev1");
+    // The 50% warning, decided Tuesday 13:00, still queued on Wednesday 11:30 (75% crossed).
+    let at_decision = evaluate(&p, &facts, t("2026-12-01T13:00:00-08:00")).unwrap();
+    let fifty = decide(7, &at_decision, t("2026-12-01T13:00:00-08:00"), tracked(), |_| None).decided;
+    let fifty = &fifty.iter().find(|d| d.verdict == Verdict::Send).unwrap().id;
+    let later = t("2026-12-02T11:30:00-08:00");
+    assert_eq!(
+        at_delivery(&evaluate(&p, &facts, later).unwrap(), fifty, later),
+        AtDelivery::Superseded
+    );
+    // After the breach it is superseded too; the breach itself is always told.
+    let after_breach = t("2026-12-02T18:00:00-08:00");
+    let clocks = evaluate(&p, &facts, after_breach).unwrap();
+    assert_eq!(at_delivery(&clocks, fifty, after_breach), AtDelivery::Superseded);
+}
+
+#[test]
+fn a_decision_on_half_the_facts_is_decided_again_when_the_rest_arrives() {
+    let p = policy("");
+    let created = t("2026-11-30T09:00:00-08:00");
+    let snapshot = ticket("sev1");
+    let resolution = |facts: &TicketFacts, now: i64| {
+        let clocks = evaluate(&p, facts, now).unwrap();
+        let clock = clocks.contract(Metric::Resolution).unwrap().clone();
+        (clocks, clock)
+    };
+    let ninety_at = |clock: &slawatch::sla::clock::MetricClock| clock.alerts.iter().find(|a| a.point == NINETY).and_then(|a| a.at).unwrap();
+    // The snapshot alone (no pause known): first seen two hours after its 90% point, which is
+    // recorded as too old to send.
+    let (_, clock) = resolution(&snapshot, t("2026-12-31T00:00:00Z"));
+    let now = ninety_at(&clock) + 2 * HOUR;
+    let sight = seen(now, HOUR);
+    let (clocks, _) = resolution(&snapshot, now);
+    let first = decide(7, &clocks, now, sight, |_| None);
+    assert!(first.decided.iter().all(|d| d.verdict != Verdict::Send), "{first:?}");
+    let mut recorded: std::collections::HashMap<String, Recorded> = first
+        .decided
+        .iter()
+        .map(|d| (d.id.key(), Recorded { at: d.at, binding: false }))
+        .collect();
+
+    // Then the events export: pending for the first two business days. The 75% and 90% points
+    // the snapshot implied were never crossed: void, not remembered.
+    let mut whole = snapshot.clone();
+    whole.events.push(Event::Status {
+        at: created,
+        status: "pending".into(),
+    });
+    whole.events.push(Event::Status {
+        at: t("2026-12-02T09:00:00-08:00"),
+        status: "open".into(),
+    });
+    let (clocks, clock) = resolution(&whole, now);
+    let again = decide(7, &clocks, now, sight, |k| recorded.get(k).copied());
+    let key = |point| {
+        let d = first
+            .decided
+            .iter()
+            .find(|d| d.id.metric == Metric::Resolution && d.id.point == point);
+        d.unwrap().id.key()
+    };
+    assert!(again.voided.contains(&key(NINETY)), "{again:?}");
+    assert!(
+        again.voided.contains(&key(AlertPoint::Warning(Threshold::Percent(75)))),
+        "{again:?}"
+    );
+    for voided in &again.voided {
+        recorded.remove(voided);
     }
+    for d in &again.decided {
+        recorded.insert(
+            d.id.key(),
+            Recorded {
+                at: d.at,
+                binding: d.verdict == Verdict::Send,
+            },
+        );
+    }
+    // When the 90% point truly comes, it is sent.
+    let later = ninety_at(&clock);
+    assert!(later > now);
+    let (clocks, _) = resolution(&whole, later);
+    let sent_later = decide(7, &clocks, later, sight, |k| recorded.get(k).copied());
+    assert!(
+        sent_later
+            .decided
+            .iter()
+            .any(|d| d.verdict == Verdict::Send && d.id.point == NINETY),
+        "{sent_later:?}"
+    );
+    let _ = DAY;
 }
 
 #[test]
 fn slack_messages_read_well() {
-    insta::assert_json_snapshot!("slack_warning", message(AlertKind::Warning, 2 * HOUR + 24 * 60, None).slack());
-    insta::assert_json_snapshot!("slack_breach", message(AlertKind::Breach, 0, None).slack());
     insta::assert_json_snapshot!(
-        "slack_reminder_goal",
-        message(AlertKind::Reminder, -8 * HOUR, Some("sev2-resolved-within-a-week")).slack()
+        "slack_warning",
+        rendered("sev1", NINETY, None, "2026-12-02T14:36:00-08:00", None).slack()
+    );
+    insta::assert_json_snapshot!(
+        "slack_breach",
+        rendered("sev1", AlertPoint::Breach, None, "2026-12-02T17:00:30-08:00", None).slack()
+    );
+    insta::assert_json_snapshot!(
+        "slack_breach_goal_late",
+        rendered(
+            "sev2",
+            AlertPoint::Breach,
+            Some("sev2-resolved-within-a-week"),
+            "2026-12-08T12:00:00-08:00",
+            Some("delayed: this point was crossed 1d 3h ago (slawatch was down or behind)")
+        )
+        .slack()
     );
 }
 
 #[test]
 fn notes_and_webhooks_read_well() {
-    insta::assert_snapshot!("note_breach", message(AlertKind::Breach, 0, None).note_text());
-    insta::assert_snapshot!("note_warning", message(AlertKind::Warning, 6 * HOUR, None).note_text());
-    insta::assert_json_snapshot!("webhook_breach", message(AlertKind::Breach, 0, None).webhook());
+    insta::assert_snapshot!(
+        "note_breach",
+        rendered("sev1", AlertPoint::Breach, None, "2026-12-02T17:00:30-08:00", None).note_text()
+    );
+    insta::assert_snapshot!(
+        "note_warning",
+        rendered("sev1", NINETY, None, "2026-12-02T16:31:00-08:00", None).note_text()
+    );
+    insta::assert_json_snapshot!(
+        "webhook_breach",
+        rendered("sev1", AlertPoint::Breach, None, "2026-12-02T17:00:30-08:00", None).webhook()
+    );
 }

@@ -45,25 +45,26 @@ fn ticket(tier: &str, severity: &str) -> TicketFacts {
                 at: created,
                 severity: Some(severity.into()),
             },
-            Event::Comment {
-                at: created,
-                author_id: CUSTOMER,
-                role: Role::EndUser,
-                public: true,
-                body: "The connector crashes on start.".into(),
-            },
+            Event::comment(
+                &defaults().first_response,
+                created,
+                CUSTOMER,
+                Role::EndUser,
+                true,
+                "The connector crashes on start.",
+            ),
         ],
     }
 }
 
 fn comment(at: &str, author_id: u64, role: Role, public: bool, body: &str) -> Event {
-    Event::Comment {
-        at: t(at),
-        author_id,
-        role,
-        public,
-        body: body.into(),
-    }
+    comment_with(&defaults(), at, author_id, role, public, body)
+}
+
+/// A comment as a policy's first-response rules read it (its length and whether it is an
+/// acknowledgement: the store keeps these facts, not the body).
+fn comment_with(p: &Policy, at: &str, author_id: u64, role: Role, public: bool, body: &str) -> Event {
+    Event::comment(&p.first_response, t(at), author_id, role, public, body)
 }
 
 fn status(at: &str, status: &str) -> Event {
@@ -239,13 +240,9 @@ fn private_notes_customer_comments_bots_and_short_comments_do_not_count() {
         (AGENT, Role::Other, true, ANSWER),          // an unknown role
     ] {
         let mut facts = ticket("self-hosted", "sev1");
-        facts.events.push(Event::Comment {
-            at: t("2026-11-30T15:00:00-08:00"),
-            author_id: author,
-            role,
-            public,
-            body: body.into(),
-        });
+        facts
+            .events
+            .push(comment_with(&p, "2026-11-30T15:00:00-08:00", author, role, public, body));
         let fr = evaluate(&p, &facts, t("2026-12-01T09:00:00-08:00")).unwrap();
         let fr = contract_clock(&fr, Metric::FirstResponse);
         assert_eq!(fr.state, ClockState::Running, "{author} {role:?} {public} {body:?}");
@@ -274,7 +271,8 @@ fn an_acknowledgement_is_remembered_but_does_not_meet_first_response() {
     // A long acknowledgement matching a pattern still does not count, but a real answer does.
     let p = policy("[first_response]\nmin_length = 5\nacknowledgement_patterns = ['(?i)^we are (on it|looking into this)']\n");
     let mut facts = ticket("self-hosted", "sev1");
-    facts.events.push(comment(
+    facts.events.push(comment_with(
+        &p,
         "2026-11-30T10:00:00-08:00",
         AGENT,
         Role::Agent,
@@ -283,9 +281,14 @@ fn an_acknowledgement_is_remembered_but_does_not_meet_first_response() {
     ));
     let fr = evaluate(&p, &facts, t("2026-11-30T12:00:00-08:00")).unwrap();
     assert_eq!(contract_clock(&fr, Metric::FirstResponse).state, ClockState::Running);
-    facts
-        .events
-        .push(comment("2026-11-30T11:00:00-08:00", AGENT, Role::Agent, true, "Restart it."));
+    facts.events.push(comment_with(
+        &p,
+        "2026-11-30T11:00:00-08:00",
+        AGENT,
+        Role::Agent,
+        true,
+        "Restart it.",
+    ));
     let clocks = evaluate(&p, &facts, t("2026-11-30T12:00:00-08:00")).unwrap();
     let fr = contract_clock(&clocks, Metric::FirstResponse);
     assert_eq!(fr.state, ClockState::Met);
@@ -311,13 +314,7 @@ fn an_agent_opened_ticket_starts_its_response_clock_at_the_customers_first_comme
                 at: created,
                 severity: Some("sev1".into()),
             },
-            Event::Comment {
-                at: created,
-                author_id: AGENT,
-                role: Role::Agent,
-                public: true,
-                body: ANSWER.into(),
-            },
+            Event::comment(&defaults().first_response, created, AGENT, Role::Agent, true, ANSWER),
         ],
     };
     let fr = at(&defaults(), &facts, "2026-12-01T09:00:00-08:00");
@@ -593,14 +590,16 @@ fn the_managed_tier_runs_on_the_calendar() {
                 author_id,
                 role,
                 public,
-                body,
+                length,
+                acknowledgement,
                 ..
             } => Event::Comment {
                 at: facts.created_at,
                 author_id,
                 role,
                 public,
-                body,
+                length,
+                acknowledgement,
             },
         };
     }
@@ -724,7 +723,7 @@ fn the_default_acknowledgement_patterns_catch_common_acknowledgements() {
         "Thanks so much for your patience! I will look into this shortly.",
         "Hey there — I'm investigating it right now.",
     ] {
-        assert!(!rules.is_substantive(ack), "counted as a response: {ack:?}");
+        assert!(!rules.is_substantive_text(ack), "counted as a response: {ack:?}");
     }
     for answer in [
         ANSWER,
@@ -732,7 +731,7 @@ fn the_default_acknowledgement_patterns_catch_common_acknowledgements() {
         "Thanks for reaching out! The fix is in 4.2.1, released today.",
         "We're on it: the root cause is the expired certificate on the proxy; renew it with the command below.",
     ] {
-        assert!(rules.is_substantive(answer), "not counted as a response: {answer:?}");
+        assert!(rules.is_substantive_text(answer), "not counted as a response: {answer:?}");
     }
 }
 

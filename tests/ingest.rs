@@ -12,7 +12,6 @@ use slawatch::sla::clock::ClockState;
 use slawatch::sla::policy::Metric;
 use slawatch::sla::time::format_rfc3339;
 use slawatch::store::Store;
-use tokio_util::sync::CancellationToken;
 
 #[tokio::test]
 async fn a_ticket_is_tracked_responded_to_and_solved() {
@@ -229,7 +228,7 @@ async fn server_errors_and_unreadable_pages_are_retried_and_lose_nothing() {
     let cursors = h.engine.store.cursors().unwrap();
     h.sim.fail_next(50, 500);
     h.advance(61);
-    assert!(h.engine.poll(&CancellationToken::new()).await.is_err());
+    assert!(h.engine.poll().await.is_err());
     assert_eq!(h.engine.store.cursors().unwrap(), cursors);
     h.sim.fail_next(0, 500);
 }
@@ -306,9 +305,8 @@ async fn a_poll_dropped_midway_then_resumed_matches_an_uninterrupted_one() {
                     tokio::task::yield_now().await;
                 }
             };
-            let token = CancellationToken::new();
             tokio::select! {
-                _ = engine.poll(&token) => panic!("the poll should have been dropped mid-way"),
+                _ = engine.poll() => panic!("the poll should have been dropped mid-way"),
                 _ = second_page_asked => {}
             }
             let committed = engine.store.ticket_count();
@@ -320,7 +318,7 @@ async fn a_poll_dropped_midway_then_resumed_matches_an_uninterrupted_one() {
         } else {
             engine
         };
-        let report = engine.poll(&CancellationToken::new()).await.unwrap();
+        let report = engine.poll().await.unwrap();
         assert!(report.complete);
         let _ = &dir;
         engine.store.tickets().map(|r| serde_json::to_value(r.unwrap()).unwrap()).collect()

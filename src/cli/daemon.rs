@@ -9,7 +9,8 @@ use crate::clock::Clock;
 use std::collections::BTreeMap;
 
 use crate::config::{ChannelKind, Config, ZendeskConfig};
-use crate::engine::poll::{load_directory, Engine};
+use crate::engine::directory::load_directory;
+use crate::engine::poll::Engine;
 use crate::engine::status::{open_tickets, render_table, TicketStatus};
 use crate::store::{Store, StoreError};
 use crate::zendesk::client::{Auth, ClientOptions, ZendeskClient};
@@ -63,7 +64,9 @@ pub fn channel_urls(config: &Config) -> anyhow::Result<BTreeMap<String, (Channel
 async fn open_store_waiting(config: &Config) -> Result<Store, StoreError> {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
-        match Store::open(&config.store.path, config.store.cache_bytes) {
+        let rules = &config.policy.first_response;
+        let read_comment = |body: &str| rules.read(body);
+        match Store::open_migrating(&config.store.path, config.store.cache_bytes, &read_comment) {
             Err(StoreError::Locked { .. }) if std::time::Instant::now() < deadline => {
                 tokio::time::sleep(std::time::Duration::from_millis(100)).await;
             }
@@ -93,27 +96,46 @@ async fn shutdown_signal() {
     let _ = interrupt.await;
 }
 
-/// The daemon: polls until SIGTERM/SIGINT, serving the admin HTTP meanwhile; `once` returns when current.
-pub async fn run(config: Config, once: bool) -> anyhow::Result<()> {
+/// The clock: the system's, unless `SLAWATCH_TEST_CLOCK=<world start, Unix s>:<speed>` asks for
+/// an accelerated one (for end-to-end tests of the real binary against simulators in world time).
+fn clock_from_env() -> anyhow::Result<Clock> {
+    let Ok(value) = std::env::var("SLAWATCH_TEST_CLOCK") else {
+        return Ok(Clock::system());
+    };
+    let (start, speed) = value
+        .split_once(':')
+        .and_then(|(start, speed)| Some((start.parse::<i64>().ok()?, speed.parse::<f64>().ok()?)))
+        .filter(|&(_, speed)| speed.is_finite() && speed > 0.0)
+        .ok_or_else(|| anyhow!("SLAWATCH_TEST_CLOCK={value:?}: expected <unix seconds>:<speed>"))?;
+    Ok(Clock::scaled(start, speed))
+}
+
+/// The daemon: polls until SIGTERM/SIGINT, serving the admin HTTP meanwhile. `once` returns when
+/// current (or fails after `max_wait` naming what it waited for).
+pub async fn run(config: Config, once: Option<std::time::Duration>) -> anyhow::Result<()> {
     let zendesk = config
         .zendesk
         .clone()
         .ok_or_else(|| anyhow!("the configuration has no [zendesk] section: `run` needs one"))?;
     let options = client_options(&zendesk)?;
     let store = open_store_waiting(&config).await?;
-    let clock = Clock::system();
+    let clock = clock_from_env()?;
     let client = ZendeskClient::new(options, clock.clone()).context("cannot build the HTTP client")?;
     let admin = config.admin.listen;
     let channels = channel_urls(&config)?;
-    let engine = Arc::new(Engine::new(config, client, store, clock)?.with_channels(channels));
     let shutdown = CancellationToken::new();
+    let engine = Arc::new(
+        Engine::new(config, client, store, clock)?
+            .with_channels(channels)
+            .with_shutdown(shutdown.clone()),
+    );
     let signal = shutdown.clone();
     tokio::spawn(async move {
         shutdown_signal().await;
         tracing::info!("shutdown asked; finishing in-flight work");
         signal.cancel();
     });
-    let server = if once {
+    let server = if once.is_some() {
         None
     } else {
         let listener = tokio::net::TcpListener::bind(admin)
@@ -122,7 +144,10 @@ pub async fn run(config: Config, once: bool) -> anyhow::Result<()> {
         tracing::info!(address = %admin, "admin HTTP listening");
         Some(tokio::spawn(crate::admin::serve(listener, engine.clone(), shutdown.clone())))
     };
-    let result = crate::engine::daemon::run(engine, shutdown.clone(), once).await;
+    let result = match once {
+        Some(max_wait) => crate::engine::daemon::run_once(engine, max_wait).await,
+        None => crate::engine::daemon::run(engine).await,
+    };
     shutdown.cancel();
     if let Some(mut server) = server {
         // A client that never finishes its request must not hold the exit past SIGTERM's 10 s.
@@ -137,7 +162,9 @@ pub async fn run(config: Config, once: bool) -> anyhow::Result<()> {
 /// store (or when there is no store here, as with the demo's).
 pub async fn status(config: Config) -> anyhow::Result<Vec<TicketStatus>> {
     if config.store.path.exists() {
-        match Store::open(&config.store.path, config.store.cache_bytes) {
+        let rules = &config.policy.first_response;
+        let read_comment = |body: &str| rules.read(body);
+        match Store::open_migrating(&config.store.path, config.store.cache_bytes, &read_comment) {
             Ok(store) => {
                 let directory = load_directory(&store)?;
                 return Ok(open_tickets(&config, &store, &directory, Clock::system().now())?);

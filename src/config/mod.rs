@@ -172,7 +172,7 @@ impl Config {
         let customers = check.customers(customers.0, &tiers, &contracts, customers.1);
         let store = check.store(store);
         let admin = check.admin(admin);
-        let notify = check.notify(notify, &policy.severities, &tiers);
+        let notify = check.notify(notify, &policy, &tiers);
         check.errors.sort_by_key(|e| e.line);
         if check.errors.is_empty() {
             Ok(Config {
@@ -673,16 +673,22 @@ impl Checker<'_> {
         )
     }
 
-    fn schedule(&mut self, name: &str, raw: &RawSchedule) -> Option<BusinessHours> {
-        let key = format!("schedules.{name}");
-        let zone_name = raw.time_zone.get_ref();
+    /// A time zone by IANA name or Zendesk (Rails) name; an error naming `key` otherwise.
+    pub(super) fn zone(&mut self, name: &Spanned<String>, key: &str) -> Option<Tz> {
+        let zone_name = name.get_ref();
         let zone = zone_name
             .parse::<Tz>()
             .ok()
             .or_else(|| iana_name_for_rails_zone(zone_name).and_then(|n| n.parse::<Tz>().ok()));
         if zone.is_none() {
-            self.error(raw.time_zone.span(), format!("{key}.time_zone"), format!("{zone_name:?} is not a known time zone (an IANA name such as \"America/Los_Angeles\", or a Zendesk name such as \"Pacific Time (US & Canada)\")"));
+            self.error(name.span(), key, format!("{zone_name:?} is not a known time zone (an IANA name such as \"America/Los_Angeles\", or a Zendesk name such as \"Pacific Time (US & Canada)\")"));
         }
+        zone
+    }
+
+    fn schedule(&mut self, name: &str, raw: &RawSchedule) -> Option<BusinessHours> {
+        let key = format!("schedules.{name}");
+        let zone = self.zone(&raw.time_zone, &format!("{key}.time_zone"));
         let week = &raw.hours;
         let days = [&week.mon, &week.tue, &week.wed, &week.thu, &week.fri, &week.sat, &week.sun];
         let mut parsed: [Vec<DayInterval>; 7] = Default::default();

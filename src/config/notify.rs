@@ -5,10 +5,23 @@
 use std::collections::BTreeMap;
 use std::time::Duration as StdDuration;
 
+use chrono_tz::Tz;
 use serde::Deserialize;
 use toml::Spanned;
 
 use super::Checker;
+use crate::sla::calendar::Schedule;
+use crate::sla::policy::Policy;
+
+/// Where calendar-clock deadlines are shown when `notify.time_zone` is left out: the zone of
+/// the default tier's schedule, or UTC when that is the calendar itself.
+fn default_zone(policy: &Policy) -> Tz {
+    let schedule = policy.tiers.get(&policy.default_tier).map(|tier| policy.schedule(tier.schedule));
+    match schedule {
+        Some(Schedule::Business(business)) => business.hours.zone,
+        _ => Tz::UTC,
+    }
+}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -16,6 +29,7 @@ pub(super) struct RawNotify {
     backfill_window: Option<Spanned<String>>,
     internal_notes: Option<Spanned<String>>,
     max_backoff: Option<Spanned<String>>,
+    time_zone: Option<Spanned<String>>,
     #[serde(default)]
     channels: BTreeMap<String, RawChannel>,
     #[serde(default)]
@@ -91,6 +105,9 @@ pub struct NotifyConfig {
     pub internal_notes: NoteMode,
     /// The longest wait between delivery attempts.
     pub max_backoff: StdDuration,
+    /// Where deadlines on the calendar (24x7) clock are shown; a business clock's are shown in
+    /// its schedule's own zone.
+    pub time_zone: Tz,
     pub channels: BTreeMap<String, ChannelConfig>,
     pub routes: Vec<Route>,
 }
@@ -107,15 +124,21 @@ impl NotifyConfig {
 }
 
 impl Checker<'_> {
-    pub(super) fn notify(&mut self, raw: Option<RawNotify>, severities: &[String], tiers: &[&String]) -> NotifyConfig {
+    pub(super) fn notify(&mut self, raw: Option<RawNotify>, policy: &Policy, tiers: &[&String]) -> NotifyConfig {
+        let severities = &policy.severities;
         let Some(raw) = raw else {
             return NotifyConfig {
                 backfill_window: StdDuration::from_secs(86_400),
                 internal_notes: NoteMode::Off,
                 max_backoff: StdDuration::from_secs(300),
+                time_zone: default_zone(policy),
                 channels: BTreeMap::new(),
                 routes: Vec::new(),
             };
+        };
+        let time_zone = match &raw.time_zone {
+            Some(name) => self.zone(name, "notify.time_zone").unwrap_or(Tz::UTC),
+            None => default_zone(policy),
         };
         let backfill_window = self.std_duration(
             raw.backfill_window.as_ref(),
@@ -209,6 +232,7 @@ impl Checker<'_> {
             backfill_window,
             internal_notes,
             max_backoff,
+            time_zone,
             channels,
             routes,
         }

@@ -1,20 +1,19 @@
-//! Alerts: when a ticket's next alert instant comes, decide (and store) what
-//! to send, confirming stale facts with a live read first; then deliver
-//! from the outbox with retries, each delivery marked once done.
+//! Deciding alerts: when a ticket's next alert instant comes (and its facts are complete), decide
+//! which points it owes and record them, with one outbox delivery per channel, before anything
+//! is sent. Facts older than the alert are confirmed with a live read first, and authors whose
+//! role is unknown are asked about, so nothing false is decided. Delivery is `deliver.rs`.
 
 use std::time::Duration;
 
-use tokio_util::sync::CancellationToken;
-
-use super::apply::{apply_live, mark_deleted, Directory};
+use super::apply::{apply_live, facts_complete, mark_deleted, unknown_authors, Directory};
 use super::poll::{Engine, EngineError};
-use crate::config::{ChannelKind, NoteMode};
-use crate::notify::message::{AlertKind, AlertMessage};
-use crate::sla::alerting::{decide, next_look, still_due, Decision, Sight, Verdict};
-use crate::sla::clock::{AlertPoint, TicketClocks};
+use crate::config::NoteMode;
+use crate::notify::message::AlertKind;
+use crate::retry::Backoff;
+use crate::sla::alerting::{decide, next_look, Decision, Recorded, Sight, Verdict};
 use crate::sla::policy::TargetKind;
-use crate::sla::time::{format_rfc3339, Timestamp};
-use crate::store::{AlertRecord, AlertStatus, Delivery, TicketRecord};
+use crate::sla::time::Timestamp;
+use crate::store::{AlertRecord, AlertStatus, Delivery, StoreError, TicketRecord};
 use crate::zendesk::client::ZendeskError;
 use crate::zendesk::models::{Comment, Ticket};
 
@@ -24,30 +23,11 @@ pub const NOTE_CHANNEL: &str = "zendesk-note";
 /// How soon a ticket is looked at again when its alert could not be confirmed or decided.
 const CONFIRM_RETRY: Timestamp = 60;
 
-/// Why a delivery failed, and whether (and when) to try again.
-struct DeliveryError {
-    message: String,
-    retry_after: Option<Duration>,
-    permanent: bool,
-}
+/// How long a 404 is given before it is believed: a ticket just merged or moved can answer 404
+/// for a moment, and a deletion must not silence a breach.
+const NOT_FOUND_RECHECK: Duration = Duration::from_secs(5);
 
-impl DeliveryError {
-    fn zendesk(error: ZendeskError) -> DeliveryError {
-        let (retry_after, permanent) = match &error {
-            ZendeskError::RateLimited { retry_after, .. } => (Some(*retry_after), false),
-            // 409: the ticket changed since it was read; a retry reads it again.
-            ZendeskError::Status { status, .. } => (None, (400..500).contains(status) && !matches!(status, 408 | 409 | 429)),
-            _ => (None, false),
-        };
-        DeliveryError {
-            message: error.to_string(),
-            retry_after,
-            permanent,
-        }
-    }
-}
-
-/// What one pass of the alert timer did.
+/// What the decider and the deliveries did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct AlertReport {
     pub decided: u64,
@@ -55,374 +35,292 @@ pub struct AlertReport {
     pub confirmations: u64,
     pub sent: u64,
     pub failed: u64,
-    pub cancelled: u64,
+    /// Deliveries not made: superseded or moot by delivery time.
+    pub dropped: u64,
 }
 
-fn alert_kind(point: AlertPoint) -> AlertKind {
-    match point {
-        AlertPoint::Warning(_) => AlertKind::Warning,
-        AlertPoint::Breach => AlertKind::Breach,
-        AlertPoint::Reminder(_) => AlertKind::Reminder,
-    }
-}
+/// A live read of a ticket: None when Zendesk says (twice) it is gone.
+type Live = (Option<Ticket>, Vec<Comment>);
 
 impl Engine {
-    fn message(&self, record: &TicketRecord, clocks: &TicketClocks, decision: &Decision, directory: &Directory) -> AlertMessage {
-        let id = &decision.id;
-        let clock = clocks.clocks.iter().find(|c| c.metric == id.metric && c.name == id.target_name);
-        let mark = clock
-            .and_then(|c| c.alerts.iter().find(|a| a.point == id.point))
-            .map_or(id.target.0, |a| a.mark);
-        let base_url = self.config.zendesk.as_ref().map_or(String::new(), |z| z.base_url.clone());
-        AlertMessage {
-            key: id.key(),
-            ticket_id: record.id,
-            ticket_url: format!("{base_url}/agent/tickets/{}", record.id),
-            subject: record.subject.clone(),
-            customer: record
-                .organization_id
-                .and_then(|o| directory.organizations.get(&o))
-                .map(|o| o.name.clone())
-                .unwrap_or_default(),
-            tier: clocks.tier.clone(),
-            contract: clocks.contract.clone(),
-            severity: clocks.severity.clone(),
-            classified: clocks.classified,
-            metric: id.metric.to_string(),
-            goal: (decision.kind == TargetKind::Goal).then(|| id.target_name.clone()),
-            kind: alert_kind(id.point),
-            target: id.target.to_string(),
-            schedule: clock
-                .and_then(|c| c.schedule)
-                .map_or(String::new(), |s| self.config.policy.schedule_name(s).to_string()),
-            deadline: clock.and_then(|c| c.deadline),
-            remaining: id.target.0 - mark,
-            assignee: record
-                .assignee_id
-                .map(|a| directory.agent_names.get(&a).cloned().unwrap_or_else(|| format!("agent {a}"))),
-            group_id: record.group_id,
-            acknowledged: clock.is_some_and(|c| c.acknowledged_at.is_some()),
-        }
-    }
-
     /// The channels an alert goes to: the first matching route's, and the ticket itself.
-    fn deliveries(&self, message: &AlertMessage, now_ms: i64) -> Vec<Delivery> {
+    fn deliveries(&self, record: &AlertRecord, severity: &str, tier: &str, group: Option<u64>, now_ms: i64) -> Vec<Delivery> {
         let notify = &self.config.notify;
-        let kind = if message.goal.is_some() { "goal" } else { "contract" };
-        let mut channels = notify.route(&message.severity, &message.tier, message.group_id, kind);
+        let kind = if record.goal { "goal" } else { "contract" };
+        let mut channels = notify.route(severity, tier, group, kind);
         let note = match notify.internal_notes {
             NoteMode::Off => false,
-            NoteMode::Breaches => message.kind != AlertKind::Warning,
+            NoteMode::Breaches => AlertKind::of(record.id.point) != AlertKind::Warning,
             NoteMode::All => true,
         };
         if note {
             channels.push(NOTE_CHANNEL.to_string());
         }
-        channels
-            .into_iter()
-            .map(|channel| Delivery {
-                channel,
-                sent_at: None,
-                attempts: 0,
-                next_attempt_ms: now_ms,
-                last_error: None,
-                gave_up: false,
-            })
-            .collect()
+        channels.into_iter().map(|c| Delivery::new(c, now_ms)).collect()
     }
 
-    /// Reads one ticket and its latest comments live, so an alert never reports what a reply
-    /// the exports have not shown yet already prevented. None for the ticket: it is gone (404).
-    async fn read_live(&self, id: u64) -> Result<(Option<Ticket>, Vec<Comment>), EngineError> {
-        Ok((self.client.ticket(id).await?, self.client.latest_comments(id).await?))
+    /// Reads one ticket and its latest comments live, so an alert never reports what a reply the
+    /// exports have not shown yet already prevented. A 404 is read again before it is believed.
+    async fn read_live(&self, id: u64) -> Result<Live, ZendeskError> {
+        use crate::zendesk::client::Pacing::Return;
+        let mut ticket = self.client.ticket(id, Return).await?;
+        if ticket.is_none() {
+            crate::retry::wait(&self.clock, &self.shutdown, NOT_FOUND_RECHECK)
+                .await
+                .map_err(|_| ZendeskError::Cancelled)?;
+            ticket = self.client.ticket(id, Return).await?;
+        }
+        let comments = match ticket {
+            Some(_) => self.client.latest_comments(id, Return).await?,
+            None => Vec::new(),
+        };
+        Ok((ticket, comments))
     }
 
-    /// Looks at the ticket again at `at` (a confirmation that failed, say), without deciding.
-    fn look_again(&self, id: u64, at: Option<Timestamp>) -> Result<(), EngineError> {
+    /// Looks at the ticket again at `at` without deciding (a confirmation that failed, say).
+    pub(super) fn look_again(&self, id: u64, at: Option<Timestamp>) -> Result<(), StoreError> {
         let _writing = self.write_lock();
-        if let Some(mut record) = self.store.ticket(id)? {
+        if let Some(mut record) = self.readable_ticket(id)? {
             record.next_alert = at;
-            self.store.record_alerts(&[], Some(&record))?;
+            self.store.save_tickets(std::slice::from_ref(&record))?;
         }
         Ok(())
     }
 
-    /// Decides (and records) the alerts a ticket owes at `now`.
-    async fn decide_ticket(&self, id: u64, now: Timestamp, report: &mut AlertReport) -> Result<(), EngineError> {
-        let directory = self.directory();
-        let backfill = self.config.notify.backfill_window.as_secs() as i64;
-        let sight = |record: &TicketRecord| Sight {
-            first_seen: record.first_seen.unwrap_or(Timestamp::MIN),
-            backfill,
+    /// After Zendesk could not answer: shutdown ends the pass; a 429 is waited out by looking
+    /// again after its `Retry-After`; anything else, a minute later.
+    fn retry_later(&self, id: u64, now: Timestamp, error: ZendeskError) -> Result<(), EngineError> {
+        let at = match &error {
+            ZendeskError::Cancelled => return Err(error.into()),
+            ZendeskError::RateLimited { retry_after, .. } => now + retry_after.as_secs().max(1) as i64,
+            _ => now + CONFIRM_RETRY,
         };
-        let known = |key: &str| self.store.has_alert(key).unwrap_or(false);
+        tracing::warn!(ticket = id, %error, "cannot confirm an alert with Zendesk; will look again");
+        Ok(self.look_again(id, Some(at))?)
+    }
 
-        // On the stored facts: is anything to be sent, and are those facts behind it?
-        let Some(record) = self.store.ticket(id)? else { return Ok(()) };
-        let Some(clocks) = self.clocks(&record, &directory, now) else {
-            return self.look_again(id, None);
-        };
+    fn sight(&self, record: &TicketRecord) -> Sight {
+        Sight {
+            first_seen: record.first_seen.unwrap_or(Timestamp::MIN),
+            backfill: self.config.notify.backfill_window.as_secs() as i64,
+        }
+    }
+
+    /// Whether the decisions to send rest on facts the exports may not have shown yet: a point
+    /// crossed after the last complete poll's horizon, or a ticket older than the history read.
+    fn needs_confirmation(&self, record: &TicketRecord, sends: &[&Decision]) -> Result<bool, StoreError> {
         let facts_as_of = self.store.facts_as_of()?.unwrap_or(Timestamp::MIN);
-        // The events export starts at the configured start time: a ticket created before it may
-        // have had replies the store never saw, so its alerts are confirmed too.
         let history_start = self.config.zendesk.as_ref().map_or(Timestamp::MIN, |z| z.start_time);
         let partial_history = record.created_at.is_some_and(|c| c < history_start);
-        let stale = decide(id, &clocks, now, sight(&record), known)
-            .iter()
-            .any(|d| d.verdict == Verdict::Send && (d.at > facts_as_of || partial_history));
+        Ok(sends.iter().any(|d| d.effective_at > facts_as_of || partial_history))
+    }
 
-        // The live read awaits the network, so it happens outside the write lock.
-        let live = if stale {
-            report.confirmations += 1;
-            match self.read_live(id).await {
-                Ok(live) => Some(live),
-                Err(error) => {
-                    // Nothing unconfirmed goes out; look again shortly (once a poll has caught up
-                    // past the alert, the stored facts suffice).
-                    tracing::warn!(ticket = id, %error, "cannot confirm an alert with Zendesk; will retry");
-                    return self.look_again(id, Some(now + CONFIRM_RETRY));
+    /// Decides (and records) the alerts a ticket owes at `now`. Nothing is decided while its
+    /// facts are incomplete; a decision to send is confirmed first when it must be.
+    async fn decide_ticket(&self, id: u64, now: Timestamp, report: &mut AlertReport) -> Result<(), EngineError> {
+        let Some(record) = self.readable_ticket(id)? else { return Ok(()) };
+        if !facts_complete(&record, self.store.cursors()?.events_through) {
+            // Back to waiting for the events export; decided once it has passed the ticket.
+            self.reevaluate(&[id])?;
+            return Ok(());
+        }
+        let mut directory = self.directory();
+        let Some(clocks) = self.clocks(&record, &directory, now) else {
+            return Ok(self.look_again(id, None)?);
+        };
+        let recorded = self.store.recorded_alerts(id)?;
+        let pending = decide(id, &clocks, now, self.sight(&record), |k| recorded.get(k).copied());
+        let sends: Vec<&Decision> = pending.decided.iter().filter(|d| d.verdict == Verdict::Send).collect();
+
+        // Only what would be sent is confirmed; the network is awaited outside the write lock.
+        let mut live: Option<Live> = None;
+        if !sends.is_empty() {
+            let unknown = unknown_authors(&record, &directory);
+            if !unknown.is_empty() {
+                match self.look_up_users(&unknown).await {
+                    Ok(known) => directory = known,
+                    Err(error) => return self.retry_later(id, now, error),
                 }
             }
-        } else {
-            None
-        };
+            if self.needs_confirmation(&record, &sends)? {
+                report.confirmations += 1;
+                let read = match self.read_live(id).await {
+                    Ok(read) => read,
+                    Err(error) => return self.retry_later(id, now, error),
+                };
+                let authors: Vec<u64> = read
+                    .1
+                    .iter()
+                    .filter_map(|c| c.author_id)
+                    .filter(|&a| a != 0 && directory.known_role(a).is_none())
+                    .collect();
+                if !authors.is_empty() {
+                    match self.look_up_users(&authors).await {
+                        Ok(known) => directory = known,
+                        Err(error) => return self.retry_later(id, now, error),
+                    }
+                }
+                live = Some(read);
+            }
+        }
+        self.decide_on(id, now, live, &directory, report)
+    }
 
-        // Decide on the freshest stored facts, with the live read on top, under the write lock
-        // so that a page a poll committed meanwhile is kept.
+    /// Decides on the freshest stored facts (with a live read on top), under the write lock so
+    /// that a page a poll committed meanwhile is kept.
+    fn decide_on(
+        &self,
+        id: u64,
+        now: Timestamp,
+        live: Option<Live>,
+        directory: &Directory,
+        report: &mut AlertReport,
+    ) -> Result<(), EngineError> {
         let _writing = self.write_lock();
-        let Some(mut record) = self.store.ticket(id)? else { return Ok(()) };
+        let Some(mut record) = self.readable_ticket(id)? else {
+            return Ok(());
+        };
         match &live {
             Some((Some(ticket), comments)) => {
-                apply_live(&mut record, ticket, comments, &directory, &self.config.severity);
+                apply_live(&mut record, ticket, comments, directory, &self.config);
             }
-            // Gone since the last export (404): deleted.
             Some((None, _)) => mark_deleted(&mut record, now),
             None => {}
         }
-        let Some(clocks) = self.clocks(&record, &directory, now) else {
+        let through = self.store.cursors()?.events_through;
+        if !facts_complete(&record, through) {
+            // A poll committed a newer snapshot meanwhile: wait for its events.
+            self.evaluate_into(&mut record, directory, now, through)?;
+            self.store.save_tickets(std::slice::from_ref(&record))?;
+            return Ok(());
+        }
+        let Some(clocks) = self.clocks(&record, directory, now) else {
             record.next_alert = None;
-            self.store.record_alerts(&[], Some(&record))?;
+            self.store.save_tickets(std::slice::from_ref(&record))?;
             return Ok(());
         };
-        let decisions = decide(id, &clocks, now, sight(&record), known);
+        let recorded = self.store.recorded_alerts(id)?;
+        let decisions = decide(id, &clocks, now, self.sight(&record), |k| recorded.get(k).copied());
         let now_ms = self.clock.now_ms();
         let mut alerts = Vec::new();
-        for decision in &decisions {
-            let message = self.message(&record, &clocks, decision, &directory);
-            let (status, deliveries) = match decision.verdict {
+        for decision in &decisions.decided {
+            let mut alert = AlertRecord {
+                key: decision.id.key(),
+                ticket_id: id,
+                id: decision.id.clone(),
+                goal: decision.kind == TargetKind::Goal,
+                at: decision.at,
+                effective_at: decision.effective_at,
+                decided_at: now,
+                status: AlertStatus::Pending,
+                deliveries: Vec::new(),
+            };
+            alert.status = match decision.verdict {
                 Verdict::Send => {
-                    let deliveries = self.deliveries(&message, now_ms);
-                    let status = if deliveries.is_empty() {
+                    alert.deliveries = self.deliveries(&alert, &clocks.severity, &clocks.tier, record.group_id, now_ms);
+                    tracing::info!(ticket = id, alert = %alert.key, channels = alert.deliveries.len(), "alert decided");
+                    if alert.deliveries.is_empty() {
                         AlertStatus::Unrouted
                     } else {
                         AlertStatus::Pending
-                    };
-                    tracing::info!(ticket = id, alert = %message.key, channels = deliveries.len(), "{}", message.title());
-                    (status, deliveries)
+                    }
                 }
-                Verdict::Superseded => (AlertStatus::Superseded, Vec::new()),
-                Verdict::TooOld => (AlertStatus::TooOld, Vec::new()),
+                Verdict::Superseded => AlertStatus::Superseded,
+                Verdict::TooOld => AlertStatus::TooOld,
             };
-            alerts.push(AlertRecord {
-                key: message.key.clone(),
-                ticket_id: id,
-                id: decision.id.clone(),
-                at: decision.at,
-                decided_at: now,
-                status,
-                message,
-                deliveries,
-            });
+            alerts.push(alert);
         }
         report.decided += alerts.len() as u64;
-        let recorded: Vec<&str> = alerts.iter().map(|a| a.key.as_str()).collect();
-        record.next_alert = next_look(id, &clocks, |key| recorded.contains(&key) || known(key));
-        self.store.record_alerts(&alerts, Some(&record))?;
+        let known = |key: &str| -> Option<Recorded> {
+            match alerts.iter().find(|a| a.key == key) {
+                Some(a) => Some(Recorded {
+                    at: a.at,
+                    binding: a.status.is_binding(),
+                }),
+                None if decisions.voided.iter().any(|v| v == key) => None,
+                None => recorded.get(key).copied(),
+            }
+        };
+        record.next_alert = next_look(id, &clocks, known);
+        if record.next_alert.is_some_and(|at| at <= now) {
+            // Never the case when every crossed point is recorded; guard the timer against a spin.
+            tracing::error!(ticket = id, "the ticket's next alert did not move on; looking again in a minute");
+            record.next_alert = Some(now + CONFIRM_RETRY);
+        }
+        self.store.record_alerts(&alerts, &decisions.voided, Some(&record))?;
+        if alerts.iter().any(|a| a.status == AlertStatus::Pending) {
+            self.outbox_wake.send_modify(|n| *n = n.wrapping_add(1));
+        }
         Ok(())
     }
 
-    async fn send(&self, alert: &AlertRecord, channel: &str) -> Result<(), DeliveryError> {
-        let message = &alert.message;
-        if channel == NOTE_CHANNEL {
-            // Looked for before it is written: a crash after writing never writes it twice.
-            let comments = self.client.latest_comments(alert.ticket_id).await.map_err(DeliveryError::zendesk)?;
-            if comments.iter().any(|c| c.body.contains(&message.marker())) {
-                return Ok(());
-            }
-            // A safe update: refused (409) if the ticket changed since it was read; the outbox
-            // then tries again, reading it afresh.
-            let ticket = self.client.ticket(alert.ticket_id).await.map_err(DeliveryError::zendesk)?;
-            let Some(ticket) = ticket else {
-                return Err(DeliveryError {
-                    message: "the ticket is gone".into(),
-                    retry_after: None,
-                    permanent: true,
-                });
-            };
-            let stamp = ticket.updated_at.map(format_rfc3339);
-            return self
-                .client
-                .add_internal_note(alert.ticket_id, &message.note_text(), stamp.as_deref())
-                .await
-                .map_err(DeliveryError::zendesk);
-        }
-        let Some((kind, url)) = self.channels.get(channel) else {
-            return Err(DeliveryError {
-                message: format!("channel {channel:?} has no URL"),
-                retry_after: None,
-                permanent: true,
-            });
-        };
-        let body = match kind {
-            ChannelKind::Slack => message.slack(),
-            ChannelKind::Webhook => message.webhook(),
-        };
-        let response = self.http.post(url).json(&body).send().await.map_err(|e| DeliveryError {
-            message: format!("{channel}: {}", e.without_url()),
-            retry_after: None,
-            permanent: false,
-        })?;
-        let status = response.status();
-        if status.is_success() {
-            return Ok(());
-        }
-        let retry_after = response
-            .headers()
-            .get(reqwest::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
-        // A 4xx other than a timeout or a rate limit (a revoked webhook, say) will not change.
-        let permanent = status.is_client_error() && !matches!(status.as_u16(), 408 | 429);
-        Err(DeliveryError {
-            message: format!("{channel}: HTTP {status}"),
-            retry_after,
-            permanent,
-        })
-    }
-
-    fn backoff(&self, attempts: u32) -> Duration {
-        Duration::from_secs(1)
-            .saturating_mul(1 << attempts.min(16))
-            .min(self.config.notify.max_backoff)
-    }
-
-    /// Delivers what the outbox owes now; what a met clock made moot is cancelled.
-    pub async fn deliver(&self, report: &mut AlertReport) -> Result<(), EngineError> {
+    /// Decides for every ticket whose next alert instant has come. One ticket's trouble does not
+    /// stop the others.
+    pub async fn decide_due(&self, report: &mut AlertReport) -> Result<(), EngineError> {
         let now = self.clock.now();
-        let directory = self.directory();
-        for mut alert in self.store.outbox()? {
-            if !alert.deliveries.iter().any(|d| d.is_due(self.clock.now_ms())) {
+        for (at, id) in self.store.due(now)? {
+            if self.shutdown.is_cancelled() {
+                return Err(ZendeskError::Cancelled.into());
+            }
+            if self.store.remove_stale_due(at, id)? {
                 continue;
             }
-            let due = match self.store.ticket(alert.ticket_id)? {
-                Some(record) => self.clocks(&record, &directory, now).map(|clocks| still_due(&clocks, &alert.id)),
-                None => Some(false),
-            };
-            if due == Some(false) {
-                alert.status = AlertStatus::Cancelled {
-                    reason: "moot before delivery: the clock was met or stopped, or the ticket deleted".to_string(),
-                };
-                report.cancelled += 1;
-                self.store.update_alert(&alert)?;
-                continue;
-            }
-            for i in 0..alert.deliveries.len() {
-                if !alert.deliveries[i].is_due(self.clock.now_ms()) {
-                    continue;
+            match self.decide_ticket(id, now, report).await {
+                Ok(()) => {}
+                Err(error) if error.is_cancelled() => return Err(error),
+                Err(error) => {
+                    tracing::error!(ticket = id, %error, "cannot decide the ticket's alerts; will retry");
+                    self.look_again(id, Some(now + CONFIRM_RETRY))?;
                 }
-                let channel = alert.deliveries[i].channel.clone();
-                let outcome = self.send(&alert, &channel).await;
-                let now_ms = self.clock.now_ms();
-                let backoff = self.backoff(alert.deliveries[i].attempts + 1);
-                let delivery = &mut alert.deliveries[i];
-                delivery.attempts += 1;
-                match outcome {
-                    Ok(()) => {
-                        delivery.sent_at = Some(self.clock.now());
-                        delivery.last_error = None;
-                        report.sent += 1;
-                    }
-                    Err(error) => {
-                        report.failed += 1;
-                        // A channel that is down is waited for, however long: the alert goes out when it is back.
-                        if error.permanent {
-                            tracing::error!(alert = %alert.key, channel, error = %error.message, attempts = delivery.attempts, "delivery given up");
-                            delivery.gave_up = true;
-                        } else {
-                            let wait = error.retry_after.map_or(backoff, |r| r.max(backoff));
-                            tracing::warn!(alert = %alert.key, channel, error = %error.message, attempts = delivery.attempts, "delivery failed; will retry");
-                            delivery.next_attempt_ms = now_ms + wait.as_millis() as i64;
-                        }
-                        delivery.last_error = Some(error.message);
-                    }
-                }
-                if alert.deliveries.iter().all(|d| d.sent_at.is_some() || d.gave_up) {
-                    alert.status = match alert.deliveries.iter().find(|d| d.gave_up) {
-                        None => AlertStatus::Delivered,
-                        Some(d) => AlertStatus::Failed {
-                            reason: d.last_error.clone().unwrap_or_default(),
-                        },
-                    };
-                }
-                // Marked at once: a crash from here on never sends this delivery again.
-                self.store.update_alert(&alert)?;
             }
         }
         Ok(())
     }
 
-    /// One pass: decide for every ticket whose next alert instant has come, then deliver.
-    /// One ticket's trouble neither stops the others nor holds up deliveries.
+    /// One pass, for `run --once` and tests: decide what is due, then deliver everything owed.
     pub async fn fire_due(&self) -> Result<AlertReport, EngineError> {
         let mut report = AlertReport::default();
-        let now = self.clock.now();
-        for (_, id) in self.store.due(now)? {
-            if let Err(error) = self.decide_ticket(id, now, &mut report).await {
-                tracing::error!(ticket = id, %error, "cannot decide the ticket's alerts; will retry");
-                self.look_again(id, Some(now + CONFIRM_RETRY))?;
-            }
-        }
-        self.deliver(&mut report).await?;
+        self.decide_due(&mut report).await?;
+        self.deliver_all(&mut report).await?;
         Ok(report)
-    }
-
-    /// When the timer must look next: the earliest next alert or delivery retry (ms).
-    pub fn next_wake_ms(&self) -> Result<Option<i64>, EngineError> {
-        let due = self.store.next_due()?.map(|at| at * 1000);
-        let retry = self
-            .store
-            .outbox()?
-            .iter()
-            .flat_map(|a| {
-                a.deliveries
-                    .iter()
-                    .filter(|d| d.sent_at.is_none() && !d.gave_up)
-                    .map(|d| d.next_attempt_ms)
-            })
-            .min();
-        Ok([due, retry].into_iter().flatten().min())
     }
 }
 
-/// The alert timer: sleeps until the earliest next alert instant or delivery retry, or until
-/// new facts arrive, then fires; until `shutdown`.
-pub async fn alert_loop(engine: std::sync::Arc<Engine>, shutdown: CancellationToken) {
+/// The decider: sleeps until the earliest next alert instant, or until new facts arrive, then
+/// decides; until shutdown. A failing pass backs off rather than spin.
+pub async fn decider_loop(engine: std::sync::Arc<Engine>) {
+    let backoff = Backoff {
+        first: Duration::from_secs(1),
+        max: Duration::from_secs(60),
+    };
+    let mut failures = 0;
     loop {
-        match engine.fire_due().await {
-            Ok(report) if report != AlertReport::default() => tracing::info!(?report, "alerts"),
-            Ok(_) => {}
-            Err(error) => tracing::error!(%error, "alert pass failed; will retry"),
+        let mut report = AlertReport::default();
+        match engine.decide_due(&mut report).await {
+            Ok(()) => failures = 0,
+            Err(error) if error.is_cancelled() => break,
+            Err(error) => {
+                failures += 1;
+                tracing::error!(%error, failures, "alert pass failed; will retry");
+            }
         }
-        let wait = match engine.next_wake_ms() {
-            Ok(Some(at)) => Duration::from_millis((at - engine.clock.now_ms()).max(0) as u64),
-            Ok(None) => Duration::from_secs(3600),
-            Err(_) => Duration::from_secs(5),
+        if report != AlertReport::default() {
+            tracing::info!(?report, "alerts decided");
+        }
+        let wait = if failures > 0 {
+            backoff.delay(failures)
+        } else {
+            match engine.store.next_due() {
+                Ok(Some(at)) => Duration::from_secs((at - engine.clock.now()).max(0) as u64),
+                Ok(None) => Duration::from_secs(3600),
+                Err(_) => backoff.delay(1),
+            }
         };
         tokio::select! {
-            _ = shutdown.cancelled() => break,
+            _ = engine.shutdown.cancelled() => break,
             _ = engine.wake.notified() => {}
-            _ = engine.clock.sleep(wait.max(Duration::from_millis(1))) => {}
+            // Due instants are whole seconds: a wait of zero means due now, already handled.
+            _ = engine.clock.sleep(wait.max(Duration::from_millis(200))) => {}
         }
     }
 }

@@ -2,27 +2,59 @@
 //! facts the clocks read. No I/O: the poll cycle feeds it pages.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::config::{CustomerMapping, SeverityMapping};
+use crate::config::{Config, CustomerMapping, SeverityMapping};
 use crate::sla::clock::{Event, Role, TicketFacts};
-use crate::sla::policy::Customer;
+use crate::sla::policy::{Customer, FirstResponseRules};
+use crate::sla::time::Timestamp;
 use crate::store::{OrganizationRecord, StoredEvent, TicketRecord};
 use crate::zendesk::models::{Change, Comment, Ticket, TicketEvent};
 
-/// Agents by id (their role), and organizations by id.
+/// Who is who: the roles known (every listed agent and admin, and users looked up live), names,
+/// and organizations by id. Each part is shared, so a copy is cheap and a refresh swaps it whole.
 #[derive(Debug, Default, Clone)]
 pub struct Directory {
-    pub agents: HashMap<u64, Role>,
-    pub agent_names: HashMap<u64, String>,
-    pub organizations: HashMap<u64, OrganizationRecord>,
+    pub roles: Arc<HashMap<u64, Role>>,
+    pub names: Arc<HashMap<u64, String>>,
+    pub organizations: Arc<HashMap<u64, OrganizationRecord>>,
 }
 
 impl Directory {
-    pub fn role(&self, user: u64) -> Role {
-        self.agents.get(&user).copied().unwrap_or(Role::EndUser)
+    /// A user's role when known: listed as an agent, or looked up.
+    pub fn known_role(&self, user: u64) -> Option<Role> {
+        self.roles.get(&user).copied()
     }
+
+    /// A user's role, taking one neither listed nor looked up for a customer (the agent listing
+    /// names every agent; an agent added since it was read is looked up before an alert).
+    pub fn role(&self, user: u64) -> Role {
+        self.known_role(user).unwrap_or(Role::EndUser)
+    }
+
+    pub fn is_agent(&self, user: u64) -> bool {
+        self.known_role(user).is_some_and(Role::is_agent)
+    }
+}
+
+/// Where a ticket's snapshot came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// The ticket export: its `updated_at` is what the events export must pass.
+    Export,
+    /// A live read before an alert: newer than the exports, and not a step of them.
+    Live,
+}
+
+/// The one predicate of complete facts, asked by the timer, status and reports: a ticket's
+/// facts are complete once the ticket export has shown it and the events export has passed its
+/// `updated_at` (Zendesk delivers a ticket in two halves, the events often a minute or more
+/// behind the snapshot). Until then nothing is decided or recorded for it.
+pub fn facts_complete(record: &TicketRecord, events_through: Option<Timestamp>) -> bool {
+    let Some(through) = events_through else { return false };
+    record.exported && record.updated_at.or(record.created_at).is_some_and(|updated| updated <= through)
 }
 
 /// Audit id of events slawatch derives itself from the ticket export.
@@ -65,20 +97,28 @@ pub fn severity_of(ticket: &Ticket, mapping: &SeverityMapping) -> Option<String>
         })
 }
 
-/// Applies one ticket from the ticket export. Returns true when the record changed.
-pub fn apply_ticket(record: &mut TicketRecord, ticket: &Ticket, severity_mapping: &SeverityMapping) -> bool {
+/// Applies one ticket from the ticket export (or a live read). Returns true when the record changed.
+pub fn apply_ticket(record: &mut TicketRecord, ticket: &Ticket, severity_mapping: &SeverityMapping, source: Source) -> bool {
     let before = record.clone();
     record.id = ticket.id;
-    record.exported = true;
     record.subject = ticket.subject.clone().unwrap_or_default();
     record.created_at = ticket.created_at.or(record.created_at);
-    record.updated_at = ticket.updated_at.or(record.updated_at);
+    if source == Source::Export {
+        record.exported = true;
+        record.updated_at = ticket.updated_at.or(record.updated_at);
+    }
     record.requester_id = ticket.requester_id;
     record.submitter_id = ticket.submitter_id;
     record.assignee_id = ticket.assignee_id;
     record.group_id = ticket.group_id;
     record.organization_id = ticket.organization_id;
-    let changed_at = record.updated_at.or(record.created_at).unwrap_or_default();
+    if ticket.via_channel.is_some() {
+        record.via_channel = ticket.via_channel.clone();
+    }
+    if ticket.satisfaction.is_some() {
+        record.satisfaction = ticket.satisfaction.clone();
+    }
+    let changed_at = ticket.updated_at.or(record.updated_at).or(record.created_at).unwrap_or_default();
 
     let severity = severity_of(ticket, severity_mapping);
     let has_severity_event = record.events.iter().any(|e| matches!(e.event, Event::Severity { .. }));
@@ -122,9 +162,10 @@ pub fn apply_ticket(record: &mut TicketRecord, ticket: &Ticket, severity_mapping
     *record != before
 }
 
-/// Applies one audit from the events export, once: a re-delivered audit is ignored.
+/// Applies one audit from the events export, once: a re-delivered audit is ignored. A comment
+/// is kept as facts (author, role, public, length, acknowledgement), never its body.
 /// Returns true when the record changed.
-pub fn apply_audit(record: &mut TicketRecord, audit: &TicketEvent, directory: &Directory) -> bool {
+pub fn apply_audit(record: &mut TicketRecord, audit: &TicketEvent, directory: &Directory, rules: &FirstResponseRules) -> bool {
     record.id = audit.ticket_id;
     if audit.id != SNAPSHOT && record.events.iter().any(|e| e.audit_id == audit.id) {
         return false;
@@ -142,13 +183,14 @@ pub fn apply_audit(record: &mut TicketRecord, audit: &TicketEvent, directory: &D
                 created_at,
             } => {
                 let author = author_id.unwrap_or_default();
-                Event::Comment {
-                    at: created_at.unwrap_or(audit.timestamp),
-                    author_id: author,
-                    role: directory.role(author),
+                Event::comment(
+                    rules,
+                    created_at.unwrap_or(audit.timestamp),
+                    author,
+                    directory.role(author),
                     public,
-                    body,
-                }
+                    &body,
+                )
             }
             Change::Status(status) => {
                 // The status the snapshot recorded as the last one of this instant is not a
@@ -182,14 +224,8 @@ pub fn apply_audit(record: &mut TicketRecord, audit: &TicketEvent, directory: &D
 /// Applies a live read of a ticket and its latest comments (before an alert goes out), so a
 /// reply the exports have not shown yet counts. The export later re-delivers the same
 /// comments; `apply_audit` recognises them.
-pub fn apply_live(
-    record: &mut TicketRecord,
-    ticket: &Ticket,
-    comments: &[Comment],
-    directory: &Directory,
-    severity: &SeverityMapping,
-) -> bool {
-    let mut changed = apply_ticket(record, ticket, severity);
+pub fn apply_live(record: &mut TicketRecord, ticket: &Ticket, comments: &[Comment], directory: &Directory, config: &Config) -> bool {
+    let mut changed = apply_ticket(record, ticket, &config.severity, Source::Live);
     for comment in comments {
         let author = comment.author_id.unwrap_or_default();
         let audit = TicketEvent {
@@ -202,7 +238,7 @@ pub fn apply_live(
                 "created_at": comment.created_at.map(crate::sla::time::format_rfc3339),
             })],
         };
-        changed |= apply_audit(record, &audit, directory);
+        changed |= apply_audit(record, &audit, directory, &config.policy.first_response);
     }
     changed
 }
@@ -234,9 +270,14 @@ fn field_text(fields: &serde_json::Map<String, Value>, key: &str) -> Option<Stri
 
 /// The customer a ticket is for: tier and contract from its organization.
 pub fn customer_of(record: &TicketRecord, directory: &Directory, mapping: &CustomerMapping) -> Customer {
-    let Some(org) = record.organization_id.and_then(|id| directory.organizations.get(&id)) else {
-        return Customer::default();
-    };
+    match record.organization_id.and_then(|id| directory.organizations.get(&id)) {
+        Some(org) => customer_of_organization(org, mapping),
+        None => Customer::default(),
+    }
+}
+
+/// An organization's tier and contract, from its fields or tags.
+pub fn customer_of_organization(org: &OrganizationRecord, mapping: &CustomerMapping) -> Customer {
     let tier = mapping
         .tier_field
         .as_deref()
@@ -252,9 +293,12 @@ pub fn customer_of(record: &TicketRecord, directory: &Directory, mapping: &Custo
 }
 
 /// The facts the clocks read.
-pub fn facts_of(record: &TicketRecord, directory: &Directory, mapping: &CustomerMapping) -> TicketFacts {
+pub fn facts_of(record: &TicketRecord, directory: &Directory, config: &Config) -> TicketFacts {
+    let rules = &config.policy.first_response;
+    // A ticket a bot or integration opened for a customer is the customer's from its creation:
+    // only a person on the support team opening it on their behalf waits for their first word.
     let opened_by_agent = match (record.submitter_id, record.requester_id) {
-        (Some(submitter), Some(requester)) => submitter != requester && directory.role(submitter).is_agent(),
+        (Some(submitter), Some(requester)) => submitter != requester && directory.is_agent(submitter) && !rules.is_bot(submitter),
         _ => false,
     };
     let created_at = record
@@ -272,13 +316,19 @@ pub fn facts_of(record: &TicketRecord, directory: &Directory, mapping: &Customer
                 author_id,
                 role,
                 public,
-                body,
+                length,
+                acknowledgement,
             } => Event::Comment {
                 at: *at,
                 author_id: *author_id,
-                role: directory.agents.get(author_id).copied().unwrap_or(*role),
+                role: if directory.is_agent(*author_id) {
+                    directory.role(*author_id)
+                } else {
+                    *role
+                },
                 public: *public,
-                body: body.clone(),
+                length: *length,
+                acknowledgement: *acknowledgement,
             },
             other => other.clone(),
         })
@@ -286,19 +336,14 @@ pub fn facts_of(record: &TicketRecord, directory: &Directory, mapping: &Customer
     TicketFacts {
         created_at,
         opened_by_agent,
-        customer: customer_of(record, directory, mapping),
+        customer: customer_of(record, directory, &config.customers),
         events,
     }
 }
 
 /// The clocks of a stored ticket at `now`; None (logged) when they cannot be evaluated.
-pub fn clocks_of(
-    config: &crate::config::Config,
-    record: &TicketRecord,
-    directory: &Directory,
-    now: crate::sla::time::Timestamp,
-) -> Option<crate::sla::clock::TicketClocks> {
-    let facts = facts_of(record, directory, &config.customers);
+pub fn clocks_of(config: &Config, record: &TicketRecord, directory: &Directory, now: Timestamp) -> Option<crate::sla::clock::TicketClocks> {
+    let facts = facts_of(record, directory, config);
     match crate::sla::clock::evaluate(&config.policy, &facts, now) {
         Ok(clocks) => Some(clocks),
         Err(error) => {
@@ -306,4 +351,25 @@ pub fn clocks_of(
             None
         }
     }
+}
+
+/// The public comment authors (and the submitter) whose role is not known: neither listed as
+/// agents nor looked up. Before an alert goes out they are looked up, so that an agent added
+/// since the last listing never yields a false breach.
+pub fn unknown_authors(record: &TicketRecord, directory: &Directory) -> Vec<u64> {
+    let mut ids: Vec<u64> = record
+        .events
+        .iter()
+        .filter_map(|e| match e.event {
+            Event::Comment {
+                author_id, public: true, ..
+            } => Some(author_id),
+            _ => None,
+        })
+        .chain(record.submitter_id)
+        .filter(|&id| id != 0 && directory.known_role(id).is_none())
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
 }

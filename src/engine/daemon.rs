@@ -4,8 +4,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio_util::sync::CancellationToken;
-
 use super::poll::{Engine, EngineError};
 use crate::config::Config;
 
@@ -25,13 +23,15 @@ pub fn policy_fingerprint(config: &Config) -> String {
     format!("{hash:016x}")
 }
 
-/// How long a poll in flight may go on after shutdown is asked for.
-const GRACE: Duration = Duration::from_secs(5);
+/// How long the workers get to finish after shutdown (a post in flight, say) before the store
+/// is flushed without them.
+const GRACE: Duration = Duration::from_secs(3);
 
-/// Polls until `shutdown` (or once). A failed poll is logged and retried at the next interval:
-/// the cursors stay where the last committed page left them.
-pub async fn run(engine: Arc<Engine>, shutdown: CancellationToken, once: bool) -> Result<(), EngineError> {
-    let interval = engine.config.zendesk.as_ref().map_or(Duration::from_secs(30), |z| z.poll_interval);
+/// `run --once`'s default limit on making the exports current.
+pub const DEFAULT_MAX_WAIT: Duration = Duration::from_secs(600);
+
+/// Evaluates every ticket again when the policy changed since the store was last written.
+fn evaluate_if_policy_changed(engine: &Engine) -> Result<(), EngineError> {
     // Stored alert instants stay right while the policy does; re-evaluate every ticket only
     // when it changed, so a restart of a large store takes seconds.
     let fingerprint = policy_fingerprint(&engine.config);
@@ -46,45 +46,90 @@ pub async fn run(engine: Arc<Engine>, shutdown: CancellationToken, once: bool) -
     } else {
         tracing::info!(tickets = engine.store.ticket_count(), "store open; policy unchanged");
     }
-    let alerts = (!once).then(|| tokio::spawn(super::alerts::alert_loop(engine.clone(), shutdown.clone())));
-    let mut result = Ok(());
-    loop {
-        let poll = engine.poll(&shutdown);
-        let outcome = tokio::select! {
-            outcome = poll => Some(outcome),
-            _ = async { shutdown.cancelled().await; tokio::time::sleep(GRACE).await } => None,
-        };
-        match outcome {
-            Some(Ok(report)) => tracing::info!(?report, "poll done"),
-            Some(Err(error)) => {
-                tracing::error!(%error, "poll failed; the cursors stay where they were");
-                if once {
-                    result = Err(error);
-                }
+    // Tickets a crash left waiting although the events export had passed them.
+    engine.release_awaiting()?;
+    Ok(())
+}
+
+/// Polls until shutdown (`engine.shutdown`), with the decider and one delivery worker per
+/// channel alongside. A failed poll is logged and retried at the next interval: the cursors
+/// stay where the last committed page left them.
+pub async fn run(engine: Arc<Engine>) -> Result<(), EngineError> {
+    evaluate_if_policy_changed(&engine)?;
+    let interval = engine.config.zendesk.as_ref().map_or(Duration::from_secs(30), |z| z.poll_interval);
+    let mut workers = vec![tokio::spawn(super::alerts::decider_loop(engine.clone()))];
+    for channel in engine.delivery_channels()? {
+        workers.push(tokio::spawn(super::deliver::delivery_loop(engine.clone(), channel)));
+    }
+    let backoff = crate::retry::Backoff {
+        first: interval,
+        max: Duration::from_secs(600).max(interval),
+    };
+    let mut failures = 0;
+    while !engine.shutdown.is_cancelled() {
+        let wait = match engine.poll().await {
+            Ok(report) => {
+                failures = 0;
+                tracing::info!(?report, "poll done");
+                interval
             }
-            None => tracing::warn!("shutdown interrupted a poll; its committed pages stay"),
-        }
-        if once || shutdown.is_cancelled() {
+            Err(error) if error.is_cancelled() => break,
+            Err(error) => {
+                failures += 1;
+                tracing::error!(%error, "poll failed; the cursors stay where they were");
+                backoff.delay(failures)
+            }
+        };
+        if crate::retry::wait(&engine.clock, &engine.shutdown, wait).await.is_err() {
             break;
         }
-        tokio::select! {
-            _ = shutdown.cancelled() => break,
-            _ = engine.clock.sleep(interval) => {}
-        }
     }
-    if once && result.is_ok() {
-        let report = engine.fire_due().await?;
-        tracing::info!(?report, "alerts due delivered");
-    }
-    shutdown.cancel();
-    if let Some(mut alerts) = alerts {
-        // A delivery in flight to a slow webhook is dropped rather than hold the exit: it is
-        // still in the outbox and goes out (at most once more) after the restart.
-        if tokio::time::timeout(Duration::from_secs(2), &mut alerts).await.is_err() {
-            alerts.abort();
+    tracing::info!("shutting down");
+    stop(&engine, workers).await
+}
+
+async fn stop(engine: &Engine, workers: Vec<tokio::task::JoinHandle<()>>) -> Result<(), EngineError> {
+    engine.shutdown.cancel();
+    for mut worker in workers {
+        // A post in flight to a slow webhook is dropped rather than hold the exit: it is still in
+        // the outbox and goes out (at most once more) after the restart.
+        if tokio::time::timeout(GRACE, &mut worker).await.is_err() {
+            worker.abort();
         }
     }
     engine.store.flush()?;
     tracing::info!("store flushed; stopped");
+    Ok(())
+}
+
+/// `run --once`: polls until the exports are current, then decides and delivers what is due.
+/// When the exports cannot be made current within `max_wait`, it says what it waited for.
+pub async fn run_once(engine: Arc<Engine>, max_wait: Duration) -> Result<(), EngineError> {
+    evaluate_if_policy_changed(&engine)?;
+    let polled = tokio::select! {
+        polled = engine.poll() => Some(polled),
+        _ = engine.clock.sleep(max_wait) => None,
+    };
+    let result = match polled {
+        Some(Ok(report)) => {
+            tracing::info!(?report, "poll done");
+            Ok(())
+        }
+        Some(Err(error)) if error.is_cancelled() => Ok(()),
+        Some(Err(error)) => Err(error),
+        None => Err(EngineError::NotCurrent {
+            limit: crate::sla::time::Duration(max_wait.as_secs() as i64).to_string(),
+            waiting: engine.client.waiting_for().unwrap_or_else(|| "Zendesk's responses".to_string()),
+        }),
+    };
+    // What was decided on complete facts goes out even when the exports fell behind.
+    if !engine.shutdown.is_cancelled() {
+        match engine.fire_due().await {
+            Ok(report) => tracing::info!(?report, "alerts due delivered"),
+            Err(error) if error.is_cancelled() => {}
+            Err(error) => return Err(error),
+        }
+    }
+    engine.store.flush()?;
     result
 }

@@ -4,5 +4,7 @@
 pub mod alerts;
 pub mod apply;
 pub mod daemon;
+pub mod deliver;
+pub mod directory;
 pub mod poll;
 pub mod status;

@@ -1,19 +1,21 @@
-//! One poll cycle: refresh the directory when stale, read the ticket export
-//! and the events export until both are current, apply each page, evaluate
-//! the changed tickets' clocks, and commit each page with its cursor.
+//! The engine and one poll cycle: refresh the directory when stale, read the ticket export
+//! and the events export until both are current, apply each page, evaluate the changed
+//! tickets' clocks, and commit each page with its cursor. A ticket whose last change the
+//! events export has not passed yet waits (in the store's awaiting index) and is evaluated
+//! for alerts once it has.
 
 use std::collections::{BTreeMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use tokio_util::sync::CancellationToken;
 
-use super::apply::{apply_audit, apply_ticket, clocks_of, Directory};
+use super::apply::{apply_audit, apply_ticket, clocks_of, facts_complete, Directory, Source};
 use crate::clock::Clock;
 use crate::config::{ChannelKind, Config};
 use crate::sla::alerting::next_look;
-use crate::sla::clock::{Event, Role, TicketClocks};
+use crate::sla::clock::{Event, TicketClocks};
 use crate::sla::time::Timestamp;
-use crate::store::{AgentRecord, Cursors, OrganizationRecord, Store, StoreError, TicketRecord};
+use crate::store::{Cursors, Store, StoreError, TicketRecord};
 use crate::zendesk::client::{ExportStart, ZendeskClient, ZendeskError};
 use crate::zendesk::models::{Ticket, TicketEvent};
 
@@ -23,6 +25,16 @@ pub enum EngineError {
     Zendesk(#[from] ZendeskError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// `run --once` could not bring the exports up to date within its limit.
+    #[error("the exports could not be made current within {limit}: {waiting}")]
+    NotCurrent { limit: String, waiting: String },
+}
+
+impl EngineError {
+    /// Shutdown interrupted the work: not a failure.
+    pub fn is_cancelled(&self) -> bool {
+        matches!(self, EngineError::Zendesk(ZendeskError::Cancelled))
+    }
 }
 
 /// What one poll did.
@@ -39,7 +51,10 @@ pub struct PollReport {
 }
 
 /// Zendesk's exports refuse a start time within the last minute.
-const HORIZON: i64 = 60;
+pub(super) const HORIZON: i64 = 60;
+
+/// Tickets evaluated and written per transaction outside a page.
+const BATCH: usize = 1000;
 
 const KNOWN_STATUSES: [&str; 7] = ["new", "open", "pending", "hold", "solved", "closed", "deleted"];
 
@@ -49,67 +64,49 @@ pub struct Engine {
     pub store: Store,
     pub clock: Clock,
     /// Swapped whole on refresh; readers hold the one they started with.
-    directory: Mutex<Arc<Directory>>,
-    directory_fetched_ms: Mutex<Option<i64>>,
+    pub(super) directory: Mutex<Directory>,
+    pub(super) directory_fetched_ms: Mutex<Option<i64>>,
     unknown_statuses: Mutex<HashSet<String>>,
     /// Resolved alert channels: name → (kind, webhook URL).
     pub(super) channels: BTreeMap<String, (ChannelKind, String)>,
     pub(super) http: reqwest::Client,
     /// Woken when new facts arrive, so the alert timer looks again.
     pub wake: tokio::sync::Notify,
+    /// Bumped when alerts are recorded, so each channel's delivery worker looks again (a watch:
+    /// a worker busy when it moves still sees it).
+    pub(super) outbox_wake: tokio::sync::watch::Sender<u64>,
+    /// Shutdown: every loop, wait and request of the engine (and its client) ends with it.
+    pub shutdown: CancellationToken,
     /// Held while a ticket is read, changed and written back, by the poll and by the alert
     /// timer alike, so neither overwrites what the other committed.
     write_lock: Mutex<()>,
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+pub(super) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-fn role_of(role: &str) -> Role {
-    match role {
-        "admin" => Role::Admin,
-        "agent" => Role::Agent,
-        "end-user" => Role::EndUser,
-        _ => Role::Other,
-    }
-}
-
-/// The agents and organizations last saved in the store.
-pub fn load_directory(store: &Store) -> Result<Directory, StoreError> {
-    Ok(directory_of(&store.agents()?, store.organizations()?))
-}
-
-fn directory_of(agents: &[AgentRecord], organizations: Vec<OrganizationRecord>) -> Directory {
-    let mut directory = Directory::default();
-    for agent in agents {
-        directory.agents.insert(agent.id, role_of(&agent.role));
-        directory.agent_names.insert(agent.id, agent.name.clone());
-    }
-    for org in organizations {
-        directory.organizations.insert(org.id, org);
-    }
-    directory
 }
 
 impl Engine {
     /// An engine on an open store; the directory starts from what the store has.
     pub fn new(config: Config, client: ZendeskClient, store: Store, clock: Clock) -> Result<Engine, StoreError> {
-        let directory = load_directory(&store)?;
+        let directory = super::directory::load_directory(&store)?;
+        let shutdown = CancellationToken::new();
         Ok(Engine {
             config,
-            client,
+            client: client.with_cancel(shutdown.clone()),
             store,
             clock,
-            directory: Mutex::new(Arc::new(directory)),
+            directory: Mutex::new(directory),
             directory_fetched_ms: Mutex::new(None),
             unknown_statuses: Mutex::new(HashSet::new()),
             channels: BTreeMap::new(),
             http: reqwest::Client::builder()
-                .timeout(std::time::Duration::from_secs(10))
+                .timeout(super::deliver::POST_TIMEOUT)
                 .build()
                 .unwrap_or_default(),
             wake: tokio::sync::Notify::new(),
+            outbox_wake: tokio::sync::watch::Sender::new(0),
+            shutdown,
             write_lock: Mutex::new(()),
         })
     }
@@ -120,55 +117,38 @@ impl Engine {
         self
     }
 
+    /// Ends with `shutdown` rather than a token of its own.
+    pub fn with_shutdown(mut self, shutdown: CancellationToken) -> Engine {
+        self.client = self.client.with_cancel(shutdown.clone());
+        self.shutdown = shutdown;
+        self
+    }
+
     pub(super) fn write_lock(&self) -> std::sync::MutexGuard<'_, ()> {
         lock(&self.write_lock)
     }
 
-    pub fn directory(&self) -> Arc<Directory> {
+    pub fn directory(&self) -> Directory {
         lock(&self.directory).clone()
-    }
-
-    /// Lists agents and organizations again when the last listing is older than the refresh interval.
-    pub async fn refresh_directory(&self, force: bool) -> Result<(), EngineError> {
-        let now = self.clock.now_ms();
-        let refresh_ms = self
-            .config
-            .zendesk
-            .as_ref()
-            .map_or(600_000, |z| z.directory_refresh.as_millis() as i64);
-        let stale = lock(&self.directory_fetched_ms).is_none_or(|at| now - at >= refresh_ms);
-        if !force && !stale {
-            return Ok(());
-        }
-        let agents = self.client.agents().await?;
-        let organizations = self.client.organizations().await?;
-        let agent_records: Vec<AgentRecord> = agents
-            .iter()
-            .map(|u| AgentRecord {
-                id: u.id,
-                name: u.name.clone().unwrap_or_default(),
-                role: u.role.clone().unwrap_or_default(),
-            })
-            .collect();
-        let org_records: Vec<OrganizationRecord> = organizations
-            .into_iter()
-            .map(|o| OrganizationRecord {
-                id: o.id,
-                name: o.name.unwrap_or_default(),
-                tags: o.tags,
-                fields: o.organization_fields,
-            })
-            .collect();
-        self.store.save_agents(&agent_records)?;
-        self.store.save_organizations(&org_records)?;
-        *lock(&self.directory) = Arc::new(directory_of(&agent_records, org_records));
-        *lock(&self.directory_fetched_ms) = Some(now);
-        Ok(())
     }
 
     /// The clocks of a stored ticket at `now`.
     pub fn clocks(&self, record: &TicketRecord, directory: &Directory, now: Timestamp) -> Option<TicketClocks> {
         clocks_of(&self.config, record, directory, now)
+    }
+
+    /// A stored ticket; None when it is not stored, or when its record cannot be read (counted,
+    /// and taken out of the timer's index so it cannot wedge it).
+    pub(super) fn readable_ticket(&self, id: u64) -> Result<Option<TicketRecord>, StoreError> {
+        match self.store.ticket(id) {
+            Err(error @ StoreError::Corrupt { .. }) => {
+                self.store.stats.unreadable.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                tracing::error!(ticket = id, %error, "a stored ticket cannot be read: skipped until the exports bring it again");
+                self.store.unindex(id)?;
+                Ok(None)
+            }
+            other => other,
+        }
     }
 
     fn note_unknown_status(&self, record: &TicketRecord) {
@@ -185,14 +165,76 @@ impl Engine {
         }
     }
 
-    fn evaluate_into(&self, record: &mut TicketRecord, directory: &Directory, now: Timestamp) {
+    /// Sets the ticket's next alert instant, or (while its facts are incomplete) the instant
+    /// the events export must pass before anything is decided for it.
+    pub(super) fn evaluate_into(
+        &self,
+        record: &mut TicketRecord,
+        directory: &Directory,
+        now: Timestamp,
+        events_through: Option<Timestamp>,
+    ) -> Result<(), StoreError> {
         self.note_unknown_status(record);
+        record.next_alert = None;
+        record.awaiting_events = None;
         // A ticket known only from the events export waits for its first ticket-export page
         // (its organization, severity and subject) before any alert.
-        record.next_alert = match self.clocks(record, directory, now) {
-            Some(clocks) if record.exported => next_look(record.id, &clocks, |key| self.store.has_alert(key).unwrap_or(false)),
-            _ => None,
+        if !record.exported {
+            return Ok(());
+        }
+        if !facts_complete(record, events_through) {
+            record.awaiting_events = record.updated_at.or(record.created_at);
+            return Ok(());
+        }
+        let recorded = self.store.recorded_alerts(record.id)?;
+        if let Some(clocks) = self.clocks(record, directory, now) {
+            record.next_alert = next_look(record.id, &clocks, |key| recorded.get(key).copied());
+        }
+        Ok(())
+    }
+
+    /// Evaluates stored tickets again (a directory change, facts now complete) and saves them.
+    pub(super) fn reevaluate(&self, ids: &[u64]) -> Result<u64, StoreError> {
+        let mut count = 0;
+        for chunk in ids.chunks(BATCH) {
+            let _writing = self.write_lock();
+            let directory = self.directory();
+            let now = self.clock.now();
+            let through = self.store.cursors()?.events_through;
+            let mut batch = Vec::with_capacity(chunk.len());
+            for &id in chunk {
+                if let Some(mut record) = self.readable_ticket(id)? {
+                    self.evaluate_into(&mut record, &directory, now, through)?;
+                    batch.push(record);
+                }
+            }
+            self.store.save_tickets(&batch)?;
+            count += batch.len() as u64;
+        }
+        if count > 0 {
+            self.wake.notify_one();
+        }
+        Ok(count)
+    }
+
+    /// Evaluates the tickets whose facts the events export has now passed.
+    pub fn release_awaiting(&self) -> Result<u64, StoreError> {
+        let Some(through) = self.store.cursors()?.events_through else {
+            return Ok(0);
         };
+        let mut released = 0;
+        loop {
+            let ids = self.store.awaiting_through(through, BATCH)?;
+            if ids.is_empty() {
+                return Ok(released);
+            }
+            let evaluated = self.reevaluate(&ids)?;
+            released += evaluated;
+            if evaluated < ids.len() as u64 {
+                // Unreadable records were taken out of the index; the rest are done.
+                continue;
+            }
+        }
     }
 
     fn start_time(&self) -> i64 {
@@ -204,15 +246,15 @@ impl Engine {
         self.config.zendesk.as_ref().map_or(1000, |z| z.page_size)
     }
 
-    /// The record of ticket `id` among this page's, read from the store on first use.
+    /// The record of ticket `id` among this page's, read from the store on first use. A stored
+    /// record that cannot be read is started afresh from what the exports bring (counted).
     fn load<'a>(&self, changed: &'a mut BTreeMap<u64, TicketRecord>, id: u64) -> Result<&'a mut TicketRecord, StoreError> {
         match changed.entry(id) {
             std::collections::btree_map::Entry::Occupied(entry) => Ok(entry.into_mut()),
             std::collections::btree_map::Entry::Vacant(entry) => {
-                let first_seen = Some(self.clock.now());
-                let record = self.store.ticket(id)?.unwrap_or_else(|| TicketRecord {
+                let record = self.readable_ticket(id)?.unwrap_or_else(|| TicketRecord {
                     id,
-                    first_seen,
+                    first_seen: Some(self.clock.now()),
                     ..TicketRecord::default()
                 });
                 Ok(entry.insert(record))
@@ -229,62 +271,77 @@ impl Engine {
         let mut ids = Vec::new();
         for ticket in tickets {
             let record = self.load(&mut changed, ticket.id)?;
-            if apply_ticket(record, ticket, &self.config.severity) {
+            if apply_ticket(record, ticket, &self.config.severity, Source::Export) {
                 ids.push(ticket.id);
             }
         }
-        let records = self.finish(changed, &ids, &directory, now);
+        let records = self.finish(changed, &ids, &directory, now, cursors.events_through)?;
         self.store.commit(&records, cursors)?;
         // New facts can move a ticket's next alert earlier: let the timer look.
         self.wake.notify_one();
         Ok(records.len() as u64)
     }
 
-    /// Applies one page of the events export and commits it with the start time after it.
+    /// Applies one page of the events export and commits it with the position after it; then
+    /// the tickets whose facts are now complete are evaluated for alerts.
     pub fn apply_event_page(&self, audits: &[TicketEvent], cursors: &Cursors) -> Result<(u64, u64), StoreError> {
-        let _writing = self.write_lock();
-        let directory = self.directory();
-        let now = self.clock.now();
-        let mut changed = BTreeMap::new();
-        let mut ids = Vec::new();
-        let mut applied = 0;
-        for audit in audits {
-            let record = self.load(&mut changed, audit.ticket_id)?;
-            if apply_audit(record, audit, &directory) {
-                applied += 1;
-                ids.push(audit.ticket_id);
+        let (changed, applied) = {
+            let _writing = self.write_lock();
+            let directory = self.directory();
+            let now = self.clock.now();
+            let mut changed = BTreeMap::new();
+            let mut ids = Vec::new();
+            let mut applied = 0;
+            for audit in audits {
+                let record = self.load(&mut changed, audit.ticket_id)?;
+                if apply_audit(record, audit, &directory, &self.config.policy.first_response) {
+                    applied += 1;
+                    ids.push(audit.ticket_id);
+                }
             }
-        }
-        let records = self.finish(changed, &ids, &directory, now);
-        self.store.commit(&records, cursors)?;
+            let records = self.finish(changed, &ids, &directory, now, cursors.events_through)?;
+            self.store.commit(&records, cursors)?;
+            (records.len() as u64, applied)
+        };
+        self.release_awaiting()?;
         self.wake.notify_one();
-        Ok((records.len() as u64, applied))
+        Ok((changed, applied))
     }
 
-    fn finish(&self, mut changed: BTreeMap<u64, TicketRecord>, ids: &[u64], directory: &Directory, now: Timestamp) -> Vec<TicketRecord> {
+    fn finish(
+        &self,
+        mut changed: BTreeMap<u64, TicketRecord>,
+        ids: &[u64],
+        directory: &Directory,
+        now: Timestamp,
+        events_through: Option<Timestamp>,
+    ) -> Result<Vec<TicketRecord>, StoreError> {
         let ids: HashSet<u64> = ids.iter().copied().collect();
         changed.retain(|id, _| ids.contains(id));
         changed
             .into_values()
             .map(|mut record| {
-                self.evaluate_into(&mut record, directory, now);
-                record
+                self.evaluate_into(&mut record, directory, now, events_through)?;
+                Ok(record)
             })
             .collect()
     }
 
-    /// Polls both exports until they are current (or `shutdown` is cancelled between pages).
-    pub async fn poll(&self, shutdown: &CancellationToken) -> Result<PollReport, EngineError> {
+    /// Polls both exports until they are current (or shutdown, between pages and inside any
+    /// wait).
+    pub async fn poll(&self) -> Result<PollReport, EngineError> {
         let mut report = PollReport::default();
         let started = self.clock.now();
         let skipped_before = self.client.stats.skipped_records.load(std::sync::atomic::Ordering::Relaxed);
-        if let Err(error) = self.refresh_directory(false).await {
+        match self.refresh_directory(false).await {
+            Err(error) if error.is_cancelled() => return Ok(report),
             // Stale agents and organizations are better than no poll: keep going.
-            tracing::warn!(%error, "could not refresh agents and organizations");
+            Err(error) => tracing::warn!(%error, "could not refresh agents and organizations"),
+            Ok(()) => {}
         }
 
         loop {
-            if shutdown.is_cancelled() {
+            if self.shutdown.is_cancelled() {
                 return Ok(report);
             }
             let mut cursors = self.store.cursors()?;
@@ -292,8 +349,7 @@ impl Engine {
                 Some(cursor) => ExportStart::Cursor(cursor.clone()),
                 None => ExportStart::StartTime(self.start_time()),
             };
-            let page = self.client.ticket_page(&start, self.page_size()).await?;
-            let tickets: Vec<Ticket> = self.client.read(page.tickets);
+            let (page, tickets) = self.client.ticket_page(&start, self.page_size()).await?;
             let moved = page.after_cursor.is_some() && page.after_cursor != cursors.tickets;
             if let Some(after) = page.after_cursor {
                 cursors.tickets = Some(after);
@@ -306,27 +362,33 @@ impl Engine {
         }
 
         loop {
-            if shutdown.is_cancelled() {
+            if self.shutdown.is_cancelled() {
                 return Ok(report);
             }
             let mut cursors = self.store.cursors()?;
             let start = cursors.events_start.unwrap_or_else(|| self.start_time());
+            let requested_at = self.clock.now();
             let page = self.client.event_page(start).await?;
             let audits: Vec<TicketEvent> = self.client.read(page.ticket_events);
             let end = page.end_time.unwrap_or(start).max(start);
-            cursors.events_start = Some(end);
+            // Zendesk never splits a second across pages: every event before `end` is in. A
+            // page that ends where it started held that whole second, so the next one starts
+            // after it; the last page holds everything up to the export's one-minute horizon.
+            let (next_start, through) = if page.end_of_stream {
+                (end, (requested_at - HORIZON).max(end - 1))
+            } else if end == start {
+                (start + 1, start)
+            } else {
+                (end, end - 1)
+            };
+            cursors.events_start = Some(next_start);
+            cursors.events_through = cursors.events_through.max(Some(through));
             let (changed, applied) = self.apply_event_page(&audits, &cursors)?;
             report.tickets_changed += changed;
             report.audits_applied += applied;
             report.event_pages += 1;
             if page.end_of_stream {
                 break;
-            }
-            if end == start {
-                // Zendesk never splits a second: a page that ends where it started held that
-                // whole second, so the next one starts after it.
-                cursors.events_start = Some(start + 1);
-                self.store.commit(&[], &cursors)?;
             }
         }
         report.skipped = self.client.stats.skipped_records.load(std::sync::atomic::Ordering::Relaxed) - skipped_before;
@@ -342,23 +404,23 @@ impl Engine {
         let _writing = self.write_lock();
         let directory = self.directory();
         let now = self.clock.now();
-        let cursors = self.store.cursors()?;
+        let through = self.store.cursors()?.events_through;
         let mut batch = Vec::new();
         let mut count = 0;
         for record in self.store.tickets() {
             let mut record = record?;
-            let before = record.next_alert;
-            self.evaluate_into(&mut record, &directory, now);
-            if record.next_alert != before {
+            let before = (record.next_alert, record.awaiting_events);
+            self.evaluate_into(&mut record, &directory, now, through)?;
+            if (record.next_alert, record.awaiting_events) != before {
                 batch.push(record);
             }
-            if batch.len() >= 1000 {
+            if batch.len() >= BATCH {
                 count += batch.len() as u64;
-                self.store.commit(&std::mem::take(&mut batch), &cursors)?;
+                self.store.save_tickets(&std::mem::take(&mut batch))?;
             }
         }
         count += batch.len() as u64;
-        self.store.commit(&batch, &cursors)?;
+        self.store.save_tickets(&batch)?;
         Ok(count)
     }
 }

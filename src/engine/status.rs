@@ -2,18 +2,53 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::apply::{clocks_of, Directory};
+use chrono_tz::Tz;
+
+use super::apply::{clocks_of, facts_complete, Directory};
 use crate::config::Config;
+use crate::notify::wording;
+use crate::sla::calendar::Schedule;
 use crate::sla::clock::{ClockState, MetricClock, TicketClocks};
-use crate::sla::policy::{Metric, TargetKind};
-use crate::sla::time::{format_rfc3339, human, Timestamp};
+use crate::sla::policy::{Metric, ScheduleId, TargetKind};
+use crate::sla::time::{format_rfc3339, Timestamp};
 use crate::store::{Store, StoreError, TicketRecord};
+
+/// How a clock's times are shown: its schedule's name, whether it counts business time, and
+/// the zone its deadlines are shown in (the schedule's; the display zone for the calendar).
+pub struct ClockDisplay {
+    pub name: String,
+    pub business: bool,
+    pub zone: Tz,
+}
+
+pub fn clock_display(config: &Config, schedule: Option<ScheduleId>) -> ClockDisplay {
+    let Some(id) = schedule else {
+        return ClockDisplay {
+            name: String::new(),
+            business: false,
+            zone: config.notify.time_zone,
+        };
+    };
+    let (business, zone) = match config.policy.schedule(id) {
+        Schedule::Business(b) => (true, b.hours.zone),
+        Schedule::Calendar => (false, config.notify.time_zone),
+    };
+    ClockDisplay {
+        name: config.policy.schedule_name(id).to_string(),
+        business,
+        zone,
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MetricStatus {
     pub state: String,
     /// RFC 3339 UTC, or null (paused, met, no target).
     pub deadline: Option<String>,
+    /// The deadline in the schedule's zone: `Tue 1 Dec 18:30 PST`.
+    pub deadline_local: Option<String>,
+    /// Business hours of a schedule, or the calendar (`24x7`).
+    pub business_clock: bool,
     pub target_seconds: Option<i64>,
     pub elapsed_seconds: i64,
     /// Negative when overdue.
@@ -48,15 +83,21 @@ pub struct TicketStatus {
     pub assignee_id: Option<u64>,
     pub metrics: Metrics,
     pub goals: Vec<GoalStatus>,
+    /// False while the events export has not passed the ticket's last change: the clocks shown
+    /// may still move, and no alert is decided for it yet.
+    pub facts_complete: bool,
 }
 
-fn metric_status(clock: &MetricClock) -> MetricStatus {
+fn metric_status(config: &Config, clock: &MetricClock) -> MetricStatus {
+    let display = clock_display(config, clock.schedule);
+    let deadline = clock
+        .deadline
+        .filter(|_| matches!(clock.state, ClockState::Running | ClockState::Breached));
     MetricStatus {
         state: clock.state.key().to_string(),
-        deadline: clock
-            .deadline
-            .filter(|_| matches!(clock.state, ClockState::Running | ClockState::Breached))
-            .map(format_rfc3339),
+        deadline: deadline.map(format_rfc3339),
+        deadline_local: deadline.map(|d| wording::local(d, display.zone)),
+        business_clock: display.business,
         target_seconds: clock.target.map(|t| t.0),
         elapsed_seconds: clock.elapsed,
         remaining_seconds: clock.remaining,
@@ -90,11 +131,13 @@ fn urgency(clocks: &TicketClocks) -> (u8, i64) {
     }
 }
 
-pub fn ticket_status(record: &TicketRecord, clocks: &TicketClocks) -> TicketStatus {
+pub fn ticket_status(config: &Config, record: &TicketRecord, clocks: &TicketClocks, facts_complete: bool) -> TicketStatus {
     let contract = |metric| {
-        clocks.contract(metric).map(metric_status).unwrap_or(MetricStatus {
+        clocks.contract(metric).map(|c| metric_status(config, c)).unwrap_or(MetricStatus {
             state: ClockState::NotApplicable.key().to_string(),
             deadline: None,
+            deadline_local: None,
+            business_clock: false,
             target_seconds: None,
             elapsed_seconds: 0,
             remaining_seconds: 0,
@@ -121,35 +164,44 @@ pub fn ticket_status(record: &TicketRecord, clocks: &TicketClocks) -> TicketStat
             .map(|c| GoalStatus {
                 name: c.name.clone(),
                 metric: c.metric.key().to_string(),
-                clock: metric_status(c),
+                clock: metric_status(config, c),
             })
             .collect(),
+        facts_complete,
     }
 }
 
 /// Every open ticket's clocks at `now`, most urgent first.
 pub fn open_tickets(config: &Config, store: &Store, directory: &Directory, now: Timestamp) -> Result<Vec<TicketStatus>, StoreError> {
     let mut rows = Vec::new();
+    let through = store.cursors()?.events_through;
     for record in store.tickets() {
         let record = record?;
         if !is_open(&record) {
             continue;
         }
         if let Some(clocks) = clocks_of(config, &record, directory, now) {
-            rows.push((urgency(&clocks), ticket_status(&record, &clocks)));
+            let complete = facts_complete(&record, through);
+            rows.push((urgency(&clocks), ticket_status(config, &record, &clocks, complete)));
         }
     }
     rows.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.ticket_id.cmp(&b.1.ticket_id)));
     Ok(rows.into_iter().map(|(_, row)| row).collect())
 }
 
+/// `51 business hours left, due Thu 10 Dec 12:59 PST`: clock time (business hours on a business
+/// clock) beside the local deadline.
 fn describe(m: &MetricStatus) -> String {
-    let deadline = m.deadline.as_deref().map(|d| format!(" ({d})")).unwrap_or_default();
+    let time = |seconds: i64| wording::clock_time(seconds, m.business_clock);
+    let due = m.deadline_local.as_deref().map(|d| format!(", due {d}")).unwrap_or_default();
     match m.state.as_str() {
-        "running" if m.acknowledged_at.is_some() => format!("acknowledged, {} left{deadline}", human(m.remaining_seconds)),
-        "running" => format!("{} left{deadline}", human(m.remaining_seconds)),
-        "breached" => format!("BREACHED {} overdue{deadline}", human(m.remaining_seconds)),
-        "paused" => format!("paused, {} left", human(m.remaining_seconds)),
+        "running" if m.acknowledged_at.is_some() => format!("acknowledged, {} left{due}", time(m.remaining_seconds)),
+        "running" => format!("{} left{due}", time(m.remaining_seconds)),
+        "breached" => {
+            let at = m.deadline_local.as_deref().map(|d| format!(" (due {d})")).unwrap_or_default();
+            format!("BREACHED {} overdue{at}", time(-m.remaining_seconds))
+        }
+        "paused" => format!("paused, {} left", time(m.remaining_seconds)),
         "not_applicable" => "no target".to_string(),
         "not_started" => "waiting for the customer".to_string(),
         other => other.replace('_', " "),

@@ -1,41 +1,17 @@
 //! What an alert says, and how it reads in Slack (Block Kit), in a generic
-//! webhook, and as an internal note on the ticket.
+//! webhook, and as an internal note on the ticket. A message is rendered at
+//! delivery from the clock as it is then: the point that was crossed, then the
+//! truth now (time left and the deadline in the schedule's zone, or how long ago
+//! the breach was), and why it comes late when it does.
 
+use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::sla::time::{format_rfc3339, human, Timestamp};
-
-/// The facts of one alert, fixed when it is decided.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AlertMessage {
-    pub key: String,
-    pub ticket_id: u64,
-    pub ticket_url: String,
-    pub subject: String,
-    /// The organization's name, or empty.
-    pub customer: String,
-    pub tier: String,
-    pub contract: Option<String>,
-    pub severity: String,
-    /// False when the ticket has no severity and the default applies.
-    pub classified: bool,
-    /// `first response` or `resolution`.
-    pub metric: String,
-    /// The goal's name, for an internal goal's alert; None for a contractual target.
-    pub goal: Option<String>,
-    pub kind: AlertKind,
-    /// The target, e.g. `24h`, and the clock it runs on.
-    pub target: String,
-    pub schedule: String,
-    pub deadline: Option<Timestamp>,
-    /// Clock time left at the alert point, in seconds; negative when overdue.
-    pub remaining: i64,
-    pub assignee: Option<String>,
-    pub group_id: Option<u64>,
-    /// An acknowledgement was posted, but no substantive response yet.
-    pub acknowledged: bool,
-}
+use super::wording;
+use crate::sla::clock::{AlertPoint, ClockState, MetricClock};
+use crate::sla::policy::{Metric, Threshold};
+use crate::sla::time::Timestamp;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -45,10 +21,124 @@ pub enum AlertKind {
     Reminder,
 }
 
-/// `2026-12-03 01:00 UTC`.
-fn when(ts: Timestamp) -> String {
-    let text = format_rfc3339(ts);
-    format!("{} {} UTC", &text[..10], &text[11..16])
+impl AlertKind {
+    pub fn of(point: AlertPoint) -> AlertKind {
+        match point {
+            AlertPoint::Warning(_) => AlertKind::Warning,
+            AlertPoint::Breach => AlertKind::Breach,
+            AlertPoint::Reminder(_) => AlertKind::Reminder,
+        }
+    }
+}
+
+/// Which clock a target runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClockKind {
+    /// Business hours of a schedule: times are business time.
+    Business,
+    /// The calendar (24x7).
+    Calendar,
+}
+
+/// The ticket an alert is about, as the engine knows it at delivery.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TicketLine {
+    pub id: u64,
+    pub url: String,
+    pub subject: String,
+    /// The organization's name, or empty.
+    pub customer: String,
+    pub tier: String,
+    pub contract: Option<String>,
+    pub severity: String,
+    /// False when the ticket has no severity and the default applies.
+    pub classified: bool,
+    pub assignee: Option<String>,
+    pub group_id: Option<u64>,
+}
+
+/// Everything an alert's words are made from, at the moment they are read.
+pub struct Render<'a> {
+    pub key: &'a str,
+    pub ticket: TicketLine,
+    /// The clock instance the alert is about, evaluated now.
+    pub clock: &'a MetricClock,
+    pub point: AlertPoint,
+    /// The goal's name, for an internal goal's alert.
+    pub goal: Option<&'a str>,
+    pub schedule: &'a str,
+    pub business_clock: bool,
+    /// Where deadlines are shown: the schedule's zone (the configured display zone for 24x7).
+    pub zone: Tz,
+    /// When the point was crossed, as told.
+    pub crossed_at: Timestamp,
+    pub now: Timestamp,
+    /// Why it comes late, when it does.
+    pub delayed: Option<String>,
+}
+
+/// An alert as rendered for delivery.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlertMessage {
+    pub key: String,
+    pub ticket_id: u64,
+    pub ticket_url: String,
+    pub subject: String,
+    pub customer: String,
+    pub tier: String,
+    pub contract: Option<String>,
+    pub severity: String,
+    pub classified: bool,
+    /// `first response` or `resolution`.
+    pub metric: String,
+    pub goal: Option<String>,
+    pub kind: AlertKind,
+    /// The point crossed: `90% of the 24h first-response target used`.
+    pub point: String,
+    /// The target, e.g. `24h`, and the schedule it runs on.
+    pub target: String,
+    pub schedule: String,
+    pub clock: ClockKind,
+    /// The clock's state now: running, paused, breached, met.
+    pub state: String,
+    /// The deadline (the breach instant once breached), UTC.
+    pub deadline: Option<Timestamp>,
+    /// The deadline in the schedule's zone: `Tue 1 Dec 18:30 PST`.
+    pub deadline_local: Option<String>,
+    /// Clock time left now (business seconds on a business clock); negative when overdue.
+    pub time_left_seconds: i64,
+    /// The truth now, in words: `29 min left`, `51 business hours left`, `breached 2h 10m ago`.
+    pub time_text: String,
+    /// When the point was crossed.
+    pub crossed_at: Timestamp,
+    /// Why the message comes late, when it does.
+    pub delayed: Option<String>,
+    pub assignee: Option<String>,
+    pub group_id: Option<u64>,
+    /// An acknowledgement was posted, but no substantive response yet.
+    pub acknowledged: bool,
+}
+
+fn metric_words(metric: Metric) -> &'static str {
+    match metric {
+        Metric::FirstResponse => "first-response",
+        Metric::Resolution => "resolution",
+    }
+}
+
+/// `90% of the 24h first-response target used`.
+fn point_words(point: AlertPoint, target: &str, metric: Metric, goal: Option<&str>) -> String {
+    let what = match goal {
+        Some(name) => format!("{target} {} goal ({name})", metric_words(metric)),
+        None => format!("{target} {} target", metric_words(metric)),
+    };
+    match point {
+        AlertPoint::Warning(Threshold::Percent(p)) => format!("{p}% of the {what} used"),
+        AlertPoint::Warning(Threshold::Before(lead)) => format!("{lead} left of the {what}"),
+        AlertPoint::Breach => format!("the {what} used up"),
+        AlertPoint::Reminder(n) => format!("the {what} still breached (reminder {n})"),
+    }
 }
 
 /// Slack mrkdwn and link text must escape these three.
@@ -57,6 +147,61 @@ fn escape(text: &str) -> String {
 }
 
 impl AlertMessage {
+    /// The words of an alert from the clock as it is at `render.now`.
+    pub fn render(render: Render) -> AlertMessage {
+        let clock = render.clock;
+        let target = clock.target.map(|t| t.to_string()).unwrap_or_default();
+        let breached = clock.breached_at.filter(|_| clock.state == ClockState::Breached);
+        let deadline = breached.or(clock.deadline.filter(|_| clock.state == ClockState::Running));
+        let left = clock.remaining;
+        let time_text = match (breached, clock.state) {
+            (Some(at), _) => {
+                let ago = render.now.saturating_sub(at);
+                if ago < 60 {
+                    "breached just now".to_string()
+                } else {
+                    format!("breached {} ago", wording::calendar(ago))
+                }
+            }
+            (None, ClockState::Running) => format!("{} left", wording::clock_time(left, render.business_clock)),
+            (None, ClockState::Paused) => format!("paused, {} left", wording::clock_time(left, render.business_clock)),
+            (None, ClockState::Met) => "met".to_string(),
+            (None, other) => other.key().replace('_', " "),
+        };
+        AlertMessage {
+            key: render.key.to_string(),
+            ticket_id: render.ticket.id,
+            ticket_url: render.ticket.url,
+            subject: render.ticket.subject,
+            customer: render.ticket.customer,
+            tier: render.ticket.tier,
+            contract: render.ticket.contract,
+            severity: render.ticket.severity,
+            classified: render.ticket.classified,
+            metric: clock.metric.to_string(),
+            goal: render.goal.map(str::to_string),
+            kind: AlertKind::of(render.point),
+            point: point_words(render.point, &target, clock.metric, render.goal),
+            target,
+            schedule: render.schedule.to_string(),
+            clock: if render.business_clock {
+                ClockKind::Business
+            } else {
+                ClockKind::Calendar
+            },
+            state: clock.state.key().to_string(),
+            deadline,
+            deadline_local: deadline.map(|d| wording::local(d, render.zone)),
+            time_left_seconds: left,
+            time_text,
+            crossed_at: render.crossed_at,
+            delayed: render.delayed,
+            assignee: render.ticket.assignee,
+            group_id: render.ticket.group_id,
+            acknowledged: clock.acknowledged_at.is_some(),
+        }
+    }
+
     fn label(&self) -> String {
         match &self.goal {
             Some(goal) => format!("Goal {goal}"),
@@ -64,11 +209,12 @@ impl AlertMessage {
         }
     }
 
-    pub fn time_text(&self) -> String {
-        match self.remaining {
-            r if r > 0 => format!("{} left", human(r)),
-            0 => "due now".to_string(),
-            r => format!("{} overdue", human(r)),
+    /// The truth now with the deadline: `29 min left, due Tue 1 Dec 18:30 PST`.
+    pub fn truth(&self) -> String {
+        match (&self.deadline_local, self.state.as_str()) {
+            (Some(due), "breached") => format!("{} (due {due})", self.time_text),
+            (Some(due), _) => format!("{}, due {due}", self.time_text),
+            (None, _) => self.time_text.clone(),
         }
     }
 
@@ -76,9 +222,9 @@ impl AlertMessage {
     pub fn title(&self) -> String {
         let what = format!("{} on #{}", self.metric, self.ticket_id);
         match self.kind {
-            AlertKind::Warning => format!("{} warning: {what}, {}", self.label(), self.time_text()),
+            AlertKind::Warning => format!("{} warning: {what}, {}", self.label(), self.time_text),
             AlertKind::Breach => format!("{} breached: {what}", self.label()),
-            AlertKind::Reminder => format!("{} still breached: {what}, {}", self.label(), self.time_text()),
+            AlertKind::Reminder => format!("{} still breached: {what}, {}", self.label(), self.time_text),
         }
     }
 
@@ -108,6 +254,16 @@ impl AlertMessage {
         format!("{} ({kind}, {} clock)", self.target, self.schedule)
     }
 
+    /// What was crossed, then the truth now: `90% of the 24h first-response target used; 29 min
+    /// left, due Tue 1 Dec 18:30 PST.`
+    fn summary(&self) -> String {
+        let mut text = format!("{}; {}.", capitalize(&self.point), self.truth());
+        if self.acknowledged {
+            text.push_str(" Acknowledged, no substantive response yet.");
+        }
+        text
+    }
+
     /// A Slack incoming-webhook payload: Block Kit, with a text fallback.
     pub fn slack(&self) -> Value {
         let emoji = match self.kind {
@@ -115,34 +271,28 @@ impl AlertMessage {
             AlertKind::Breach => ":rotating_light:",
             AlertKind::Reminder => ":repeat:",
         };
-        let time_label = if self.remaining >= 0 { "Time left" } else { "Overdue" };
-        let mut time = if self.remaining == 0 {
-            "none: the deadline has passed".to_string()
-        } else {
-            human(self.remaining)
-        };
-        if self.acknowledged {
-            time.push_str(" (acknowledged, no substantive response yet)");
-        }
+        let time_label = if self.state == "breached" { "Overdue" } else { "Time left" };
         let field = |name: &str, value: &str| json!({"type": "mrkdwn", "text": format!("*{name}*\n{}", escape(value))});
-        let context = match self.deadline {
-            Some(deadline) => format!("Deadline {} · slawatch", when(deadline)),
-            None => "slawatch".to_string(),
-        };
+        let mut context = vec![json!({"type": "mrkdwn", "text": escape(&format!("Crossed: {}", self.point))})];
+        if let Some(delayed) = &self.delayed {
+            context.push(json!({"type": "mrkdwn", "text": format!(":warning: {}", escape(delayed))}));
+        }
+        context.push(json!({"type": "mrkdwn", "text": "slawatch"}));
         json!({
             "text": format!("{emoji} {}", self.title()),
             "blocks": [
                 {"type": "header", "text": {"type": "plain_text", "text": self.title(), "emoji": true}},
                 {"type": "section", "text": {"type": "mrkdwn", "text": format!("{emoji} *<{}|#{} {}>*", self.ticket_url, self.ticket_id, escape(&self.subject))}},
+                {"type": "section", "text": {"type": "mrkdwn", "text": escape(&self.summary())}},
                 {"type": "section", "fields": [
                     field("Customer", &self.customer_text()),
                     field("Tier", &self.tier),
                     field("Severity", &self.severity_text()),
                     field("Metric", &format!("{}, {}", self.metric, self.target_text())),
-                    field(time_label, &time),
+                    field(time_label, &self.truth()),
                     field("Assignee", self.assignee.as_deref().unwrap_or("unassigned")),
                 ]},
-                {"type": "context", "elements": [{"type": "mrkdwn", "text": context}]},
+                {"type": "context", "elements": context},
             ]
         })
     }
@@ -159,17 +309,31 @@ impl AlertMessage {
 
     /// The marker that makes a note findable before it is written again.
     pub fn marker(&self) -> String {
-        format!("[slawatch alert {}]", self.key)
+        marker(&self.key)
     }
 
     /// An internal note on the ticket.
     pub fn note_text(&self) -> String {
-        let deadline = self.deadline.map(|d| format!(" Deadline: {}.", when(d))).unwrap_or_default();
+        let delayed = self.delayed.as_ref().map(|d| format!("\n{}.", capitalize(d))).unwrap_or_default();
         format!(
-            "slawatch: {}. Target: {}.{deadline}\n\n{}",
+            "slawatch: {}.\n{}\nTarget: {}.{delayed}\n\n{}",
             self.title(),
+            self.summary(),
             self.target_text(),
             self.marker()
         )
+    }
+}
+
+/// The marker of alert `key` in an internal note.
+pub fn marker(key: &str) -> String {
+    format!("[slawatch alert {key}]")
+}
+
+fn capitalize(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
     }
 }

@@ -1,5 +1,5 @@
-//! Delivering alerts: Slack incoming webhooks, generic JSON webhooks, and
-//! internal notes on the ticket. Each delivery is idempotent by the alert's
-//! key: a note is looked for before it is written.
+//! What alerts say: Slack Block Kit, generic JSON webhooks, and internal notes on the
+//! ticket, rendered at delivery from the clock as it is then.
 
 pub mod message;
+pub mod wording;

@@ -46,12 +46,12 @@ pub fn clock_key(ticket_id: u64, metric: Metric, target_name: &str, target: Dura
     format!("{ticket_id:020}/{}/{target_name}@{}", metric.key(), target.0)
 }
 
-/// What to do about one crossed alert point not yet recorded.
+/// What to do about one crossed alert point not yet recorded (or recorded and contradicted).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
     /// Send it.
     Send,
-    /// A later point of the same clock crossed too: only the latest goes out.
+    /// A later point of the same clock is crossed too: only the latest goes out.
     Superseded,
     /// Crossed longer ago than the backfill window when first seen: recorded, shown, not sent.
     TooOld,
@@ -63,7 +63,30 @@ pub struct Decision {
     pub kind: TargetKind,
     /// When the point was crossed.
     pub at: Timestamp,
+    /// When it is told as crossed: `at`, or later when the target itself came into force later
+    /// (a severity upgrade already past its new target breaches at the upgrade).
+    pub effective_at: Timestamp,
     pub verdict: Verdict,
+}
+
+/// What the store holds of an alert decided earlier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Recorded {
+    /// When the point was crossed, by the facts it was decided on.
+    pub at: Timestamp,
+    /// Something went out, or is queued to: it stands whatever later facts say. A record that is
+    /// not binding (superseded, too old, unrouted, cancelled) is decided again when later facts
+    /// move its point, and voided when they say it was not crossed at all.
+    pub binding: bool,
+}
+
+/// The outcome of deciding a ticket's alerts at an instant.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Decisions {
+    pub decided: Vec<Decision>,
+    /// Keys of non-binding records whose point the facts now say is not crossed: they are
+    /// removed, so the point is decided afresh when (if) it is crossed.
+    pub voided: Vec<String>,
 }
 
 fn is_live(clock: &MetricClock) -> bool {
@@ -71,9 +94,6 @@ fn is_live(clock: &MetricClock) -> bool {
     matches!(clock.state, ClockState::Running | ClockState::Paused) || (clock.state == ClockState::Breached && clock.completed_at.is_none())
 }
 
-/// Decides the alert points crossed by `now` that `known` (already recorded) does not have.
-/// Of several new ones on a clock only the latest is sent; one older than `backfill` is kept
-/// quiet. A met, stopped or deleted clock raises nothing.
 /// How alerts are decided for one ticket.
 #[derive(Debug, Clone, Copy)]
 pub struct Sight {
@@ -83,51 +103,84 @@ pub struct Sight {
     pub backfill: i64,
 }
 
-pub fn decide(ticket_id: u64, clocks: &TicketClocks, now: Timestamp, sight: Sight, known: impl Fn(&str) -> bool) -> Vec<Decision> {
-    let mut out = Vec::new();
+fn alert_id(ticket_id: u64, clock: &MetricClock, target: Duration, point: AlertPoint) -> AlertId {
+    AlertId {
+        ticket_id,
+        metric: clock.metric,
+        target_name: clock.name.clone(),
+        target,
+        point,
+    }
+}
+
+/// Decides the alert points crossed by `now` that `recorded` does not hold (or holds, not
+/// binding, at another instant: later facts moved them). Only the clock's latest crossed point
+/// is sent; an earlier one is superseded; one missed at first sight longer ago than the backfill
+/// window is kept quiet. A met, stopped or deleted clock raises nothing.
+pub fn decide(
+    ticket_id: u64,
+    clocks: &TicketClocks,
+    now: Timestamp,
+    sight: Sight,
+    recorded: impl Fn(&str) -> Option<Recorded>,
+) -> Decisions {
+    let mut out = Decisions::default();
     if clocks.deleted {
         return out;
     }
-    for clock in clocks.clocks.iter().filter(|c| is_live(c)) {
+    for clock in &clocks.clocks {
         let Some(target) = clock.target else { continue };
-        let mut fresh: Vec<(AlertId, Timestamp)> = clock
+        // Recorded points that the facts now say are not crossed (yet) go, whatever the clock's state.
+        for mark in clock.alerts.iter().filter(|a| !a.crossed || a.at.is_none_or(|at| at > now)) {
+            let key = alert_id(ticket_id, clock, target, mark.point).key();
+            if recorded(&key).is_some_and(|r| !r.binding) {
+                out.voided.push(key);
+            }
+        }
+        if !is_live(clock) {
+            continue;
+        }
+        let crossed: Vec<(AlertPoint, i64, Timestamp)> = clock
             .alerts
             .iter()
             .filter(|a| a.crossed)
-            .filter_map(|a| a.at.filter(|&at| at <= now).map(|at| (a.point, at)))
-            .map(|(point, at)| {
-                (
-                    AlertId {
-                        ticket_id,
-                        metric: clock.metric,
-                        target_name: clock.name.clone(),
-                        target,
-                        point,
-                    },
-                    at,
-                )
-            })
-            .filter(|(id, _)| !known(&id.key()))
+            .filter_map(|a| a.at.filter(|&at| at <= now).map(|at| (a.point, a.mark, at)))
             .collect();
-        fresh.sort_by_key(|(id, at)| (*at, id.point));
-        let Some(last) = fresh.len().checked_sub(1) else { continue };
+        let Some(latest) = crossed.iter().map(|&(_, mark, _)| mark).max() else {
+            continue;
+        };
+        let effective = |at: Timestamp| at.max(clock.target_since);
         // Missed at first sight and older than the backfill window: told in status, not sent.
         // A breach that old keeps its reminders quiet too. Points crossed after the ticket was
         // first seen are late (the daemon was down), never too old: they are not lost.
-        let missed_long_ago = |at: Timestamp| at < sight.first_seen && now.saturating_sub(at) > sight.backfill;
-        let old_breach = fresh.iter().any(|(id, at)| id.point == AlertPoint::Breach && missed_long_ago(*at));
-        for (i, (id, at)) in fresh.into_iter().enumerate() {
-            let verdict = if i < last {
+        let missed_long_ago = |at: Timestamp| {
+            let at = effective(at);
+            at < sight.first_seen && now.saturating_sub(at) > sight.backfill
+        };
+        let old_breach = crossed
+            .iter()
+            .any(|&(point, _, at)| point == AlertPoint::Breach && missed_long_ago(at));
+        let mut fresh: Vec<(AlertPoint, i64, Timestamp)> = crossed
+            .into_iter()
+            .filter(|&(point, _, at)| {
+                let key = alert_id(ticket_id, clock, target, point).key();
+                recorded(&key).is_none_or(|r| !r.binding && r.at != at)
+            })
+            .collect();
+        fresh.sort_by_key(|&(point, mark, at)| (at, mark, point));
+        for (point, mark, at) in fresh {
+            let verdict = if mark < latest {
                 Verdict::Superseded
-            } else if missed_long_ago(at) || (old_breach && matches!(id.point, AlertPoint::Reminder(_))) {
+            } else if missed_long_ago(at) || (old_breach && matches!(point, AlertPoint::Reminder(_))) {
                 Verdict::TooOld
             } else {
                 Verdict::Send
             };
-            out.push(Decision {
-                id,
+            out.decided.push(Decision {
+                id: alert_id(ticket_id, clock, target, point),
                 kind: clock.kind,
                 at,
+                effective_at: effective(at),
                 verdict,
             });
         }
@@ -138,31 +191,60 @@ pub fn decide(ticket_id: u64, clocks: &TicketClocks, now: Timestamp, sight: Sigh
 /// When a ticket next needs the alert timer: its next alert instant, or at once (the earliest
 /// such instant) when a crossed point is not recorded yet, as for a ticket first seen late
 /// or after the daemon was down.
-pub fn next_look(ticket_id: u64, clocks: &TicketClocks, known: impl Fn(&str) -> bool) -> Option<Timestamp> {
+pub fn next_look(ticket_id: u64, clocks: &TicketClocks, recorded: impl Fn(&str) -> Option<Recorded>) -> Option<Timestamp> {
     let everything = Sight {
         first_seen: Timestamp::MIN,
         backfill: Timestamp::MAX,
     };
-    let unrecorded = decide(ticket_id, clocks, Timestamp::MAX, everything, known)
-        .into_iter()
-        .map(|d| d.at)
-        .min();
+    let pending = decide(ticket_id, clocks, Timestamp::MAX, everything, recorded);
+    let unrecorded = pending.decided.iter().map(|d| d.at).min();
     [unrecorded, clocks.next_alert()].into_iter().flatten().min()
 }
 
-/// Whether an alert decided earlier should still go out, given the clock now.
-pub fn still_due(clocks: &TicketClocks, id: &AlertId) -> bool {
+/// What to do, at delivery time, with an alert decided earlier.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AtDelivery {
+    Deliver,
+    /// A later point of the same clock has been crossed since: it goes out instead.
+    Superseded,
+    /// The clock was met or stopped, the ticket deleted, or its target changed.
+    Moot(&'static str),
+    /// The facts now say the point was never crossed: the decision is void.
+    Contradicted,
+}
+
+/// Whether an alert decided earlier should still go out, given the clock at `now`.
+pub fn at_delivery(clocks: &TicketClocks, id: &AlertId, now: Timestamp) -> AtDelivery {
+    if clocks.deleted {
+        return AtDelivery::Moot("the ticket was deleted");
+    }
     let Some(clock) = clocks
         .clocks
         .iter()
         .find(|c| c.metric == id.metric && c.name == id.target_name && c.target == Some(id.target))
     else {
-        return false;
+        return AtDelivery::Moot("the ticket's target changed");
     };
+    let Some(mark) = clock.alerts.iter().find(|a| a.point == id.point) else {
+        return AtDelivery::Contradicted;
+    };
+    if !mark.crossed || mark.at.is_none_or(|at| at > now) {
+        return AtDelivery::Contradicted;
+    }
     match id.point {
-        // A breach happened even if an answer came after it: it is still told (a deleted
-        // ticket excepted). Warnings and reminders are moot once the clock is done.
-        AlertPoint::Breach => !clocks.deleted && clock.breached_at.is_some(),
-        _ => !clocks.deleted && is_live(clock),
+        // A breach happened even if an answer came after it: it is still told.
+        AlertPoint::Breach => AtDelivery::Deliver,
+        _ if !is_live(clock) => AtDelivery::Moot("the clock was met or stopped"),
+        _ => {
+            let later = clock
+                .alerts
+                .iter()
+                .any(|a| a.mark > mark.mark && a.crossed && a.at.is_some_and(|at| at <= now));
+            if later {
+                AtDelivery::Superseded
+            } else {
+                AtDelivery::Deliver
+            }
+        }
     }
 }

@@ -5,7 +5,7 @@
 //! answer is the same whenever and however often it is asked.
 
 use super::calendar::{CalendarError, Schedule};
-use super::policy::{AppliedTarget, Customer, Metric, Policy, ScheduleId, TargetKind, Threshold};
+use super::policy::{AppliedTarget, Customer, FirstResponseRules, Metric, Policy, ScheduleId, TargetKind, Threshold};
 use super::time::{Duration, Timestamp};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -28,12 +28,16 @@ impl Role {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Event {
+    /// A comment, as facts: the body itself is not kept (customer text at rest is a liability).
     Comment {
         at: Timestamp,
         author_id: u64,
         role: Role,
         public: bool,
-        body: String,
+        /// Characters in the trimmed body.
+        length: u32,
+        /// The body matched an acknowledgement pattern ("we are on it").
+        acknowledgement: bool,
     },
     /// Zendesk status, lower case (`new`, `open`, `pending`, `hold`, `solved`, `closed`,
     /// `deleted`, or one Zendesk adds later, which keeps clocks running).
@@ -43,6 +47,19 @@ pub enum Event {
 }
 
 impl Event {
+    /// A comment's facts, read from its body under `rules`.
+    pub fn comment(rules: &FirstResponseRules, at: Timestamp, author_id: u64, role: Role, public: bool, body: &str) -> Event {
+        let (length, acknowledgement) = rules.read(body);
+        Event::Comment {
+            at,
+            author_id,
+            role,
+            public,
+            length,
+            acknowledgement,
+        }
+    }
+
     pub fn at(&self) -> Timestamp {
         match self {
             Event::Comment { at, .. } | Event::Status { at, .. } | Event::Severity { at, .. } => *at,
@@ -137,6 +154,10 @@ pub struct MetricClock {
     pub alerts: Vec<AlertMark>,
     /// The next alert instant strictly after `now`, while the clock runs.
     pub next_alert: Option<(AlertPoint, Timestamp)>,
+    /// Since when this target applies: the ticket's creation, or the severity change that set it.
+    /// A point crossed before it is told as crossed at this instant (an upgrade already past its
+    /// new target breaches at once).
+    pub target_since: Timestamp,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -185,6 +206,8 @@ fn timeline(policy: &Policy, facts: &TicketFacts, metric: Metric, now: Timestamp
     let rules = &policy.first_response;
     let mut status = "new".to_string();
     let mut solved_at = None;
+    // While deleted, every clock stands still; a restore resumes it where it was.
+    let mut deleted = false;
     if metric == Metric::Resolution || !facts.opened_by_agent {
         t.started_at = Some(facts.created_at);
     }
@@ -195,6 +218,7 @@ fn timeline(policy: &Policy, facts: &TicketFacts, metric: Metric, now: Timestamp
             t.runs.push((from, at.max(from)));
         }
     };
+    let active = |t: &Timeline| t.started_at.is_some() && (metric == Metric::Resolution || t.completed_at.is_none());
 
     for event in facts.events.iter().filter(|e| e.at() <= now) {
         match event {
@@ -203,7 +227,16 @@ fn timeline(policy: &Policy, facts: &TicketFacts, metric: Metric, now: Timestamp
                 if new == "deleted" {
                     close_run(&mut t, &mut run_from, at);
                     t.stopped_at = Some(at);
-                    break;
+                    deleted = true;
+                    continue;
+                }
+                if deleted {
+                    // Restored: back to the status it had before, then on to `new`.
+                    deleted = false;
+                    t.stopped_at = None;
+                    if active(&t) && counts(&status) {
+                        run_from = Some(at);
+                    }
                 }
                 if is_solved(new) && !is_solved(&status) {
                     solved_at = Some(at);
@@ -220,7 +253,7 @@ fn timeline(policy: &Policy, facts: &TicketFacts, metric: Metric, now: Timestamp
                         t.completed_at = None;
                     }
                 }
-                if t.started_at.is_some() && (metric == Metric::Resolution || t.completed_at.is_none()) {
+                if active(&t) {
                     match (counts(&status), run_from.is_some()) {
                         (true, false) => run_from = Some(at),
                         (false, true) => close_run(&mut t, &mut run_from, at),
@@ -233,8 +266,9 @@ fn timeline(policy: &Policy, facts: &TicketFacts, metric: Metric, now: Timestamp
                 author_id,
                 role,
                 public,
-                body,
-            } if metric == Metric::FirstResponse && *public && t.completed_at.is_none() => {
+                length,
+                acknowledgement,
+            } if metric == Metric::FirstResponse && *public && t.completed_at.is_none() && !deleted => {
                 let at = (*at).max(facts.created_at);
                 match t.started_at {
                     None if *role == Role::EndUser => {
@@ -244,7 +278,7 @@ fn timeline(policy: &Policy, facts: &TicketFacts, metric: Metric, now: Timestamp
                         }
                     }
                     Some(_) if role.is_agent() && !rules.is_bot(*author_id) => {
-                        if rules.is_substantive(body) {
+                        if rules.is_substantive(*length, *acknowledgement) {
                             close_run(&mut t, &mut run_from, at);
                             t.completed_at = Some(at);
                         } else if t.acknowledged_at.is_none() {
@@ -265,18 +299,35 @@ fn timeline(policy: &Policy, facts: &TicketFacts, metric: Metric, now: Timestamp
     t
 }
 
-/// The severity in force at `now`: the last severity event, over the whole history.
-fn severity_at(facts: &TicketFacts, now: Timestamp) -> Option<&str> {
+/// The severity in force at `now` (the last severity event over the whole history), and since
+/// when: the instant it last changed, or the ticket's creation for the severity it started with.
+fn severity_at(facts: &TicketFacts, now: Timestamp) -> (Option<&str>, Timestamp) {
+    let mut current: Option<Option<&str>> = None;
+    let mut since = facts.created_at;
+    for event in facts.events.iter().filter(|e| e.at() <= now) {
+        if let Event::Severity { at, severity } = event {
+            let severity = severity.as_deref();
+            if current.is_some_and(|c| c != severity) {
+                since = (*at).max(facts.created_at);
+            }
+            current = Some(severity);
+        }
+    }
+    (current.flatten(), since)
+}
+
+/// Whether the ticket's latest status by `now` is `deleted`.
+fn is_deleted(facts: &TicketFacts, now: Timestamp) -> bool {
     facts
         .events
         .iter()
         .rev()
         .filter(|e| e.at() <= now)
         .find_map(|e| match e {
-            Event::Severity { severity, .. } => Some(severity.as_deref()),
+            Event::Status { status, .. } => Some(status == "deleted"),
             _ => None,
         })
-        .flatten()
+        .unwrap_or(false)
 }
 
 /// Reminders follow a contractual breach; an internal goal's breach is told once.
@@ -293,12 +344,10 @@ pub fn evaluate(policy: &Policy, facts: &TicketFacts, now: Timestamp) -> Result<
     }
     // A clock read a little before the ticket's creation (clock skew) reads as at its creation.
     let now = now.max(facts.created_at);
-    let (severity, classified) = policy.severity(severity_at(facts, now));
+    let (raw_severity, severity_since) = severity_at(facts, now);
+    let (severity, classified) = policy.severity(raw_severity);
     let tier = policy.tier_name(&facts.customer).to_string();
-    let deleted = facts
-        .events
-        .iter()
-        .any(|e| e.at() <= now && matches!(e, Event::Status { status, .. } if status == "deleted"));
+    let deleted = is_deleted(facts, now);
     let mut clocks = Vec::new();
     for metric in Metric::ALL {
         let timeline = timeline(policy, facts, metric, now);
@@ -308,7 +357,9 @@ pub fn evaluate(policy: &Policy, facts: &TicketFacts, now: Timestamp) -> Result<
         }
         for target in targets {
             let schedule = policy.schedule(target.schedule);
-            clocks.push(measure(&timeline, &target, schedule, reminders_for(policy, &target), now)?);
+            let mut clock = measure(&timeline, &target, schedule, reminders_for(policy, &target), now)?;
+            clock.target_since = severity_since;
+            clocks.push(clock);
         }
     }
     Ok(TicketClocks {
@@ -338,6 +389,7 @@ fn not_applicable(metric: Metric, timeline: &Timeline) -> MetricClock {
         acknowledged_at: timeline.acknowledged_at,
         alerts: Vec::new(),
         next_alert: None,
+        target_since: 0,
     }
 }
 
@@ -450,5 +502,6 @@ fn measure(
         acknowledged_at: timeline.acknowledged_at.filter(|_| timeline.completed_at.is_none()),
         alerts,
         next_alert,
+        target_since: 0,
     })
 }

@@ -146,10 +146,25 @@ pub struct FirstResponseRules {
 }
 
 impl FirstResponseRules {
-    /// Whether a public agent comment's body is a substantive response rather than an acknowledgement.
-    pub fn is_substantive(&self, body: &str) -> bool {
+    /// The facts kept of a comment's body: its length in characters (trimmed), and whether it
+    /// matches an acknowledgement pattern. The body itself is not kept.
+    pub fn read(&self, body: &str) -> (u32, bool) {
         let body = body.trim();
-        body.chars().count() >= self.min_length && !self.acknowledgements.is_match(body)
+        let length = u32::try_from(body.chars().count()).unwrap_or(u32::MAX);
+        (length, self.acknowledgements.is_match(body))
+    }
+
+    /// Whether a public agent comment with these facts is a substantive response rather than an
+    /// acknowledgement. The length is checked against the current minimum, so changing it applies
+    /// to stored comments too.
+    pub fn is_substantive(&self, length: u32, acknowledgement: bool) -> bool {
+        length as usize >= self.min_length && !acknowledgement
+    }
+
+    /// Whether a body would count as a substantive response.
+    pub fn is_substantive_text(&self, body: &str) -> bool {
+        let (length, acknowledgement) = self.read(body);
+        self.is_substantive(length, acknowledgement)
     }
 
     pub fn is_bot(&self, author_id: u64) -> bool {

@@ -1,21 +1,31 @@
-//! The one module that touches sled: typed trees for tickets, export
-//! cursors, agents and organizations, an index of each ticket's next alert
-//! instant, and a schema version. A page of the export and the cursor after
-//! it are committed in one transaction, so a crash never skips or re-applies
-//! a page.
+//! The one module that touches sled: typed trees for tickets and their
+//! indexes (the next alert instant, tickets waiting for the events export,
+//! tickets by organization), export cursors, agents, organizations and
+//! looked-up users, alerts and their per-channel outbox, and a schema
+//! version. A page of the export and the cursor after it are committed in one
+//! transaction, so a crash never skips or re-applies a page.
+//!
+//! A record that cannot be read is counted and skipped where skipping loses
+//! nothing (and reported where it would): it never wedges a commit or a timer.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
 use sled::Transactional;
 
-use crate::sla::clock::Event;
 use crate::sla::time::Timestamp;
 
-/// Bumped when a stored shape changes incompatibly.
-pub const SCHEMA_VERSION: u64 = 1;
+mod alerts;
+mod migrate;
+mod records;
+
+pub use records::{AgentRecord, AlertRecord, AlertStatus, Cursors, Delivery, OrganizationRecord, StoredEvent, TicketRecord, UserRecord};
+
+/// Bumped when a stored shape changes incompatibly; `migrate` brings older stores forward.
+pub const SCHEMA_VERSION: u64 = 2;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -29,154 +39,74 @@ pub enum StoreError {
     Sled(#[from] sled::Error),
     #[error("store: record {key} cannot be read: {message}")]
     Corrupt { key: String, message: String },
+    #[error("store: record {key} cannot be written: {message}")]
+    Encode { key: String, message: String },
 }
 
-/// One event of a ticket with the audit it came from, so re-delivered audits are applied once.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StoredEvent {
-    pub audit_id: u64,
-    pub event: Event,
+/// Counters of what the store could not read (and skipped), for logs and metrics.
+#[derive(Debug, Default)]
+pub struct StoreStats {
+    pub unreadable: AtomicU64,
 }
 
-/// Everything slawatch keeps about a ticket.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TicketRecord {
-    pub id: u64,
-    pub subject: String,
-    /// Zendesk's status as last exported (lower case; unknown values kept).
-    pub status: String,
-    pub created_at: Option<Timestamp>,
-    pub updated_at: Option<Timestamp>,
-    pub requester_id: Option<u64>,
-    pub submitter_id: Option<u64>,
-    pub assignee_id: Option<u64>,
-    pub group_id: Option<u64>,
-    pub organization_id: Option<u64>,
-    /// The severity mapped from the ticket's fields, tags or priority.
-    pub severity: Option<String>,
-    /// Seen in the ticket export (events can arrive first).
-    pub exported: bool,
-    /// Comments, status and severity changes, in order.
-    pub events: Vec<StoredEvent>,
-    /// The next alert instant of any of its clocks, as last evaluated.
-    pub next_alert: Option<Timestamp>,
-    /// When slawatch first stored the ticket (None in stores written before this was kept).
-    #[serde(default)]
-    pub first_seen: Option<Timestamp>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AgentRecord {
-    pub id: u64,
-    pub name: String,
-    pub role: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct OrganizationRecord {
-    pub id: u64,
-    pub name: String,
-    pub tags: Vec<String>,
-    pub fields: serde_json::Map<String, serde_json::Value>,
-}
-
-/// Where an alert stands.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "status")]
-pub enum AlertStatus {
-    /// Decided; deliveries outstanding.
-    Pending,
-    /// Every channel has it.
-    Delivered,
-    /// Not sent: a later alert of the same clock went instead.
-    Superseded,
-    /// Not sent: crossed longer ago than the backfill window when first seen.
-    TooOld,
-    /// Not sent (or not to every channel): the clock was met, stopped or deleted first.
-    Cancelled { reason: String },
-    /// Decided, but no route sends it anywhere: recorded and shown only.
-    Unrouted,
-    /// A channel refused it for good (or kept failing): given up.
-    Failed { reason: String },
-}
-
-/// One channel's delivery of an alert.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Delivery {
-    pub channel: String,
-    pub sent_at: Option<Timestamp>,
-    pub attempts: u32,
-    /// Milliseconds since the epoch: the next attempt, while unsent.
-    pub next_attempt_ms: i64,
-    pub last_error: Option<String>,
-    /// Refused for good, or failing too long: no more attempts.
-    #[serde(default)]
-    pub gave_up: bool,
-}
-
-impl Delivery {
-    /// Unsent, not given up, and its next attempt has come.
-    pub fn is_due(&self, now_ms: i64) -> bool {
-        self.sent_at.is_none() && !self.gave_up && self.next_attempt_ms <= now_ms
-    }
-}
-
-/// An alert decided for a ticket's clock: recorded before any delivery, so a restart
-/// replays deliveries, never decisions.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AlertRecord {
-    /// `sla::alerting::AlertId::key`.
-    pub key: String,
-    pub ticket_id: u64,
-    pub id: crate::sla::alerting::AlertId,
-    /// When the alert point was crossed.
-    pub at: Timestamp,
-    pub decided_at: Timestamp,
-    #[serde(flatten)]
-    pub status: AlertStatus,
-    pub message: crate::notify::message::AlertMessage,
-    pub deliveries: Vec<Delivery>,
-}
-
-/// The export positions committed with the data they led to.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Cursors {
-    /// The ticket export's `after_cursor`; None until the first page.
-    pub tickets: Option<String>,
-    /// The events export's next `start_time`; None until the first page.
-    pub events_start: Option<i64>,
-}
+/// How the comments of a store written before comment bodies were dropped are read into facts:
+/// a body's length and whether it is an acknowledgement.
+pub type ReadComment<'a> = &'a dyn Fn(&str) -> (u32, bool);
 
 pub struct Store {
     path: PathBuf,
     db: sled::Db,
     tickets: sled::Tree,
+    /// Ticket id → its index entries (next alert, awaiting, organization), so a commit keeps the
+    /// indexes in step without reading the old record.
+    index: sled::Tree,
+    /// (next alert instant, ticket id) → (): the timer's ordered index.
+    due: sled::Tree,
+    /// (updated_at, ticket id) → (): tickets whose facts wait for the events export.
+    awaiting: sled::Tree,
+    /// (organization id, ticket id) → ().
+    org_tickets: sled::Tree,
     meta: sled::Tree,
     agents: sled::Tree,
     organizations: sled::Tree,
-    /// (next alert instant, ticket id) → (): the timer's ordered index.
-    due: sled::Tree,
+    users: sled::Tree,
     /// Alert key → AlertRecord.
     alerts: sled::Tree,
-    /// Alert key → () while some delivery of it is outstanding.
+    /// `channel \0 alert key` → () while that channel's delivery of the alert is outstanding.
     outbox: sled::Tree,
+    pub stats: StoreStats,
 }
 
 fn id_key(id: u64) -> [u8; 8] {
     id.to_be_bytes()
 }
 
-/// Sorts by instant (negative ones first), then by ticket.
-fn due_key(at: Timestamp, id: u64) -> [u8; 16] {
+/// Sorts by instant (negative ones first), then by id.
+fn instant_key(at: Timestamp, id: u64) -> [u8; 16] {
     let mut key = [0u8; 16];
     key[..8].copy_from_slice(&((at as u64) ^ (1 << 63)).to_be_bytes());
     key[8..].copy_from_slice(&id.to_be_bytes());
     key
 }
 
-fn encode<T: Serialize>(value: &T) -> Vec<u8> {
-    // Serializing plain data structs to JSON cannot fail.
-    serde_json::to_vec(value).unwrap_or_default()
+fn read_instant_key(key: &[u8]) -> Option<(Timestamp, u64)> {
+    let at = u64::from_be_bytes(key.get(..8)?.try_into().ok()?) ^ (1 << 63);
+    let id = u64::from_be_bytes(key.get(8..16)?.try_into().ok()?);
+    Some((at as i64, id))
+}
+
+fn pair_key(a: u64, b: u64) -> [u8; 16] {
+    let mut key = [0u8; 16];
+    key[..8].copy_from_slice(&a.to_be_bytes());
+    key[8..].copy_from_slice(&b.to_be_bytes());
+    key
+}
+
+fn encode<T: Serialize>(key: &str, value: &T) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(value).map_err(|e| StoreError::Encode {
+        key: key.to_string(),
+        message: e.to_string(),
+    })
 }
 
 fn decode<T: DeserializeOwned>(key: &str, bytes: &[u8]) -> Result<T, StoreError> {
@@ -186,54 +116,187 @@ fn decode<T: DeserializeOwned>(key: &str, bytes: &[u8]) -> Result<T, StoreError>
     })
 }
 
+/// What a ticket contributes to the indexes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+struct IndexEntry {
+    next_alert: Option<Timestamp>,
+    awaiting: Option<Timestamp>,
+    organization: Option<u64>,
+}
+
+impl IndexEntry {
+    fn of(ticket: &TicketRecord) -> IndexEntry {
+        IndexEntry {
+            next_alert: ticket.next_alert,
+            awaiting: ticket.awaiting_events,
+            organization: ticket.organization_id,
+        }
+    }
+
+    fn to_bytes(self) -> [u8; 24] {
+        let mut out = [0u8; 24];
+        out[..8].copy_from_slice(&self.next_alert.unwrap_or(i64::MIN).to_be_bytes());
+        out[8..16].copy_from_slice(&self.awaiting.unwrap_or(i64::MIN).to_be_bytes());
+        out[16..].copy_from_slice(&self.organization.unwrap_or(0).to_be_bytes());
+        out
+    }
+
+    fn from_bytes(bytes: &[u8]) -> Option<IndexEntry> {
+        let field = |range: std::ops::Range<usize>| bytes.get(range).and_then(|b| b.try_into().ok()).map(i64::from_be_bytes);
+        let (next_alert, awaiting, organization) = (field(0..8)?, field(8..16)?, field(16..24)?);
+        Some(IndexEntry {
+            next_alert: (next_alert != i64::MIN).then_some(next_alert),
+            awaiting: (awaiting != i64::MIN).then_some(awaiting),
+            organization: (organization != 0).then_some(organization as u64),
+        })
+    }
+}
+
+/// A ticket ready to be written: its bytes and index entry.
+struct EncodedTicket {
+    id: u64,
+    bytes: Vec<u8>,
+    entry: IndexEntry,
+}
+
+fn encode_ticket(ticket: &TicketRecord) -> Result<EncodedTicket, StoreError> {
+    Ok(EncodedTicket {
+        id: ticket.id,
+        bytes: encode(&format!("ticket {}", ticket.id), ticket)?,
+        entry: IndexEntry::of(ticket),
+    })
+}
+
+/// The ticket trees inside one transaction.
+struct TicketTx<'a> {
+    tickets: &'a TransactionalTree,
+    index: &'a TransactionalTree,
+    due: &'a TransactionalTree,
+    awaiting: &'a TransactionalTree,
+    org_tickets: &'a TransactionalTree,
+}
+
+type TxResult = Result<(), ConflictableTransactionError<StoreError>>;
+
+impl TicketTx<'_> {
+    /// Writes a ticket, keeping each index in step with its entry.
+    fn put(&self, ticket: &EncodedTicket) -> TxResult {
+        let id = ticket.id;
+        let old = self
+            .index
+            .insert(&id_key(id), &ticket.entry.to_bytes())?
+            .and_then(|bytes| IndexEntry::from_bytes(&bytes))
+            .unwrap_or_default();
+        self.tickets.insert(&id_key(id), ticket.bytes.as_slice())?;
+        let new = ticket.entry;
+        for (tree, old, new) in [
+            (self.due, old.next_alert, new.next_alert),
+            (self.awaiting, old.awaiting, new.awaiting),
+        ] {
+            if old != new {
+                if let Some(at) = old {
+                    tree.remove(&instant_key(at, id))?;
+                }
+                if let Some(at) = new {
+                    tree.insert(&instant_key(at, id), &[])?;
+                }
+            }
+        }
+        if old.organization != new.organization {
+            if let Some(org) = old.organization {
+                self.org_tickets.remove(&pair_key(org, id))?;
+            }
+            if let Some(org) = new.organization {
+                self.org_tickets.insert(&pair_key(org, id), &[])?;
+            }
+        }
+        Ok(())
+    }
+}
+
 const CURSORS: &[u8] = b"cursors";
 const POLICY: &[u8] = b"policy_fingerprint";
 const FACTS_AS_OF: &[u8] = b"facts_as_of";
 const SCHEMA: &[u8] = b"schema_version";
 
+fn open_error(path: &Path, e: sled::Error) -> StoreError {
+    match e {
+        sled::Error::Io(ref io) if io.kind() == std::io::ErrorKind::WouldBlock || io.to_string().contains("lock") => {
+            StoreError::Locked { path: path.to_path_buf() }
+        }
+        other => StoreError::Open {
+            path: path.to_path_buf(),
+            message: other.to_string(),
+        },
+    }
+}
+
 impl Store {
-    /// Opens (or creates) the store at `path` with a page cache of `cache_bytes`.
+    /// Opens (or creates) the store at `path` with a page cache of `cache_bytes`. A store of
+    /// an older schema is refused; `open_migrating` brings it forward.
     pub fn open(path: &Path, cache_bytes: u64) -> Result<Store, StoreError> {
+        Store::open_with(path, cache_bytes, None)
+    }
+
+    /// Opens the store, migrating one of an older schema (its comment bodies read into facts
+    /// by `read_comment`, then dropped).
+    pub fn open_migrating(path: &Path, cache_bytes: u64, read_comment: ReadComment) -> Result<Store, StoreError> {
+        Store::open_with(path, cache_bytes, Some(read_comment))
+    }
+
+    fn open_with(path: &Path, cache_bytes: u64, read_comment: Option<ReadComment>) -> Result<Store, StoreError> {
         let db = sled::Config::new()
             .path(path)
             .cache_capacity(cache_bytes)
             .open()
-            .map_err(|e| match e {
-                sled::Error::Io(ref io) if io.kind() == std::io::ErrorKind::WouldBlock || io.to_string().contains("lock") => {
-                    StoreError::Locked { path: path.to_path_buf() }
-                }
-                other => StoreError::Open {
-                    path: path.to_path_buf(),
-                    message: other.to_string(),
-                },
-            })?;
+            .map_err(|e| open_error(path, e))?;
         let tree = |name: &str| db.open_tree(name);
         let store = Store {
             path: path.to_path_buf(),
             tickets: tree("tickets")?,
+            index: tree("ticket_index")?,
+            due: tree("due")?,
+            awaiting: tree("awaiting")?,
+            org_tickets: tree("org_tickets")?,
             meta: tree("meta")?,
             agents: tree("agents")?,
             organizations: tree("organizations")?,
-            due: tree("due")?,
+            users: tree("users")?,
             alerts: tree("alerts")?,
             outbox: tree("outbox")?,
+            stats: StoreStats::default(),
             db,
         };
         match store.meta.get(SCHEMA)? {
-            None => {
+            None if store.tickets.is_empty() && store.alerts.is_empty() => {
                 store.meta.insert(SCHEMA, &SCHEMA_VERSION.to_be_bytes())?;
             }
+            // Written before the version was kept: the first schema.
+            None => store.upgrade(1, read_comment)?,
             Some(bytes) => {
                 let found = bytes.as_ref().try_into().map(u64::from_be_bytes).unwrap_or(0);
                 if found != SCHEMA_VERSION {
-                    return Err(StoreError::Schema {
-                        path: path.to_path_buf(),
-                        found,
-                    });
+                    store.upgrade(found, read_comment)?;
                 }
             }
         }
         Ok(store)
+    }
+
+    fn upgrade(&self, found: u64, read_comment: Option<ReadComment>) -> Result<(), StoreError> {
+        let schema_error = || StoreError::Schema {
+            path: self.path.clone(),
+            found,
+        };
+        match (found, read_comment) {
+            (1, Some(read_comment)) => {
+                migrate::from_v1(self, read_comment)?;
+                self.meta.insert(SCHEMA, &SCHEMA_VERSION.to_be_bytes())?;
+                self.db.flush()?;
+                Ok(())
+            }
+            _ => Err(schema_error()),
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -244,6 +307,12 @@ impl Store {
     pub fn flush(&self) -> Result<(), StoreError> {
         self.db.flush()?;
         Ok(())
+    }
+
+    /// Counts (and logs) a record that could not be read and is skipped.
+    fn skip_unreadable(&self, error: &StoreError) {
+        self.stats.unreadable.fetch_add(1, Ordering::Relaxed);
+        tracing::error!(%error, "skipped a stored record that cannot be read");
     }
 
     pub fn cursors(&self) -> Result<Cursors, StoreError> {
@@ -277,6 +346,7 @@ impl Store {
         Ok(())
     }
 
+    /// A ticket; an error (never None) when its record cannot be read.
     pub fn ticket(&self, id: u64) -> Result<Option<TicketRecord>, StoreError> {
         match self.tickets.get(id_key(id))? {
             None => Ok(None),
@@ -284,12 +354,21 @@ impl Store {
         }
     }
 
-    /// Every ticket, in id order.
+    /// Every readable ticket, in id order; unreadable ones are counted and skipped.
     pub fn tickets(&self) -> impl Iterator<Item = Result<TicketRecord, StoreError>> + '_ {
-        self.tickets.iter().map(|entry| {
-            let (key, bytes) = entry?;
+        self.tickets.iter().filter_map(move |entry| {
+            let (key, bytes) = match entry {
+                Ok(entry) => entry,
+                Err(e) => return Some(Err(e.into())),
+            };
             let id = key.as_ref().try_into().map(u64::from_be_bytes).unwrap_or(0);
-            decode(&format!("ticket {id}"), &bytes)
+            match decode(&format!("ticket {id}"), &bytes) {
+                Ok(record) => Some(Ok(record)),
+                Err(error) => {
+                    self.skip_unreadable(&error);
+                    None
+                }
+            }
         })
     }
 
@@ -297,138 +376,175 @@ impl Store {
         self.tickets.len()
     }
 
-    /// Saves changed tickets and the cursors that follow them, all or nothing, and keeps the
-    /// due index in step with each ticket's `next_alert`.
-    pub fn commit(&self, tickets: &[TicketRecord], cursors: &Cursors) -> Result<(), StoreError> {
-        let encoded: Vec<(u64, Vec<u8>, Option<Timestamp>)> = tickets.iter().map(|t| (t.id, encode(t), t.next_alert)).collect();
-        let cursor_bytes = encode(cursors);
+    fn ticket_transaction(&self, tickets: &[EncodedTicket], meta: Option<(&[u8], &[u8])>) -> Result<(), StoreError> {
+        let trees = (&self.tickets, &self.index, &self.due, &self.awaiting, &self.org_tickets, &self.meta);
         let result: Result<(), TransactionError<StoreError>> =
-            (&self.tickets, &self.meta, &self.due).transaction(|(tickets, meta, due)| {
-                for (id, bytes, next_alert) in &encoded {
-                    put_ticket(tickets, due, *id, bytes, *next_alert)?;
+            trees.transaction(|(tickets_tree, index, due, awaiting, org_tickets, meta_tree)| {
+                let tx = TicketTx {
+                    tickets: tickets_tree,
+                    index,
+                    due,
+                    awaiting,
+                    org_tickets,
+                };
+                for ticket in tickets {
+                    tx.put(ticket)?;
                 }
-                meta.insert(CURSORS, cursor_bytes.as_slice())?;
+                if let Some((key, value)) = meta {
+                    meta_tree.insert(key, value)?;
+                }
                 Ok(())
             });
         transaction_result(result)
     }
 
+    /// Saves changed tickets and the cursors that follow them, all or nothing, and keeps the
+    /// indexes in step with each ticket.
+    pub fn commit(&self, tickets: &[TicketRecord], cursors: &Cursors) -> Result<(), StoreError> {
+        let encoded = tickets.iter().map(encode_ticket).collect::<Result<Vec<_>, _>>()?;
+        let cursor_bytes = encode("cursors", cursors)?;
+        self.ticket_transaction(&encoded, Some((CURSORS, &cursor_bytes)))
+    }
+
+    /// Saves tickets re-evaluated outside a page (the cursors stay as they are).
+    pub fn save_tickets(&self, tickets: &[TicketRecord]) -> Result<(), StoreError> {
+        let encoded = tickets.iter().map(encode_ticket).collect::<Result<Vec<_>, _>>()?;
+        self.ticket_transaction(&encoded, None)
+    }
+
+    /// Removes a ticket whose record cannot be read from the timer's and the awaiting index,
+    /// so it is not looked at again until the exports bring it anew.
+    pub fn unindex(&self, id: u64) -> Result<(), StoreError> {
+        let entry = self
+            .index
+            .get(id_key(id))?
+            .and_then(|b| IndexEntry::from_bytes(&b))
+            .unwrap_or_default();
+        if let Some(at) = entry.next_alert {
+            self.due.remove(instant_key(at, id))?;
+        }
+        if let Some(at) = entry.awaiting {
+            self.awaiting.remove(instant_key(at, id))?;
+        }
+        self.index.insert(
+            id_key(id),
+            &IndexEntry {
+                organization: entry.organization,
+                ..IndexEntry::default()
+            }
+            .to_bytes(),
+        )?;
+        Ok(())
+    }
+
+    /// Removes one entry of the timer's index that the ticket's own index no longer names (left
+    /// by an interrupted write): it must not fire again and again.
+    pub fn remove_stale_due(&self, at: Timestamp, id: u64) -> Result<bool, StoreError> {
+        let entry = self.index.get(id_key(id))?.and_then(|b| IndexEntry::from_bytes(&b));
+        if entry.is_some_and(|e| e.next_alert == Some(at)) {
+            return Ok(false);
+        }
+        self.due.remove(instant_key(at, id))?;
+        Ok(true)
+    }
+
     /// Tickets whose next alert is at or before `until`, earliest first.
     pub fn due(&self, until: Timestamp) -> Result<Vec<(Timestamp, u64)>, StoreError> {
         let mut out = Vec::new();
-        for entry in self.due.range(..=due_key(until, u64::MAX)) {
-            let (key, _) = entry?;
-            let at = u64::from_be_bytes(key[..8].try_into().unwrap_or_default()) ^ (1 << 63);
-            let id = u64::from_be_bytes(key[8..16].try_into().unwrap_or_default());
-            out.push((at as i64, id));
+        for key in self.due.range(..=instant_key(until, u64::MAX)).keys() {
+            out.extend(read_instant_key(&key?));
         }
         Ok(out)
     }
 
     /// The earliest next alert instant of any ticket.
     pub fn next_due(&self) -> Result<Option<Timestamp>, StoreError> {
-        Ok(self
-            .due
-            .first()?
-            .map(|(key, _)| (u64::from_be_bytes(key[..8].try_into().unwrap_or_default()) ^ (1 << 63)) as i64))
+        Ok(self.due.first()?.and_then(|(key, _)| read_instant_key(&key)).map(|(at, _)| at))
     }
 
-    /// Records new alerts (and their outstanding deliveries) in one transaction, with the
-    /// ticket whose next alert instant moved on; on disk before it returns, since deliveries
-    /// follow at once.
-    pub fn record_alerts(&self, alerts: &[AlertRecord], ticket: Option<&TicketRecord>) -> Result<(), StoreError> {
-        let encoded: Vec<(String, Vec<u8>, bool)> = alerts
-            .iter()
-            .map(|a| (a.key.clone(), encode(a), a.status == AlertStatus::Pending))
-            .collect();
-        let ticket = ticket.map(|t| (t.id, encode(t), t.next_alert));
-        let result: Result<(), TransactionError<StoreError>> =
-            (&self.alerts, &self.outbox, &self.tickets, &self.due).transaction(|(alerts, outbox, tickets, due)| {
-                for (key, bytes, pending) in &encoded {
-                    alerts.insert(key.as_bytes(), bytes.as_slice())?;
-                    if *pending {
-                        outbox.insert(key.as_bytes(), &[])?;
-                    }
-                }
-                if let Some((id, bytes, next_alert)) = &ticket {
-                    put_ticket(tickets, due, *id, bytes, *next_alert)?;
-                }
-                Ok(())
-            });
-        transaction_result(result)?;
-        self.db.flush()?;
-        Ok(())
-    }
-
-    /// Saves an alert after a delivery attempt; it leaves the outbox once nothing is outstanding.
-    pub fn update_alert(&self, alert: &AlertRecord) -> Result<(), StoreError> {
-        let bytes = encode(alert);
-        let pending = alert.status == AlertStatus::Pending;
-        let key = alert.key.as_bytes();
-        let result: Result<(), TransactionError<StoreError>> = (&self.alerts, &self.outbox).transaction(|(alerts, outbox)| {
-            alerts.insert(key, bytes.as_slice())?;
-            if pending {
-                outbox.insert(key, &[])?;
-            } else {
-                outbox.remove(key)?;
-            }
-            Ok(())
-        });
-        transaction_result(result)?;
-        // A delivery marked done must stay marked through a power loss, or it goes out again.
-        self.db.flush()?;
-        Ok(())
-    }
-
-    pub fn alert(&self, key: &str) -> Result<Option<AlertRecord>, StoreError> {
-        match self.alerts.get(key.as_bytes())? {
-            None => Ok(None),
-            Some(bytes) => decode(key, &bytes).map(Some),
-        }
-    }
-
-    pub fn has_alert(&self, key: &str) -> Result<bool, StoreError> {
-        Ok(self.alerts.contains_key(key.as_bytes())?)
-    }
-
-    /// Every alert of a ticket, in key order.
-    pub fn alerts_of(&self, ticket_id: u64) -> Result<Vec<AlertRecord>, StoreError> {
-        let prefix = format!("{ticket_id:020}/");
-        self.alerts
-            .scan_prefix(prefix.as_bytes())
-            .map(|entry| {
-                let (key, bytes) = entry?;
-                decode(&String::from_utf8_lossy(&key), &bytes)
-            })
-            .collect()
-    }
-
-    /// Alerts with a delivery outstanding.
-    pub fn outbox(&self) -> Result<Vec<AlertRecord>, StoreError> {
+    /// Tickets waiting for the events export, whose `updated_at` is at or before `through`.
+    pub fn awaiting_through(&self, through: Timestamp, limit: usize) -> Result<Vec<u64>, StoreError> {
         let mut out = Vec::new();
-        for key in self.outbox.iter().keys() {
+        for key in self.awaiting.range(..=instant_key(through, u64::MAX)).keys().take(limit) {
+            out.extend(read_instant_key(&key?).map(|(_, id)| id));
+        }
+        Ok(out)
+    }
+
+    /// How many tickets wait for the events export.
+    pub fn awaiting_count(&self) -> usize {
+        self.awaiting.len()
+    }
+
+    /// The tickets of an organization, by id.
+    pub fn tickets_of_organization(&self, org: u64) -> Result<Vec<u64>, StoreError> {
+        let mut out = Vec::new();
+        for key in self.org_tickets.scan_prefix(org.to_be_bytes()).keys() {
             let key = key?;
-            if let Some(bytes) = self.alerts.get(&key)? {
-                out.push(decode(&String::from_utf8_lossy(&key), &bytes)?);
-            }
+            out.extend(key.get(8..16).and_then(|b| b.try_into().ok()).map(u64::from_be_bytes));
+        }
+        Ok(out)
+    }
+
+    /// Tickets with a next alert instant (in the timer's index), in instant order.
+    pub fn tickets_with_alerts(&self) -> Result<Vec<u64>, StoreError> {
+        let mut out = Vec::new();
+        for key in self.due.iter().keys() {
+            out.extend(read_instant_key(&key?).map(|(_, id)| id));
         }
         Ok(out)
     }
 
     pub fn save_agents(&self, agents: &[AgentRecord]) -> Result<(), StoreError> {
-        replace_all(&self.agents, agents.iter().map(|a| (a.id, encode(a))))
+        let records = agents
+            .iter()
+            .map(|a| Ok((a.id, encode(&format!("agent {}", a.id), a)?)))
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        replace_all(&self.agents, records)
     }
 
     pub fn agents(&self) -> Result<Vec<AgentRecord>, StoreError> {
-        read_all(&self.agents, "agent")
+        self.read_all(&self.agents, "agent")
     }
 
     pub fn save_organizations(&self, organizations: &[OrganizationRecord]) -> Result<(), StoreError> {
-        replace_all(&self.organizations, organizations.iter().map(|o| (o.id, encode(o))))
+        let records = organizations
+            .iter()
+            .map(|o| Ok((o.id, encode(&format!("organization {}", o.id), o)?)))
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        replace_all(&self.organizations, records)
     }
 
     pub fn organizations(&self) -> Result<Vec<OrganizationRecord>, StoreError> {
-        read_all(&self.organizations, "organization")
+        self.read_all(&self.organizations, "organization")
+    }
+
+    /// Remembers users whose role was looked up live.
+    pub fn save_users(&self, users: &[UserRecord]) -> Result<(), StoreError> {
+        let mut batch = sled::Batch::default();
+        for user in users {
+            batch.insert(&id_key(user.id), encode(&format!("user {}", user.id), user)?);
+        }
+        self.users.apply_batch(batch)?;
+        Ok(())
+    }
+
+    pub fn users(&self) -> Result<Vec<UserRecord>, StoreError> {
+        self.read_all(&self.users, "user")
+    }
+
+    /// Every readable record of a small tree; unreadable ones are counted and skipped.
+    fn read_all<T: DeserializeOwned>(&self, tree: &sled::Tree, what: &str) -> Result<Vec<T>, StoreError> {
+        let mut out = Vec::new();
+        for entry in tree.iter() {
+            let (key, bytes) = entry?;
+            let id = key.as_ref().try_into().map(u64::from_be_bytes).unwrap_or(0);
+            match decode(&format!("{what} {id}"), &bytes) {
+                Ok(record) => out.push(record),
+                Err(error) => self.skip_unreadable(&error),
+            }
+        }
+        Ok(out)
     }
 }
 
@@ -439,35 +555,7 @@ fn transaction_result(result: Result<(), TransactionError<StoreError>>) -> Resul
     })
 }
 
-/// Writes a ticket inside a transaction, keeping the due index in step with its next alert.
-fn put_ticket(
-    tickets: &TransactionalTree,
-    due: &TransactionalTree,
-    id: u64,
-    bytes: &[u8],
-    next_alert: Option<Timestamp>,
-) -> Result<(), ConflictableTransactionError<StoreError>> {
-    let previous = tickets.insert(&id_key(id), bytes)?;
-    let old_alert = match previous {
-        Some(old) => {
-            decode::<TicketRecord>(&format!("ticket {id}"), &old)
-                .map_err(ConflictableTransactionError::Abort)?
-                .next_alert
-        }
-        None => None,
-    };
-    if old_alert != next_alert {
-        if let Some(at) = old_alert {
-            due.remove(&due_key(at, id))?;
-        }
-        if let Some(at) = next_alert {
-            due.insert(&due_key(at, id), &[])?;
-        }
-    }
-    Ok(())
-}
-
-fn replace_all(tree: &sled::Tree, records: impl Iterator<Item = (u64, Vec<u8>)>) -> Result<(), StoreError> {
+fn replace_all(tree: &sled::Tree, records: Vec<(u64, Vec<u8>)>) -> Result<(), StoreError> {
     let mut batch = sled::Batch::default();
     for key in tree.iter().keys() {
         batch.remove(key?);
@@ -479,11 +567,23 @@ fn replace_all(tree: &sled::Tree, records: impl Iterator<Item = (u64, Vec<u8>)>)
     Ok(())
 }
 
-fn read_all<T: DeserializeOwned>(tree: &sled::Tree, what: &str) -> Result<Vec<T>, StoreError> {
-    tree.iter()
-        .map(|entry| {
-            let (key, bytes) = entry?;
-            decode(&format!("{what} {:?}", key.as_ref()), &bytes)
-        })
-        .collect()
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn index_entries_round_trip() {
+        for entry in [
+            IndexEntry::default(),
+            IndexEntry {
+                next_alert: Some(-5),
+                awaiting: Some(1_796_000_000),
+                organization: Some(42),
+            },
+        ] {
+            assert_eq!(IndexEntry::from_bytes(&entry.to_bytes()), Some(entry));
+        }
+        assert_eq!(IndexEntry::from_bytes(b"short"), None);
+        assert_eq!(read_instant_key(&instant_key(-3, 9)), Some((-3, 9)));
+    }
 }

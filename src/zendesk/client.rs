@@ -1,17 +1,21 @@
 //! The Zendesk API client: authentication, a requests-per-minute budget,
 //! retries with backoff and jitter on 5xx, timeouts and unreadable bodies,
-//! and `Retry-After` on 429.
+//! and `Retry-After` on 429 (the shared policy of `crate::retry`). Every wait
+//! and every request in flight ends at shutdown.
 
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
 use base64::Engine;
-use rand::Rng;
 use serde::de::DeserializeOwned;
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
 
-use super::models::{read_records, Comment, EventPage, Listing, Organization, Ticket, TicketPage, User};
+use super::models::{read_records, read_tickets, Comment, EventPage, Organization, Ticket, TicketPage, User};
 use crate::clock::Clock;
+use crate::retry::{self, Backoff};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ZendeskError {
@@ -23,6 +27,8 @@ pub enum ZendeskError {
     Transient { endpoint: String, message: String },
     #[error("{endpoint}: the response could not be read: {message}")]
     Malformed { endpoint: String, message: String },
+    #[error("stopped: shutdown asked for")]
+    Cancelled,
 }
 
 impl ZendeskError {
@@ -30,8 +36,18 @@ impl ZendeskError {
         match self {
             ZendeskError::Status { status, .. } => *status >= 500 || *status == 408,
             ZendeskError::RateLimited { .. } | ZendeskError::Transient { .. } | ZendeskError::Malformed { .. } => true,
+            ZendeskError::Cancelled => false,
         }
     }
+}
+
+/// What a request does when Zendesk answers 429.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pacing {
+    /// Wait `Retry-After` and ask again (the exports and listings: nothing else to do meanwhile).
+    Wait,
+    /// Hand the 429 back at once: the caller has other work and comes back later.
+    Return,
 }
 
 #[derive(Clone)]
@@ -87,6 +103,8 @@ pub struct ApiStats {
     pub errors: AtomicU64,
     pub rate_limited: AtomicU64,
     pub skipped_records: AtomicU64,
+    /// Values kept as unknown because they did not parse (the record itself was kept).
+    pub unknown_values: AtomicU64,
 }
 
 pub struct ZendeskClient {
@@ -97,6 +115,17 @@ pub struct ZendeskClient {
     budget: Mutex<std::collections::VecDeque<i64>>,
     export_budget: Mutex<std::collections::VecDeque<i64>>,
     pub stats: ApiStats,
+    /// Shutdown: ends every wait and every request in flight.
+    cancel: CancellationToken,
+    /// What the client waits for right now (a rate limit, a backoff), so that a run that cannot
+    /// become current can say why.
+    waiting: Mutex<Option<String>>,
+    /// Ticket fields already logged for an unreadable value: each is logged once.
+    unknown_logged: Mutex<HashSet<&'static str>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// Where a ticket export page starts.
@@ -119,34 +148,59 @@ impl ZendeskClient {
             budget: Mutex::new(Default::default()),
             export_budget: Mutex::new(Default::default()),
             stats: ApiStats::default(),
+            cancel: CancellationToken::new(),
+            waiting: Mutex::new(None),
+            unknown_logged: Mutex::new(HashSet::new()),
         })
     }
 
+    /// Ends every wait and request in flight when `cancel` is cancelled.
+    pub fn with_cancel(mut self, cancel: CancellationToken) -> ZendeskClient {
+        self.cancel = cancel;
+        self
+    }
+
+    /// What the client waits for right now, if anything.
+    pub fn waiting_for(&self) -> Option<String> {
+        lock(&self.waiting).clone()
+    }
+
+    /// Waits `d`, telling `waiting_for` why meanwhile.
+    async fn wait(&self, d: Duration, why: String) -> Result<(), ZendeskError> {
+        *lock(&self.waiting) = Some(why);
+        let waited = retry::wait(&self.clock, &self.cancel, d).await;
+        *lock(&self.waiting) = None;
+        waited.map_err(|_| ZendeskError::Cancelled)
+    }
+
     /// Waits until one more request fits in `budget`'s per-minute limit.
-    async fn take(&self, budget: &Mutex<std::collections::VecDeque<i64>>, per_minute: u32) {
+    async fn take(&self, endpoint: &str, budget: &Mutex<std::collections::VecDeque<i64>>, per_minute: u32) -> Result<(), ZendeskError> {
         loop {
             let wait_ms = {
-                let mut sent = budget.lock().unwrap_or_else(|p| p.into_inner());
+                let mut sent = lock(budget);
                 let now = self.clock.now_ms();
                 while sent.front().is_some_and(|&t| t <= now - 60_000) {
                     sent.pop_front();
                 }
                 if sent.len() < per_minute.max(1) as usize {
                     sent.push_back(now);
-                    return;
+                    return Ok(());
                 }
                 sent.front().map_or(0, |&t| t + 60_000 - now)
             };
-            self.clock.sleep(Duration::from_millis(wait_ms.max(1) as u64)).await;
+            let d = Duration::from_millis(wait_ms.max(1) as u64);
+            self.wait(d, format!("{endpoint}: the configured budget of {per_minute} requests a minute"))
+                .await?;
         }
     }
 
     /// Waits for the request's slot: the exports have a budget of their own within the account's.
-    async fn take_budget(&self, endpoint: &str) {
+    async fn take_budget(&self, endpoint: &str) -> Result<(), ZendeskError> {
         if endpoint.ends_with("_export") {
-            self.take(&self.export_budget, self.options.export_requests_per_minute).await;
+            self.take(endpoint, &self.export_budget, self.options.export_requests_per_minute)
+                .await?;
         }
-        self.take(&self.budget, self.options.requests_per_minute).await;
+        self.take(endpoint, &self.budget, self.options.requests_per_minute).await
     }
 
     async fn send_once<T: DeserializeOwned>(
@@ -154,40 +208,37 @@ impl ZendeskClient {
         endpoint: &str,
         method: reqwest::Method,
         path_and_query: &str,
-        body: Option<&serde_json::Value>,
+        body: Option<&Value>,
     ) -> Result<T, ZendeskError> {
-        self.take_budget(endpoint).await;
+        self.take_budget(endpoint).await?;
         self.stats.requests.fetch_add(1, Ordering::Relaxed);
         let url = format!("{}{}", self.options.base_url.trim_end_matches('/'), path_and_query);
         let mut request = self.http.request(method, &url);
         if let Some(body) = body {
             request = request.json(body);
         }
-        let response = request
-            .header(reqwest::header::AUTHORIZATION, self.options.auth.header())
-            .send()
-            .await
-            .map_err(|e| ZendeskError::Transient {
-                endpoint: endpoint.to_string(),
-                message: without_url(&e),
-            })?;
-        let status = response.status();
-        if status.as_u16() == 429 {
-            let retry_after = response
-                .headers()
-                .get(reqwest::header::RETRY_AFTER)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<u64>().ok())
-                .unwrap_or(60);
-            return Err(ZendeskError::RateLimited {
-                endpoint: endpoint.to_string(),
-                retry_after: Duration::from_secs(retry_after.clamp(1, 600)),
-            });
-        }
-        let bytes = response.bytes().await.map_err(|e| ZendeskError::Transient {
+        let request = request.header(reqwest::header::AUTHORIZATION, self.options.auth.header());
+        let transient = |e: reqwest::Error| ZendeskError::Transient {
             endpoint: endpoint.to_string(),
             message: without_url(&e),
-        })?;
+        };
+        let exchange = async {
+            let response = request.send().await.map_err(transient)?;
+            let status = response.status();
+            let retry_after = retry::retry_after(response.headers(), self.clock.now());
+            let bytes = response.bytes().await.map_err(transient)?;
+            Ok::<_, ZendeskError>((status, retry_after, bytes))
+        };
+        let (status, retry_after, bytes) = tokio::select! {
+            _ = self.cancel.cancelled() => return Err(ZendeskError::Cancelled),
+            exchange = exchange => exchange?,
+        };
+        if status.as_u16() == 429 {
+            return Err(ZendeskError::RateLimited {
+                endpoint: endpoint.to_string(),
+                retry_after: retry_after.unwrap_or(Duration::from_secs(60)),
+            });
+        }
         if !status.is_success() {
             let body = String::from_utf8_lossy(&bytes[..bytes.len().min(300)]).into_owned();
             return Err(ZendeskError::Status {
@@ -202,16 +253,15 @@ impl ZendeskClient {
         })
     }
 
-    /// GET with retries: backoff with jitter on transient failures, `Retry-After` on 429.
-    /// GET with retries: backoff with jitter on transient failures, `Retry-After` on 429.
-    async fn get<T: DeserializeOwned>(&self, endpoint: &str, path_and_query: &str) -> Result<T, ZendeskError> {
+    /// GET with retries: backoff with jitter on transient failures; on 429, `pacing`.
+    async fn get<T: DeserializeOwned>(&self, endpoint: &str, path_and_query: &str, pacing: Pacing) -> Result<T, ZendeskError> {
         self.send(
             endpoint,
             reqwest::Method::GET,
             path_and_query,
             None,
             self.options.max_attempts,
-            true,
+            pacing,
         )
         .await
     }
@@ -221,13 +271,17 @@ impl ZendeskClient {
         endpoint: &str,
         method: reqwest::Method,
         path_and_query: &str,
-        body: Option<&serde_json::Value>,
+        body: Option<&Value>,
         max_attempts: u32,
-        pace_rate_limits: bool,
+        pacing: Pacing,
     ) -> Result<T, ZendeskError> {
         /// A 429 is Zendesk pacing us, not a failure: it does not use up an attempt, but a
         /// request paced this many times in a row is given up (the poll reports it).
         const MAX_RATE_LIMITED: u32 = 20;
+        let backoff = Backoff {
+            first: self.options.backoff,
+            max: self.options.max_backoff,
+        };
         let (mut attempt, mut paced) = (0, 0);
         loop {
             attempt += 1;
@@ -235,57 +289,65 @@ impl ZendeskClient {
                 Ok(value) => return Ok(value),
                 Err(error) => error,
             };
+            if matches!(error, ZendeskError::Cancelled) {
+                return Err(error);
+            }
             self.stats.errors.fetch_add(1, Ordering::Relaxed);
-            let wait = match &error {
-                ZendeskError::RateLimited { retry_after, .. } if pace_rate_limits && paced < MAX_RATE_LIMITED => {
+            let (wait, why) = match &error {
+                ZendeskError::RateLimited { retry_after, .. } => {
                     self.stats.rate_limited.fetch_add(1, Ordering::Relaxed);
+                    if pacing == Pacing::Return || paced >= MAX_RATE_LIMITED {
+                        return Err(error);
+                    }
                     paced += 1;
                     attempt -= 1;
-                    *retry_after
+                    (
+                        *retry_after,
+                        format!("{endpoint}: Zendesk's rate limit (429, Retry-After {}s)", retry_after.as_secs()),
+                    )
                 }
                 _ if !error.retryable() || attempt >= max_attempts => return Err(error),
-                _ => {
-                    let base = self
-                        .options
-                        .backoff
-                        .saturating_mul(1 << (attempt - 1).min(16))
-                        .min(self.options.max_backoff);
-                    base.mul_f64(rand::thread_rng().gen_range(0.5..1.0))
-                }
+                _ => (backoff.delay(attempt), format!("{endpoint}: a retry after {error}")),
             };
             tracing::warn!(%error, attempt, wait_ms = wait.as_millis() as u64, "Zendesk request failed; retrying");
-            self.clock.sleep(wait).await;
+            self.wait(wait, why).await?;
         }
     }
 
-    /// One ticket, read live (not through the export); None when it is gone.
-    pub async fn ticket(&self, id: u64) -> Result<Option<Ticket>, ZendeskError> {
+    /// One ticket, read live (not through the export); None when Zendesk answers 404.
+    pub async fn ticket(&self, id: u64, pacing: Pacing) -> Result<Option<Ticket>, ZendeskError> {
         #[derive(serde::Deserialize)]
         struct One {
-            ticket: serde_json::Value,
+            ticket: Value,
         }
-        match self.get::<One>("ticket", &format!("/api/v2/tickets/{id}.json")).await {
+        match self.get::<One>("ticket", &format!("/api/v2/tickets/{id}.json"), pacing).await {
             // A ticket that cannot be read is an error, not a deletion.
-            Ok(one) => serde_json::from_value(one.ticket).map(Some).map_err(|e| ZendeskError::Malformed {
-                endpoint: "ticket".to_string(),
-                message: e.to_string(),
-            }),
+            Ok(one) => {
+                let mut unknown = Vec::new();
+                let ticket = Ticket::read(&one.ticket, &mut unknown).map_err(|message| ZendeskError::Malformed {
+                    endpoint: "ticket".to_string(),
+                    message,
+                })?;
+                self.note_unknown(unknown.into_iter().map(|field| (id, field)));
+                Ok(Some(ticket))
+            }
             Err(ZendeskError::Status { status: 404, .. }) => Ok(None),
             Err(error) => Err(error),
         }
     }
 
     /// A ticket's latest comments (newest first), read live.
-    pub async fn latest_comments(&self, id: u64) -> Result<Vec<Comment>, ZendeskError> {
+    pub async fn latest_comments(&self, id: u64, pacing: Pacing) -> Result<Vec<Comment>, ZendeskError> {
         #[derive(serde::Deserialize)]
         struct Page {
             #[serde(default)]
-            comments: Vec<serde_json::Value>,
+            comments: Vec<Value>,
         }
         match self
             .get::<Page>(
                 "ticket_comments",
                 &format!("/api/v2/tickets/{id}/comments.json?sort_order=desc&per_page=100"),
+                pacing,
             )
             .await
         {
@@ -293,6 +355,25 @@ impl ZendeskClient {
             Err(ZendeskError::Status { status: 404, .. }) => Ok(Vec::new()),
             Err(error) => Err(error),
         }
+    }
+
+    /// Users by id (at most 100 a request), read live: the roles of comment authors the agent
+    /// listing does not name.
+    pub async fn users_by_id(&self, ids: &[u64], pacing: Pacing) -> Result<Vec<User>, ZendeskError> {
+        #[derive(serde::Deserialize)]
+        struct Many {
+            #[serde(default)]
+            users: Vec<Value>,
+        }
+        let mut out = Vec::new();
+        for chunk in ids.chunks(100) {
+            let list: Vec<String> = chunk.iter().map(u64::to_string).collect();
+            let many: Many = self
+                .get("users", &format!("/api/v2/users/show_many.json?ids={}", list.join(",")), pacing)
+                .await?;
+            out.extend(self.read::<User>(many.users));
+        }
+        Ok(out)
     }
 
     /// Adds an internal (private) note. With `updated_stamp`, Zendesk refuses (409) if the
@@ -305,69 +386,101 @@ impl ZendeskClient {
         }
         let body = serde_json::json!({"ticket": ticket});
         // No waiting out a 429 here: the outbox retries after Retry-After, and other alerts go on.
-        self.send::<serde_json::Value>(
+        self.send::<Value>(
             "ticket_update",
             reqwest::Method::PUT,
             &format!("/api/v2/tickets/{id}.json"),
             Some(&body),
             1,
-            false,
+            Pacing::Return,
         )
         .await?;
         Ok(())
     }
 
-    pub async fn ticket_page(&self, start: &ExportStart, per_page: usize) -> Result<TicketPage, ZendeskError> {
+    /// A page of the ticket export, read field by field (see `Ticket::read`).
+    pub async fn ticket_page(&self, start: &ExportStart, per_page: usize) -> Result<(TicketPage, Vec<Ticket>), ZendeskError> {
         let query = match start {
             ExportStart::StartTime(t) => format!("start_time={t}"),
             ExportStart::Cursor(c) => format!("cursor={}", encode(c)),
         };
-        self.get(
-            "tickets_export",
-            &format!("/api/v2/incremental/tickets/cursor.json?{query}&per_page={per_page}"),
-        )
-        .await
+        let mut page: TicketPage = self
+            .get(
+                "tickets_export",
+                &format!("/api/v2/incremental/tickets/cursor.json?{query}&per_page={per_page}"),
+                Pacing::Wait,
+            )
+            .await?;
+        let read = read_tickets(std::mem::take(&mut page.tickets));
+        self.stats.skipped_records.fetch_add(read.skipped, Ordering::Relaxed);
+        self.note_unknown(read.unknown);
+        Ok((page, read.tickets))
+    }
+
+    /// Counts values kept as unknown; each field is logged once.
+    fn note_unknown(&self, unknown: impl IntoIterator<Item = (u64, &'static str)>) {
+        for (ticket, field) in unknown {
+            self.stats.unknown_values.fetch_add(1, Ordering::Relaxed);
+            if lock(&self.unknown_logged).insert(field) {
+                tracing::warn!(
+                    ticket,
+                    field,
+                    "a ticket field's value could not be read: kept as unknown, the ticket is tracked"
+                );
+            }
+        }
     }
 
     pub async fn event_page(&self, start_time: i64) -> Result<EventPage, ZendeskError> {
         self.get(
             "ticket_events_export",
             &format!("/api/v2/incremental/ticket_events.json?start_time={start_time}&include=comment_events"),
+            Pacing::Wait,
         )
         .await
     }
 
-    async fn listing(&self, endpoint: &str, first: &str) -> Result<Listing, ZendeskError> {
-        let mut all = Listing {
-            users: Vec::new(),
-            organizations: Vec::new(),
-            next_page: None,
-        };
+    /// Every item of a cursor-paginated list (`page[size]=100`, following `links.next` while
+    /// `meta.has_more`): Zendesk's offset pagination stops at 10,000 records.
+    async fn list_all(&self, endpoint: &str, key: &str, first: &str) -> Result<Vec<Value>, ZendeskError> {
+        let mut all = Vec::new();
         let mut next = Some(first.to_string());
         while let Some(path) = next.take() {
-            let page: Listing = self.get(endpoint, &path).await?;
-            all.users.extend(page.users);
-            all.organizations.extend(page.organizations);
-            // next_page is an absolute URL on the same host: keep its path and query.
-            next = page.next_page.and_then(|url| url.find("/api/v2/").map(|i| url[i..].to_string()));
+            let mut page: Value = self.get(endpoint, &path, Pacing::Wait).await?;
+            if let Some(Value::Array(items)) = page.get_mut(key).map(Value::take) {
+                all.extend(items);
+            }
+            let has_more = page.pointer("/meta/has_more").and_then(Value::as_bool).unwrap_or(false);
+            // links.next is an absolute URL on the same host: keep its path and query.
+            next = page
+                .pointer("/links/next")
+                .and_then(Value::as_str)
+                .filter(|_| has_more)
+                .and_then(|url| url.find("/api/v2/").map(|i| url[i..].to_string()));
         }
         Ok(all)
     }
 
     /// Every agent and admin.
     pub async fn agents(&self) -> Result<Vec<User>, ZendeskError> {
-        let listing = self
-            .listing("users", "/api/v2/users.json?role%5B%5D=agent&role%5B%5D=admin&per_page=100")
+        let users = self
+            .list_all(
+                "users",
+                "users",
+                "/api/v2/users.json?role%5B%5D=agent&role%5B%5D=admin&page%5Bsize%5D=100",
+            )
             .await?;
-        Ok(self.read(listing.users))
+        Ok(self.read(users))
     }
 
     pub async fn organizations(&self) -> Result<Vec<Organization>, ZendeskError> {
-        let listing = self.listing("organizations", "/api/v2/organizations.json?per_page=100").await?;
-        Ok(self.read(listing.organizations))
+        let organizations = self
+            .list_all("organizations", "organizations", "/api/v2/organizations.json?page%5Bsize%5D=100")
+            .await?;
+        Ok(self.read(organizations))
     }
 
-    pub fn read<T: DeserializeOwned>(&self, values: Vec<serde_json::Value>) -> Vec<T> {
+    pub fn read<T: DeserializeOwned>(&self, values: Vec<Value>) -> Vec<T> {
         let mut skipped = 0;
         let records = read_records(values, &mut skipped);
         self.stats.skipped_records.fetch_add(skipped, Ordering::Relaxed);

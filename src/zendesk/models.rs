@@ -5,6 +5,7 @@
 //! counted, never fatal to its page.
 
 use serde::{Deserialize, Deserializer};
+
 use serde_json::Value;
 
 use crate::sla::time::{parse_rfc3339, Timestamp};
@@ -14,42 +15,127 @@ fn timestamp<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Timestamp>, D::Er
     Ok(text.and_then(|t| parse_rfc3339(&t).ok()))
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CustomField {
     pub id: u64,
-    #[serde(default)]
+    /// Any JSON Zendesk holds: a dropdown's tag, a multi-select's array, a checkbox's bool, a
+    /// decimal, a date, null.
     pub value: Value,
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Ticket {
     pub id: u64,
-    #[serde(default, deserialize_with = "timestamp")]
     pub created_at: Option<Timestamp>,
-    #[serde(default, deserialize_with = "timestamp")]
     pub updated_at: Option<Timestamp>,
-    #[serde(default)]
     pub subject: Option<String>,
-    #[serde(default)]
     pub status: Option<String>,
-    #[serde(default)]
     pub priority: Option<String>,
-    #[serde(default)]
     pub requester_id: Option<u64>,
-    #[serde(default)]
     pub submitter_id: Option<u64>,
-    #[serde(default)]
     pub assignee_id: Option<u64>,
-    #[serde(default)]
     pub group_id: Option<u64>,
-    #[serde(default)]
     pub organization_id: Option<u64>,
-    #[serde(default)]
     pub tags: Vec<String>,
-    #[serde(default)]
     pub custom_fields: Vec<CustomField>,
-    #[serde(default)]
+    /// `via.channel` (email, web, api, ...), kept as Zendesk wrote it, known or not.
+    pub via_channel: Option<String>,
+    /// `satisfaction_rating.score` (good, bad, offered, unoffered, ...).
+    pub satisfaction: Option<String>,
     pub generated_timestamp: Option<i64>,
+}
+
+/// An id: a JSON number, or a number written as a string (`"360012345"`).
+fn id_of(value: &Value) -> Option<u64> {
+    match value {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// Reads one field of a record, noting it as unknown when it has a value that does not parse.
+struct Fields<'a> {
+    object: &'a serde_json::Map<String, Value>,
+    unknown: &'a mut Vec<&'static str>,
+}
+
+impl Fields<'_> {
+    fn get<T>(&mut self, name: &'static str, read: impl Fn(&Value) -> Option<T>) -> Option<T> {
+        match self.object.get(name) {
+            None | Some(Value::Null) => None,
+            Some(value) => {
+                let read = read(value);
+                if read.is_none() {
+                    self.unknown.push(name);
+                }
+                read
+            }
+        }
+    }
+
+    fn text(&mut self, name: &'static str) -> Option<String> {
+        self.get(name, |v| v.as_str().map(str::to_string))
+    }
+
+    fn id(&mut self, name: &'static str) -> Option<u64> {
+        self.get(name, id_of)
+    }
+
+    /// An array whose readable items are kept; one unreadable item marks the field unknown.
+    fn list<T>(&mut self, name: &'static str, read: impl Fn(&Value) -> Option<T>) -> Vec<T> {
+        let Some(items) = self.get(name, |v| v.as_array().cloned()) else {
+            return Vec::new();
+        };
+        let read: Vec<Option<T>> = items.iter().map(read).collect();
+        if read.iter().any(Option::is_none) {
+            self.unknown.push(name);
+        }
+        read.into_iter().flatten().collect()
+    }
+}
+
+impl Ticket {
+    /// Reads a ticket field by field: a value that does not parse is left out and its field
+    /// named in `unknown`; only a ticket without a readable id or timestamps is refused.
+    pub fn read(value: &Value, unknown: &mut Vec<&'static str>) -> Result<Ticket, String> {
+        let object = value.as_object().ok_or("not a JSON object")?;
+        let id = object.get("id").and_then(id_of).ok_or("no readable id")?;
+        let time = |name: &str| object.get(name).and_then(Value::as_str).and_then(|t| parse_rfc3339(t).ok());
+        let created_at = time("created_at").ok_or("no readable created_at")?;
+        let updated_at = time("updated_at").ok_or("no readable updated_at")?;
+        let mut fields = Fields { object, unknown };
+        Ok(Ticket {
+            id,
+            created_at: Some(created_at),
+            updated_at: Some(updated_at),
+            subject: fields.text("subject"),
+            status: fields.text("status"),
+            priority: fields.text("priority"),
+            requester_id: fields.id("requester_id"),
+            submitter_id: fields.id("submitter_id"),
+            assignee_id: fields.id("assignee_id"),
+            group_id: fields.id("group_id"),
+            organization_id: fields.id("organization_id"),
+            tags: fields.list("tags", |t| t.as_str().map(str::to_string)),
+            custom_fields: fields.list("custom_fields", |f| {
+                Some(CustomField {
+                    id: f.get("id").and_then(id_of)?,
+                    value: f.get("value").cloned().unwrap_or(Value::Null),
+                })
+            }),
+            via_channel: fields.get("via", |v| match v.get("channel") {
+                Some(Value::String(channel)) => Some(channel.clone()),
+                // Zendesk has sent numeric channel codes in places.
+                Some(Value::Number(code)) => Some(code.to_string()),
+                _ => None,
+            }),
+            satisfaction: fields.get("satisfaction_rating", |v| {
+                v.get("score").and_then(Value::as_str).map(str::to_string)
+            }),
+            generated_timestamp: fields.get("generated_timestamp", Value::as_i64),
+        })
+    }
 }
 
 /// A comment, as the live comments endpoint lists it.
@@ -180,17 +266,6 @@ pub struct Organization {
     pub organization_fields: serde_json::Map<String, Value>,
 }
 
-/// A classic offset-paginated listing (users, organizations).
-#[derive(Debug, Deserialize)]
-pub struct Listing {
-    #[serde(default)]
-    pub users: Vec<Value>,
-    #[serde(default)]
-    pub organizations: Vec<Value>,
-    #[serde(default)]
-    pub next_page: Option<String>,
-}
-
 /// Reads each record of a page, skipping (and counting) the ones that cannot be read.
 pub fn read_records<T: serde::de::DeserializeOwned>(values: Vec<Value>, skipped: &mut u64) -> Vec<T> {
     let mut out = Vec::with_capacity(values.len());
@@ -206,25 +281,54 @@ pub fn read_records<T: serde::de::DeserializeOwned>(values: Vec<Value>, skipped:
     out
 }
 
+/// What reading a page of tickets found: the tickets, those skipped, and the fields whose values
+/// did not parse (kept as unknown), with how often.
+#[derive(Debug, Default)]
+pub struct TicketsRead {
+    pub tickets: Vec<Ticket>,
+    pub skipped: u64,
+    pub unknown: Vec<(u64, &'static str)>,
+}
+
+/// Reads a page of tickets field by field (see `Ticket::read`).
+pub fn read_tickets(values: Vec<Value>) -> TicketsRead {
+    let mut read = TicketsRead::default();
+    for value in values {
+        let mut unknown = Vec::new();
+        match Ticket::read(&value, &mut unknown) {
+            Ok(ticket) => {
+                read.unknown.extend(unknown.into_iter().map(|field| (ticket.id, field)));
+                read.tickets.push(ticket);
+            }
+            Err(reason) => {
+                read.skipped += 1;
+                tracing::warn!(reason, "skipped a ticket that could not be read");
+            }
+        }
+    }
+    read
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn unknown_fields_and_values_are_carried() {
-        let ticket: Ticket = serde_json::from_value(serde_json::json!({
-            "id": 7, "status": "archived_v2", "created_at": "2026-11-30T17:00:00Z",
-            "brand_new_field": {"x": 1}, "custom_fields": [{"id": 1, "value": null}, {"id": 2, "value": ["a"]}],
-        }))
-        .unwrap();
+        let read = read_tickets(vec![
+            serde_json::json!({
+                "id": 7, "status": "archived_v2", "created_at": "2026-11-30T17:00:00Z", "updated_at": "2026-11-30T17:00:00Z",
+                "brand_new_field": {"x": 1}, "custom_fields": [{"id": 1, "value": null}, {"id": 2, "value": ["a"]}],
+            }),
+            serde_json::json!({"id": "not a number", "created_at": "2026-11-30T17:00:00Z", "updated_at": "2026-11-30T17:00:00Z"}),
+            serde_json::json!({"id": 3, "created_at": "yesterday", "updated_at": "2026-11-30T17:00:00Z"}),
+        ]);
+        assert_eq!((read.tickets.len(), read.skipped), (1, 2));
+        let ticket = &read.tickets[0];
         assert_eq!(ticket.status.as_deref(), Some("archived_v2"));
         assert_eq!(ticket.created_at, Some(1_796_058_000));
-        let mut skipped = 0;
-        let read: Vec<Ticket> = read_records(
-            vec![serde_json::json!({"id": "not a number"}), serde_json::json!({"id": 3})],
-            &mut skipped,
-        );
-        assert_eq!((read.len(), skipped), (1, 1));
+        assert_eq!(ticket.custom_fields[1].value, serde_json::json!(["a"]));
+        assert!(read.unknown.is_empty());
     }
 
     #[test]

@@ -16,7 +16,6 @@ use slawatch::sla::policy::Metric;
 use slawatch::sla::time::parse_rfc3339;
 use slawatch::store::Store;
 use slawatch::zendesk::client::{Auth, ClientOptions, ZendeskClient};
-use tokio_util::sync::CancellationToken;
 
 /// Each configured channel pointed at the simulated Slack: Slack hooks at `/services/NAME`,
 /// generic webhooks at `/hooks/NAME`.
@@ -160,7 +159,7 @@ impl Harness {
     /// Past Zendesk's one-minute horizon, then one poll.
     pub async fn poll(&self) -> PollReport {
         self.advance(61);
-        self.engine.poll(&CancellationToken::new()).await.unwrap()
+        self.engine.poll().await.unwrap()
     }
 
     pub fn ticket(&self, severity_tag: &str) -> u64 {

@@ -1,0 +1,404 @@
+//! Delivering recorded alerts: one worker per channel reads its own outbox entries, so a slow
+//! Zendesk (note writes) never holds up Slack. Each message is rendered at delivery from the
+//! clock as it is then; a warning superseded or made moot by then is dropped, a decision later
+//! facts contradict is undone. Each delivery is marked, on disk, once done.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::alerts::{AlertReport, NOTE_CHANNEL};
+use super::apply::Directory;
+use super::poll::{Engine, EngineError};
+use super::status::clock_display;
+use crate::config::ChannelKind;
+use crate::notify::message::{AlertMessage, Render, TicketLine};
+use crate::notify::wording;
+use crate::retry::{self, Backoff};
+use crate::sla::alerting::{at_delivery, AtDelivery};
+use crate::sla::clock::TicketClocks;
+use crate::sla::time::{format_rfc3339, Timestamp};
+use crate::store::{AlertRecord, TicketRecord};
+use crate::zendesk::client::{Pacing, ZendeskError};
+
+/// A message sent this much after its point was crossed says that it is late, and why.
+const LATE: Timestamp = 120;
+
+/// How long a webhook post may take: a post in flight at shutdown ends well within the 10 s.
+pub const POST_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Why a delivery failed, and whether (and when) to try again.
+struct DeliveryError {
+    message: String,
+    retry_after: Option<Duration>,
+    permanent: bool,
+}
+
+impl DeliveryError {
+    fn zendesk(error: ZendeskError) -> DeliveryError {
+        let (retry_after, permanent) = match &error {
+            ZendeskError::RateLimited { retry_after, .. } => (Some(*retry_after), false),
+            // 409: the ticket changed since it was read; a retry reads it again.
+            ZendeskError::Status { status, .. } => (None, (400..500).contains(status) && !matches!(status, 408 | 409 | 429)),
+            _ => (None, false),
+        };
+        DeliveryError {
+            message: error.to_string(),
+            retry_after,
+            permanent,
+        }
+    }
+
+    fn permanent(message: String) -> DeliveryError {
+        DeliveryError {
+            message,
+            retry_after: None,
+            permanent: true,
+        }
+    }
+}
+
+/// What to do with one due delivery, from the clock at delivery time.
+enum Plan {
+    Send(Box<AlertMessage>),
+    Drop(String),
+    /// The facts say the point was never crossed: undo the decision.
+    Undo,
+}
+
+fn channel_words(kind: Option<ChannelKind>, channel: &str) -> String {
+    match kind {
+        Some(ChannelKind::Slack) => format!("Slack ({channel})"),
+        Some(ChannelKind::Webhook) => format!("the {channel} webhook"),
+        None => "Zendesk".to_string(),
+    }
+}
+
+impl Engine {
+    /// Why a message is late, when it is: the channel was unreachable, the ticket was first seen
+    /// after the point, or slawatch was down or behind.
+    fn delay_text(&self, alert: &AlertRecord, channel: &str, record: &TicketRecord, now: Timestamp) -> Option<String> {
+        let delivery = alert.deliveries.iter().find(|d| d.channel == channel)?;
+        if let Some(since) = delivery.failing_since_ms {
+            let down = (self.clock.now_ms() - since) / 1000;
+            if down >= LATE {
+                let kind = self.channels.get(channel).map(|(k, _)| *k);
+                return Some(format!(
+                    "delayed: {} was unreachable for {}",
+                    channel_words(kind, channel),
+                    wording::calendar(down)
+                ));
+            }
+        }
+        let late = now - alert.effective_at;
+        if late < LATE {
+            return None;
+        }
+        Some(match record.first_seen {
+            Some(seen) if seen > alert.effective_at => format!(
+                "delayed: slawatch first saw this ticket {} after this point was crossed",
+                wording::calendar(seen - alert.effective_at)
+            ),
+            _ => format!(
+                "delayed: this point was crossed {} ago (slawatch was down or behind)",
+                wording::calendar(late)
+            ),
+        })
+    }
+
+    fn ticket_line(&self, record: &TicketRecord, clocks: &TicketClocks, directory: &Directory) -> TicketLine {
+        let base_url = self.config.zendesk.as_ref().map_or(String::new(), |z| z.base_url.clone());
+        TicketLine {
+            id: record.id,
+            url: format!("{base_url}/agent/tickets/{}", record.id),
+            subject: record.subject.clone(),
+            customer: record
+                .organization_id
+                .and_then(|o| directory.organizations.get(&o))
+                .map(|o| o.name.clone())
+                .unwrap_or_default(),
+            tier: clocks.tier.clone(),
+            contract: clocks.contract.clone(),
+            severity: clocks.severity.clone(),
+            classified: clocks.classified,
+            assignee: record
+                .assignee_id
+                .map(|a| directory.names.get(&a).cloned().unwrap_or_else(|| format!("agent {a}"))),
+            group_id: record.group_id,
+        }
+    }
+
+    /// Whether (and what) to send now, from the ticket's clock as it is at `now`.
+    fn plan(&self, alert: &AlertRecord, channel: &str, now: Timestamp) -> Result<Plan, EngineError> {
+        let Some(record) = self.readable_ticket(alert.ticket_id)? else {
+            return Ok(Plan::Drop("the ticket is gone".into()));
+        };
+        let directory = self.directory();
+        let Some(clocks) = self.clocks(&record, &directory, now) else {
+            return Ok(Plan::Drop("the ticket's clocks cannot be evaluated".into()));
+        };
+        match at_delivery(&clocks, &alert.id, now) {
+            AtDelivery::Superseded => return Ok(Plan::Drop("superseded: a later point of the same clock was crossed".into())),
+            AtDelivery::Moot(reason) => return Ok(Plan::Drop(format!("moot: {reason}"))),
+            AtDelivery::Contradicted => return Ok(Plan::Undo),
+            AtDelivery::Deliver => {}
+        }
+        let Some(clock) = clocks
+            .clocks
+            .iter()
+            .find(|c| c.metric == alert.id.metric && c.name == alert.id.target_name && c.target == Some(alert.id.target))
+        else {
+            return Ok(Plan::Drop("moot: the ticket's target changed".into()));
+        };
+        let display = clock_display(&self.config, clock.schedule);
+        let key = alert.key.clone();
+        let message = AlertMessage::render(Render {
+            key: &key,
+            ticket: self.ticket_line(&record, &clocks, &directory),
+            clock,
+            point: alert.id.point,
+            goal: alert.goal.then_some(alert.id.target_name.as_str()),
+            schedule: &display.name,
+            business_clock: display.business,
+            zone: display.zone,
+            crossed_at: alert.effective_at,
+            now,
+            delayed: self.delay_text(alert, channel, &record, now),
+        });
+        Ok(Plan::Send(Box::new(message)))
+    }
+
+    /// Writes the alert as an internal note, unless it is there already (a crash after writing).
+    async fn send_note(&self, ticket_id: u64, message: &AlertMessage) -> Result<(), DeliveryError> {
+        let comments = self
+            .client
+            .latest_comments(ticket_id, Pacing::Return)
+            .await
+            .map_err(DeliveryError::zendesk)?;
+        if comments.iter().any(|c| c.body.contains(&message.marker())) {
+            return Ok(());
+        }
+        // A safe update: refused (409) if the ticket changed since it was read; the retry reads
+        // it afresh.
+        let ticket = self
+            .client
+            .ticket(ticket_id, Pacing::Return)
+            .await
+            .map_err(DeliveryError::zendesk)?
+            .ok_or_else(|| DeliveryError::permanent("the ticket is gone".into()))?;
+        let stamp = ticket.updated_at.map(format_rfc3339);
+        self.client
+            .add_internal_note(ticket_id, &message.note_text(), stamp.as_deref())
+            .await
+            .map_err(DeliveryError::zendesk)
+    }
+
+    async fn send(&self, message: &AlertMessage, ticket_id: u64, channel: &str) -> Result<(), DeliveryError> {
+        if channel == NOTE_CHANNEL {
+            return self.send_note(ticket_id, message).await;
+        }
+        let Some((kind, url)) = self.channels.get(channel) else {
+            return Err(DeliveryError::permanent(format!("channel {channel:?} has no URL")));
+        };
+        let body = match kind {
+            ChannelKind::Slack => message.slack(),
+            ChannelKind::Webhook => message.webhook(),
+        };
+        let response = self
+            .http
+            .post(url)
+            .timeout(POST_TIMEOUT)
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| DeliveryError {
+                message: format!("{channel}: {}", e.without_url()),
+                retry_after: None,
+                permanent: false,
+            })?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(());
+        }
+        // A 4xx other than a timeout or a rate limit (a revoked webhook, say) will not change.
+        Err(DeliveryError {
+            message: format!("{channel}: HTTP {status}"),
+            retry_after: retry::retry_after(response.headers(), self.clock.now()),
+            permanent: status.is_client_error() && !matches!(status.as_u16(), 408 | 429),
+        })
+    }
+
+    /// Delivers `channel`'s due deliveries; returns when its next one is due (ms), if any.
+    pub async fn deliver_channel(&self, channel: &str, report: &mut AlertReport) -> Result<Option<i64>, EngineError> {
+        let backoff = Backoff {
+            first: Duration::from_secs(1),
+            max: self.config.notify.max_backoff,
+        };
+        let mut next: Option<i64> = None;
+        for alert in self.store.outbox(channel)? {
+            // Nothing new goes out after the signal; what is left is sent after the restart.
+            if self.shutdown.is_cancelled() {
+                return Err(ZendeskError::Cancelled.into());
+            }
+            let Some(delivery) = alert.deliveries.iter().find(|d| d.channel == channel && d.is_outstanding()) else {
+                continue;
+            };
+            if !delivery.is_due(self.clock.now_ms()) {
+                next = next.min(Some(delivery.next_attempt_ms)).or(Some(delivery.next_attempt_ms));
+                continue;
+            }
+            let now = self.clock.now();
+            let message = match self.plan(&alert, channel, now)? {
+                Plan::Send(message) => message,
+                Plan::Drop(reason) => {
+                    tracing::info!(alert = %alert.key, channel, reason, "delivery dropped");
+                    report.dropped += 1;
+                    self.mark(&alert.key, channel, |d| d.dropped = Some(reason.clone()))?;
+                    continue;
+                }
+                Plan::Undo => {
+                    self.undo(&alert, channel, now, report)?;
+                    continue;
+                }
+            };
+            let outcome = self.send(&message, alert.ticket_id, channel).await;
+            let now_ms = self.clock.now_ms();
+            match outcome {
+                Ok(()) => {
+                    report.sent += 1;
+                    tracing::info!(alert = %alert.key, channel, "{}", message.title());
+                    self.mark(&alert.key, channel, |d| {
+                        d.attempts += 1;
+                        d.sent_at = Some(now);
+                        d.last_error = None;
+                    })?;
+                }
+                Err(error) => {
+                    report.failed += 1;
+                    let attempts = delivery.attempts + 1;
+                    let wait = backoff.after(attempts, error.retry_after);
+                    let at = retry::due_ms(now_ms, wait);
+                    if error.permanent {
+                        tracing::error!(alert = %alert.key, channel, error = %error.message, attempts, "delivery given up");
+                    } else {
+                        // A channel that is down is waited for, however long: the alert goes out when it is back.
+                        tracing::warn!(alert = %alert.key, channel, error = %error.message, attempts, "delivery failed; will retry");
+                        next = next.min(Some(at)).or(Some(at));
+                    }
+                    self.mark(&alert.key, channel, |d| {
+                        d.attempts = attempts;
+                        d.gave_up = error.permanent;
+                        d.next_attempt_ms = at;
+                        d.failing_since_ms = d.failing_since_ms.or(Some(now_ms));
+                        d.last_error = Some(error.message.clone());
+                    })?;
+                }
+            }
+        }
+        Ok(next)
+    }
+
+    /// Changes one channel's delivery of an alert (and settles its status), on disk at once: a
+    /// crash from here on never sends this delivery again.
+    fn mark(&self, key: &str, channel: &str, change: impl Fn(&mut crate::store::Delivery)) -> Result<(), EngineError> {
+        self.store.update_alert(key, |alert| {
+            if let Some(delivery) = alert.deliveries.iter_mut().find(|d| d.channel == channel) {
+                change(delivery);
+            }
+            alert.settle();
+        })?;
+        Ok(())
+    }
+
+    /// Later facts say the point was never crossed. If nothing of the alert went out, the
+    /// decision is removed and the ticket looked at again (its point is decided afresh if it is
+    /// crossed later); otherwise this channel's delivery is dropped.
+    fn undo(&self, alert: &AlertRecord, channel: &str, now: Timestamp, report: &mut AlertReport) -> Result<(), EngineError> {
+        report.dropped += 1;
+        let current = self.store.alert(&alert.key)?;
+        let sent = current.as_ref().is_some_and(|a| a.deliveries.iter().any(|d| d.sent_at.is_some()));
+        if sent {
+            tracing::info!(alert = %alert.key, channel, "later facts contradict the alert: this delivery dropped");
+            return self.mark(&alert.key, channel, |d| d.dropped = Some("contradicted by later facts".into()));
+        }
+        tracing::info!(alert = %alert.key, "later facts contradict the alert, and nothing went out: decision undone");
+        if let Some(current) = current {
+            self.store.remove_alert(&current)?;
+        }
+        self.look_again(alert.ticket_id, Some(now))?;
+        self.wake.notify_one();
+        Ok(())
+    }
+
+    /// The channels with something to deliver: the configured ones, the ticket notes, and any
+    /// left in the outbox by an earlier configuration.
+    pub fn delivery_channels(&self) -> Result<Vec<String>, EngineError> {
+        let mut channels: Vec<String> = self.channels.keys().cloned().collect();
+        channels.push(NOTE_CHANNEL.to_string());
+        for channel in self.store.outbox_channels()? {
+            if !channels.contains(&channel) {
+                channels.push(channel);
+            }
+        }
+        Ok(channels)
+    }
+
+    /// When anything next needs doing: the earliest next alert instant or delivery retry (ms).
+    pub fn next_wake_ms(&self) -> Result<Option<i64>, EngineError> {
+        let mut next = self.store.next_due()?.map(|at| at * 1000);
+        for channel in self.store.outbox_channels()? {
+            for alert in self.store.outbox(&channel)? {
+                let retry = alert
+                    .deliveries
+                    .iter()
+                    .filter(|d| d.channel == channel && d.is_outstanding())
+                    .map(|d| d.next_attempt_ms)
+                    .min();
+                next = [next, retry].into_iter().flatten().min();
+            }
+        }
+        Ok(next)
+    }
+
+    /// Delivers what every channel owes now (one after another: `run --once` and tests).
+    pub async fn deliver_all(&self, report: &mut AlertReport) -> Result<(), EngineError> {
+        for channel in self.store.outbox_channels()? {
+            self.deliver_channel(&channel, report).await?;
+        }
+        Ok(())
+    }
+}
+
+/// One channel's worker: delivers what is due, then sleeps until its next retry or until new
+/// alerts are recorded; until shutdown.
+pub async fn delivery_loop(engine: Arc<Engine>, channel: String) {
+    let mut recorded = engine.outbox_wake.subscribe();
+    let backoff = Backoff {
+        first: Duration::from_secs(1),
+        max: Duration::from_secs(60),
+    };
+    let mut failures = 0;
+    loop {
+        recorded.borrow_and_update();
+        let mut report = AlertReport::default();
+        let next = match engine.deliver_channel(&channel, &mut report).await {
+            Ok(next) => {
+                failures = 0;
+                next
+            }
+            Err(error) if error.is_cancelled() => break,
+            Err(error) => {
+                failures += 1;
+                tracing::error!(channel, %error, "delivery pass failed; will retry");
+                Some(retry::due_ms(engine.clock.now_ms(), backoff.delay(failures)))
+            }
+        };
+        let wait = next.map_or(Duration::from_secs(3600), |at| {
+            Duration::from_millis((at - engine.clock.now_ms()).clamp(0, 3_600_000) as u64)
+        });
+        tokio::select! {
+            _ = engine.shutdown.cancelled() => break,
+            _ = recorded.changed() => {}
+            _ = engine.clock.sleep(wait.max(Duration::from_millis(10))) => {}
+        }
+    }
+}

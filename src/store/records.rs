@@ -1,0 +1,208 @@
+//! What the store holds, as typed records: tickets (facts, not comment bodies), agents,
+//! organizations, looked-up users, alerts with their deliveries, and the export cursors.
+
+use serde::{Deserialize, Serialize};
+
+use crate::sla::clock::Event;
+use crate::sla::time::Timestamp;
+
+/// One event of a ticket with the audit it came from, so re-delivered audits are applied once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredEvent {
+    pub audit_id: u64,
+    pub event: Event,
+}
+
+/// Everything slawatch keeps about a ticket.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TicketRecord {
+    pub id: u64,
+    pub subject: String,
+    /// Zendesk's status as last exported (lower case; unknown values kept).
+    pub status: String,
+    pub created_at: Option<Timestamp>,
+    /// As the ticket export last showed it (a live read does not move it): the ticket's facts
+    /// are complete once the events export has passed it.
+    pub updated_at: Option<Timestamp>,
+    pub requester_id: Option<u64>,
+    pub submitter_id: Option<u64>,
+    pub assignee_id: Option<u64>,
+    pub group_id: Option<u64>,
+    pub organization_id: Option<u64>,
+    /// The severity mapped from the ticket's fields, tags or priority.
+    pub severity: Option<String>,
+    /// Seen in the ticket export (events can arrive first).
+    pub exported: bool,
+    /// Comments (as facts), status and severity changes, in order.
+    pub events: Vec<StoredEvent>,
+    /// The next alert instant of any of its clocks, as last evaluated.
+    pub next_alert: Option<Timestamp>,
+    /// Set while the ticket's facts wait for the events export to pass this instant (its
+    /// `updated_at`): nothing is decided for it until then.
+    #[serde(default)]
+    pub awaiting_events: Option<Timestamp>,
+    /// When slawatch first stored the ticket (None in stores written before this was kept).
+    #[serde(default)]
+    pub first_seen: Option<Timestamp>,
+    /// How the ticket came in (`via.channel`: email, web, api...); unknown values kept as read.
+    #[serde(default)]
+    pub via_channel: Option<String>,
+    /// Zendesk's satisfaction rating score (`good`, `bad`, `offered`, `unoffered`...).
+    #[serde(default)]
+    pub satisfaction: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentRecord {
+    pub id: u64,
+    pub name: String,
+    pub role: String,
+}
+
+/// A user whose role was looked up live (an author the agent listing did not name).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserRecord {
+    pub id: u64,
+    pub name: String,
+    pub role: String,
+    pub looked_up_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrganizationRecord {
+    pub id: u64,
+    pub name: String,
+    pub tags: Vec<String>,
+    pub fields: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Where an alert stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "status")]
+pub enum AlertStatus {
+    /// Decided; deliveries outstanding.
+    Pending,
+    /// Every channel has it.
+    Delivered,
+    /// Not sent: a later alert of the same clock went instead.
+    Superseded,
+    /// Not sent: crossed longer ago than the backfill window when first seen.
+    TooOld,
+    /// Not sent (or not to every channel): the clock was met, stopped or deleted first.
+    Cancelled { reason: String },
+    /// Decided, but no route sends it anywhere: recorded and shown only.
+    Unrouted,
+    /// A channel refused it for good (or kept failing): given up.
+    Failed { reason: String },
+}
+
+impl AlertStatus {
+    /// Whether the record stands whatever later facts say: something went out or is queued to.
+    pub fn is_binding(&self) -> bool {
+        matches!(self, AlertStatus::Pending | AlertStatus::Delivered | AlertStatus::Failed { .. })
+    }
+}
+
+/// One channel's delivery of an alert.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delivery {
+    pub channel: String,
+    pub sent_at: Option<Timestamp>,
+    pub attempts: u32,
+    /// Milliseconds since the epoch: the next attempt, while unsent.
+    pub next_attempt_ms: i64,
+    pub last_error: Option<String>,
+    /// Refused for good, or failing too long: no more attempts.
+    #[serde(default)]
+    pub gave_up: bool,
+    /// When the first failed attempt was made (ms): how long the channel has been unreachable.
+    #[serde(default)]
+    pub failing_since_ms: Option<i64>,
+    /// Not sent, and no longer to be: the reason (moot, superseded).
+    #[serde(default)]
+    pub dropped: Option<String>,
+}
+
+impl Delivery {
+    pub fn new(channel: String, now_ms: i64) -> Delivery {
+        Delivery {
+            channel,
+            sent_at: None,
+            attempts: 0,
+            next_attempt_ms: now_ms,
+            last_error: None,
+            gave_up: false,
+            failing_since_ms: None,
+            dropped: None,
+        }
+    }
+
+    /// Still to be sent (now or later).
+    pub fn is_outstanding(&self) -> bool {
+        self.sent_at.is_none() && !self.gave_up && self.dropped.is_none()
+    }
+
+    /// Outstanding, and its next attempt has come.
+    pub fn is_due(&self, now_ms: i64) -> bool {
+        self.is_outstanding() && self.next_attempt_ms <= now_ms
+    }
+}
+
+/// An alert decided for a ticket's clock: recorded before any delivery, so a restart
+/// replays deliveries, never decisions. What it says is rendered at delivery, from the clock
+/// as it is then.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlertRecord {
+    /// `sla::alerting::AlertId::key`.
+    pub key: String,
+    pub ticket_id: u64,
+    pub id: crate::sla::alerting::AlertId,
+    /// A contractual target's alert, or an internal goal's.
+    #[serde(default)]
+    pub goal: bool,
+    /// When the alert point was crossed.
+    pub at: Timestamp,
+    /// When it is told as crossed (later than `at` for a severity upgrade past its new target).
+    #[serde(default)]
+    pub effective_at: Timestamp,
+    pub decided_at: Timestamp,
+    #[serde(flatten)]
+    pub status: AlertStatus,
+    pub deliveries: Vec<Delivery>,
+}
+
+impl AlertRecord {
+    /// The status once every delivery has settled; Pending while one is outstanding.
+    pub fn settle(&mut self) {
+        if self.deliveries.iter().any(Delivery::is_outstanding) {
+            self.status = AlertStatus::Pending;
+            return;
+        }
+        let sent = self.deliveries.iter().any(|d| d.sent_at.is_some());
+        self.status = if let Some(failed) = self.deliveries.iter().find(|d| d.gave_up) {
+            AlertStatus::Failed {
+                reason: failed.last_error.clone().unwrap_or_default(),
+            }
+        } else if let (false, Some(reason)) = (sent, self.deliveries.iter().find_map(|d| d.dropped.clone())) {
+            if reason.starts_with("superseded") {
+                AlertStatus::Superseded
+            } else {
+                AlertStatus::Cancelled { reason }
+            }
+        } else {
+            AlertStatus::Delivered
+        };
+    }
+}
+
+/// The export positions committed with the data they led to.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cursors {
+    /// The ticket export's `after_cursor`; None until the first page.
+    pub tickets: Option<String>,
+    /// The events export's next `start_time`; None until the first page.
+    pub events_start: Option<i64>,
+    /// Every event up to and including this instant has been applied.
+    #[serde(default)]
+    pub events_through: Option<i64>,
+}
