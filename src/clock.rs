@@ -18,7 +18,8 @@ enum Kind {
     /// World time running `speed` times faster than the wall clock from `world_start`.
     Scaled {
         real_start: Instant,
-        world_start_ms: i64,
+        /// Moved by `set`, so a test can write history in the past and then let time run.
+        world_start_ms: AtomicI64,
         speed: f64,
     },
 }
@@ -35,7 +36,7 @@ impl Clock {
     pub fn scaled(world_start: Timestamp, speed: f64) -> Clock {
         Clock(Arc::new(Kind::Scaled {
             real_start: Instant::now(),
-            world_start_ms: world_start * 1000,
+            world_start_ms: AtomicI64::new(world_start * 1000),
             speed,
         }))
     }
@@ -49,7 +50,7 @@ impl Clock {
                 real_start,
                 world_start_ms,
                 speed,
-            } => world_start_ms + (real_start.elapsed().as_secs_f64() * speed * 1000.0) as i64,
+            } => world_start_ms.load(Ordering::SeqCst) + (real_start.elapsed().as_secs_f64() * speed * 1000.0) as i64,
         }
     }
 
@@ -66,7 +67,7 @@ impl Clock {
                 world_start_ms,
                 speed,
             } => {
-                let real_ms = (world_ms - world_start_ms) as f64 / speed;
+                let real_ms = (world_ms - world_start_ms.load(Ordering::SeqCst)) as f64 / speed;
                 Some(*real_start + Duration::from_secs_f64(real_ms.max(0.0) / 1000.0))
             }
             _ => None,
@@ -80,10 +81,20 @@ impl Clock {
         }
     }
 
-    /// Sets a manual clock; other clocks ignore it.
+    /// Sets a manual clock, or moves an accelerated one to read `at` now (it runs on from
+    /// there); the system clock ignores it.
     pub fn set(&self, at: Timestamp) {
-        if let Kind::Manual(ms) = &*self.0 {
-            ms.store(at * 1000, Ordering::SeqCst);
+        match &*self.0 {
+            Kind::Manual(ms) => ms.store(at * 1000, Ordering::SeqCst),
+            Kind::Scaled {
+                real_start,
+                world_start_ms,
+                speed,
+            } => {
+                let run_ms = (real_start.elapsed().as_secs_f64() * speed * 1000.0) as i64;
+                world_start_ms.store(at * 1000 - run_ms, Ordering::SeqCst);
+            }
+            Kind::System => {}
         }
     }
 

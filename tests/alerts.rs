@@ -4,10 +4,10 @@
 
 mod common;
 
-use common::{channels, client, reopen, Harness, ANSWER};
+use common::{Harness, ANSWER};
 use slawatch::engine::poll::Engine;
 use slawatch::sla::time::parse_rfc3339;
-use slawatch::store::{AlertStatus, Store};
+use slawatch::store::AlertStatus;
 
 const SUPPORT_ONLY: &str = r#"
 [notify]
@@ -59,24 +59,6 @@ fn titles(h: &Harness) -> Vec<String> {
         .collect()
 }
 
-/// A new engine on the same store: what a restart after a crash sees.
-async fn restart(h: &mut Harness) {
-    let config = h.engine.config.clone();
-    let placeholder = Engine::new(
-        config.clone(),
-        client(&h.sim, &h.clock),
-        Store::open(&h.dir.path().join("spare"), 1 << 20).unwrap(),
-        h.clock.clone(),
-    )
-    .unwrap();
-    drop(std::mem::replace(&mut h.engine, placeholder));
-    let store = reopen(&config.store.path).await;
-    let channels = channels(&config, &h.slack);
-    h.engine = Engine::new(config, client(&h.sim, &h.clock), store, h.clock.clone())
-        .unwrap()
-        .with_channels(channels);
-}
-
 #[tokio::test]
 async fn warnings_and_the_breach_reach_slack_once_each_at_their_instants() {
     let h = Harness::new(SUPPORT_ONLY).await;
@@ -121,7 +103,7 @@ async fn warnings_and_the_breach_reach_slack_once_each_at_their_instants() {
     // Nothing is sent twice: not by another pass, not after a restart.
     let mut h = h;
     h.engine.fire_due().await.unwrap();
-    restart(&mut h).await;
+    h.restart().await;
     run_until(&h.engine, &h, t("2026-12-03T13:00:00-08:00")).await;
     assert_eq!(h.slack.messages().len(), 4);
 }
@@ -209,7 +191,7 @@ async fn exactly_once_across_restarts_at_each_step_of_delivery() {
     h.slack.set_down(true);
     run_until(&h.engine, &h, t("2026-12-01T13:30:00-08:00")).await;
     assert_eq!(h.engine.store.outbox("support").unwrap().len(), 1);
-    restart(&mut h).await;
+    h.restart().await;
     h.slack.set_down(false);
     run_until(&h.engine, &h, t("2026-12-01T14:00:00-08:00")).await;
     assert_eq!(h.slack.messages().len(), 1);
@@ -219,7 +201,7 @@ async fn exactly_once_across_restarts_at_each_step_of_delivery() {
     h.clock.set(t("2026-12-02T11:00:00-08:00"));
     h.engine.poll().await.unwrap();
     let _ = tokio::time::timeout(std::time::Duration::from_millis(50), h.engine.fire_due()).await;
-    restart(&mut h).await;
+    h.restart().await;
     h.slack.set_delay(std::time::Duration::ZERO);
     run_until(&h.engine, &h, t("2026-12-02T11:30:00-08:00")).await;
     h.slack.wait_for(2).await;
@@ -231,7 +213,7 @@ async fn exactly_once_across_restarts_at_each_step_of_delivery() {
 
     // Step 3: delivered and marked, then killed: nothing more is sent.
     let before = h.slack.messages().len();
-    restart(&mut h).await;
+    h.restart().await;
     run_until(&h.engine, &h, t("2026-12-02T12:00:00-08:00")).await;
     assert_eq!(h.slack.messages().len(), before);
     let delivered = h
@@ -528,7 +510,7 @@ async fn a_breach_while_the_daemon_was_down_goes_out_late_not_never() {
     run_until(&h.engine, &h, t("2026-12-02T12:00:00-08:00")).await;
     assert_eq!(h.slack.messages().len(), 2);
     // Down from Wednesday noon to Thursday 18:00; the breach (Wednesday 17:00) fell in between.
-    restart(&mut h).await;
+    h.restart().await;
     h.clock.set(t("2026-12-03T18:00:00-08:00"));
     run_until(&h.engine, &h, t("2026-12-03T18:10:00-08:00")).await;
     let breach = h

@@ -609,6 +609,19 @@ async fn organizations_carry_tags_and_fields() {
 
     let paged = api.get_ok("/api/v2/organizations.json?per_page=1&page=2").await;
     assert_eq!(ids(&paged["organizations"]), vec![globex]);
+
+    // Cursor pagination: `meta.has_more` and `links.next`, as the daemon reads the lists.
+    let first = api.get_ok("/api/v2/organizations.json?page%5Bsize%5D=1").await;
+    assert_eq!(ids(&first["organizations"]), vec![acme]);
+    assert_eq!(first["meta"]["has_more"], true);
+    let next = first["links"]["next"].as_str().expect("links.next");
+    let second = api.get_ok(&next[next.find("/api/").unwrap()..]).await;
+    assert_eq!(ids(&second["organizations"]), vec![globex]);
+    assert_eq!(second["meta"]["has_more"], false);
+    // Offset pagination stops at page 100, as Zendesk's does.
+    let refused = api.get("/api/v2/organizations.json?per_page=1&page=101").await;
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    assert!(refused.body.contains("cursor pagination"), "{}", refused.body);
 }
 
 #[tokio::test]

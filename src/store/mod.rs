@@ -572,6 +572,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_value_that_cannot_be_encoded_is_an_error_not_empty_bytes() {
+        // JSON object keys must be strings: this map cannot be written.
+        let map: std::collections::BTreeMap<Vec<u8>, u8> = [(vec![1u8], 1u8)].into();
+        match encode("k", &map) {
+            Err(StoreError::Encode { key, .. }) => assert_eq!(key, "k"),
+            other => panic!("expected an encode error, got {other:?}"),
+        }
+    }
+
+    #[test]
     fn index_entries_round_trip() {
         for entry in [
             IndexEntry::default(),

@@ -332,6 +332,46 @@ mod tests {
     }
 
     #[test]
+    fn one_odd_field_never_drops_the_ticket() {
+        let read = read_tickets(vec![serde_json::json!({
+            "id": "41", "created_at": "2026-11-30T17:00:00Z", "updated_at": "2026-11-30T18:00:00Z",
+            "subject": {"unexpected": "object"}, "status": "open", "requester_id": "9",
+            "assignee_id": -3, "organization_id": null,
+            "tags": ["sev1", 7, "vip"],
+            "custom_fields": [
+                {"id": 1, "value": ["multi", "select"]},
+                {"id": 2, "value": true},
+                {"id": 3, "value": 12.5},
+                {"id": 4, "value": "2026-12-24"},
+                {"id": 5, "value": null},
+                {"id": "360000000006", "value": "string id"},
+                {"value": "no id"}
+            ],
+            "via": {"channel": "carrier_pigeon", "source": {}},
+            "satisfaction_rating": "not an object"
+        })]);
+        assert_eq!((read.tickets.len(), read.skipped), (1, 0), "the ticket is kept");
+        let ticket = &read.tickets[0];
+        assert_eq!(
+            (ticket.id, ticket.requester_id, ticket.status.as_deref()),
+            (41, Some(9), Some("open"))
+        );
+        assert_eq!(ticket.subject, None);
+        assert_eq!(ticket.assignee_id, None);
+        assert_eq!(ticket.tags, vec!["sev1".to_string(), "vip".to_string()]);
+        let ids: Vec<u64> = ticket.custom_fields.iter().map(|f| f.id).collect();
+        assert_eq!(ids, vec![1, 2, 3, 4, 5, 360_000_000_006]);
+        assert_eq!(ticket.custom_fields[2].value, serde_json::json!(12.5));
+        assert_eq!(ticket.via_channel.as_deref(), Some("carrier_pigeon"));
+        let mut unknown: Vec<&str> = read.unknown.iter().map(|(_, field)| *field).collect();
+        unknown.sort_unstable();
+        assert_eq!(
+            unknown,
+            vec!["assignee_id", "custom_fields", "satisfaction_rating", "subject", "tags"]
+        );
+    }
+
+    #[test]
     fn child_events_give_comments_and_status_changes() {
         let event: TicketEvent = serde_json::from_value(serde_json::json!({
             "id": 1, "ticket_id": 2, "timestamp": 100, "updater_id": 5,

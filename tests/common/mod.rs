@@ -2,6 +2,8 @@
 //! engine on a real sled store, all on one virtual clock.
 #![allow(dead_code)]
 
+pub mod binary;
+
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -45,6 +47,21 @@ pub async fn reopen(path: &std::path::Path) -> Store {
     loop {
         match Store::open(path, 8 << 20) {
             Ok(store) => return store,
+            Err(e) if start.elapsed() < Duration::from_secs(5) => {
+                let _ = e;
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+}
+
+/// The store's sled database itself, once the daemon has let go of it.
+async fn reopen_raw(path: &std::path::Path) -> sled::Db {
+    let start = std::time::Instant::now();
+    loop {
+        match sled::open(path) {
+            Ok(db) => return db,
             Err(e) if start.elapsed() < Duration::from_secs(5) => {
                 let _ = e;
                 tokio::time::sleep(Duration::from_millis(20)).await;
@@ -149,6 +166,35 @@ impl Harness {
             bot,
             org,
         }
+    }
+
+    /// A new engine on the same store: what a restart after a crash sees.
+    pub async fn restart(&mut self) {
+        self.restart_with(|_| {}).await;
+    }
+
+    /// A restart, with `tamper` done to the store's raw trees while the daemon is down (a disk
+    /// error, say).
+    pub async fn restart_with(&mut self, tamper: impl FnOnce(&sled::Db)) {
+        let config = self.engine.config.clone();
+        let placeholder = Engine::new(
+            config.clone(),
+            client(&self.sim, &self.clock),
+            Store::open(&self.dir.path().join("spare"), 1 << 20).unwrap(),
+            self.clock.clone(),
+        )
+        .unwrap();
+        drop(std::mem::replace(&mut self.engine, placeholder));
+        {
+            let db = reopen_raw(&config.store.path).await;
+            tamper(&db);
+            db.flush().unwrap();
+        }
+        let store = reopen(&config.store.path).await;
+        let channels = channels(&config, &self.slack);
+        self.engine = Engine::new(config, client(&self.sim, &self.clock), store, self.clock.clone())
+            .unwrap()
+            .with_channels(channels);
     }
 
     /// Moves the world and the daemon's clock together.

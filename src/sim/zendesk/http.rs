@@ -345,9 +345,26 @@ fn comments_page(state: &State, query: &Query, path: &str, comments: &mut Vec<Va
         Some(_) => return Err(ApiError::invalid("sort_order must be asc or desc")),
     };
     let all = std::mem::take(comments);
-    if query.get("per_page").is_some() || query.get("page").is_some() {
-        let mut body = paginate(state, query, path, &format!("&sort_order={sort_order}"), all)?;
-        rename(&mut body, "comments");
+    // Comments are cursor-paginated unless offset parameters are given.
+    let offset = query.get("per_page").is_some() || query.get("page").is_some();
+    list_page(state, query, path, &format!("&sort_order={sort_order}"), all, "comments", !offset)
+}
+
+/// A page of a list: cursor pagination when asked for (`page[size]`, `page[after]`; `meta`,
+/// `links`; or `cursor`, the endpoint's default), else offset pagination (`per_page`, `page`;
+/// `next_page`, `count`), which Zendesk refuses past page 100. Pages hold at most 100.
+fn list_page(
+    state: &State,
+    query: &Query,
+    path: &str,
+    extra_params: &str,
+    all: Vec<Value>,
+    key: &str,
+    cursor: bool,
+) -> Result<Value, ApiError> {
+    if !cursor && query.get("page[size]").is_none() && query.get("page[after]").is_none() {
+        let mut body = paginate(state, query, path, extra_params, all)?;
+        rename(&mut body, key);
         return Ok(body);
     }
     let size = match query.get("page[size]") {
@@ -374,16 +391,17 @@ fn comments_page(state: &State, query: &Query, path: &str, comments: &mut Vec<Va
     let before = STANDARD.encode(format!("offset:{skip}"));
     let link = |param: &str, cursor: &str| {
         format!(
-            "{}{path}?page%5B{param}%5D={}&page%5Bsize%5D={size}&sort_order={sort_order}",
+            "{}{path}?page%5B{param}%5D={}&page%5Bsize%5D={size}{extra_params}",
             state.base_url,
             percent_encode(cursor)
         )
     };
-    Ok(json!({
-        "comments": page,
+    let mut body = json!({
         "meta": {"has_more": has_more, "after_cursor": after, "before_cursor": before},
         "links": {"prev": link("before", &before), "next": link("after", &after)},
-    }))
+    });
+    body[key] = Value::Array(page);
+    Ok(body)
 }
 
 // ---- writes ------------------------------------------------------------------------
@@ -658,9 +676,7 @@ fn users(state: &State, query: &Query) -> Result<Value, ApiError> {
         .collect();
     let all = state.world().users_json(&roles);
     let role_params: String = roles.iter().map(|r| format!("&role%5B%5D={}", percent_encode(r))).collect();
-    let mut body = paginate(state, query, "/api/v2/users.json", &role_params, all)?;
-    rename(&mut body, "users");
-    Ok(body)
+    list_page(state, query, "/api/v2/users.json", &role_params, all, "users", false)
 }
 
 fn users_by_id(state: &State, query: &Query) -> Result<Value, ApiError> {
@@ -683,12 +699,14 @@ fn users_by_id(state: &State, query: &Query) -> Result<Value, ApiError> {
 
 fn organizations(state: &State, query: &Query) -> Result<Value, ApiError> {
     let all = state.world().organizations_json();
-    let mut body = paginate(state, query, "/api/v2/organizations.json", "", all)?;
-    rename(&mut body, "organizations");
+    let body = list_page(state, query, "/api/v2/organizations.json", "", all, "organizations", false)?;
     Ok(body)
 }
 
 /// Offset pagination (`page`, `per_page` ≤ 100): `{"items", "next_page", "previous_page", "count"}`.
+/// Zendesk serves at most this many pages of a list by offset.
+const OFFSET_PAGE_LIMIT: usize = 100;
+
 fn paginate(state: &State, query: &Query, path: &str, extra_params: &str, all: Vec<Value>) -> Result<Value, ApiError> {
     let per_page = page_size(query, LIST_PAGE)?;
     let page = match query.get("page") {
@@ -699,6 +717,11 @@ fn paginate(state: &State, query: &Query, path: &str, extra_params: &str, all: V
             .ok_or_else(|| ApiError::invalid("page must be a positive integer"))?,
         None => 1,
     };
+    if page > OFFSET_PAGE_LIMIT {
+        return Err(ApiError::invalid(
+            "Offset pagination is limited to the first 100 pages. Use cursor pagination instead.",
+        ));
+    }
     let count = all.len();
     let skip = (page - 1).saturating_mul(per_page);
     let items: Vec<Value> = all.into_iter().skip(skip).take(per_page).collect();

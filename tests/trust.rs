@@ -1,0 +1,210 @@
+//! The real binary where facts arrive late or in two halves, and where Zendesk makes it wait:
+//! a breach only the events export reveals is told once; shutdown comes within 10 s whatever
+//! it waits on; `run --once` that cannot become current says so and exits 3.
+
+mod common;
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use common::binary::{eventually, free_port, slawatch, status_json, terminate};
+use slawatch::clock::Clock;
+use slawatch::sim::slack::SimSlack;
+use slawatch::sim::zendesk::{NewTicket, SimOptions, SimZendesk};
+
+const HOUR: i64 = 3600;
+
+/// World time runs this much faster than the wall clock, for the simulators and the binary alike.
+const SPEED: f64 = 30.0;
+
+fn config(dir: &std::path::Path, sim: &SimZendesk, extra: &str) -> String {
+    let path = dir.join("config.toml");
+    std::fs::write(
+        &path,
+        format!(
+            r#"
+goals = []
+[zendesk]
+url = "{url}"
+email = "agent@example.com"
+token_env = "SIM_ZENDESK_TOKEN"
+poll_interval = "30s"
+start_time = "2020-01-01T00:00:00Z"
+export_requests_per_minute = 1000
+[policy]
+default_tier = "managed"
+[tiers.managed]
+schedule = "24x7"
+targets.sev1 = {{ first_response = "1h", resolution = "72h" }}
+[notify.channels.oncall]
+kind = "slack"
+url_env = "SIM_SLACK_ONCALL"
+[[notify.routes]]
+channels = ["oncall"]
+[store]
+path = "{store}"
+[admin]
+listen = "127.0.0.1:{port}"
+{extra}
+"#,
+            url = sim.base_url(),
+            store = dir.join("store").display(),
+            port = free_port()
+        ),
+    )
+    .unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_breach_only_the_events_export_reveals_is_told_once() {
+    // A managed Severity 1 ticket, 100 h old, pending for 28 h in the past: its resolution
+    // breach is due 150 s after the daemon starts. Only the events export shows the pause, and
+    // Zendesk allows 3 requests a minute, so the events arrive about a minute after the snapshot.
+    let start = Clock::system().now();
+    let clock = Clock::scaled(start - 101 * HOUR, SPEED);
+    let sim = SimZendesk::start_with_clock(
+        SimOptions {
+            start_time: start - 101 * HOUR,
+            ..SimOptions::default()
+        },
+        clock.clone(),
+    )
+    .await
+    .unwrap();
+    let slack = SimSlack::start().await.unwrap();
+    let customer = sim.add_user("Gil", "gil@globex.example", "end-user", None);
+    let agent = sim.add_user("Avery Agent", "avery@support.example", "agent", None);
+    let created = start - 100 * HOUR + 150;
+    clock.set(created);
+    let id = sim.create_ticket(NewTicket {
+        subject: "Instance down".into(),
+        body: "Our managed instance returns 502 for every request.".into(),
+        requester_id: customer,
+        tags: vec!["sev1".into()],
+        ..NewTicket::default()
+    });
+    clock.set(created + HOUR / 2);
+    sim.add_comment(id, agent, "We found the failing node and are replacing it now.", true);
+    clock.set(created + 10 * HOUR);
+    sim.set_status(id, "pending", agent);
+    clock.set(created + 38 * HOUR);
+    sim.set_status(id, "open", customer);
+    clock.set(start);
+    sim.set_rate_limit(Some(3));
+
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(dir.path(), &sim, "");
+    let log = dir.path().join("daemon.log");
+    let mut daemon = slawatch(&["run", "--config", &config])
+        .env("SLAWATCH_TEST_CLOCK", format!("{}:{SPEED}", clock.now()))
+        .env("SIM_SLACK_ONCALL", slack.url("oncall"))
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let breaches = || {
+        slack
+            .messages()
+            .iter()
+            .filter(|m| m.text.contains(&format!("SLA breached: resolution on #{id}")))
+            .count()
+    };
+    eventually("the resolution breach in Slack", &log, || breaches() > 0).await;
+    // Another two polls' worth of world time: a repeat would show.
+    let shown = clock.now();
+    eventually("a minute more of world time", &log, || clock.now() > shown + 60).await;
+    // `status` asks the running daemon (its clock is the accelerated one).
+    let rows = status_json(&config).unwrap();
+    assert_eq!(rows[0]["metrics"]["resolution"]["state"], "breached", "{rows:#?}");
+    assert_eq!(rows[0]["facts_complete"], true);
+    terminate(&daemon);
+    assert!(daemon.wait().unwrap().success());
+
+    let texts: Vec<String> = slack.messages().iter().map(|m| m.text.clone()).collect();
+    assert_eq!(breaches(), 1, "{texts:#?}");
+    // The 90% warning (crossed 7 h before first sight, within the backfill window) went first,
+    // and said the time truly left then, not the 7h 12m the 90% point had.
+    let warnings: Vec<&String> = texts.iter().filter(|t| t.contains("warning: resolution")).collect();
+    assert_eq!(warnings.len(), 1, "{texts:#?}");
+    assert!(
+        warnings[0].ends_with("min left") || warnings[0].ends_with("under a minute left"),
+        "{texts:#?}"
+    );
+}
+
+/// A world whose clock stands still and allows 2 requests a minute: once they are used, every
+/// request is told to wait about a minute, for ever.
+async fn rate_limited_world() -> SimZendesk {
+    let now = Clock::system().now();
+    let sim = SimZendesk::start_with_clock(
+        SimOptions {
+            start_time: now - HOUR,
+            ..SimOptions::default()
+        },
+        Clock::manual(now - HOUR),
+    )
+    .await
+    .unwrap();
+    let customer = sim.add_user("Casey", "casey@example.com", "end-user", None);
+    sim.create_ticket(NewTicket {
+        subject: "Down".into(),
+        body: "It is down.".into(),
+        requester_id: customer,
+        tags: vec!["sev1".into()],
+        ..NewTicket::default()
+    });
+    sim.set_now(now);
+    sim.set_rate_limit(Some(2));
+    sim
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_stops_run_and_run_once_within_ten_seconds_while_zendesk_makes_them_wait() {
+    for args in [&["run"][..], &["run", "--once"][..]] {
+        let sim = rate_limited_world().await;
+        let dir = tempfile::tempdir().unwrap();
+        let config = config(dir.path(), &sim, "");
+        let log = dir.path().join("daemon.log");
+        let mut command = slawatch(args);
+        let mut daemon = command
+            .args(["--config", &config])
+            .env("SIM_SLACK_ONCALL", "http://127.0.0.1:9/unreachable")
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        eventually("a request refused with 429", &log, || {
+            std::fs::read_to_string(&log).unwrap_or_default().contains("rate limited")
+        })
+        .await;
+        let asked = Instant::now();
+        terminate(&daemon);
+        let status = daemon.wait().unwrap();
+        let took = asked.elapsed();
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        assert!(took < Duration::from_secs(10), "{args:?} took {took:?} to stop:\n{text}");
+        assert!(status.success(), "{args:?}: {status:?}\n{text}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_once_that_cannot_become_current_exits_3_naming_what_it_waited_for() {
+    let sim = rate_limited_world().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(dir.path(), &sim, "");
+    let started = Instant::now();
+    let out = slawatch(&["run", "--once", "--max-wait", "2s", "--config", &config])
+        .env("SIM_SLACK_ONCALL", "http://127.0.0.1:9/unreachable")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+    assert!(
+        stderr.contains("the exports could not be made current within 2s") && stderr.contains("Zendesk's rate limit (429, Retry-After"),
+        "{stderr}"
+    );
+}
