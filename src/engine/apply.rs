@@ -8,9 +8,9 @@ use serde_json::Value;
 
 use crate::config::{Config, CustomerMapping, SeverityMapping};
 use crate::sla::clock::{Event, Role, TicketFacts};
-use crate::sla::policy::{Customer, FirstResponseRules};
+use crate::sla::policy::Customer;
 use crate::sla::time::Timestamp;
-use crate::store::{OrganizationRecord, StoredEvent, TicketRecord};
+use crate::store::{OrganizationRecord, SeverityInputs, StoredEvent, TicketRecord};
 use crate::zendesk::models::{Change, Comment, Ticket, TicketEvent};
 
 /// Who is who: the roles known (every listed agent and admin, and users looked up live), names,
@@ -83,18 +83,91 @@ fn last_status(record: &TicketRecord) -> Option<&str> {
 
 /// The ticket's severity by the configured mapping: dropdown field, then tags, then priority.
 pub fn severity_of(ticket: &Ticket, mapping: &SeverityMapping) -> Option<String> {
-    let from_field = mapping.field_id.and_then(|id| {
-        let field = ticket.custom_fields.iter().find(|f| f.id == id)?;
-        mapping.field_values.get(field.value.as_str()?).cloned()
-    });
-    from_field
-        .or_else(|| ticket.tags.iter().find_map(|t| mapping.tags.get(t).cloned()))
-        .or_else(|| {
-            ticket
-                .priority
-                .as_ref()
-                .and_then(|p| mapping.priorities.get(&p.to_ascii_lowercase()).cloned())
-        })
+    let field = mapping
+        .field_id
+        .and_then(|id| ticket.custom_fields.iter().find(|f| f.id == id))
+        .and_then(|f| f.value.as_str());
+    severity_from(field, &ticket.tags, ticket.priority.as_deref(), mapping)
+}
+
+fn severity_from(field: Option<&str>, tags: &[String], priority: Option<&str>, mapping: &SeverityMapping) -> Option<String> {
+    field
+        .and_then(|value| mapping.field_values.get(value).cloned())
+        .or_else(|| tags.iter().find_map(|t| mapping.tags.get(t).cloned()))
+        .or_else(|| priority.and_then(|p| mapping.priorities.get(&p.to_ascii_lowercase()).cloned()))
+}
+
+fn inputs_severity(inputs: &SeverityInputs, mapping: &SeverityMapping) -> Option<String> {
+    let field = mapping.field_id.and_then(|id| inputs.fields.get(&id)).map(String::as_str);
+    severity_from(field, &inputs.tags, inputs.priority.as_deref(), mapping)
+}
+
+/// Follows the severity through the events export: from the ticket's creation audit on, each
+/// audit that changes what the mapping reads is a severity change at its instant. It replaces
+/// what snapshots assumed up to then (a ticket first seen after an upgrade was taken to have
+/// its current severity since creation). Returns true when the record changed.
+fn follow_severity(record: &mut TicketRecord, audit: &TicketEvent, changes: &[Change], mapping: &SeverityMapping) -> bool {
+    if audit.creates() {
+        record.severity_inputs = Some(SeverityInputs::default());
+    }
+    let Some(inputs) = record.severity_inputs.as_mut() else {
+        // Its history began before the export's start: the snapshots say what they can.
+        return false;
+    };
+    let mut touched = audit.creates();
+    for change in changes {
+        let Change::Field { name, value } = change else { continue };
+        let text = value.as_str().map(str::to_string);
+        match name.as_str() {
+            "tags" => {
+                inputs.tags = value
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|t| t.as_str().map(str::to_string))
+                    .collect()
+            }
+            "priority" => inputs.priority = text,
+            id => match (id.parse::<u64>().ok(), text) {
+                (Some(id), Some(text)) => {
+                    inputs.fields.insert(id, text);
+                }
+                (Some(id), None) => {
+                    inputs.fields.remove(&id);
+                }
+                (None, _) => continue,
+            },
+        }
+        touched = true;
+    }
+    if !touched {
+        return false;
+    }
+    let severity = inputs_severity(inputs, mapping);
+    let at = audit.timestamp;
+    let last_followed = record
+        .events
+        .iter()
+        .rev()
+        .filter(|e| e.audit_id != SNAPSHOT)
+        .find_map(|e| match &e.event {
+            Event::Severity { severity, .. } => Some(severity.clone()),
+            _ => None,
+        });
+    if !audit.creates() && last_followed.as_ref() == Some(&severity) {
+        return false;
+    }
+    record
+        .events
+        .retain(|e| !(e.audit_id == SNAPSHOT && matches!(e.event, Event::Severity { .. }) && e.event.at() <= at));
+    insert_sorted(
+        record,
+        StoredEvent {
+            audit_id: audit.id,
+            event: Event::Severity { at, severity },
+        },
+    );
+    true
 }
 
 /// Applies one ticket from the ticket export (or a live read). Returns true when the record changed.
@@ -165,7 +238,8 @@ pub fn apply_ticket(record: &mut TicketRecord, ticket: &Ticket, severity_mapping
 /// Applies one audit from the events export, once: a re-delivered audit is ignored. A comment
 /// is kept as facts (author, role, public, length, acknowledgement), never its body.
 /// Returns true when the record changed.
-pub fn apply_audit(record: &mut TicketRecord, audit: &TicketEvent, directory: &Directory, rules: &FirstResponseRules) -> bool {
+pub fn apply_audit(record: &mut TicketRecord, audit: &TicketEvent, directory: &Directory, config: &Config) -> bool {
+    let rules = &config.policy.first_response;
     record.id = audit.ticket_id;
     if audit.id != SNAPSHOT && record.events.iter().any(|e| e.audit_id == audit.id) {
         return false;
@@ -173,8 +247,9 @@ pub fn apply_audit(record: &mut TicketRecord, audit: &TicketEvent, directory: &D
     if record.created_at.is_none() {
         record.created_at = Some(audit.timestamp);
     }
-    let mut changed = false;
-    for change in audit.changes() {
+    let changes = audit.changes();
+    let mut changed = follow_severity(record, audit, &changes, &config.severity);
+    for change in changes {
         let event = match change {
             Change::Comment {
                 author_id,
@@ -210,6 +285,7 @@ pub fn apply_audit(record: &mut TicketRecord, audit: &TicketEvent, directory: &D
                     status,
                 }
             }
+            Change::Field { .. } => continue,
         };
         // A comment read live before an alert (see `apply_live`) comes again in the export.
         if matches!(event, Event::Comment { .. }) && record.events.iter().any(|e| e.event == event) {
@@ -238,7 +314,7 @@ pub fn apply_live(record: &mut TicketRecord, ticket: &Ticket, comments: &[Commen
                 "created_at": comment.created_at.map(crate::sla::time::format_rfc3339),
             })],
         };
-        changed |= apply_audit(record, &audit, directory, &config.policy.first_response);
+        changed |= apply_audit(record, &audit, directory, config);
     }
     changed
 }

@@ -294,7 +294,7 @@ impl Engine {
             let mut applied = 0;
             for audit in audits {
                 let record = self.load(&mut changed, audit.ticket_id)?;
-                if apply_audit(record, audit, &directory, &self.config.policy.first_response) {
+                if apply_audit(record, audit, &directory, &self.config) {
                     applied += 1;
                     ids.push(audit.ticket_id);
                 }

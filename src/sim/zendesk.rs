@@ -359,6 +359,13 @@ impl SimZendesk {
         self.state().world().set_status(ticket, "deleted", world::SYSTEM_UPDATER, now);
     }
 
+    /// Restores a deleted ticket (an admin's undo from Deleted tickets): open again, an audit
+    /// by the system.
+    pub fn restore_ticket(&self, ticket: u64) {
+        let now = self.now();
+        self.state().world().set_status(ticket, "open", world::SYSTEM_UPDATER, now);
+    }
+
     /// The ticket as the API renders it (deleted ones included), or None if it never existed.
     pub fn ticket_json(&self, ticket: u64) -> Option<Value> {
         self.state().world().ticket_json(ticket)

@@ -22,7 +22,9 @@ mod alerts;
 mod migrate;
 mod records;
 
-pub use records::{AgentRecord, AlertRecord, AlertStatus, Cursors, Delivery, OrganizationRecord, StoredEvent, TicketRecord, UserRecord};
+pub use records::{
+    AgentRecord, AlertRecord, AlertStatus, Cursors, Delivery, OrganizationRecord, SeverityInputs, StoredEvent, TicketRecord, UserRecord,
+};
 
 /// Bumped when a stored shape changes incompatibly; `migrate` brings older stores forward.
 pub const SCHEMA_VERSION: u64 = 2;

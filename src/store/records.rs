@@ -50,6 +50,19 @@ pub struct TicketRecord {
     /// Zendesk's satisfaction rating score (`good`, `bad`, `offered`, `unoffered`...).
     #[serde(default)]
     pub satisfaction: Option<String>,
+    /// What the severity mapping reads, as the events export last left it (from the ticket's
+    /// creation audit on): each change of it is a severity change at its own instant.
+    #[serde(default)]
+    pub severity_inputs: Option<SeverityInputs>,
+}
+
+/// The fields a severity is mapped from.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeverityInputs {
+    /// Custom field values by field id (only the ones changes named).
+    pub fields: std::collections::BTreeMap<u64, String>,
+    pub tags: Vec<String>,
+    pub priority: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

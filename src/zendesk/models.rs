@@ -196,9 +196,45 @@ pub enum Change {
         created_at: Option<Timestamp>,
     },
     Status(String),
+    /// A field the severity mapping may read: `tags` (the whole list), `priority`, or a custom
+    /// field by its id; `created` when set by the ticket's creation.
+    Field {
+        name: String,
+        value: Value,
+    },
+}
+
+/// The tags, priority and custom field changes of one child event, in either form.
+fn field_changes(child: &Value) -> Vec<Change> {
+    let field = |name: &str, value: &Value| Change::Field {
+        name: name.to_string(),
+        value: value.clone(),
+    };
+    match (child.get("field_name").and_then(Value::as_str), child.get("value")) {
+        (Some(name @ ("tags" | "priority")), Some(value)) => vec![field(name, value)],
+        (Some(name), Some(value)) if name.parse::<u64>().is_ok() => vec![field(name, value)],
+        (Some(_), _) => Vec::new(),
+        (None, _) => {
+            let mut out: Vec<Change> = ["tags", "priority"]
+                .into_iter()
+                .filter_map(|name| child.get(name).map(|value| field(name, value)))
+                .collect();
+            if let Some(Value::Object(fields)) = child.get("custom_ticket_fields") {
+                out.extend(fields.iter().map(|(id, value)| field(id, value)));
+            }
+            out
+        }
+    }
 }
 
 impl TicketEvent {
+    /// Whether this audit created the ticket: its field values are the ticket's first.
+    pub fn creates(&self) -> bool {
+        self.child_events
+            .iter()
+            .any(|c| c.get("event_type").or_else(|| c.get("type")).and_then(Value::as_str) == Some("Create"))
+    }
+
     /// The comments and status changes among the child events; other kinds are ignored.
     pub fn changes(&self) -> Vec<Change> {
         let mut out = Vec::new();
@@ -234,6 +270,7 @@ impl TicketEvent {
                     if let Some(status) = status {
                         out.push(Change::Status(status.to_ascii_lowercase()));
                     }
+                    out.extend(field_changes(child));
                 }
                 _ => {}
             }
@@ -372,6 +409,33 @@ mod tests {
     }
 
     #[test]
+    fn severity_inputs_are_read_in_either_form() {
+        let event: TicketEvent = serde_json::from_value(serde_json::json!({
+            "id": 1, "ticket_id": 2, "timestamp": 100,
+            "child_events": [
+                {"id": 3, "event_type": "Create", "tags": ["sev2", "vip"], "priority": "normal",
+                 "custom_ticket_fields": {"360001": "severity_2"}},
+                {"id": 4, "type": "Change", "field_name": "tags", "value": ["sev1"], "previous_value": ["sev2"]},
+                {"id": 5, "type": "Change", "field_name": "360001", "value": "severity_1"},
+                {"id": 6, "type": "Change", "field_name": "subject", "value": "not read"}
+            ]
+        }))
+        .unwrap();
+        assert!(event.creates());
+        let field = |name: &str, value: Value| Change::Field { name: name.into(), value };
+        assert_eq!(
+            event.changes(),
+            vec![
+                field("tags", serde_json::json!(["sev2", "vip"])),
+                field("priority", serde_json::json!("normal")),
+                field("360001", serde_json::json!("severity_2")),
+                field("tags", serde_json::json!(["sev1"])),
+                field("360001", serde_json::json!("severity_1")),
+            ]
+        );
+    }
+
+    #[test]
     fn child_events_give_comments_and_status_changes() {
         let event: TicketEvent = serde_json::from_value(serde_json::json!({
             "id": 1, "ticket_id": 2, "timestamp": 100, "updater_id": 5,
@@ -394,6 +458,10 @@ mod tests {
                     created_at: Some(1_796_058_000)
                 },
                 Change::Status("solved".into()),
+                Change::Field {
+                    name: "priority".into(),
+                    value: Value::from("high")
+                },
                 Change::Status("pending".into()),
             ]
         );
