@@ -134,9 +134,10 @@ async fn a_breach_only_the_events_export_reveals_is_told_once() {
     );
 }
 
-/// A world whose clock stands still and allows 2 requests a minute: once they are used, every
-/// request is told to wait about a minute, for ever.
-async fn rate_limited_world() -> SimZendesk {
+/// A world whose clock stands still and allows `per_minute` requests a minute: once they are
+/// used, every request is told to wait about a minute, for ever. With 1, the daemon waits in its
+/// directory refresh (listing organizations); with 2, in the ticket export.
+async fn rate_limited_world(per_minute: u32) -> SimZendesk {
     let now = Clock::system().now();
     let sim = SimZendesk::start_with_clock(
         SimOptions {
@@ -156,14 +157,17 @@ async fn rate_limited_world() -> SimZendesk {
         ..NewTicket::default()
     });
     sim.set_now(now);
-    sim.set_rate_limit(Some(2));
+    sim.set_rate_limit(Some(per_minute));
     sim
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_stops_run_and_run_once_within_ten_seconds_while_zendesk_makes_them_wait() {
-    for args in [&["run"][..], &["run", "--once"][..]] {
-        let sim = rate_limited_world().await;
+    let phases = [1, 2]
+        .into_iter()
+        .flat_map(|limit| [(limit, &["run"][..]), (limit, &["run", "--once"][..])]);
+    for (limit, args) in phases {
+        let sim = rate_limited_world(limit).await;
         let dir = tempfile::tempdir().unwrap();
         let config = config(dir.path(), &sim, "");
         let log = dir.path().join("daemon.log");
@@ -185,14 +189,17 @@ async fn sigterm_stops_run_and_run_once_within_ten_seconds_while_zendesk_makes_t
         let status = daemon.wait().unwrap();
         let took = asked.elapsed();
         let text = std::fs::read_to_string(&log).unwrap_or_default();
-        assert!(took < Duration::from_secs(10), "{args:?} took {took:?} to stop:\n{text}");
-        assert!(status.success(), "{args:?}: {status:?}\n{text}");
+        assert!(
+            took < Duration::from_secs(10),
+            "{args:?} ({limit}/min) took {took:?} to stop:\n{text}"
+        );
+        assert!(status.success(), "{args:?} ({limit}/min): {status:?}\n{text}");
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn run_once_that_cannot_become_current_exits_3_naming_what_it_waited_for() {
-    let sim = rate_limited_world().await;
+    let sim = rate_limited_world(2).await;
     let dir = tempfile::tempdir().unwrap();
     let config = config(dir.path(), &sim, "");
     let started = Instant::now();

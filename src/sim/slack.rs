@@ -93,6 +93,8 @@ struct Inner {
     down: bool,
     fail_next: u32,
     fail_status: u16,
+    /// The `Retry-After` of an injected 429 (`1` unless set): a misbehaving server's may be huge.
+    retry_after: Option<String>,
     delay: Duration,
 }
 
@@ -116,6 +118,7 @@ impl SimSlack {
                 down: false,
                 fail_next: 0,
                 fail_status: 500,
+                retry_after: None,
                 delay: Duration::ZERO,
             }),
             requests: AtomicU64::new(0),
@@ -191,6 +194,11 @@ impl SimSlack {
         inner.fail_status = status;
     }
 
+    /// The `Retry-After` value injected 429s carry (seconds or an HTTP date, verbatim).
+    pub fn set_retry_after(&self, value: &str) {
+        self.state().inner().retry_after = Some(value.to_string());
+    }
+
     /// Every request waits this long (real time) before anything else happens.
     pub fn set_delay(&self, d: Duration) {
         self.state().inner().delay = d;
@@ -245,7 +253,10 @@ async fn handle(AxumState(state): AxumState<Arc<State>>, method: Method, uri: Ur
     if let Some(status) = injected_failure(&state) {
         let mut response = refuse(status, failure_text(status));
         if status == StatusCode::TOO_MANY_REQUESTS {
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(1));
+            let value = state.inner().retry_after.clone().unwrap_or_else(|| "1".to_string());
+            if let Ok(value) = HeaderValue::from_str(&value) {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
         }
         return response;
     }
