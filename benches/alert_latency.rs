@@ -6,6 +6,11 @@
 //! with 10-minute targets cross 800 thresholds in under a minute; each
 //! threshold instant is mapped back to the wall-clock moment it happened.
 
+/// jemalloc: glibc's allocator spent half of ingestion in malloc and free (docs/PERFORMANCE.md).
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

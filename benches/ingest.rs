@@ -2,6 +2,11 @@
 //! clocks evaluated → committed to sled, on one thread, for 100,000 tickets.
 //! Run with `cargo bench --bench ingest` (prints figures; see docs/PERFORMANCE.md).
 
+/// jemalloc: glibc's allocator spent half of ingestion in malloc and free (docs/PERFORMANCE.md).
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 use std::time::{Duration, Instant};
 
 use serde_json::json;
@@ -80,7 +85,7 @@ fn main() {
     let cache_mb: u64 = std::env::var("SLAWATCH_BENCH_CACHE_MB")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(64);
+        .unwrap_or(16);
     let mut config = Config::defaults();
     config.store.cache_bytes = cache_mb << 20;
     let clock = Clock::manual(T0 + 3 * 86_400);

@@ -1,3 +1,8 @@
+/// jemalloc: glibc's allocator spent half of ingestion in malloc and free (docs/PERFORMANCE.md).
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 

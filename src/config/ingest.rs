@@ -287,7 +287,7 @@ impl Checker<'_> {
         });
         StoreConfig {
             path: PathBuf::from(raw.path.unwrap_or_else(|| "slawatch.sled".to_string())),
-            cache_bytes: raw.cache_mb.unwrap_or(64).max(1) * 1024 * 1024,
+            cache_bytes: raw.cache_mb.unwrap_or(16).max(1) * 1024 * 1024,
         }
     }
 }

@@ -311,7 +311,8 @@ pub async fn decider_loop(engine: std::sync::Arc<Engine>) {
             backoff.delay(failures)
         } else {
             match engine.store.next_due() {
-                Ok(Some(at)) => Duration::from_secs((at - engine.clock.now()).max(0) as u64),
+                // To the millisecond: a wait rounded to whole seconds would be up to a second late.
+                Ok(Some(at)) => Duration::from_millis((at * 1000 - engine.clock.now_ms()).max(0) as u64),
                 Ok(None) => Duration::from_secs(3600),
                 Err(_) => backoff.delay(1),
             }
@@ -319,8 +320,8 @@ pub async fn decider_loop(engine: std::sync::Arc<Engine>) {
         tokio::select! {
             _ = engine.shutdown.cancelled() => break,
             _ = engine.wake.notified() => {}
-            // Due instants are whole seconds: a wait of zero means due now, already handled.
-            _ = engine.clock.sleep(wait.max(Duration::from_millis(200))) => {}
+            // A wait of zero means due now, already handled: never spin.
+            _ = engine.clock.sleep(wait.max(Duration::from_millis(5))) => {}
         }
     }
 }
