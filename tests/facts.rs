@@ -140,6 +140,31 @@ async fn a_reply_by_an_agent_added_since_the_listing_is_never_taken_for_a_custom
 }
 
 #[tokio::test]
+async fn a_newly_listed_agent_re_evaluates_the_tickets_they_answered() {
+    let h = Harness::new(SUPPORT_ONLY).await;
+    let id = h.ticket("sev1");
+    h.poll().await;
+    let newcomer = h.sim.add_user("Nova Newcomer", "nova@support.example", "agent", None);
+    h.sim.add_comment(id, newcomer, ANSWER, true);
+    h.poll().await;
+    // Stored as a customer's reply for now: the ticket still waits for its first response.
+    assert!(h.engine.store.ticket(id).unwrap().unwrap().next_alert.is_some());
+    // The next listing names the agent: the ticket's clocks and due instant follow at once.
+    h.engine.refresh_directory(true).await.unwrap();
+    let record = h.engine.store.ticket(id).unwrap().unwrap();
+    let clocks = h.engine.clocks(&record, &h.engine.directory(), h.clock.now()).unwrap();
+    assert_eq!(
+        clocks.contract(slawatch::sla::policy::Metric::FirstResponse).unwrap().state,
+        slawatch::sla::clock::ClockState::Met
+    );
+    assert_eq!(
+        record.next_alert,
+        clocks.next_alert(),
+        "the due instant is the resolution clock's now, not the first response's"
+    );
+}
+
+#[tokio::test]
 async fn unreadable_records_are_counted_and_skipped_without_wedging_or_resending() {
     let mut h = Harness::new(SUPPORT_ONLY).await;
     let sent = h.ticket("sev1");

@@ -215,3 +215,53 @@ async fn run_once_that_cannot_become_current_exits_3_naming_what_it_waited_for()
         "{stderr}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_stops_run_within_ten_seconds_while_deliveries_back_off() {
+    // A ticket whose 90% warning is due at first sight, and a Slack that refuses connections:
+    // the delivery worker backs off, and SIGTERM ends its wait.
+    let now = Clock::system().now();
+    let sim = SimZendesk::start_with_clock(
+        SimOptions {
+            start_time: now - HOUR,
+            ..SimOptions::default()
+        },
+        Clock::manual(now - 3300),
+    )
+    .await
+    .unwrap();
+    let customer = sim.add_user("Casey", "casey@example.com", "end-user", None);
+    sim.create_ticket(NewTicket {
+        subject: "Down".into(),
+        body: "It is down.".into(),
+        requester_id: customer,
+        tags: vec!["sev1".into()],
+        ..NewTicket::default()
+    });
+    sim.set_now(now);
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(dir.path(), &sim, "");
+    let log = dir.path().join("daemon.log");
+    let mut daemon = slawatch(&["run", "--config", &config])
+        .env("SIM_SLACK_ONCALL", "http://127.0.0.1:9/refused")
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    eventually("a delivery failing and backing off", &log, || {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .contains("delivery failed; will retry")
+    })
+    .await;
+    let asked = Instant::now();
+    terminate(&daemon);
+    let status = daemon.wait().unwrap();
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(asked.elapsed() < Duration::from_secs(10), "took {:?}:\n{text}", asked.elapsed());
+    assert!(status.success(), "{status:?}\n{text}");
+    // Nothing decided was lost: the warning is still owed, in the outbox, for the next start.
+    let store = common::reopen(&dir.path().join("store")).await;
+    assert_eq!(store.outbox("oncall").unwrap().len(), 1);
+}
