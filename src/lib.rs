@@ -7,6 +7,7 @@ pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod engine;
+pub mod escalate;
 pub mod notify;
 pub mod retry;
 pub mod sim;

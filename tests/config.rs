@@ -224,6 +224,8 @@ fn the_example_file_is_valid_and_documents_every_section() {
         "[first_response]",
         "[alerts]",
         "[[goals]]",
+        "[escalation]",
+        "[[escalation.rules]]",
     ] {
         assert!(example.contains(section), "config.example.toml does not mention {section}");
     }
@@ -487,4 +489,90 @@ fn interval_errors_point_at_the_interval_concerned() {
         one_error(&week("  \"09:00-12:00\",\n  \"14:00-13:00\",\n")),
         "config.toml:5: schedules.s.hours.mon: the interval ends at 13:00 which is not after its start 14:00"
     );
+}
+
+const ESCALATION: &str = r#"
+[notify.channels.support]
+kind = "slack"
+url_env = "SLACK_SUPPORT"
+
+[escalation]
+api_url = "https://github.example.com/api/v3/"
+token_env = "GITHUB_TOKEN"
+request_type_field = 360000000001
+team_field = 360000000002
+channel = "support"
+priority_labels = { sev1 = "p1", sev2 = "p2" }
+
+[[escalation.rules]]
+name = "help"
+tag = "rfh"
+request_type = "help_request"
+repository = "acme/support-escalations"
+labels = ["rfh", "customer/{org}", "team/{team}", "{priority}"]
+
+[[escalation.rules]]
+name = "defects"
+kind = "defect"
+request_type = "defect"
+repository = "acme/product.rs"
+title = "[{severity}] {subject}"
+assignees = ["octocat"]
+"#;
+
+#[test]
+fn escalation_rules_resolve_and_check_config_shows_them() {
+    let config = Config::parse("test.toml", ESCALATION).unwrap_or_else(|e| panic!("{e}"));
+    let e = config.escalation.as_ref().unwrap();
+    assert_eq!(e.api_url, "https://github.example.com/api/v3");
+    assert_eq!(e.rules.len(), 2);
+    assert_eq!(e.rules[0].repository.to_string(), "acme/support-escalations");
+    assert_eq!(e.rules[0].title.to_string(), "{subject} ({org}, {severity})", "the default title");
+    assert_eq!(e.rules[1].kind, slawatch::config::RequestKind::Defect);
+    let text = slawatch::config::describe::describe_ingest(&config);
+    assert!(
+        text.contains("escalation: GitHub at https://github.example.com/api/v3 (token from $GITHUB_TOKEN)"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "rule help (help_request): when tag \"rfh\" or request type \"help_request\" → acme/support-escalations: title \"{subject} ({org}, {severity})\", labels [rfh, customer/{org}, team/{team}, {priority}]"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("rule defects (defect): when request type \"defect\" → acme/product.rs"),
+        "{text}"
+    );
+    assert!(Config::parse("test.toml", "").unwrap().escalation.is_none());
+}
+
+#[test]
+fn escalation_rules_naming_unknown_fields_or_repository_forms_are_errors_with_lines() {
+    let text = r#"
+[escalation]
+token_env = "GITHUB_TOKEN"
+channel = "nowhere"
+
+[[escalation.rules]]
+name = "help"
+tag = "rfh"
+repository = "https://github.com/acme/help"
+labels = ["team/{team}", "{customer}"]
+
+[[escalation.rules]]
+name = "nothing"
+request_type = "defect"
+repository = "acme/product"
+"#;
+    let errors = Config::parse("test.toml", text).unwrap_err().to_string();
+    for expected in [
+        "test.toml:4: escalation.channel: \"nowhere\" is not a channel in [notify.channels]",
+        "test.toml:9: escalation.rules[0].repository: \"https://github.com/acme/help\" is not a repository as owner/name",
+        "test.toml:10: escalation.rules[0].labels: {team} needs escalation.team_field",
+        "test.toml:10: escalation.rules[0].labels: {customer} is not a placeholder",
+        "test.toml:14: escalation.rules[1].request_type: needs escalation.request_type_field",
+    ] {
+        assert!(errors.contains(expected), "missing {expected:?} in:\n{errors}");
+    }
 }

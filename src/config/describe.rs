@@ -210,5 +210,69 @@ pub fn describe_ingest(config: &Config) -> String {
         config.store.cache_bytes >> 20
     );
     let _ = writeln!(out, "admin HTTP: {}", config.admin.listen);
+    out.push_str(&describe_escalation(config));
+    out
+}
+
+/// The engineering-help rules, resolved (no secrets: only the token variable's name).
+fn describe_escalation(config: &Config) -> String {
+    let mut out = String::new();
+    let Some(e) = &config.escalation else {
+        let _ = writeln!(out, "\nescalation: not configured (no GitHub issues are filed)");
+        return out;
+    };
+    let field = |id: Option<u64>| id.map_or("none".to_string(), |id| format!("field {id}"));
+    let _ = writeln!(
+        out,
+        "\nescalation: GitHub at {} (token from ${}); request type {}, team {}, version {}, link {}",
+        e.api_url,
+        e.token_env,
+        field(e.request_type_field),
+        field(e.team_field),
+        field(e.version_field),
+        field(e.link_field)
+    );
+    let _ = writeln!(
+        out,
+        "  summary: newest internal note starting {:?} (else the description); filed tag {:?}; told to {}; issues re-read every {}s{}",
+        e.summary_marker,
+        e.filed_tag,
+        e.channel.as_deref().unwrap_or("no channel"),
+        e.sync_interval.as_secs(),
+        if e.comment_on_solve {
+            "; comments once when the ticket is solved"
+        } else {
+            ""
+        }
+    );
+    let _ = writeln!(out, "  priority labels: {}", map_text(&e.priority_labels));
+    if e.rules.is_empty() {
+        let _ = writeln!(out, "  no rules: no ticket requests engineering");
+    }
+    for rule in &e.rules {
+        let when: Vec<String> = [
+            rule.tag.as_ref().map(|t| format!("tag {t:?}")),
+            rule.request_type.as_ref().map(|r| format!("request type {r:?}")),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        let labels: Vec<String> = rule.labels.iter().map(|l| l.to_string()).collect();
+        let _ = writeln!(
+            out,
+            "  rule {} ({}): when {} → {}: title {:?}, labels [{}]{}",
+            rule.name,
+            rule.kind.key(),
+            when.join(" or "),
+            rule.repository,
+            rule.title.to_string(),
+            labels.join(", "),
+            if rule.assignees.is_empty() {
+                String::new()
+            } else {
+                format!(", assignees {}", rule.assignees.join(", "))
+            }
+        );
+    }
     out
 }

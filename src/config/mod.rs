@@ -29,8 +29,10 @@ use crate::sla::time::{days_from_civil, days_in_month, Duration};
 use crate::sla::zones::iana_name_for_rails_zone;
 
 pub mod describe;
+mod escalation;
 mod ingest;
 mod notify;
+pub use escalation::{EscalationConfig, EscalationRule, Repository, RequestKind};
 pub use ingest::{AdminConfig, CustomerMapping, SeverityMapping, StoreConfig, ZendeskConfig};
 pub use notify::{ChannelConfig, ChannelKind, NoteMode, NotifyConfig, Route};
 
@@ -108,6 +110,8 @@ pub struct Config {
     pub store: StoreConfig,
     pub admin: AdminConfig,
     pub notify: NotifyConfig,
+    /// Absent when the file has no `[escalation]`: no GitHub issues are filed.
+    pub escalation: Option<EscalationConfig>,
 }
 
 impl Config {
@@ -164,6 +168,7 @@ impl Config {
         let store = user.store.take().or(defaults.store.take());
         let admin = user.admin.take().or(defaults.admin.take());
         let notify = user.notify.take().or(defaults.notify.take());
+        let escalation = user.escalation.take();
         let policy = check.policy(user, defaults);
         let zendesk = zendesk.and_then(|z| check.zendesk(z));
         let severity = check.severity(severity.0, &policy.severities, severity.1);
@@ -173,6 +178,8 @@ impl Config {
         let store = check.store(store);
         let admin = check.admin(admin);
         let notify = check.notify(notify, &policy, &tiers);
+        let channels: Vec<&String> = notify.channels.keys().collect();
+        let escalation = escalation.map(|raw| check.escalation(raw, &policy.severities, &channels));
         check.errors.sort_by_key(|e| e.line);
         if check.errors.is_empty() {
             Ok(Config {
@@ -183,6 +190,7 @@ impl Config {
                 store,
                 admin,
                 notify,
+                escalation,
             })
         } else {
             Err(ConfigErrors(check.errors))
@@ -236,6 +244,7 @@ struct RawConfig {
     store: Option<ingest::RawStore>,
     admin: Option<ingest::RawAdmin>,
     notify: Option<notify::RawNotify>,
+    escalation: Option<escalation::RawEscalation>,
 }
 
 #[derive(Deserialize)]

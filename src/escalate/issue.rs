@@ -1,0 +1,163 @@
+//! The GitHub issue a request for engineering files: which rule a ticket matches, and the
+//! title, labels and body engineering reads. Pure: the ticket's facts come in, the draft goes
+//! out; filing it (once, ever) is the outbox's job.
+
+use super::redact::redact;
+use super::template::Placeholder;
+use crate::config::{EscalationConfig, EscalationRule, Repository};
+
+/// GitHub refuses an issue body longer than this many characters.
+pub const MAX_BODY_CHARS: usize = 65_536;
+
+/// GitHub's longest label name.
+const MAX_LABEL_CHARS: usize = 50;
+
+/// What a ticket says when its issue is filed, read live from Zendesk (the store keeps no text).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Request {
+    pub ticket_id: u64,
+    pub ticket_url: String,
+    pub subject: String,
+    /// The organization's name.
+    pub org: Option<String>,
+    pub tier: String,
+    pub severity: String,
+    pub version: Option<String>,
+    pub request_type: Option<String>,
+    pub team: Option<String>,
+    /// The SLA clocks now, in words (`first response met; resolution: 51 business hours left, due …`).
+    pub sla: String,
+    /// The newest internal note starting with the summary marker, the marker taken off.
+    pub summary: Option<String>,
+    /// The ticket's first comment.
+    pub description: String,
+    /// The customer's public comments, oldest first.
+    pub customer_words: Vec<String>,
+    /// This ticket's request number: 1, then 2 for a request after the first issue closed.
+    pub number: u32,
+    /// The issue an earlier request filed, mentioned by a later one.
+    pub previous_issue: Option<String>,
+}
+
+/// An issue ready to be created.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssueDraft {
+    pub repository: Repository,
+    pub title: String,
+    pub body: String,
+    pub labels: Vec<String>,
+    pub assignees: Vec<String>,
+}
+
+/// The hidden marker that finds an issue again before it could be filed twice.
+pub fn marker(ticket_id: u64, request: u32) -> String {
+    format!("<!-- slawatch:zendesk-ticket={ticket_id}:request={request} -->")
+}
+
+/// The first rule (in order) that a ticket with `tags` and `request_type` matches.
+pub fn matching_rule<'a>(rules: &'a [EscalationRule], tags: &[String], request_type: Option<&str>) -> Option<&'a EscalationRule> {
+    rules.iter().find(|rule| {
+        rule.tag.as_ref().is_some_and(|tag| tags.contains(tag))
+            || rule.request_type.as_deref().is_some_and(|wanted| request_type == Some(wanted))
+    })
+}
+
+fn value(request: &Request, config: &EscalationConfig, placeholder: Placeholder) -> Option<String> {
+    let text = |s: &str| Some(s.to_string()).filter(|s| !s.trim().is_empty());
+    match placeholder {
+        Placeholder::Subject => text(&request.subject),
+        Placeholder::Org => request.org.as_deref().and_then(text),
+        Placeholder::Tier => text(&request.tier),
+        Placeholder::Severity => text(&request.severity),
+        Placeholder::Priority => config.priority_labels.get(&request.severity).cloned(),
+        Placeholder::Team => request.team.as_deref().and_then(text),
+        Placeholder::Version => request.version.as_deref().and_then(text),
+        Placeholder::RequestType => request.request_type.as_deref().and_then(text),
+        Placeholder::Ticket => Some(request.ticket_id.to_string()),
+    }
+}
+
+/// `> ` before every line: the customer's words, quoted.
+fn quote(text: &str) -> String {
+    text.lines().map(|line| format!("> {line}")).collect::<Vec<_>>().join("\n")
+}
+
+/// Cuts `body` to GitHub's limit, saying so and pointing at the ticket for the rest. The marker
+/// is at the top, so it always survives.
+fn capped(body: String, ticket_url: &str) -> String {
+    if body.chars().count() <= MAX_BODY_CHARS {
+        return body;
+    }
+    let tail = format!("\n\n… cut at GitHub's size limit: the rest is on the ticket, {ticket_url}\n");
+    let keep = MAX_BODY_CHARS - tail.chars().count();
+    let mut out: String = body.chars().take(keep).collect();
+    out.push_str(&tail);
+    out
+}
+
+/// The issue `rule` files for `request`. Contact details are redacted from every text that
+/// came from the ticket; attachments are never copied.
+pub fn draft(rule: &EscalationRule, config: &EscalationConfig, request: &Request) -> IssueDraft {
+    let fill = |p: Placeholder| value(request, config, p).map(|v| redact(&v));
+    // A title must say something even when a value is missing; a label without its value is left out.
+    let title = rule
+        .title
+        .render(|p| fill(p).or_else(|| Some(format!("no {}", p.name().replace('_', " ")))))
+        .unwrap_or_default();
+    let mut labels: Vec<String> = rule
+        .labels
+        .iter()
+        .filter_map(|label| label.render(fill))
+        .map(|label| label.chars().take(MAX_LABEL_CHARS).collect::<String>())
+        .filter(|label| !label.trim().is_empty())
+        .collect();
+    labels.dedup();
+
+    let row = |name: &str, value: Option<&str>| {
+        format!(
+            "| {name} | {} |\n",
+            value.map_or("—".to_string(), |v| redact(v).replace('|', "\\|"))
+        )
+    };
+    let mut body = format!("{}\n\n", marker(request.ticket_id, request.number));
+    body.push_str(&format!(
+        "**Zendesk ticket [#{}]({})**: {}\n\n",
+        request.ticket_id,
+        request.ticket_url,
+        redact(&request.subject)
+    ));
+    body.push_str("| | |\n|---|---|\n");
+    body.push_str(&row("Customer", request.org.as_deref()));
+    body.push_str(&row("Tier", Some(&request.tier)));
+    body.push_str(&row("Severity", Some(&request.severity)));
+    body.push_str(&row("Product version", request.version.as_deref()));
+    body.push_str(&row("Request type", request.request_type.as_deref()));
+    body.push_str(&row("SLA now", Some(&request.sla)));
+    if let Some(previous) = &request.previous_issue {
+        body.push_str(&format!(
+            "\nRequest {} for this ticket; the earlier one was {previous}.\n",
+            request.number
+        ));
+    }
+    match &request.summary {
+        Some(summary) => body.push_str(&format!("\n### Summary (from support)\n\n{}\n", redact(summary.trim()))),
+        None => body.push_str(&format!("\n### Description\n\n{}\n", quote(&redact(request.description.trim())))),
+    }
+    if !request.customer_words.is_empty() {
+        body.push_str("\n### The customer's words\n");
+        for words in &request.customer_words {
+            body.push_str(&format!("\n{}\n", quote(&redact(words.trim()))));
+        }
+    }
+    body.push_str(&format!(
+        "\n---\nFiled by slawatch for support. Attachments are not copied: see the ticket, {}\n",
+        request.ticket_url
+    ));
+    IssueDraft {
+        repository: rule.repository.clone(),
+        title: title.chars().take(256).collect(),
+        body: capped(body, &request.ticket_url),
+        labels,
+        assignees: rule.assignees.clone(),
+    }
+}
