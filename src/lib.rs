@@ -8,6 +8,7 @@ pub mod config;
 pub mod demo;
 pub mod engine;
 pub mod escalate;
+pub mod github;
 pub mod notify;
 pub mod retry;
 pub mod sim;

@@ -7,6 +7,7 @@
 //! that tests drive and inspect from Rust. Time in a simulated world is injected:
 //! it moves only when the test or the demo moves it.
 
+pub mod github;
 pub mod slack;
 pub mod zendesk;
 

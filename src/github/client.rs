@@ -1,0 +1,333 @@
+//! The GitHub REST client: plain reqwest (see the closing note of issue 8 on octocrab), the
+//! headers GitHub asks for, ETags, and the shared retry policy (`crate::retry`): transient
+//! failures are retried with backoff; rate limits (primary, by `x-ratelimit-reset`, and
+//! secondary, by `retry-after`) are handed back with the wait, for the caller to come back
+//! later. Every request in flight ends at shutdown.
+
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use serde_json::{json, Value};
+use tokio_util::sync::CancellationToken;
+
+use super::models::{Issue, IssueComment, SearchResult};
+use crate::clock::Clock;
+use crate::config::Repository;
+use crate::escalate::issue::IssueDraft;
+use crate::retry::{self, Backoff};
+
+/// The REST API version slawatch is written against.
+pub const API_VERSION: &str = "2022-11-28";
+
+#[derive(Debug, thiserror::Error)]
+pub enum GithubError {
+    #[error("{endpoint}: HTTP {status}: {message}")]
+    Status { endpoint: String, status: u16, message: String },
+    #[error("{endpoint}: rate limited; GitHub asked to wait {retry_after:?}")]
+    RateLimited { endpoint: String, retry_after: Duration },
+    #[error("{endpoint}: {message}")]
+    Transient { endpoint: String, message: String },
+    #[error("{endpoint}: the response could not be read: {message}")]
+    Malformed { endpoint: String, message: String },
+    #[error("stopped: shutdown asked for")]
+    Cancelled,
+}
+
+impl GithubError {
+    fn retryable(&self) -> bool {
+        match self {
+            GithubError::Status { status, .. } => *status >= 500,
+            GithubError::Transient { .. } | GithubError::Malformed { .. } => true,
+            GithubError::RateLimited { .. } | GithubError::Cancelled => false,
+        }
+    }
+}
+
+/// A conditional GET's answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Conditional<T> {
+    Changed {
+        value: T,
+        etag: Option<String>,
+    },
+    /// 304: as it was at the ETag given (costs no rate limit).
+    NotModified,
+}
+
+#[derive(Debug, Clone)]
+pub struct GithubOptions {
+    /// `https://api.github.com`, or `https://HOST/api/v3`.
+    pub api_url: String,
+    pub token: String,
+    pub timeout: Duration,
+    /// Attempts of a read before its error is returned.
+    pub max_attempts: u32,
+    pub backoff: Backoff,
+}
+
+#[derive(Debug, Default)]
+pub struct GithubStats {
+    pub requests: AtomicU64,
+    pub errors: AtomicU64,
+    pub not_modified: AtomicU64,
+    /// `x-ratelimit-remaining` of the last answer (-1 before any).
+    pub rate_remaining: AtomicI64,
+}
+
+pub struct GithubClient {
+    http: reqwest::Client,
+    options: GithubOptions,
+    clock: Clock,
+    cancel: CancellationToken,
+    pub stats: GithubStats,
+}
+
+fn header<'a>(headers: &'a reqwest::header::HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+impl GithubClient {
+    pub fn new(options: GithubOptions, clock: Clock) -> Result<GithubClient, reqwest::Error> {
+        let http = reqwest::Client::builder()
+            .timeout(options.timeout)
+            .user_agent(concat!("slawatch/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        let stats = GithubStats::default();
+        stats.rate_remaining.store(-1, Ordering::Relaxed);
+        Ok(GithubClient {
+            http,
+            options,
+            clock,
+            cancel: CancellationToken::new(),
+            stats,
+        })
+    }
+
+    /// Ends every request in flight and every wait when `cancel` is cancelled.
+    pub fn with_cancel(mut self, cancel: CancellationToken) -> GithubClient {
+        self.cancel = cancel;
+        self
+    }
+
+    /// How long a refused answer asks to wait: `retry-after` (secondary limits), else until
+    /// `x-ratelimit-reset` when nothing remains (the primary limit); None when it is no limit.
+    fn rate_wait(&self, status: u16, headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+        if !matches!(status, 403 | 429) {
+            return None;
+        }
+        if let Some(wait) = retry::retry_after(headers, self.clock.now()) {
+            return Some(wait);
+        }
+        if header(headers, "x-ratelimit-remaining") == Some("0") {
+            let reset = header(headers, "x-ratelimit-reset").and_then(|r| r.parse::<i64>().ok())?;
+            let secs = (reset - self.clock.now()).max(1) as u64;
+            return Some(Duration::from_secs(secs).min(retry::MAX_RETRY_AFTER));
+        }
+        // 429 without a hint: a minute, as GitHub's documentation suggests.
+        (status == 429).then_some(Duration::from_secs(60))
+    }
+
+    async fn send_once(
+        &self,
+        endpoint: &str,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+        etag: Option<&str>,
+    ) -> Result<(u16, Option<String>, Vec<u8>), GithubError> {
+        self.stats.requests.fetch_add(1, Ordering::Relaxed);
+        let url = format!("{}{path}", self.options.api_url.trim_end_matches('/'));
+        let mut request = self
+            .http
+            .request(method, &url)
+            .bearer_auth(&self.options.token)
+            .header(reqwest::header::ACCEPT, "application/vnd.github+json")
+            .header("X-GitHub-Api-Version", API_VERSION);
+        if let Some(etag) = etag {
+            request = request.header(reqwest::header::IF_NONE_MATCH, etag);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let transient = |e: reqwest::Error| GithubError::Transient {
+            endpoint: endpoint.to_string(),
+            message: if e.is_timeout() {
+                "timed out".to_string()
+            } else {
+                "request failed".to_string()
+            },
+        };
+        let exchange = async {
+            let response = request.send().await.map_err(transient)?;
+            let status = response.status().as_u16();
+            let headers = response.headers().clone();
+            let bytes = response.bytes().await.map_err(transient)?.to_vec();
+            Ok::<_, GithubError>((status, headers, bytes))
+        };
+        let (status, headers, bytes) = tokio::select! {
+            _ = self.cancel.cancelled() => return Err(GithubError::Cancelled),
+            exchange = exchange => exchange?,
+        };
+        if let Some(remaining) = header(&headers, "x-ratelimit-remaining").and_then(|r| r.parse::<i64>().ok()) {
+            self.stats.rate_remaining.store(remaining, Ordering::Relaxed);
+        }
+        if let Some(retry_after) = self.rate_wait(status, &headers) {
+            return Err(GithubError::RateLimited {
+                endpoint: endpoint.to_string(),
+                retry_after,
+            });
+        }
+        if status == 304 {
+            self.stats.not_modified.fetch_add(1, Ordering::Relaxed);
+        } else if !(200..300).contains(&status) {
+            let message = serde_json::from_slice::<Value>(&bytes)
+                .ok()
+                .and_then(|v| v.get("message").and_then(Value::as_str).map(str::to_string))
+                .unwrap_or_else(|| String::from_utf8_lossy(&bytes[..bytes.len().min(200)]).into_owned());
+            return Err(GithubError::Status {
+                endpoint: endpoint.to_string(),
+                status,
+                message,
+            });
+        }
+        Ok((status, header(&headers, "etag").map(str::to_string), bytes))
+    }
+
+    /// A request with retries of transient failures (`attempts` in all); rate limits and
+    /// refusals are returned at once.
+    async fn send(
+        &self,
+        endpoint: &str,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+        etag: Option<&str>,
+        attempts: u32,
+    ) -> Result<(u16, Option<String>, Vec<u8>), GithubError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.send_once(endpoint, method.clone(), path, body, etag).await {
+                Ok(answer) => return Ok(answer),
+                Err(error) if error.retryable() && attempt < attempts => {
+                    self.stats.errors.fetch_add(1, Ordering::Relaxed);
+                    let wait = self.options.backoff.delay(attempt);
+                    tracing::warn!(%error, attempt, wait_ms = wait.as_millis() as u64, "GitHub request failed; retrying");
+                    retry::wait(&self.clock, &self.cancel, wait)
+                        .await
+                        .map_err(|_| GithubError::Cancelled)?;
+                }
+                Err(error) => {
+                    if !matches!(error, GithubError::Cancelled) {
+                        self.stats.errors.fetch_add(1, Ordering::Relaxed);
+                    }
+                    return Err(error);
+                }
+            }
+        }
+    }
+
+    fn parse<T: DeserializeOwned>(endpoint: &str, bytes: &[u8]) -> Result<T, GithubError> {
+        serde_json::from_slice(bytes).map_err(|e| GithubError::Malformed {
+            endpoint: endpoint.to_string(),
+            message: e.to_string(),
+        })
+    }
+
+    async fn get<T: DeserializeOwned>(&self, endpoint: &str, path: &str) -> Result<T, GithubError> {
+        let (_, _, bytes) = self
+            .send(endpoint, reqwest::Method::GET, path, None, None, self.options.max_attempts)
+            .await?;
+        Self::parse(endpoint, &bytes)
+    }
+
+    async fn get_conditional<T: DeserializeOwned>(
+        &self,
+        endpoint: &str,
+        path: &str,
+        etag: Option<&str>,
+    ) -> Result<Conditional<T>, GithubError> {
+        let (status, new_etag, bytes) = self
+            .send(endpoint, reqwest::Method::GET, path, None, etag, self.options.max_attempts)
+            .await?;
+        if status == 304 {
+            return Ok(Conditional::NotModified);
+        }
+        Ok(Conditional::Changed {
+            value: Self::parse(endpoint, &bytes)?,
+            etag: new_etag,
+        })
+    }
+
+    /// Creates the issue: one attempt only. Whether a failed create took effect is unknown, so
+    /// the caller looks for the marker before trying again.
+    pub async fn create_issue(&self, draft: &IssueDraft) -> Result<Issue, GithubError> {
+        let body = json!({
+            "title": draft.title,
+            "body": draft.body,
+            "labels": draft.labels,
+            "assignees": draft.assignees,
+        });
+        let path = format!("/repos/{}/issues", draft.repository);
+        let (_, _, bytes) = self
+            .send("issues_create", reqwest::Method::POST, &path, Some(&body), None, 1)
+            .await?;
+        Self::parse("issues_create", &bytes)
+    }
+
+    /// The issue whose body holds `marker`: by search, then (GitHub's search index lags behind
+    /// creation) among the repository's 100 most recently created issues.
+    pub async fn find_by_marker(&self, repository: &Repository, marker: &str) -> Result<Option<Issue>, GithubError> {
+        let phrase = marker.trim_start_matches("<!--").trim_end_matches("-->").trim();
+        let q = format!("\"{phrase}\" repo:{repository} in:body");
+        let path = format!("/search/issues?q={}", encode(&q));
+        let found: SearchResult = self.get("search_issues", &path).await?;
+        let holds = |issue: &Issue| issue.body.as_deref().is_some_and(|b| b.contains(marker));
+        if let Some(issue) = found.items.into_iter().find(holds) {
+            return Ok(Some(issue));
+        }
+        let path = format!("/repos/{repository}/issues?state=all&sort=created&direction=desc&per_page=100");
+        let recent: Vec<Issue> = self.get("issues_list", &path).await?;
+        Ok(recent.into_iter().find(holds))
+    }
+
+    /// An issue, unless unchanged since `etag`.
+    pub async fn issue(&self, repository: &Repository, number: u64, etag: Option<&str>) -> Result<Conditional<Issue>, GithubError> {
+        self.get_conditional("issue", &format!("/repos/{repository}/issues/{number}"), etag)
+            .await
+    }
+
+    /// An issue's comments (oldest first, up to 100), unless unchanged since `etag`.
+    pub async fn comments(
+        &self,
+        repository: &Repository,
+        number: u64,
+        etag: Option<&str>,
+    ) -> Result<Conditional<Vec<IssueComment>>, GithubError> {
+        self.get_conditional(
+            "issue_comments",
+            &format!("/repos/{repository}/issues/{number}/comments?per_page=100"),
+            etag,
+        )
+        .await
+    }
+
+    /// Comments on an issue: one attempt (the caller checks before trying again).
+    pub async fn comment(&self, repository: &Repository, number: u64, body: &str) -> Result<IssueComment, GithubError> {
+        let path = format!("/repos/{repository}/issues/{number}/comments");
+        let (_, _, bytes) = self
+            .send("issue_comment", reqwest::Method::POST, &path, Some(&json!({"body": body})), None, 1)
+            .await?;
+        Self::parse("issue_comment", &bytes)
+    }
+}
+
+fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

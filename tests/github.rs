@@ -1,0 +1,168 @@
+//! The GitHub client against the simulated GitHub over real HTTP: filing and finding an issue
+//! by its marker (search lag included), ETags and 304s, rate limits, GitHub down.
+
+use std::time::Duration;
+
+use slawatch::clock::Clock;
+use slawatch::config::Repository;
+use slawatch::escalate::issue::{marker, IssueDraft};
+use slawatch::github::client::{Conditional, GithubClient, GithubError, GithubOptions};
+use slawatch::retry::Backoff;
+use slawatch::sim::github::SimGithub;
+
+const T0: i64 = 1_796_000_000;
+
+async fn setup() -> (SimGithub, GithubClient, Clock) {
+    let clock = Clock::manual(T0);
+    let sim = SimGithub::start("gh-token", "slawatch-bot", clock.clone()).await.unwrap();
+    sim.add_repo("acme/support-escalations");
+    let client = GithubClient::new(
+        GithubOptions {
+            api_url: sim.api_url(),
+            token: "gh-token".into(),
+            timeout: Duration::from_secs(5),
+            max_attempts: 3,
+            backoff: Backoff {
+                first: Duration::from_millis(1),
+                max: Duration::from_millis(5),
+            },
+        },
+        clock.clone(),
+    )
+    .unwrap();
+    (sim, client, clock)
+}
+
+fn repo() -> Repository {
+    Repository::parse("acme/support-escalations").unwrap()
+}
+
+fn draft(ticket: u64) -> IssueDraft {
+    IssueDraft {
+        repository: repo(),
+        title: "Connector crashes on start (Globex, sev1)".into(),
+        body: format!("{}\n\nThe connector crashes.", marker(ticket, 1)),
+        labels: vec!["rfh".into(), "p1".into()],
+        assignees: vec!["oncall-eng".into()],
+    }
+}
+
+#[tokio::test]
+async fn an_issue_is_filed_and_found_again_by_its_marker_even_while_search_lags() {
+    let (sim, client, clock) = setup().await;
+    sim.set_search_lag(120);
+    let issue = client.create_issue(&draft(4242)).await.unwrap();
+    assert_eq!((issue.number, issue.state.as_str()), (1, "open"));
+    let filed = &sim.issues("acme/support-escalations")[0];
+    assert_eq!(filed.labels, vec!["rfh", "p1"]);
+    assert_eq!(filed.assignees, vec!["oncall-eng"]);
+    // Not in the search index yet: found among the recent issues.
+    let found = client.find_by_marker(&repo(), &marker(4242, 1)).await.unwrap();
+    assert_eq!(found.map(|i| i.number), Some(1));
+    assert_eq!(
+        sim.request_count("/repos/acme/support-escalations/issues"),
+        2,
+        "create, then the listing"
+    );
+    // Indexed: found by search alone.
+    clock.advance(Duration::from_secs(121));
+    let found = client.find_by_marker(&repo(), &marker(4242, 1)).await.unwrap();
+    assert_eq!(found.map(|i| i.number), Some(1));
+    assert_eq!(sim.request_count("/repos/acme/support-escalations/issues"), 2);
+    // Another ticket's (or request's) marker finds nothing.
+    assert!(client.find_by_marker(&repo(), &marker(4242, 2)).await.unwrap().is_none());
+    assert!(client.find_by_marker(&repo(), &marker(424, 1)).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn an_unchanged_issue_answers_304_and_costs_no_rate_limit() {
+    let (sim, client, _clock) = setup().await;
+    client.create_issue(&draft(1)).await.unwrap();
+    let Conditional::Changed { value, etag } = client.issue(&repo(), 1, None).await.unwrap() else {
+        panic!("first read")
+    };
+    assert!(value.is_open());
+    let etag = etag.expect("an ETag");
+    let remaining = client.stats.rate_remaining.load(std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(client.issue(&repo(), 1, Some(&etag)).await.unwrap(), Conditional::NotModified);
+    assert_eq!(
+        client.stats.rate_remaining.load(std::sync::atomic::Ordering::Relaxed),
+        remaining,
+        "a 304 is free"
+    );
+    // Engineering comments and closes it: the next read sees both.
+    sim.comment("acme/support-escalations", 1, "eng-alice", "Fixed in 4.2.1.");
+    sim.set_open("acme/support-escalations", 1, false);
+    let Conditional::Changed { value, .. } = client.issue(&repo(), 1, Some(&etag)).await.unwrap() else {
+        panic!("changed")
+    };
+    assert!(!value.is_open());
+    let Conditional::Changed { value: comments, .. } = client.comments(&repo(), 1, None).await.unwrap() else {
+        panic!("comments")
+    };
+    assert_eq!(comments[0].body.as_deref(), Some("Fixed in 4.2.1."));
+    assert_eq!(comments[0].user.as_ref().unwrap().login, "eng-alice");
+    client.comment(&repo(), 1, "The customer ticket was solved.").await.unwrap();
+    assert_eq!(sim.issues("acme/support-escalations")[0].comments.len(), 2);
+}
+
+#[tokio::test]
+async fn rate_limits_are_handed_back_with_their_wait_and_github_down_is_retried() {
+    let (sim, client, _clock) = setup().await;
+    // Secondary limit: 403 with retry-after.
+    sim.secondary_limit_next(1, 90);
+    match client.create_issue(&draft(1)).await {
+        Err(GithubError::RateLimited { retry_after, .. }) => assert_eq!(retry_after, Duration::from_secs(90)),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(sim.create_count(), 0);
+    // Primary limit: nothing remains until the reset, an hour away; the wait is clamped like
+    // every Retry-After (the caller asks again in 10 minutes, and waits again if need be).
+    sim.set_core_limit(1);
+    client.create_issue(&draft(1)).await.unwrap();
+    match client.issue(&repo(), 1, None).await {
+        Err(GithubError::RateLimited { retry_after, .. }) => assert_eq!(retry_after, slawatch::retry::MAX_RETRY_AFTER),
+        other => panic!("{other:?}"),
+    }
+    sim.set_core_limit(5000);
+    // Down for two requests: a read is retried; a create is not (the caller looks first).
+    sim.fail_next(2, 502);
+    assert!(matches!(client.issue(&repo(), 1, None).await.unwrap(), Conditional::Changed { .. }));
+    sim.fail_next(1, 502);
+    assert!(matches!(
+        client.create_issue(&draft(2)).await,
+        Err(GithubError::Status { status: 502, .. })
+    ));
+    assert_eq!(sim.create_count(), 1);
+}
+
+#[tokio::test]
+async fn requests_carry_the_headers_github_asks_for() {
+    let (sim, _client, clock) = setup().await;
+    // A wrong token is refused; so is a request without a User-Agent (the sim checks both).
+    let wrong = GithubClient::new(
+        GithubOptions {
+            api_url: sim.api_url(),
+            token: "nope".into(),
+            timeout: Duration::from_secs(5),
+            max_attempts: 1,
+            backoff: Backoff {
+                first: Duration::from_millis(1),
+                max: Duration::from_millis(1),
+            },
+        },
+        clock,
+    )
+    .unwrap();
+    assert!(matches!(
+        wrong.create_issue(&draft(1)).await,
+        Err(GithubError::Status { status: 401, .. })
+    ));
+    let bare = reqwest::Client::new()
+        .get(format!("{}/repos/acme/support-escalations/issues", sim.api_url()))
+        .bearer_auth("gh-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bare.status(), 403, "no User-Agent");
+}
