@@ -59,6 +59,26 @@ pub fn channel_urls(config: &Config) -> anyhow::Result<BTreeMap<String, (Channel
         .collect()
 }
 
+/// The GitHub client, when `[escalation]` is configured (its token read from the environment).
+fn github_client(config: &Config, clock: &Clock) -> anyhow::Result<Option<crate::github::client::GithubClient>> {
+    let Some(escalation) = &config.escalation else { return Ok(None) };
+    if escalation.rules.is_empty() {
+        return Ok(None);
+    }
+    let options = crate::github::client::GithubOptions {
+        api_url: escalation.api_url.clone(),
+        token: secret(&escalation.token_env, "escalation.token_env")?,
+        timeout: std::time::Duration::from_secs(30),
+        max_attempts: 4,
+        backoff: crate::retry::Backoff {
+            first: std::time::Duration::from_secs(1),
+            max: std::time::Duration::from_secs(60),
+        },
+    };
+    let client = crate::github::client::GithubClient::new(options, clock.clone()).context("cannot build the GitHub client")?;
+    Ok(Some(client))
+}
+
 /// Opens the store; while `slawatch status` holds it for a moment, waits (up to 10 s) rather
 /// than refuse to start.
 async fn open_store_waiting(config: &Config) -> Result<Store, StoreError> {
@@ -123,12 +143,13 @@ pub async fn run(config: Config, once: Option<std::time::Duration>) -> anyhow::R
     let client = ZendeskClient::new(options, clock.clone()).context("cannot build the HTTP client")?;
     let admin = config.admin.listen;
     let channels = channel_urls(&config)?;
+    let github = github_client(&config, &clock)?;
     let shutdown = CancellationToken::new();
-    let engine = Arc::new(
-        Engine::new(config, client, store, clock)?
-            .with_channels(channels)
-            .with_shutdown(shutdown.clone()),
-    );
+    let mut engine = Engine::new(config, client, store, clock)?.with_channels(channels);
+    if let Some(github) = github {
+        engine = engine.with_github(github);
+    }
+    let engine = Arc::new(engine.with_shutdown(shutdown.clone()));
     let signal = shutdown.clone();
     tokio::spawn(async move {
         shutdown_signal().await;

@@ -171,8 +171,20 @@ fn follow_severity(record: &mut TicketRecord, audit: &TicketEvent, changes: &[Ch
 }
 
 /// Applies one ticket from the ticket export (or a live read). Returns true when the record changed.
-pub fn apply_ticket(record: &mut TicketRecord, ticket: &Ticket, severity_mapping: &SeverityMapping, source: Source) -> bool {
+pub fn apply_ticket(record: &mut TicketRecord, ticket: &Ticket, config: &Config, source: Source) -> bool {
+    let severity_mapping = &config.severity;
     let before = record.clone();
+    record.tags = ticket.tags.clone();
+    // Only the fields escalation reads are kept (custom fields can be many, and free text).
+    if let Some(escalation) = &config.escalation {
+        let wanted = [escalation.request_type_field, escalation.team_field, escalation.version_field];
+        record.fields = ticket
+            .custom_fields
+            .iter()
+            .filter(|f| wanted.contains(&Some(f.id)))
+            .filter_map(|f| f.value.as_str().map(|v| (f.id, v.to_string())))
+            .collect();
+    }
     record.id = ticket.id;
     record.subject = ticket.subject.clone().unwrap_or_default();
     record.created_at = ticket.created_at.or(record.created_at);
@@ -301,7 +313,7 @@ pub fn apply_audit(record: &mut TicketRecord, audit: &TicketEvent, directory: &D
 /// reply the exports have not shown yet counts. The export later re-delivers the same
 /// comments; `apply_audit` recognises them.
 pub fn apply_live(record: &mut TicketRecord, ticket: &Ticket, comments: &[Comment], directory: &Directory, config: &Config) -> bool {
-    let mut changed = apply_ticket(record, ticket, &config.severity, Source::Live);
+    let mut changed = apply_ticket(record, ticket, config, Source::Live);
     for comment in comments {
         let author = comment.author_id.unwrap_or_default();
         let audit = TicketEvent {

@@ -48,6 +48,11 @@ fn evaluate_if_policy_changed(engine: &Engine) -> Result<(), EngineError> {
     }
     // Tickets a crash left waiting although the events export had passed them.
     engine.release_awaiting()?;
+    // Requests a crash left undecided (a page committed, its escalations not yet stored).
+    if engine.config.escalation.is_some() {
+        let tickets: Vec<_> = engine.store.tickets().collect::<Result<_, _>>()?;
+        engine.decide_escalations(&tickets)?;
+    }
     Ok(())
 }
 
@@ -60,6 +65,9 @@ pub async fn run(engine: Arc<Engine>) -> Result<(), EngineError> {
     let mut workers = vec![tokio::spawn(super::alerts::decider_loop(engine.clone()))];
     for channel in engine.delivery_channels()? {
         workers.push(tokio::spawn(super::deliver::delivery_loop(engine.clone(), channel)));
+    }
+    if engine.github.is_some() {
+        workers.push(tokio::spawn(super::escalate::escalation_loop(engine.clone())));
     }
     let backoff = crate::retry::Backoff {
         first: interval,
@@ -126,6 +134,11 @@ pub async fn run_once(engine: Arc<Engine>, max_wait: Duration) -> Result<(), Eng
     if !engine.shutdown.is_cancelled() {
         match engine.fire_due().await {
             Ok(report) => tracing::info!(?report, "alerts due delivered"),
+            Err(error) if error.is_cancelled() => {}
+            Err(error) => return Err(error),
+        }
+        match engine.file_escalations().await {
+            Ok(_) => {}
             Err(error) if error.is_cancelled() => {}
             Err(error) => return Err(error),
         }

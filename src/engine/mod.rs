@@ -6,5 +6,6 @@ pub mod apply;
 pub mod daemon;
 pub mod deliver;
 pub mod directory;
+pub mod escalate;
 pub mod poll;
 pub mod status;

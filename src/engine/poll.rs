@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 use super::apply::{apply_audit, apply_ticket, clocks_of, facts_complete, Directory, Source};
 use crate::clock::Clock;
 use crate::config::{ChannelKind, Config};
+use crate::github::client::GithubClient;
 use crate::sla::alerting::next_look;
 use crate::sla::clock::{Event, TicketClocks};
 use crate::sla::time::Timestamp;
@@ -77,6 +78,10 @@ pub struct Engine {
     pub(super) outbox_wake: tokio::sync::watch::Sender<u64>,
     /// Shutdown: every loop, wait and request of the engine (and its client) ends with it.
     pub shutdown: CancellationToken,
+    /// GitHub, when escalation is configured.
+    pub github: Option<GithubClient>,
+    /// Woken when a request for engineering is decided.
+    pub(super) escalation_wake: tokio::sync::Notify,
     /// Held while a ticket is read, changed and written back, by the poll and by the alert
     /// timer alike, so neither overwrites what the other committed.
     write_lock: Mutex<()>,
@@ -107,6 +112,8 @@ impl Engine {
             wake: tokio::sync::Notify::new(),
             outbox_wake: tokio::sync::watch::Sender::new(0),
             shutdown,
+            github: None,
+            escalation_wake: tokio::sync::Notify::new(),
             write_lock: Mutex::new(()),
         })
     }
@@ -117,9 +124,16 @@ impl Engine {
         self
     }
 
+    /// Files engineering's issues through `github`.
+    pub fn with_github(mut self, github: GithubClient) -> Engine {
+        self.github = Some(github.with_cancel(self.shutdown.clone()));
+        self
+    }
+
     /// Ends with `shutdown` rather than a token of its own.
     pub fn with_shutdown(mut self, shutdown: CancellationToken) -> Engine {
         self.client = self.client.with_cancel(shutdown.clone());
+        self.github = self.github.map(|g| g.with_cancel(shutdown.clone()));
         self.shutdown = shutdown;
         self
     }
@@ -271,7 +285,7 @@ impl Engine {
         let mut ids = Vec::new();
         for ticket in tickets {
             let record = self.load(&mut changed, ticket.id)?;
-            if apply_ticket(record, ticket, &self.config.severity, Source::Export) {
+            if apply_ticket(record, ticket, &self.config, Source::Export) {
                 ids.push(ticket.id);
             }
         }
@@ -279,6 +293,8 @@ impl Engine {
         self.store.commit(&records, cursors)?;
         // New facts can move a ticket's next alert earlier: let the timer look.
         self.wake.notify_one();
+        // A crash before this is made good at the next start, which decides over every ticket.
+        self.decide_escalations(&records)?;
         Ok(records.len() as u64)
     }
 

@@ -23,7 +23,8 @@ mod migrate;
 mod records;
 
 pub use records::{
-    AgentRecord, AlertRecord, AlertStatus, Cursors, Delivery, OrganizationRecord, SeverityInputs, StoredEvent, TicketRecord, UserRecord,
+    AgentRecord, AlertRecord, AlertStatus, Cursors, Delivery, EscalationRecord, LinkedIssue, OrganizationRecord, RequestRecord,
+    SeverityInputs, StoredEvent, TicketRecord, UserRecord,
 };
 
 /// Bumped when a stored shape changes incompatibly; `migrate` brings older stores forward.
@@ -76,6 +77,8 @@ pub struct Store {
     alerts: sled::Tree,
     /// `channel \0 alert key` → () while that channel's delivery of the alert is outstanding.
     outbox: sled::Tree,
+    /// Ticket id → EscalationRecord.
+    escalations: sled::Tree,
     pub stats: StoreStats,
 }
 
@@ -266,6 +269,7 @@ impl Store {
             users: tree("users")?,
             alerts: tree("alerts")?,
             outbox: tree("outbox")?,
+            escalations: tree("escalations")?,
             stats: StoreStats::default(),
             db,
         };
@@ -533,6 +537,27 @@ impl Store {
 
     pub fn users(&self) -> Result<Vec<UserRecord>, StoreError> {
         self.read_all(&self.users, "user")
+    }
+
+    pub fn escalation(&self, ticket_id: u64) -> Result<Option<EscalationRecord>, StoreError> {
+        match self.escalations.get(id_key(ticket_id))? {
+            None => Ok(None),
+            Some(bytes) => decode(&format!("escalation {ticket_id}"), &bytes).map(Some),
+        }
+    }
+
+    /// Saves a ticket's escalation record, on disk before it returns: a step marked done must
+    /// stay done, or it is done twice.
+    pub fn save_escalation(&self, record: &EscalationRecord) -> Result<(), StoreError> {
+        let bytes = encode(&format!("escalation {}", record.ticket_id), record)?;
+        self.escalations.insert(id_key(record.ticket_id), bytes)?;
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// Every readable escalation record (unreadable ones counted and skipped).
+    pub fn escalations(&self) -> Result<Vec<EscalationRecord>, StoreError> {
+        self.read_all(&self.escalations, "escalation")
     }
 
     /// Every readable record of a small tree; unreadable ones are counted and skipped.

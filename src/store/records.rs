@@ -54,6 +54,12 @@ pub struct TicketRecord {
     /// creation audit on): each change of it is a severity change at its own instant.
     #[serde(default)]
     pub severity_inputs: Option<SeverityInputs>,
+    /// The ticket's tags, as the ticket export last showed them.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// The values of the ticket fields escalation reads (request type, team, version), by id.
+    #[serde(default)]
+    pub fields: std::collections::BTreeMap<u64, String>,
 }
 
 /// The fields a severity is mapped from.
@@ -218,4 +224,64 @@ pub struct Cursors {
     /// Every event up to and including this instant has been applied.
     #[serde(default)]
     pub events_through: Option<i64>,
+}
+
+/// A ticket's requests for engineering and the GitHub issues they filed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EscalationRecord {
+    pub ticket_id: u64,
+    /// Whether the ticket matched a rule when last evaluated: a new request is one that begins
+    /// (the ticket starts to match) after the last issue closed.
+    pub matching: bool,
+    pub requests: Vec<RequestRecord>,
+}
+
+impl EscalationRecord {
+    pub fn latest(&self) -> Option<&RequestRecord> {
+        self.requests.last()
+    }
+
+    /// Requests with a step still to do.
+    pub fn has_pending(&self) -> bool {
+        self.requests.iter().any(RequestRecord::is_pending)
+    }
+}
+
+/// One request: decided and stored before anything is filed; then the issue, once found or
+/// created, is recorded; then the ticket is told (note and tag) and Slack.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestRecord {
+    /// 1, then 2 for a request after the first issue closed.
+    pub number: u32,
+    pub rule: String,
+    /// `owner/name`.
+    pub repository: String,
+    pub decided_at: Timestamp,
+    pub issue: Option<LinkedIssue>,
+    /// The internal note (with the tag) is on the ticket.
+    pub noted: bool,
+    /// The Slack message went out (or there is no channel).
+    pub announced: bool,
+    /// When the next attempt of a pending step may be made (ms).
+    pub next_attempt_ms: i64,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+}
+
+impl RequestRecord {
+    pub fn is_pending(&self) -> bool {
+        self.issue.is_none() || !self.noted || !self.announced
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkedIssue {
+    pub number: u64,
+    pub url: String,
+    pub open: bool,
+    /// The ETags of the issue and of its comments, for conditional reads.
+    pub etag: Option<String>,
+    pub comments_etag: Option<String>,
+    /// The newest comment id already told to the ticket.
+    pub seen_comment: u64,
 }

@@ -81,6 +81,8 @@ pub struct Harness {
     pub agent: u64,
     pub bot: u64,
     pub org: u64,
+    /// The simulated GitHub the engine files issues in, once attached.
+    pub github: Option<slawatch::sim::github::SimGithub>,
 }
 
 pub fn client(sim: &SimZendesk, clock: &Clock) -> ZendeskClient {
@@ -98,6 +100,23 @@ pub fn client(sim: &SimZendesk, clock: &Clock) -> ZendeskClient {
         max_backoff: Duration::from_millis(5),
     };
     ZendeskClient::new(options, clock.clone()).unwrap()
+}
+
+pub fn github_client(github: &slawatch::sim::github::SimGithub, clock: &Clock) -> slawatch::github::client::GithubClient {
+    slawatch::github::client::GithubClient::new(
+        slawatch::github::client::GithubOptions {
+            api_url: github.api_url(),
+            token: "gh-token".into(),
+            timeout: Duration::from_secs(10),
+            max_attempts: 3,
+            backoff: slawatch::retry::Backoff {
+                first: Duration::from_millis(1),
+                max: Duration::from_millis(5),
+            },
+        },
+        clock.clone(),
+    )
+    .unwrap()
 }
 
 pub fn config(sim: &SimZendesk, dir: &std::path::Path, bot: u64, extra: &str, page_size: usize) -> Config {
@@ -165,6 +184,7 @@ impl Harness {
             agent,
             bot,
             org,
+            github: None,
         }
     }
 
@@ -192,9 +212,25 @@ impl Harness {
         }
         let store = reopen(&config.store.path).await;
         let channels = channels(&config, &self.slack);
-        self.engine = Engine::new(config, client(&self.sim, &self.clock), store, self.clock.clone())
+        let mut engine = Engine::new(config, client(&self.sim, &self.clock), store, self.clock.clone())
             .unwrap()
             .with_channels(channels);
+        if let Some(github) = &self.github {
+            engine = engine.with_github(github_client(github, &self.clock));
+        }
+        self.engine = engine;
+    }
+
+    /// Starts a simulated GitHub (token `gh-token`, acting as `slawatch-bot`) with `repo`, and
+    /// has the engine file its issues there.
+    pub async fn attach_github(&mut self, repo: &str) -> slawatch::sim::github::SimGithub {
+        let github = slawatch::sim::github::SimGithub::start("gh-token", "slawatch-bot", self.clock.clone())
+            .await
+            .unwrap();
+        github.add_repo(repo);
+        self.github = Some(github.clone());
+        self.restart().await;
+        github
     }
 
     /// Moves the world and the daemon's clock together.

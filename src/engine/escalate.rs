@@ -1,0 +1,381 @@
+//! Filing engineering's issues, exactly once per request. A request is decided and stored when a
+//! ticket starts to match a rule; then, step by step, each marked done on disk as it is done:
+//! the issue is found by its marker (a crash may have created it already) or created, and its
+//! number recorded; the ticket gets an internal note with the link and the filed tag (looked
+//! for before it is written); the escalation channel is told.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::apply::{clocks_of, Directory};
+use super::poll::{Engine, EngineError};
+use super::status::clock_display;
+use crate::config::{ChannelKind, EscalationConfig};
+use crate::escalate::issue::{draft, marker, matching_rule, Request};
+use crate::github::client::{GithubClient, GithubError};
+use crate::notify::wording;
+use crate::retry::{self, Backoff};
+use crate::sla::clock::{ClockState, Role, TicketClocks};
+use crate::sla::policy::Metric;
+use crate::sla::time::format_rfc3339;
+use crate::store::{EscalationRecord, LinkedIssue, RequestRecord, StoreError, TicketRecord};
+use crate::zendesk::client::{Pacing, ZendeskError};
+
+/// Why a step failed, and when to try again.
+#[derive(Debug, thiserror::Error)]
+enum StepError {
+    #[error(transparent)]
+    Github(#[from] GithubError),
+    #[error(transparent)]
+    Zendesk(#[from] ZendeskError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Other(String),
+}
+
+impl StepError {
+    fn cancelled(&self) -> bool {
+        matches!(
+            self,
+            StepError::Github(GithubError::Cancelled) | StepError::Zendesk(ZendeskError::Cancelled)
+        )
+    }
+
+    fn retry_after(&self) -> Option<Duration> {
+        match self {
+            StepError::Github(GithubError::RateLimited { retry_after, .. })
+            | StepError::Zendesk(ZendeskError::RateLimited { retry_after, .. }) => Some(*retry_after),
+            _ => None,
+        }
+    }
+}
+
+/// The marker of a request's internal note: found before the note could be written twice.
+pub fn note_marker(ticket_id: u64, number: u32) -> String {
+    format!("[slawatch escalation {ticket_id}:request={number}]")
+}
+
+/// The SLA clocks in words, for engineering.
+fn sla_text(config: &crate::config::Config, clocks: &TicketClocks, now: i64) -> String {
+    let one = |metric: Metric| {
+        let Some(clock) = clocks.contract(metric) else {
+            return format!("{metric}: no target");
+        };
+        let display = clock_display(config, clock.schedule);
+        let time = |s: i64| wording::clock_time(s, display.business);
+        let due = clock.deadline.map(|d| wording::local(d, display.zone)).unwrap_or_default();
+        match clock.state {
+            ClockState::Running => format!("{metric}: {} left, due {due}", time(clock.remaining)),
+            ClockState::Breached if clock.completed_at.is_none() => {
+                let ago = clock.breached_at.map_or(0, |b| now - b);
+                format!("{metric}: breached {} ago", wording::calendar(ago))
+            }
+            ClockState::Paused => format!("{metric}: paused, {} left", time(clock.remaining)),
+            other => format!("{metric}: {}", other.key().replace('_', " ")),
+        }
+    };
+    format!("{}; {}", one(Metric::FirstResponse), one(Metric::Resolution))
+}
+
+impl Engine {
+    /// Decides a new request for each ticket that starts to match a rule: the first, or one
+    /// after the last request's issue was closed (the ticket stopped matching meanwhile).
+    /// Removing and re-adding the tag while the issue is open files nothing.
+    pub fn decide_escalations(&self, records: &[TicketRecord]) -> Result<u64, StoreError> {
+        let Some(config) = &self.config.escalation else { return Ok(0) };
+        let now = self.clock.now();
+        let mut decided = 0;
+        for record in records.iter().filter(|r| r.exported && r.status != "deleted") {
+            let request_type = config.request_type_field.and_then(|f| record.fields.get(&f)).map(String::as_str);
+            let rule = matching_rule(&config.rules, &record.tags, request_type);
+            let stored = self.store.escalation(record.id)?;
+            if rule.is_none() && stored.as_ref().is_none_or(|e| !e.matching) {
+                continue;
+            }
+            let mut escalation = stored.unwrap_or(EscalationRecord {
+                ticket_id: record.id,
+                ..EscalationRecord::default()
+            });
+            if let Some(rule) = rule {
+                let new_request = match escalation.latest() {
+                    None => true,
+                    Some(last) => !escalation.matching && last.issue.as_ref().is_some_and(|i| !i.open),
+                };
+                if new_request {
+                    let number = escalation.requests.len() as u32 + 1;
+                    tracing::info!(ticket = record.id, request = number, rule = %rule.name, "engineering requested: an issue will be filed");
+                    escalation.requests.push(RequestRecord {
+                        number,
+                        rule: rule.name.clone(),
+                        repository: rule.repository.to_string(),
+                        decided_at: now,
+                        announced: config.channel.is_none(),
+                        next_attempt_ms: self.clock.now_ms(),
+                        ..RequestRecord::default()
+                    });
+                    decided += 1;
+                }
+            }
+            escalation.matching = rule.is_some();
+            self.store.save_escalation(&escalation)?;
+        }
+        if decided > 0 {
+            self.escalation_wake.notify_one();
+        }
+        Ok(decided)
+    }
+
+    /// What the issue says: the ticket read live (the store keeps no text), with its clocks now.
+    async fn request_of(
+        &self,
+        config: &EscalationConfig,
+        record: &TicketRecord,
+        escalation: &EscalationRecord,
+        index: usize,
+    ) -> Result<Request, StepError> {
+        let id = record.id;
+        let ticket = self
+            .client
+            .ticket(id, Pacing::Return)
+            .await?
+            .ok_or_else(|| StepError::Other("the ticket is gone (404)".into()))?;
+        let mut comments = self.client.latest_comments(id, Pacing::Return).await?;
+        comments.reverse();
+        let directory: Directory = self.directory();
+        let now = self.clock.now();
+        let clocks = clocks_of(&self.config, record, &directory, now)
+            .ok_or_else(|| StepError::Other("the ticket's clocks cannot be evaluated".into()))?;
+        let field = |f: Option<u64>| f.and_then(|f| record.fields.get(&f)).cloned();
+        let summary = comments.iter().rev().filter(|c| !c.public).find_map(|c| {
+            c.body
+                .trim_start()
+                .strip_prefix(&config.summary_marker)
+                .map(|s| s.trim().to_string())
+        });
+        let customer = |author: Option<u64>| {
+            author.is_some_and(|a| Some(a) == record.requester_id || matches!(directory.known_role(a), Some(Role::EndUser)))
+        };
+        let base_url = self.config.zendesk.as_ref().map_or(String::new(), |z| z.base_url.clone());
+        let request = &escalation.requests[index];
+        Ok(Request {
+            ticket_id: id,
+            ticket_url: format!("{base_url}/agent/tickets/{id}"),
+            subject: ticket.subject.clone().unwrap_or_default(),
+            org: record
+                .organization_id
+                .and_then(|o| directory.organizations.get(&o))
+                .map(|o| o.name.clone()),
+            tier: clocks.tier.clone(),
+            severity: clocks.severity.clone(),
+            version: field(config.version_field),
+            request_type: field(config.request_type_field),
+            team: field(config.team_field),
+            sla: sla_text(&self.config, &clocks, now),
+            summary,
+            description: comments.first().map(|c| c.body.clone()).unwrap_or_default(),
+            customer_words: comments
+                .iter()
+                .skip(1)
+                .filter(|c| c.public && customer(c.author_id))
+                .map(|c| c.body.clone())
+                .collect(),
+            number: request.number,
+            previous_issue: index
+                .checked_sub(1)
+                .and_then(|i| escalation.requests[i].issue.as_ref())
+                .map(|i| i.url.clone()),
+        })
+    }
+
+    /// Finds (by marker) or creates the request's issue, and records it at once.
+    async fn file_issue(
+        &self,
+        github: &GithubClient,
+        config: &EscalationConfig,
+        escalation: &mut EscalationRecord,
+        index: usize,
+    ) -> Result<(), StepError> {
+        let ticket_id = escalation.ticket_id;
+        let number = escalation.requests[index].number;
+        let rule = config
+            .rules
+            .iter()
+            .find(|r| r.name == escalation.requests[index].rule)
+            .ok_or_else(|| StepError::Other(format!("rule {:?} is no longer configured", escalation.requests[index].rule)))?;
+        let record = self
+            .readable_ticket(ticket_id)?
+            .ok_or_else(|| StepError::Other("the ticket is not stored".into()))?;
+        let mark = marker(ticket_id, number);
+        let issue = match github.find_by_marker(&rule.repository, &mark).await? {
+            Some(issue) => {
+                tracing::info!(
+                    ticket = ticket_id,
+                    issue = issue.number,
+                    "the request's issue exists already (found by its marker)"
+                );
+                issue
+            }
+            None => {
+                let request = self.request_of(config, &record, escalation, index).await?;
+                github.create_issue(&draft(rule, config, &request)).await?
+            }
+        };
+        escalation.requests[index].issue = Some(LinkedIssue {
+            number: issue.number,
+            url: issue.html_url.clone(),
+            open: issue.is_open(),
+            ..LinkedIssue::default()
+        });
+        self.store.save_escalation(escalation)?;
+        tracing::info!(ticket = ticket_id, issue = issue.number, url = %issue.html_url, "engineering issue filed");
+        Ok(())
+    }
+
+    /// The internal note with the link, and the filed tag, in one update; looked for first.
+    async fn link_back(&self, config: &EscalationConfig, escalation: &mut EscalationRecord, index: usize) -> Result<(), StepError> {
+        let ticket_id = escalation.ticket_id;
+        let request = &escalation.requests[index];
+        let issue = request.issue.clone().ok_or_else(|| StepError::Other("no issue yet".into()))?;
+        let mark = note_marker(ticket_id, request.number);
+        let comments = self.client.latest_comments(ticket_id, Pacing::Return).await?;
+        if !comments.iter().any(|c| c.body.contains(&mark)) {
+            let ticket = self
+                .client
+                .ticket(ticket_id, Pacing::Return)
+                .await?
+                .ok_or_else(|| StepError::Other("the ticket is gone (404)".into()))?;
+            let text = format!(
+                "slawatch: engineering issue filed for this ticket: {} ({} #{}).\nEngineering's comments and its closing will be noted here.\n\n{mark}",
+                issue.url, request.repository, issue.number
+            );
+            let stamp = ticket.updated_at.map(format_rfc3339);
+            self.client
+                .add_internal_note_with_tags(ticket_id, &text, std::slice::from_ref(&config.filed_tag), stamp.as_deref())
+                .await?;
+        }
+        escalation.requests[index].noted = true;
+        self.store.save_escalation(escalation)?;
+        Ok(())
+    }
+
+    /// Tells the escalation channel (once; a post in flight at a crash may repeat).
+    async fn announce(&self, config: &EscalationConfig, escalation: &mut EscalationRecord, index: usize) -> Result<(), StepError> {
+        let request = &escalation.requests[index];
+        let issue = request.issue.clone().ok_or_else(|| StepError::Other("no issue yet".into()))?;
+        if let Some((kind, url)) = config.channel.as_ref().and_then(|c| self.channels.get(c)) {
+            let text = format!(
+                "Engineering issue filed for ticket #{}: {} #{} {}",
+                escalation.ticket_id, request.repository, issue.number, issue.url
+            );
+            let body = match kind {
+                ChannelKind::Slack => serde_json::json!({
+                    "text": text,
+                    "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": format!(":hammer_and_wrench: Engineering issue filed for ticket #{}: <{}|{} #{}>", escalation.ticket_id, issue.url, request.repository, issue.number)}}],
+                }),
+                ChannelKind::Webhook => {
+                    serde_json::json!({"event": "escalation_filed", "text": text, "ticket_id": escalation.ticket_id, "issue_url": issue.url})
+                }
+            };
+            let response = self
+                .http
+                .post(url)
+                .json(&body)
+                .send()
+                .await
+                .map_err(|e| StepError::Other(format!("escalation channel: {}", e.without_url())))?;
+            if !response.status().is_success() {
+                return Err(StepError::Other(format!("escalation channel: HTTP {}", response.status())));
+            }
+        }
+        escalation.requests[index].announced = true;
+        self.store.save_escalation(escalation)?;
+        Ok(())
+    }
+
+    async fn step(
+        &self,
+        github: &GithubClient,
+        config: &EscalationConfig,
+        escalation: &mut EscalationRecord,
+        index: usize,
+    ) -> Result<(), StepError> {
+        if escalation.requests[index].issue.is_none() {
+            self.file_issue(github, config, escalation, index).await?;
+        }
+        if !escalation.requests[index].noted {
+            self.link_back(config, escalation, index).await?;
+        }
+        if !escalation.requests[index].announced {
+            self.announce(config, escalation, index).await?;
+        }
+        Ok(())
+    }
+
+    /// Does every pending step that is due; returns when the next one is (ms), if any.
+    pub async fn file_escalations(&self) -> Result<Option<i64>, EngineError> {
+        let (Some(config), Some(github)) = (&self.config.escalation, &self.github) else {
+            return Ok(None);
+        };
+        let backoff = Backoff {
+            first: Duration::from_secs(5),
+            max: Duration::from_secs(600),
+        };
+        let mut next: Option<i64> = None;
+        for mut escalation in self.store.escalations()?.into_iter().filter(EscalationRecord::has_pending) {
+            for index in 0..escalation.requests.len() {
+                if !escalation.requests[index].is_pending() {
+                    continue;
+                }
+                if self.shutdown.is_cancelled() {
+                    return Err(ZendeskError::Cancelled.into());
+                }
+                let now_ms = self.clock.now_ms();
+                if escalation.requests[index].next_attempt_ms > now_ms {
+                    next = Some(next.map_or(escalation.requests[index].next_attempt_ms, |n| {
+                        n.min(escalation.requests[index].next_attempt_ms)
+                    }));
+                    continue;
+                }
+                match self.step(github, config, &mut escalation, index).await {
+                    Ok(()) => {}
+                    Err(error) if error.cancelled() => return Err(ZendeskError::Cancelled.into()),
+                    Err(error) => {
+                        let request = &mut escalation.requests[index];
+                        request.attempts += 1;
+                        let wait = backoff.after(request.attempts, error.retry_after());
+                        request.next_attempt_ms = retry::due_ms(self.clock.now_ms(), wait);
+                        request.last_error = Some(error.to_string());
+                        tracing::warn!(ticket = escalation.ticket_id, request = request.number, %error, attempts = request.attempts, "escalation step failed; will retry");
+                        next = Some(next.map_or(request.next_attempt_ms, |n| n.min(request.next_attempt_ms)));
+                        self.store.save_escalation(&escalation)?;
+                    }
+                }
+            }
+        }
+        Ok(next)
+    }
+}
+
+/// The escalation worker: files what is pending, then sleeps until the next retry or a new
+/// request; until shutdown.
+pub async fn escalation_loop(engine: Arc<Engine>) {
+    loop {
+        let next = match engine.file_escalations().await {
+            Ok(next) => next,
+            Err(error) if error.is_cancelled() => break,
+            Err(error) => {
+                tracing::error!(%error, "escalation pass failed; will retry");
+                Some(engine.clock.now_ms() + 30_000)
+            }
+        };
+        let wait = next.map_or(Duration::from_secs(3600), |at| {
+            Duration::from_millis((at - engine.clock.now_ms()).clamp(0, 3_600_000) as u64)
+        });
+        tokio::select! {
+            _ = engine.shutdown.cancelled() => break,
+            _ = engine.escalation_wake.notified() => {}
+            _ = engine.clock.sleep(wait.max(Duration::from_millis(10))) => {}
+        }
+    }
+}

@@ -1,0 +1,203 @@
+//! Engineering help requests become GitHub issues exactly once, through the real HTTP
+//! simulators: filed with the context, linked back to the ticket (note and tag) and announced;
+//! a crash at any step files no second issue.
+
+mod common;
+
+use common::{github_client, Harness};
+use slawatch::escalate::issue::{marker, IssueDraft};
+use slawatch::sim::zendesk::NewTicket;
+use slawatch::zendesk::models::Ticket;
+
+const REPO: &str = "acme/support-escalations";
+
+const ESCALATION: &str = r#"
+[notify.channels.eng]
+kind = "slack"
+url_env = "UNUSED"
+
+[escalation]
+token_env = "UNUSED_GH"
+channel = "eng"
+priority_labels = { sev1 = "p1", sev2 = "p2" }
+
+[[escalation.rules]]
+name = "help"
+tag = "rfh"
+repository = "acme/support-escalations"
+labels = ["rfh", "customer/{org}", "{priority}"]
+"#;
+
+fn rfh_ticket(h: &Harness) -> u64 {
+    let id = h.sim.create_ticket(NewTicket {
+        subject: "Connector crashes".into(),
+        body: "The connector crashes on start. Call me at +1 415 555 0100.".into(),
+        requester_id: h.customer,
+        tags: vec!["sev1".into(), "rfh".into()],
+        ..NewTicket::default()
+    });
+    h.sim.add_comment(
+        id,
+        h.agent,
+        "#eng-summary JDBC connector crash at start on 4.2.0; reproduced.",
+        false,
+    );
+    id
+}
+
+fn notes(h: &Harness, id: u64) -> Vec<String> {
+    h.sim
+        .comments(id)
+        .into_iter()
+        .filter(|c| c["public"] == false)
+        .filter_map(|c| c["body"].as_str().map(str::to_string))
+        .filter(|b| b.starts_with("slawatch: engineering issue filed"))
+        .collect()
+}
+
+fn tags(h: &Harness, id: u64) -> Vec<String> {
+    let json = h.sim.ticket_json(id).unwrap();
+    let mut unknown = Vec::new();
+    Ticket::read(&json, &mut unknown).unwrap().tags
+}
+
+#[tokio::test]
+async fn a_ticket_marked_rfh_files_one_issue_linked_back_and_announced() {
+    let mut h = Harness::new(ESCALATION).await;
+    let github = h.attach_github(REPO).await;
+    let id = rfh_ticket(&h);
+    h.poll().await;
+    h.engine.file_escalations().await.unwrap();
+
+    let issues = github.issues(REPO);
+    assert_eq!(issues.len(), 1);
+    let issue = &issues[0];
+    assert_eq!(issue.title, "Connector crashes (Acme, sev1)");
+    assert_eq!(issue.labels, vec!["rfh", "customer/Acme", "p1"]);
+    assert!(issue.body.starts_with(&marker(id, 1)), "{}", issue.body);
+    assert!(
+        issue.body.contains("JDBC connector crash at start on 4.2.0; reproduced."),
+        "the support summary"
+    );
+    assert!(!issue.body.contains("555 0100"), "redacted: {}", issue.body);
+
+    let notes = notes(&h, id);
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(
+        notes[0].contains("https://github.example/acme/support-escalations/issues/1"),
+        "{}",
+        notes[0]
+    );
+    assert!(tags(&h, id).contains(&"eng_issue_filed".to_string()));
+    let announced: Vec<String> = h.slack.messages_for("eng").iter().map(|m| m.text.clone()).collect();
+    assert_eq!(announced.len(), 1);
+    assert!(announced[0].contains(&format!("ticket #{id}")), "{announced:?}");
+
+    // Another pass, a restart, another poll: nothing more.
+    h.engine.file_escalations().await.unwrap();
+    h.restart().await;
+    h.poll().await;
+    h.engine.file_escalations().await.unwrap();
+    assert_eq!(github.create_count(), 1);
+    assert_eq!(self::notes(&h, id).len(), 1);
+    assert_eq!(h.slack.messages_for("eng").len(), 1);
+}
+
+#[tokio::test]
+async fn killed_after_deciding_the_issue_is_filed_once_after_restart() {
+    let mut h = Harness::new(ESCALATION).await;
+    let github = h.attach_github(REPO).await;
+    let id = rfh_ticket(&h);
+    h.poll().await;
+    assert!(h.engine.store.escalation(id).unwrap().unwrap().has_pending(), "decided and stored");
+    h.restart().await;
+    h.engine.file_escalations().await.unwrap();
+    assert_eq!(github.issues(REPO).len(), 1);
+    assert_eq!(notes(&h, id).len(), 1);
+}
+
+#[tokio::test]
+async fn killed_after_creating_before_recording_the_issue_is_found_not_filed_again() {
+    let mut h = Harness::new(ESCALATION).await;
+    let github = h.attach_github(REPO).await;
+    // GitHub's search index lags: the issue is found among the newest instead.
+    github.set_search_lag(3600);
+    let id = rfh_ticket(&h);
+    h.poll().await;
+    // The daemon created the issue, then died before recording its number.
+    github_client(&github, &h.clock)
+        .create_issue(&IssueDraft {
+            repository: slawatch::config::Repository::parse(REPO).unwrap(),
+            title: "Connector crashes (Acme, sev1)".into(),
+            body: format!("{}\n\nfiled before the crash", marker(id, 1)),
+            labels: vec![],
+            assignees: vec![],
+        })
+        .await
+        .unwrap();
+    h.restart().await;
+    h.engine.file_escalations().await.unwrap();
+    assert_eq!(github.create_count(), 1, "found by its marker, not filed again");
+    let request = &h.engine.store.escalation(id).unwrap().unwrap().requests[0];
+    assert_eq!(request.issue.as_ref().map(|i| i.number), Some(1));
+    assert_eq!(notes(&h, id).len(), 1);
+}
+
+#[tokio::test]
+async fn killed_after_recording_before_linking_the_ticket_is_told_once() {
+    let mut h = Harness::new(ESCALATION).await;
+    let github = h.attach_github(REPO).await;
+    let id = rfh_ticket(&h);
+    h.poll().await;
+    // Zendesk refuses writes to the ticket for now: the issue is filed, the note waits.
+    h.sim.set_ticket_update_limit(Some(0));
+    h.engine.file_escalations().await.unwrap();
+    let record = h.engine.store.escalation(id).unwrap().unwrap();
+    assert!(record.requests[0].issue.is_some() && !record.requests[0].noted, "{record:?}");
+    assert!(notes(&h, id).is_empty());
+    h.restart().await;
+    h.sim.set_ticket_update_limit(None);
+    h.advance(3600);
+    h.engine.file_escalations().await.unwrap();
+    assert_eq!(github.create_count(), 1);
+    assert_eq!(notes(&h, id).len(), 1);
+    assert!(!h.engine.store.escalation(id).unwrap().unwrap().has_pending());
+}
+
+#[tokio::test]
+async fn removing_and_readding_the_tag_while_the_issue_is_open_files_nothing_more() {
+    let mut h = Harness::new(ESCALATION).await;
+    let github = h.attach_github(REPO).await;
+    let id = rfh_ticket(&h);
+    h.poll().await;
+    h.engine.file_escalations().await.unwrap();
+    h.sim.set_tags(id, &["sev1"], h.agent);
+    h.poll().await;
+    h.sim.set_tags(id, &["sev1", "rfh"], h.agent);
+    h.poll().await;
+    h.engine.file_escalations().await.unwrap();
+    assert_eq!(github.create_count(), 1);
+    assert_eq!(h.engine.store.escalation(id).unwrap().unwrap().requests.len(), 1);
+}
+
+#[tokio::test]
+async fn github_down_then_back_files_once() {
+    let mut h = Harness::new(ESCALATION).await;
+    let github = h.attach_github(REPO).await;
+    let id = rfh_ticket(&h);
+    h.poll().await;
+    github.set_down(true);
+    let next = h.engine.file_escalations().await.unwrap().expect("a retry is scheduled");
+    assert!(next > h.clock.now_ms());
+    assert_eq!(github.create_count(), 0);
+    let record = h.engine.store.escalation(id).unwrap().unwrap();
+    assert!(
+        record.requests[0].last_error.as_deref().unwrap_or_default().contains("503"),
+        "{record:?}"
+    );
+    github.set_down(false);
+    h.clock.set(next.div_euclid(1000) + 1);
+    h.engine.file_escalations().await.unwrap();
+    assert_eq!(github.create_count(), 1);
+    assert_eq!(notes(&h, id).len(), 1);
+}
