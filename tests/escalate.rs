@@ -93,6 +93,17 @@ async fn a_ticket_marked_rfh_files_one_issue_linked_back_and_announced() {
     assert_eq!(announced.len(), 1);
     assert!(announced[0].contains(&format!("ticket #{id}")), "{announced:?}");
 
+    // status shows the linked issue.
+    let rows = slawatch::engine::status::open_tickets(&h.engine.config, &h.engine.store, &h.engine.directory(), h.clock.now()).unwrap();
+    let row = rows.iter().find(|r| r.ticket_id == id).unwrap();
+    assert_eq!(
+        row.engineering_issue.as_deref(),
+        Some("https://github.example/acme/support-escalations/issues/1")
+    );
+    assert!(slawatch::engine::status::render_table(&rows).contains(&format!(
+        "#{id} engineering: https://github.example/acme/support-escalations/issues/1"
+    )));
+
     // Another pass, a restart, another poll: nothing more.
     h.engine.file_escalations().await.unwrap();
     h.restart().await;
@@ -200,4 +211,118 @@ async fn github_down_then_back_files_once() {
     h.engine.file_escalations().await.unwrap();
     assert_eq!(github.create_count(), 1);
     assert_eq!(notes(&h, id).len(), 1);
+}
+
+/// Files the ticket's issue, then lets the sync interval (5 minutes) pass.
+async fn filed(h: &mut Harness) -> (slawatch::sim::github::SimGithub, u64) {
+    let github = h.attach_github(REPO).await;
+    let id = rfh_ticket(h);
+    h.poll().await;
+    h.engine.file_escalations().await.unwrap();
+    assert_eq!(github.issues(REPO).len(), 1);
+    (github, id)
+}
+
+fn engineering_notes(h: &Harness, id: u64) -> Vec<String> {
+    h.sim
+        .comments(id)
+        .into_iter()
+        .filter(|c| c["public"] == false)
+        .filter_map(|c| c["body"].as_str().map(str::to_string))
+        .filter(|b| b.starts_with("slawatch: ") && !b.starts_with("slawatch: engineering issue filed"))
+        .collect()
+}
+
+async fn sync(h: &Harness) {
+    h.advance(301);
+    h.engine.sync_issues().await.unwrap();
+}
+
+#[tokio::test]
+async fn engineerings_comments_close_and_reopen_come_back_to_the_ticket_once() {
+    let mut h = Harness::new(ESCALATION).await;
+    let (github, id) = filed(&mut h).await;
+    sync(&h).await;
+    assert!(engineering_notes(&h, id).is_empty(), "nothing new yet");
+    github.comment(REPO, 1, "eng-alice", "Reproduced. Fixed in 4.2.1, please upgrade.");
+    sync(&h).await;
+    let notes = engineering_notes(&h, id);
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(
+        notes[0].starts_with("slawatch: eng-alice commented on https://github.example/acme/support-escalations/issues/1"),
+        "{}",
+        notes[0]
+    );
+    assert!(notes[0].contains("> Reproduced. Fixed in 4.2.1, please upgrade."), "{}", notes[0]);
+    // Unchanged since: 304s, which cost no rate limit, and no new note.
+    let free_before = h
+        .engine
+        .github
+        .as_ref()
+        .unwrap()
+        .stats
+        .not_modified
+        .load(std::sync::atomic::Ordering::Relaxed);
+    sync(&h).await;
+    let free_after = h
+        .engine
+        .github
+        .as_ref()
+        .unwrap()
+        .stats
+        .not_modified
+        .load(std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(free_after - free_before, 2, "the issue and its comments, both unchanged");
+    assert_eq!(engineering_notes(&h, id).len(), 1);
+    github.set_open(REPO, 1, false);
+    sync(&h).await;
+    github.set_open(REPO, 1, true);
+    sync(&h).await;
+    let notes = engineering_notes(&h, id);
+    assert_eq!(notes.len(), 3, "{notes:?}");
+    assert!(notes[1].starts_with("slawatch: engineering closed https://github.example/acme/support-escalations/issues/1"));
+    assert!(notes[2].starts_with("slawatch: engineering reopened"));
+    let eng: Vec<String> = h.slack.messages_for("eng").iter().map(|m| m.text.clone()).collect();
+    assert_eq!(eng.len(), 4, "filed, commented, closed, reopened: {eng:?}");
+}
+
+#[tokio::test]
+async fn a_new_request_after_the_issue_closed_files_request_2_mentioning_the_first() {
+    let mut h = Harness::new(ESCALATION).await;
+    let (github, id) = filed(&mut h).await;
+    github.set_open(REPO, 1, false);
+    sync(&h).await;
+    // Still tagged: not a new request by itself.
+    h.poll().await;
+    h.engine.file_escalations().await.unwrap();
+    assert_eq!(github.create_count(), 1);
+    // The tag removed, then put back: a new request.
+    h.sim.set_tags(id, &["sev1"], h.agent);
+    h.poll().await;
+    h.sim.set_tags(id, &["sev1", "rfh"], h.agent);
+    h.poll().await;
+    h.engine.file_escalations().await.unwrap();
+    let issues = github.issues(REPO);
+    assert_eq!(issues.len(), 2);
+    assert!(issues[1].body.starts_with(&marker(id, 2)));
+    assert!(issues[1]
+        .body
+        .contains("Request 2 for this ticket; the earlier one was https://github.example/acme/support-escalations/issues/1."));
+}
+
+#[tokio::test]
+async fn a_solved_ticket_is_told_to_its_issue_once() {
+    let mut h = Harness::new(ESCALATION).await;
+    let (github, id) = filed(&mut h).await;
+    h.sim.set_status(id, "solved", h.agent);
+    h.poll().await;
+    sync(&h).await;
+    sync(&h).await;
+    let comments = &github.issues(REPO)[0].comments;
+    assert_eq!(comments.len(), 1, "{comments:?}");
+    assert!(comments[0]
+        .1
+        .starts_with(&format!("The customer's Zendesk ticket #{id} was solved.")));
+    // slawatch's own comment is not noted back on the ticket.
+    assert!(engineering_notes(&h, id).is_empty());
 }

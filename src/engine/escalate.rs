@@ -360,7 +360,17 @@ impl Engine {
 /// The escalation worker: files what is pending, then sleeps until the next retry or a new
 /// request; until shutdown.
 pub async fn escalation_loop(engine: Arc<Engine>) {
+    let sync_every = engine
+        .config
+        .escalation
+        .as_ref()
+        .map_or(Duration::from_secs(300), |e| e.sync_interval);
     loop {
+        match engine.sync_issues().await {
+            Err(error) if error.is_cancelled() => break,
+            Err(error) => tracing::error!(%error, "issue sync failed; will retry"),
+            Ok(()) => {}
+        }
         let next = match engine.file_escalations().await {
             Ok(next) => next,
             Err(error) if error.is_cancelled() => break,
@@ -369,13 +379,160 @@ pub async fn escalation_loop(engine: Arc<Engine>) {
                 Some(engine.clock.now_ms() + 30_000)
             }
         };
-        let wait = next.map_or(Duration::from_secs(3600), |at| {
-            Duration::from_millis((at - engine.clock.now_ms()).clamp(0, 3_600_000) as u64)
-        });
+        let wait = next
+            .map_or(sync_every, |at| {
+                Duration::from_millis((at - engine.clock.now_ms()).clamp(0, 3_600_000) as u64)
+            })
+            .min(sync_every);
         tokio::select! {
             _ = engine.shutdown.cancelled() => break,
             _ = engine.escalation_wake.notified() => {}
             _ = engine.clock.sleep(wait.max(Duration::from_millis(10))) => {}
         }
+    }
+}
+
+/// The marker slawatch puts in its own comments on an issue: they are not engineering's.
+const OWN_COMMENT: &str = "<!-- slawatch:comment -->";
+
+impl Engine {
+    /// An internal note on the ticket, unless one with `mark` is there already.
+    async fn note_once(&self, ticket_id: u64, text: &str, mark: &str) -> Result<(), StepError> {
+        let comments = self.client.latest_comments(ticket_id, Pacing::Return).await?;
+        if comments.iter().any(|c| c.body.contains(mark)) {
+            return Ok(());
+        }
+        let ticket = self
+            .client
+            .ticket(ticket_id, Pacing::Return)
+            .await?
+            .ok_or_else(|| StepError::Other("the ticket is gone (404)".into()))?;
+        let stamp = ticket.updated_at.map(format_rfc3339);
+        self.client
+            .add_internal_note(ticket_id, &format!("{text}\n\n{mark}"), stamp.as_deref())
+            .await?;
+        Ok(())
+    }
+
+    /// Posts `text` to the escalation channel (best effort: a failure is logged, the note stands).
+    async fn tell_channel(&self, config: &EscalationConfig, text: &str) {
+        let Some((kind, url)) = config.channel.as_ref().and_then(|c| self.channels.get(c)) else {
+            return;
+        };
+        let body = match kind {
+            ChannelKind::Slack => serde_json::json!({"text": text}),
+            ChannelKind::Webhook => serde_json::json!({"event": "escalation_update", "text": text}),
+        };
+        if let Err(error) = self.http.post(url).json(&body).send().await.and_then(|r| r.error_for_status()) {
+            tracing::warn!(error = %error.without_url(), "could not tell the escalation channel");
+        }
+    }
+
+    /// Reads one linked issue again (conditionally) and tells the ticket what changed: a
+    /// comment by engineering, a close, a reopen; tells the issue once the ticket is solved.
+    async fn sync_issue(
+        &self,
+        github: &GithubClient,
+        config: &EscalationConfig,
+        escalation: &mut EscalationRecord,
+        index: usize,
+    ) -> Result<(), StepError> {
+        let ticket_id = escalation.ticket_id;
+        let request = &escalation.requests[index];
+        let repository = crate::config::Repository::parse(&request.repository)
+            .ok_or_else(|| StepError::Other(format!("{:?} is not a repository", request.repository)))?;
+        let mut linked = request.issue.clone().ok_or_else(|| StepError::Other("no issue".into()))?;
+        let number = linked.number;
+
+        if let crate::github::client::Conditional::Changed { value, etag } =
+            github.issue(&repository, number, linked.etag.as_deref()).await?
+        {
+            if value.is_open() != linked.open {
+                let what = if value.is_open() { "reopened" } else { "closed" };
+                let mark = format!(
+                    "[slawatch github {repository}#{number} {what} {}]",
+                    value.updated_at.as_deref().unwrap_or_default()
+                );
+                let text = format!("slawatch: engineering {what} {} ({repository} #{number}).", linked.url);
+                self.note_once(ticket_id, &text, &mark).await?;
+                self.tell_channel(
+                    config,
+                    &format!("Ticket #{ticket_id}: engineering {what} {repository} #{number} {}", linked.url),
+                )
+                .await;
+                linked.open = value.is_open();
+            }
+            linked.etag = etag;
+        }
+        if let crate::github::client::Conditional::Changed { value, etag } =
+            github.comments(&repository, number, linked.comments_etag.as_deref()).await?
+        {
+            let seen = linked.seen_comment;
+            for comment in value.iter().filter(|c| c.id > seen) {
+                let body = comment.body.as_deref().unwrap_or_default();
+                if !body.contains(OWN_COMMENT) {
+                    let author = comment.user.as_ref().map_or("someone", |u| u.login.as_str());
+                    let quoted: String = body.lines().map(|l| format!("> {l}\n")).collect();
+                    let mark = format!("[slawatch github {repository}#{number} comment {}]", comment.id);
+                    let text = format!(
+                        "slawatch: {author} commented on {} ({repository} #{number}):\n\n{quoted}",
+                        linked.url
+                    );
+                    self.note_once(ticket_id, &text, &mark).await?;
+                    self.tell_channel(
+                        config,
+                        &format!("Ticket #{ticket_id}: {author} commented on {repository} #{number} {}", linked.url),
+                    )
+                    .await;
+                }
+                // Marked one by one: a failure later in the list retries only what is left.
+                linked.seen_comment = comment.id;
+                escalation.requests[index].issue = Some(linked.clone());
+                self.store.save_escalation(escalation)?;
+            }
+            linked.comments_etag = etag;
+        }
+        let solved = self
+            .readable_ticket(ticket_id)?
+            .is_some_and(|r| matches!(r.status.as_str(), "solved" | "closed"));
+        if config.comment_on_solve && solved && !linked.told_solved && linked.open {
+            let text = format!("The customer's Zendesk ticket #{ticket_id} was solved.\n\n{OWN_COMMENT}");
+            github.comment(&repository, number, &text).await?;
+            linked.told_solved = true;
+        }
+        linked.synced_at_ms = self.clock.now_ms();
+        escalation.requests[index].issue = Some(linked);
+        self.store.save_escalation(escalation)?;
+        Ok(())
+    }
+
+    /// Reads every linked issue whose sync interval has passed.
+    pub async fn sync_issues(&self) -> Result<(), EngineError> {
+        let (Some(config), Some(github)) = (&self.config.escalation, &self.github) else {
+            return Ok(());
+        };
+        let interval_ms = config.sync_interval.as_millis() as i64;
+        for mut escalation in self.store.escalations()? {
+            for index in 0..escalation.requests.len() {
+                let due = escalation.requests[index]
+                    .issue
+                    .as_ref()
+                    .is_some_and(|i| self.clock.now_ms() - i.synced_at_ms >= interval_ms);
+                if !due {
+                    continue;
+                }
+                if self.shutdown.is_cancelled() {
+                    return Err(ZendeskError::Cancelled.into());
+                }
+                match self.sync_issue(github, config, &mut escalation, index).await {
+                    Ok(()) => {}
+                    Err(error) if error.cancelled() => return Err(ZendeskError::Cancelled.into()),
+                    Err(error) => {
+                        tracing::warn!(ticket = escalation.ticket_id, %error, "cannot read the linked issue; will retry at the next sync")
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 }

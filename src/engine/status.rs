@@ -86,6 +86,9 @@ pub struct TicketStatus {
     /// False while the events export has not passed the ticket's last change: the clocks shown
     /// may still move, and no alert is decided for it yet.
     pub facts_complete: bool,
+    /// The GitHub issue of the ticket's latest request for engineering, once filed.
+    #[serde(default)]
+    pub engineering_issue: Option<String>,
 }
 
 fn metric_status(config: &Config, clock: &MetricClock) -> MetricStatus {
@@ -168,6 +171,7 @@ pub fn ticket_status(config: &Config, record: &TicketRecord, clocks: &TicketCloc
             })
             .collect(),
         facts_complete,
+        engineering_issue: None,
     }
 }
 
@@ -182,7 +186,13 @@ pub fn open_tickets(config: &Config, store: &Store, directory: &Directory, now: 
         }
         if let Some(clocks) = clocks_of(config, &record, directory, now) {
             let complete = facts_complete(&record, through);
-            rows.push((urgency(&clocks), ticket_status(config, &record, &clocks, complete)));
+            let mut row = ticket_status(config, &record, &clocks, complete);
+            if config.escalation.is_some() {
+                row.engineering_issue = store
+                    .escalation(record.id)?
+                    .and_then(|e| e.latest().and_then(|r| r.issue.as_ref()).map(|i| i.url.clone()));
+            }
+            rows.push((urgency(&clocks), row));
         }
     }
     rows.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.ticket_id.cmp(&b.1.ticket_id)));
@@ -229,6 +239,11 @@ pub fn render_table(rows: &[TicketStatus]) -> String {
             describe(&r.metrics.first_response),
             describe(&r.metrics.resolution)
         ));
+    }
+    for r in rows {
+        if let Some(issue) = &r.engineering_issue {
+            out.push_str(&format!("#{} engineering: {issue}\n", r.ticket_id));
+        }
     }
     if rows.is_empty() {
         out.push_str("no open tickets\n");

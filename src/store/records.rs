@@ -284,4 +284,10 @@ pub struct LinkedIssue {
     pub comments_etag: Option<String>,
     /// The newest comment id already told to the ticket.
     pub seen_comment: u64,
+    /// When the issue was last read (ms).
+    #[serde(default)]
+    pub synced_at_ms: i64,
+    /// The issue was told that the customer's ticket was solved.
+    #[serde(default)]
+    pub told_solved: bool,
 }
