@@ -1,8 +1,10 @@
-//! `slawatch demo`: the simulated Zendesk and Slack and the real daemon in one
-//! process, in accelerated time, with a scripted support week: tickets of both
+//! `slawatch demo`: the simulated Zendesk, Slack and GitHub and the real daemon in
+//! one process, in accelerated time, with a scripted support week: tickets of both
 //! tiers and severities, acknowledgements and real answers, a pending ticket, a
-//! custom contract, a reply seconds before a deadline, and breaches. Each Slack
-//! message is printed as a support engineer would read it.
+//! custom contract, a reply seconds before a deadline, breaches, and a request for
+//! engineering filed as a GitHub issue that engineering answers and closes. Each
+//! Slack message is printed as a support engineer would read it, each issue as
+//! engineering would.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -24,6 +26,8 @@ use tokio_util::sync::CancellationToken;
 use crate::clock::Clock;
 use crate::config::{ChannelKind, Config};
 use crate::engine::poll::Engine;
+use crate::github::client::{GithubClient, GithubOptions};
+use crate::sim::github::{IssueView, SimGithub};
 use crate::sim::slack::SimSlack;
 use crate::sim::zendesk::{NewTicket, SimOptions, SimZendesk};
 use crate::sla::time::{parse_rfc3339, Timestamp};
@@ -81,6 +85,17 @@ channels = ["oncall"]
 [[notify.routes]]
 channels = ["support"]
 
+[escalation]
+token_env = "SLAWATCH_DEMO_GITHUB"
+channel = "support"
+sync_interval = "15m"
+priority_labels = { sev1 = "p1", sev2 = "p2" }
+[[escalation.rules]]
+name = "help"
+tag = "rfh"
+repository = "acme/support-escalations"
+labels = ["rfh", "customer/{org}", "{priority}"]
+
 [store]
 path = "{store}"
 cache_mb = 16
@@ -91,8 +106,12 @@ listen = "{admin}"
 
 struct World {
     sim: SimZendesk,
+    github: SimGithub,
     agents: [u64; 2],
 }
+
+/// The repository engineering's issues are filed in.
+const REPO: &str = "acme/support-escalations";
 
 /// Ticket ids the script's steps share, by a short name.
 type Tickets = BTreeMap<&'static str, u64>;
@@ -234,6 +253,31 @@ fn script(customers: BTreeMap<&'static str, u64>) -> Vec<Step> {
             },
         ),
         step(
+            "2026-11-30T10:30:00-08:00",
+            "Avery asks engineering about Acme's crash: an #eng-summary note, and the rfh tag",
+            |w, t| {
+                w.sim.add_comment(
+                    t["acme-crash"],
+                    w.agents[0],
+                    "#eng-summary Connector 4.2.0 crashes at start on Acme's cluster (Java 17, 3 nodes); 4.1.9 works. Customer contact: casey@acme.example.",
+                    false,
+                );
+                w.sim.set_tags(t["acme-crash"], &["sev1", "rfh"], w.agents[0]);
+            },
+        ),
+        step(
+            "2026-12-01T11:00:00-08:00",
+            "Engineering (eng-alice) answers on the GitHub issue",
+            |w, _| {
+                w.github.comment(
+                    REPO,
+                    1,
+                    "eng-alice",
+                    "Root cause: the 4.2.0 config loader chokes on an empty `plugins:` list. Fixed in 4.2.1, released today.",
+                )
+            },
+        ),
+        step(
             "2026-12-01T16:30:00-08:00",
             "Avery finds the cause of Acme's crash and answers",
             |w, t| {
@@ -248,6 +292,9 @@ fn script(customers: BTreeMap<&'static str, u64>) -> Vec<Step> {
         step("2026-12-02T10:00:00-08:00", "Avery solves Acme's crash ticket", |w, t| {
             w.sim.set_status(t["acme-crash"], "solved", w.agents[0])
         }),
+        step("2026-12-02T11:00:00-08:00", "Engineering closes the GitHub issue", |w, _| {
+            w.github.set_open(REPO, 1, false)
+        }),
     ]
 }
 
@@ -259,6 +306,11 @@ fn local(ts: Timestamp) -> String {
 }
 
 fn print_message(clock: &Clock, hook: &str, body: &Value) {
+    if body["blocks"][0]["type"] != "header" {
+        // Not an alert (escalation news): its text is all there is.
+        say!("{}  #{hook:<8} {}", local(clock.now()), body["text"].as_str().unwrap_or_default());
+        return;
+    }
     let title = body["blocks"][0]["text"]["text"].as_str().unwrap_or_default();
     let summary = body["blocks"][2]["text"]["text"].as_str().unwrap_or_default();
     let fields: Vec<String> = body["blocks"][3]["fields"]
@@ -281,6 +333,20 @@ fn print_message(clock: &Clock, hook: &str, body: &Value) {
     say!("{:>30} {}", "", fields.join(" · "));
 }
 
+/// An issue as engineering reads it on GitHub.
+fn print_issue(clock: &Clock, issue: &IssueView) {
+    say!("{}  github    {REPO} #{} filed: {}", local(clock.now()), issue.number, issue.title);
+    say!("{:>30} labels: {}", "", issue.labels.join(", "));
+    for line in issue
+        .body
+        .lines()
+        .filter(|l| !l.starts_with("<!--") && !l.trim().is_empty())
+        .take(14)
+    {
+        say!("{:>30} {line}", "");
+    }
+}
+
 /// Runs the demo until Ctrl-C (or `run_for` of world time).
 pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
     let start = parse_rfc3339(WORLD_START).unwrap_or_default();
@@ -297,6 +363,10 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
     .await
     .context("cannot start the simulated Zendesk")?;
     let slack = SimSlack::start().await.context("cannot start the simulated Slack")?;
+    let github = SimGithub::start("demo-github", "slawatch-bot", clock.clone())
+        .await
+        .context("cannot start the simulated GitHub")?;
+    github.add_repo(REPO);
 
     let acme = sim.add_organization("Acme Corp", &[], org_fields(&[("deployment", "self_hosted")]));
     let globex = sim.add_organization("Globex", &[], org_fields(&[("deployment", "managed")]));
@@ -354,9 +424,23 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
     let store = Store::open(&config.store.path, config.store.cache_bytes)?;
     let admin = config.admin.listen;
     let shutdown = CancellationToken::new();
+    let github_client = GithubClient::new(
+        GithubOptions {
+            api_url: github.api_url(),
+            token: "demo-github".into(),
+            timeout: Duration::from_secs(10),
+            max_attempts: 3,
+            backoff: crate::retry::Backoff {
+                first: Duration::from_secs(1),
+                max: Duration::from_secs(60),
+            },
+        },
+        clock.clone(),
+    )?;
     let engine = Arc::new(
         Engine::new(config, client, store, clock.clone())?
             .with_channels(channels)
+            .with_github(github_client)
             .with_shutdown(shutdown.clone()),
     );
 
@@ -369,7 +453,12 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
         options.speed,
         crate::sla::time::Duration(options.speed as i64)
     );
-    say!("  simulated Zendesk {}, simulated Slack {}", sim.base_url(), slack.base_url());
+    say!(
+        "  simulated Zendesk {}, Slack {}, GitHub {}",
+        sim.base_url(),
+        slack.base_url(),
+        github.api_url()
+    );
     say!(
         "  open tickets now:  slawatch status        (or curl http://{admin}/status; config {})",
         config_path.display()
@@ -402,11 +491,35 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
         }
     });
     tasks.spawn({
+        // Engineering's view: each issue as it is filed.
+        let (github, clock, shutdown) = (github.clone(), clock.clone(), shutdown.clone());
+        async move {
+            let mut shown = 0;
+            loop {
+                tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    _ = clock.sleep(Duration::from_secs(60)) => {
+                        for issue in github.issues(REPO).into_iter().skip(shown) {
+                            print_issue(&clock, &issue);
+                            shown += 1;
+                        }
+                    }
+                }
+            }
+        }
+    });
+    tasks.spawn({
         let (clock, shutdown) = (clock.clone(), shutdown.clone());
-        let world = World { sim: sim.clone(), agents };
+        let world = World {
+            sim: sim.clone(),
+            github: github.clone(),
+            agents,
+        };
         async move {
             let mut tickets = BTreeMap::new();
-            for step in script(customers) {
+            let mut steps = script(customers);
+            steps.sort_by_key(|s| parse_rfc3339(s.at).unwrap_or_default());
+            for step in steps {
                 let at = parse_rfc3339(step.at).unwrap_or_default();
                 let wait = Duration::from_secs((at - clock.now()).max(0) as u64);
                 tokio::select! {

@@ -18,6 +18,11 @@ fn the_demo_shows_warnings_a_breach_and_a_breach_prevented() {
         "Customer: Globex · Tier: managed · Severity: sev1",
         "Avery answers Initech ten seconds before its 14:00 deadline",
         "Acknowledged, no substantive response yet.",
+        "github    acme/support-escalations #1 filed: Connector crashes on start (Acme Corp, sev1)",
+        "labels: rfh, customer/Acme Corp, p1",
+        "Customer contact: [email redacted].",
+        "#support  Engineering issue filed for ticket #",
+        "eng-alice commented on acme/support-escalations #1",
         "demo stopped",
     ] {
         assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
