@@ -19,6 +19,7 @@ url_env = "UNUSED"
 [escalation]
 token_env = "UNUSED_GH"
 channel = "eng"
+link_field = 360000000004
 priority_labels = { sev1 = "p1", sev2 = "p2" }
 
 [[escalation.rules]]
@@ -89,6 +90,15 @@ async fn a_ticket_marked_rfh_files_one_issue_linked_back_and_announced() {
         notes[0]
     );
     assert!(tags(&h, id).contains(&"eng_issue_filed".to_string()));
+    let fields = h.sim.ticket_json(id).unwrap()["custom_fields"].clone();
+    assert!(
+        fields
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["id"] == 360000000004u64 && f["value"] == "https://github.example/acme/support-escalations/issues/1"),
+        "the link field holds the issue's URL: {fields}"
+    );
     let announced: Vec<String> = h.slack.messages_for("eng").iter().map(|m| m.text.clone()).collect();
     assert_eq!(announced.len(), 1);
     assert!(announced[0].contains(&format!("ticket #{id}")), "{announced:?}");

@@ -250,8 +250,9 @@ impl Engine {
                 issue.url, request.repository, issue.number
             );
             let stamp = ticket.updated_at.map(format_rfc3339);
+            let fields: Vec<(u64, String)> = config.link_field.map(|f| (f, issue.url.clone())).into_iter().collect();
             self.client
-                .add_internal_note_with_tags(ticket_id, &text, std::slice::from_ref(&config.filed_tag), stamp.as_deref())
+                .add_internal_note_with(ticket_id, &text, std::slice::from_ref(&config.filed_tag), &fields, stamp.as_deref())
                 .await?;
         }
         escalation.requests[index].noted = true;

@@ -379,20 +379,27 @@ impl ZendeskClient {
     /// Adds an internal (private) note. With `updated_stamp`, Zendesk refuses (409) if the
     /// ticket changed since. Sent once: the caller looks for the note before any retry.
     pub async fn add_internal_note(&self, id: u64, body: &str, updated_stamp: Option<&str>) -> Result<(), ZendeskError> {
-        self.add_internal_note_with_tags(id, body, &[], updated_stamp).await
+        self.add_internal_note_with(id, body, &[], &[], updated_stamp).await
     }
 
-    /// An internal note and tags added in one update (one audit).
-    pub async fn add_internal_note_with_tags(
+    /// An internal note, tags added and custom fields set, in one update (one audit).
+    pub async fn add_internal_note_with(
         &self,
         id: u64,
         body: &str,
         tags: &[String],
+        fields: &[(u64, String)],
         updated_stamp: Option<&str>,
     ) -> Result<(), ZendeskError> {
         let mut ticket = serde_json::json!({"comment": {"body": body, "public": false}});
         if !tags.is_empty() {
             ticket["additional_tags"] = serde_json::Value::from(tags.to_vec());
+        }
+        if !fields.is_empty() {
+            ticket["custom_fields"] = fields
+                .iter()
+                .map(|(id, value)| serde_json::json!({"id": id, "value": value}))
+                .collect();
         }
         if let Some(stamp) = updated_stamp {
             ticket["updated_stamp"] = serde_json::Value::from(stamp);

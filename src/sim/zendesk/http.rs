@@ -428,6 +428,7 @@ fn ticket_update(state: &State, id: u64, body: &[u8]) -> Result<Answer, ApiError
             .map(|v| tags_param("remove_tags", v))
             .transpose()?
             .unwrap_or_default(),
+        custom_fields: custom_fields_param(ticket.get("custom_fields"))?,
     };
     let (mut world, headers) = admit_write(state, id, stamp)?;
     let audit = world.api_update(id, update, state.api_user_id, state.now()).map_err(refused)?;
@@ -436,6 +437,23 @@ fn ticket_update(state: &State, id: u64, body: &[u8]) -> Result<Answer, ApiError
         answer.insert("audit".to_string(), audit);
     }
     Ok(Answer { body: answer, headers })
+}
+
+/// `custom_fields: [{"id": 123, "value": ...}]`.
+fn custom_fields_param(value: Option<&Value>) -> Result<Vec<(u64, Value)>, ApiError> {
+    let Some(value) = value else { return Ok(Vec::new()) };
+    let invalid = || ApiError::invalid("custom_fields must be a list of {\"id\": number, \"value\": ...}");
+    value
+        .as_array()
+        .ok_or_else(invalid)?
+        .iter()
+        .map(|f| {
+            Ok((
+                f.get("id").and_then(Value::as_u64).ok_or_else(invalid)?,
+                f.get("value").cloned().unwrap_or(Value::Null),
+            ))
+        })
+        .collect()
 }
 
 /// `PUT /api/v2/tickets/{id}/tags.json` adds the tags, `POST` replaces them.

@@ -148,6 +148,8 @@ pub(super) struct ApiUpdate {
     pub tags: Option<Vec<String>>,
     pub additional_tags: Vec<String>,
     pub remove_tags: Vec<String>,
+    /// (field id, value) for plain (non-dropdown) custom fields.
+    pub custom_fields: Vec<(u64, Value)>,
 }
 
 pub(super) struct ApiComment {
@@ -583,6 +585,12 @@ impl World {
                 changes.push(tags_changed);
                 for (field_id, old, new) in sync_tagger_fields(ticket, fields) {
                     changes.push(custom_field_change(field_id, new, old));
+                }
+            }
+            for (field_id, value) in update.custom_fields {
+                let previous = ticket.custom_fields.insert(field_id, value.clone()).unwrap_or(Value::Null);
+                if previous != value {
+                    changes.push(custom_field_change(field_id, value, previous));
                 }
             }
             changes
