@@ -336,3 +336,15 @@ async fn a_solved_ticket_is_told_to_its_issue_once() {
     // slawatch's own comment is not noted back on the ticket.
     assert!(engineering_notes(&h, id).is_empty());
 }
+
+#[tokio::test]
+async fn a_solved_ticket_with_the_tag_files_nothing() {
+    let mut h = Harness::new(ESCALATION).await;
+    let github = h.attach_github(REPO).await;
+    let id = rfh_ticket(&h);
+    h.sim.set_status(id, "solved", h.agent);
+    h.poll().await;
+    h.engine.file_escalations().await.unwrap();
+    assert_eq!(github.create_count(), 0);
+    assert!(h.engine.store.escalation(id).unwrap().is_none());
+}

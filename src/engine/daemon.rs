@@ -50,8 +50,15 @@ fn evaluate_if_policy_changed(engine: &Engine) -> Result<(), EngineError> {
     engine.release_awaiting()?;
     // Requests a crash left undecided (a page committed, its escalations not yet stored).
     if engine.config.escalation.is_some() {
-        let tickets: Vec<_> = engine.store.tickets().collect::<Result<_, _>>()?;
-        engine.decide_escalations(&tickets)?;
+        // In batches: a large store is not held in memory at once.
+        let mut batch = Vec::with_capacity(1000);
+        for ticket in engine.store.tickets() {
+            batch.push(ticket?);
+            if batch.len() == 1000 {
+                engine.decide_escalations(&std::mem::take(&mut batch))?;
+            }
+        }
+        engine.decide_escalations(&batch)?;
     }
     Ok(())
 }

@@ -86,7 +86,9 @@ impl Engine {
         let Some(config) = &self.config.escalation else { return Ok(0) };
         let now = self.clock.now();
         let mut decided = 0;
-        for record in records.iter().filter(|r| r.exported && r.status != "deleted") {
+        // A solved or closed ticket requests nothing (a store's first poll reads old tickets too).
+        let open = |r: &&TicketRecord| r.exported && !matches!(r.status.as_str(), "solved" | "closed" | "deleted");
+        for record in records.iter().filter(open) {
             let request_type = config.request_type_field.and_then(|f| record.fields.get(&f)).map(String::as_str);
             let rule = matching_rule(&config.rules, &record.tags, request_type);
             let stored = self.store.escalation(record.id)?;
