@@ -348,3 +348,19 @@ async fn a_solved_ticket_with_the_tag_files_nothing() {
     assert_eq!(github.create_count(), 0);
     assert!(h.engine.store.escalation(id).unwrap().is_none());
 }
+
+#[tokio::test]
+async fn engineerings_news_goes_to_the_tickets_route() {
+    let config = format!(
+        "{ESCALATION}\n[notify.channels.oncall]\nkind = \"slack\"\nurl_env = \"UNUSED\"\n[[notify.routes]]\nseverities = [\"sev1\"]\nchannels = [\"oncall\"]\n"
+    );
+    let mut h = Harness::new(&config).await;
+    let (github, _id) = filed(&mut h).await;
+    github.comment(REPO, 1, "eng-alice", "Looking at it.");
+    sync(&h).await;
+    let oncall: Vec<String> = h.slack.messages_for("oncall").iter().map(|m| m.text.clone()).collect();
+    assert!(oncall.iter().any(|t| t.contains("eng-alice commented")), "{oncall:?}");
+    // The filing itself was announced to the engineering-help channel only.
+    let eng: Vec<String> = h.slack.messages_for("eng").iter().map(|m| m.text.clone()).collect();
+    assert_eq!(eng.len(), 1, "{eng:?}");
+}

@@ -417,17 +417,34 @@ impl Engine {
         Ok(())
     }
 
-    /// Posts `text` to the escalation channel (best effort: a failure is logged, the note stands).
-    async fn tell_channel(&self, config: &EscalationConfig, text: &str) {
-        let Some((kind, url)) = config.channel.as_ref().and_then(|c| self.channels.get(c)) else {
-            return;
-        };
-        let body = match kind {
-            ChannelKind::Slack => serde_json::json!({"text": text}),
-            ChannelKind::Webhook => serde_json::json!({"event": "escalation_update", "text": text}),
-        };
-        if let Err(error) = self.http.post(url).json(&body).send().await.and_then(|r| r.error_for_status()) {
-            tracing::warn!(error = %error.without_url(), "could not tell the escalation channel");
+    /// Where news of a ticket's issue goes: the ticket's alert route (by its severity, tier and
+    /// group), else the escalation channel.
+    fn ticket_channels(&self, config: &EscalationConfig, ticket_id: u64) -> Vec<String> {
+        let routed = self.readable_ticket(ticket_id).ok().flatten().and_then(|record| {
+            let clocks = clocks_of(&self.config, &record, &self.directory(), self.clock.now())?;
+            Some(
+                self.config
+                    .notify
+                    .route(&clocks.severity, &clocks.tier, record.group_id, "contract"),
+            )
+        });
+        match routed {
+            Some(channels) if !channels.is_empty() => channels,
+            _ => config.channel.iter().cloned().collect(),
+        }
+    }
+
+    /// Posts `text` to the ticket's channels (best effort: a failure is logged, the note stands).
+    async fn tell_channels(&self, config: &EscalationConfig, ticket_id: u64, text: &str) {
+        for channel in self.ticket_channels(config, ticket_id) {
+            let Some((kind, url)) = self.channels.get(&channel) else { continue };
+            let body = match kind {
+                ChannelKind::Slack => serde_json::json!({"text": text}),
+                ChannelKind::Webhook => serde_json::json!({"event": "escalation_update", "ticket_id": ticket_id, "text": text}),
+            };
+            if let Err(error) = self.http.post(url).json(&body).send().await.and_then(|r| r.error_for_status()) {
+                tracing::warn!(channel, error = %error.without_url(), "could not tell the channel about the issue");
+            }
         }
     }
 
@@ -458,8 +475,9 @@ impl Engine {
                 );
                 let text = format!("slawatch: engineering {what} {} ({repository} #{number}).", linked.url);
                 self.note_once(ticket_id, &text, &mark).await?;
-                self.tell_channel(
+                self.tell_channels(
                     config,
+                    ticket_id,
                     &format!("Ticket #{ticket_id}: engineering {what} {repository} #{number} {}", linked.url),
                 )
                 .await;
@@ -482,8 +500,9 @@ impl Engine {
                         linked.url
                     );
                     self.note_once(ticket_id, &text, &mark).await?;
-                    self.tell_channel(
+                    self.tell_channels(
                         config,
+                        ticket_id,
                         &format!("Ticket #{ticket_id}: {author} commented on {repository} #{number} {}", linked.url),
                     )
                     .await;
