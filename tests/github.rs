@@ -108,7 +108,7 @@ async fn an_unchanged_issue_answers_304_and_costs_no_rate_limit() {
 
 #[tokio::test]
 async fn rate_limits_are_handed_back_with_their_wait_and_github_down_is_retried() {
-    let (sim, client, _clock) = setup().await;
+    let (sim, client, clock) = setup().await;
     // Secondary limit: 403 with retry-after.
     sim.secondary_limit_next(1, 90);
     match client.create_issue(&draft(1)).await {
@@ -117,14 +117,23 @@ async fn rate_limits_are_handed_back_with_their_wait_and_github_down_is_retried(
     }
     assert_eq!(sim.create_count(), 0);
     // Primary limit: nothing remains until the reset, an hour away; the wait is clamped like
-    // every Retry-After (the caller asks again in 10 minutes, and waits again if need be).
+    // every Retry-After (the caller asks again in 10 minutes, and waits again if need be). The
+    // answer that used the last request said so: the next request is not even sent.
     sim.set_core_limit(1);
     client.create_issue(&draft(1)).await.unwrap();
+    let asked = sim.request_count("/repos/acme/support-escalations/issues/1");
     match client.issue(&repo(), 1, None).await {
         Err(GithubError::RateLimited { retry_after, .. }) => assert_eq!(retry_after, slawatch::retry::MAX_RETRY_AFTER),
         other => panic!("{other:?}"),
     }
+    assert_eq!(
+        sim.request_count("/repos/acme/support-escalations/issues/1"),
+        asked,
+        "held back, not sent"
+    );
+    assert_eq!(client.stats.held_back.load(std::sync::atomic::Ordering::Relaxed), 1);
     sim.set_core_limit(5000);
+    clock.advance(Duration::from_secs(3601));
     // Down for two requests: a read is retried; a create is not (the caller looks first).
     sim.fail_next(2, 502);
     assert!(matches!(client.issue(&repo(), 1, None).await.unwrap(), Conditional::Changed { .. }));

@@ -73,6 +73,10 @@ pub struct GithubStats {
     pub not_modified: AtomicU64,
     /// `x-ratelimit-remaining` of the last answer (-1 before any).
     pub rate_remaining: AtomicI64,
+    /// `x-ratelimit-reset` of the last answer (Unix seconds).
+    pub rate_reset: AtomicI64,
+    /// Requests not sent because the last answer said nothing remained until the reset.
+    pub held_back: AtomicU64,
 }
 
 pub struct GithubClient {
@@ -136,6 +140,15 @@ impl GithubClient {
         body: Option<&Value>,
         etag: Option<&str>,
     ) -> Result<(u16, Option<String>, Vec<u8>), GithubError> {
+        // The last answer said nothing remains until the reset: asking now only earns a 403.
+        let reset = self.stats.rate_reset.load(Ordering::Relaxed);
+        if self.stats.rate_remaining.load(Ordering::Relaxed) == 0 && reset > self.clock.now() {
+            self.stats.held_back.fetch_add(1, Ordering::Relaxed);
+            return Err(GithubError::RateLimited {
+                endpoint: endpoint.to_string(),
+                retry_after: Duration::from_secs((reset - self.clock.now()) as u64).min(retry::MAX_RETRY_AFTER),
+            });
+        }
         self.stats.requests.fetch_add(1, Ordering::Relaxed);
         let url = format!("{}{path}", self.options.api_url.trim_end_matches('/'));
         let mut request = self
@@ -169,8 +182,14 @@ impl GithubClient {
             _ = self.cancel.cancelled() => return Err(GithubError::Cancelled),
             exchange = exchange => exchange?,
         };
-        if let Some(remaining) = header(&headers, "x-ratelimit-remaining").and_then(|r| r.parse::<i64>().ok()) {
-            self.stats.rate_remaining.store(remaining, Ordering::Relaxed);
+        // The search resource has its own, smaller budget: only the core one holds requests back.
+        if header(&headers, "x-ratelimit-resource").is_none_or(|r| r == "core") {
+            if let Some(remaining) = header(&headers, "x-ratelimit-remaining").and_then(|r| r.parse::<i64>().ok()) {
+                self.stats.rate_remaining.store(remaining, Ordering::Relaxed);
+            }
+            if let Some(reset) = header(&headers, "x-ratelimit-reset").and_then(|r| r.parse::<i64>().ok()) {
+                self.stats.rate_reset.store(reset, Ordering::Relaxed);
+            }
         }
         if let Some(retry_after) = self.rate_wait(status, &headers) {
             return Err(GithubError::RateLimited {
