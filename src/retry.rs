@@ -41,6 +41,42 @@ impl Backoff {
     }
 }
 
+impl Backoff {
+    /// The same policy for `backon` (retries of one request): `attempts` in all, jittered.
+    pub fn builder(&self, attempts: u32) -> backon::ExponentialBuilder {
+        backon::ExponentialBuilder::default()
+            .with_min_delay(self.first)
+            .with_max_delay(self.max)
+            .with_max_times(attempts.saturating_sub(1) as usize)
+            .with_jitter()
+    }
+}
+
+/// backon's sleeps on `clock` (virtual or accelerated time in tests and the demo), ended early
+/// by `cancel` (the next attempt then sees the shutdown and stops).
+pub struct ClockSleeper {
+    clock: Clock,
+    cancel: CancellationToken,
+}
+
+pub fn sleeper(clock: &Clock, cancel: &CancellationToken) -> ClockSleeper {
+    ClockSleeper {
+        clock: clock.clone(),
+        cancel: cancel.clone(),
+    }
+}
+
+impl backon::Sleeper for ClockSleeper {
+    type Sleep = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+
+    fn sleep(&self, d: Duration) -> Self::Sleep {
+        let (clock, cancel) = (self.clock.clone(), self.cancel.clone());
+        Box::pin(async move {
+            let _ = wait(&clock, &cancel, d).await;
+        })
+    }
+}
+
 /// A `Retry-After` header value: delay-seconds, or an HTTP date (taken relative to `now`,
 /// Unix seconds). Clamped to 1 s .. `MAX_RETRY_AFTER`; None when absent or unreadable.
 pub fn parse_retry_after(value: Option<&str>, now: i64) -> Option<Duration> {

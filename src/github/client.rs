@@ -213,8 +213,8 @@ impl GithubClient {
         Ok((status, header(&headers, "etag").map(str::to_string), bytes))
     }
 
-    /// A request with retries of transient failures (`attempts` in all); rate limits and
-    /// refusals are returned at once.
+    /// A request with retries of transient failures (`attempts` in all, by the shared policy
+    /// through backon); rate limits and refusals are returned at once.
     async fn send(
         &self,
         endpoint: &str,
@@ -224,27 +224,24 @@ impl GithubClient {
         etag: Option<&str>,
         attempts: u32,
     ) -> Result<(u16, Option<String>, Vec<u8>), GithubError> {
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            match self.send_once(endpoint, method.clone(), path, body, etag).await {
-                Ok(answer) => return Ok(answer),
-                Err(error) if error.retryable() && attempt < attempts => {
-                    self.stats.errors.fetch_add(1, Ordering::Relaxed);
-                    let wait = self.options.backoff.delay(attempt);
-                    tracing::warn!(%error, attempt, wait_ms = wait.as_millis() as u64, "GitHub request failed; retrying");
-                    retry::wait(&self.clock, &self.cancel, wait)
-                        .await
-                        .map_err(|_| GithubError::Cancelled)?;
-                }
-                Err(error) => {
-                    if !matches!(error, GithubError::Cancelled) {
-                        self.stats.errors.fetch_add(1, Ordering::Relaxed);
-                    }
-                    return Err(error);
-                }
-            }
+        use backon::Retryable;
+        let once = || self.send_once(endpoint, method.clone(), path, body, etag);
+        let result = once
+            .retry(self.options.backoff.builder(attempts))
+            .sleep(retry::sleeper(&self.clock, &self.cancel))
+            .when(|error: &GithubError| error.retryable() && !self.cancel.is_cancelled())
+            .notify(|error: &GithubError, wait: Duration| {
+                self.stats.errors.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(%error, wait_ms = wait.as_millis() as u64, "GitHub request failed; retrying");
+            })
+            .await;
+        if self.cancel.is_cancelled() {
+            return Err(GithubError::Cancelled);
         }
+        if result.is_err() {
+            self.stats.errors.fetch_add(1, Ordering::Relaxed);
+        }
+        result
     }
 
     fn parse<T: DeserializeOwned>(endpoint: &str, bytes: &[u8]) -> Result<T, GithubError> {
