@@ -333,6 +333,31 @@ fn print_message(clock: &Clock, hook: &str, body: &Value) {
     say!("{:>30} {}", "", fields.join(" · "));
 }
 
+/// Internal notes slawatch wrote about engineering's issue (the link, engineering's comments,
+/// a close), each once, as the ticket shows them.
+fn print_engineering_notes(sim: &SimZendesk, clock: &Clock, shown: &mut std::collections::HashSet<u64>) {
+    for ticket in 1..=20 {
+        for comment in sim.comments(ticket) {
+            let (Some(id), Some(body)) = (comment["id"].as_u64(), comment["body"].as_str()) else {
+                continue;
+            };
+            let about_engineering = body.starts_with("slawatch: ")
+                && (body.contains(" commented on ") || body.contains("engineering closed") || body.contains("engineering reopened"));
+            if comment["public"] == false && about_engineering && shown.insert(id) {
+                let mut lines = body.lines().filter(|l| !l.trim().is_empty() && !l.starts_with("[slawatch"));
+                say!(
+                    "{}  zendesk   internal note on #{ticket}: {}",
+                    local(clock.now()),
+                    lines.next().unwrap_or_default()
+                );
+                for line in lines {
+                    say!("{:>30} {line}", "");
+                }
+            }
+        }
+    }
+}
+
 /// An issue as engineering reads it on GitHub.
 fn print_issue(clock: &Clock, issue: &IssueView) {
     say!("{}  github    {REPO} #{} filed: {}", local(clock.now()), issue.number, issue.title);
@@ -504,6 +529,19 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
                             shown += 1;
                         }
                     }
+                }
+            }
+        }
+    });
+    tasks.spawn({
+        // The ticket's side: the internal notes engineering's news becomes.
+        let (sim, clock, shutdown) = (sim.clone(), clock.clone(), shutdown.clone());
+        async move {
+            let mut shown = std::collections::HashSet::new();
+            loop {
+                tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    _ = clock.sleep(Duration::from_secs(60)) => print_engineering_notes(&sim, &clock, &mut shown),
                 }
             }
         }

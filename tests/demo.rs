@@ -24,6 +24,8 @@ fn the_demo_shows_warnings_a_breach_and_a_breach_prevented() {
         "Customer contact: [email redacted].",
         "#support  Engineering issue filed for ticket #",
         "eng-alice commented on acme/support-escalations #1",
+        "internal note on #3: slawatch: eng-alice commented on https://github.example/acme/support-escalations/issues/1",
+        "> Root cause: the 4.2.0 config loader",
         "demo stopped",
     ] {
         assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
