@@ -463,3 +463,34 @@ fn notes_and_webhooks_read_well() {
         rendered("sev1", AlertPoint::Breach, None, "2026-12-02T17:00:30-08:00", None).webhook()
     );
 }
+
+#[test]
+fn a_breach_answered_before_it_was_decided_is_still_told() {
+    let p = policy("");
+    let mut facts = ticket("sev1");
+    // The breach was Wednesday 17:00; the answer came at 17:20, before the decider got to it
+    // (a failed confirmation read, downtime).
+    facts.events.push(Event::comment(
+        &p.first_response,
+        t("2026-12-02T17:20:00-08:00"),
+        2,
+        Role::Agent,
+        true,
+        "Please upgrade to 4.2.1; the crash is fixed there.",
+    ));
+    let now = t("2026-12-02T17:30:00-08:00");
+    let clocks = evaluate(&p, &facts, now).unwrap();
+    let decided = decide(7, &clocks, now, tracked(), |_| None).decided;
+    let fr: Vec<(AlertPoint, Verdict)> = decided
+        .iter()
+        .filter(|d| d.id.metric == Metric::FirstResponse)
+        .map(|d| (d.id.point, d.verdict.clone()))
+        .collect();
+    assert_eq!(fr, vec![(AlertPoint::Breach, Verdict::Send)], "only the breach, no warnings");
+    let breach = &decided
+        .iter()
+        .find(|d| d.id.point == AlertPoint::Breach && d.id.metric == Metric::FirstResponse)
+        .unwrap()
+        .id;
+    assert_eq!(at_delivery(&clocks, breach, now), AtDelivery::Deliver);
+}

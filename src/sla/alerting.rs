@@ -137,13 +137,16 @@ pub fn decide(
                 out.voided.push(key);
             }
         }
-        if !is_live(clock) {
+        // A breach answered late (or first seen after the answer) still happened, and is told;
+        // the warnings and reminders of a clock no longer running are not.
+        let answered_after_breach = clock.state == ClockState::Breached && clock.completed_at.is_some();
+        if !is_live(clock) && !answered_after_breach {
             continue;
         }
         let crossed: Vec<(AlertPoint, i64, Timestamp)> = clock
             .alerts
             .iter()
-            .filter(|a| a.crossed)
+            .filter(|a| a.crossed && (!answered_after_breach || a.point == AlertPoint::Breach))
             .filter_map(|a| a.at.filter(|&at| at <= now).map(|at| (a.point, a.mark, at)))
             .collect();
         let Some(latest) = crossed.iter().map(|&(_, mark, _)| mark).max() else {
