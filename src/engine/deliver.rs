@@ -63,6 +63,8 @@ enum Plan {
     Drop(String),
     /// The facts say the point was never crossed: undo the decision.
     Undo,
+    /// The ticket's record cannot be read now: try again later, never drop on that.
+    Later,
 }
 
 fn channel_words(kind: Option<ChannelKind>, channel: &str) -> String {
@@ -129,8 +131,13 @@ impl Engine {
 
     /// Whether (and what) to send now, from the ticket's clock as it is at `now`.
     fn plan(&self, alert: &AlertRecord, channel: &str, now: Timestamp) -> Result<Plan, EngineError> {
-        let Some(record) = self.readable_ticket(alert.ticket_id)? else {
-            return Ok(Plan::Drop("the ticket is gone".into()));
+        let record = match self.store.ticket(alert.ticket_id) {
+            Ok(Some(record)) => record,
+            Ok(None) => return Ok(Plan::Drop("the ticket is gone".into())),
+            // An unreadable record is not a gone ticket: the export brings it back, and then it
+            // is told (never cancelled on a read error).
+            Err(crate::store::StoreError::Corrupt { .. }) => return Ok(Plan::Later),
+            Err(other) => return Err(other.into()),
         };
         let directory = self.directory();
         let Some(clocks) = self.clocks(&record, &directory, now) else {
@@ -259,6 +266,12 @@ impl Engine {
                     self.undo(&alert, channel, now, report)?;
                     continue;
                 }
+                Plan::Later => {
+                    let at = retry::due_ms(self.clock.now_ms(), Duration::from_secs(60));
+                    next = next.min(Some(at)).or(Some(at));
+                    self.mark(&alert.key, channel, |d| d.next_attempt_ms = at)?;
+                    continue;
+                }
             };
             let outcome = self.send(&message, alert.ticket_id, channel).await;
             let now_ms = self.clock.now_ms();
@@ -266,11 +279,28 @@ impl Engine {
                 Ok(()) => {
                     report.sent += 1;
                     tracing::info!(alert = %alert.key, channel, "{}", message.title());
-                    self.mark(&alert.key, channel, |d| {
-                        d.attempts += 1;
-                        d.sent_at = Some(now);
-                        d.last_error = None;
+                    let marked = self.store.update_alert(&alert.key, |a| {
+                        if let Some(d) = a.deliveries.iter_mut().find(|d| d.channel == channel) {
+                            d.attempts += 1;
+                            d.sent_at = Some(now);
+                            d.last_error = None;
+                        }
+                        a.settle();
                     })?;
+                    if marked.is_none() {
+                        // Undone by another channel's worker while this post was in flight: it
+                        // went out, so the record stands (binding), or it would be decided again.
+                        let mut restored = alert.clone();
+                        for d in &mut restored.deliveries {
+                            if d.channel == channel {
+                                d.sent_at = Some(now);
+                            } else if d.sent_at.is_none() {
+                                d.dropped = Some("contradicted by later facts".into());
+                            }
+                        }
+                        restored.settle();
+                        self.store.record_alerts(&[restored], &[], None)?;
+                    }
                 }
                 Err(error) => {
                     report.failed += 1;

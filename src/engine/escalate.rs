@@ -79,6 +79,20 @@ fn sla_text(config: &crate::config::Config, clocks: &TicketClocks, now: i64) -> 
 }
 
 impl Engine {
+    /// Saves the worker's copy of one request into the stored record as it is now (read afresh
+    /// under the escalation lock), so that what a poll decided meanwhile (a new request, the
+    /// matching flag) is kept. A request's steps are only ever written here.
+    fn save_request(&self, escalation: &EscalationRecord, index: usize) -> Result<(), StoreError> {
+        let _writing = super::poll::lock(&self.escalation_lock);
+        let mine = &escalation.requests[index];
+        let mut stored = self.store.escalation(escalation.ticket_id)?.unwrap_or_else(|| escalation.clone());
+        match stored.requests.iter_mut().find(|r| r.number == mine.number) {
+            Some(request) => *request = mine.clone(),
+            None => stored.requests.push(mine.clone()),
+        }
+        self.store.save_escalation(&stored)
+    }
+
     /// Decides a new request for each ticket that starts to match a rule: the first, or one
     /// after the last request's issue was closed (the ticket stopped matching meanwhile).
     /// Removing and re-adding the tag while the issue is open files nothing.
@@ -86,12 +100,21 @@ impl Engine {
         let Some(config) = &self.config.escalation else { return Ok(0) };
         let now = self.clock.now();
         let mut decided = 0;
+        let _writing = super::poll::lock(&self.escalation_lock);
         // A solved or closed ticket requests nothing (a store's first poll reads old tickets too).
         let open = |r: &&TicketRecord| r.exported && !matches!(r.status.as_str(), "solved" | "closed" | "deleted");
         for record in records.iter().filter(open) {
             let request_type = config.request_type_field.and_then(|f| record.fields.get(&f)).map(String::as_str);
             let rule = matching_rule(&config.rules, &record.tags, request_type);
-            let stored = self.store.escalation(record.id)?;
+            let stored = match self.store.escalation(record.id) {
+                Err(error @ StoreError::Corrupt { .. }) => {
+                    // Counted and skipped: the rest of the page is decided.
+                    self.store.stats.unreadable.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    tracing::error!(ticket = record.id, %error, "a stored escalation cannot be read: skipped");
+                    continue;
+                }
+                other => other?,
+            };
             if rule.is_none() && stored.as_ref().is_none_or(|e| !e.matching) {
                 continue;
             }
@@ -209,7 +232,10 @@ impl Engine {
             .readable_ticket(ticket_id)?
             .ok_or_else(|| StepError::Other("the ticket is not stored".into()))?;
         let mark = marker(ticket_id, number);
-        let issue = match github.find_by_marker(&rule.repository, &mark).await? {
+        // The repository decided with the request: the rule's may have changed since.
+        let repository =
+            crate::config::Repository::parse(&escalation.requests[index].repository).unwrap_or_else(|| rule.repository.clone());
+        let issue = match github.find_by_marker(&repository, &mark).await? {
             Some(issue) => {
                 tracing::info!(
                     ticket = ticket_id,
@@ -220,7 +246,9 @@ impl Engine {
             }
             None => {
                 let request = self.request_of(config, &record, escalation, index).await?;
-                github.create_issue(&draft(rule, config, &request)).await?
+                let mut issue = draft(rule, config, &request);
+                issue.repository = repository.clone();
+                github.create_issue(&issue).await?
             }
         };
         escalation.requests[index].issue = Some(LinkedIssue {
@@ -229,7 +257,7 @@ impl Engine {
             open: issue.is_open(),
             ..LinkedIssue::default()
         });
-        self.store.save_escalation(escalation)?;
+        self.save_request(escalation, index)?;
         tracing::info!(ticket = ticket_id, issue = issue.number, url = %issue.html_url, "engineering issue filed");
         Ok(())
     }
@@ -258,7 +286,7 @@ impl Engine {
                 .await?;
         }
         escalation.requests[index].noted = true;
-        self.store.save_escalation(escalation)?;
+        self.save_request(escalation, index)?;
         Ok(())
     }
 
@@ -292,7 +320,7 @@ impl Engine {
             }
         }
         escalation.requests[index].announced = true;
-        self.store.save_escalation(escalation)?;
+        self.save_request(escalation, index)?;
         Ok(())
     }
 
@@ -351,7 +379,7 @@ impl Engine {
                         request.last_error = Some(error.to_string());
                         tracing::warn!(ticket = escalation.ticket_id, request = request.number, %error, attempts = request.attempts, "escalation step failed; will retry");
                         next = Some(next.map_or(request.next_attempt_ms, |n| n.min(request.next_attempt_ms)));
-                        self.store.save_escalation(&escalation)?;
+                        self.save_request(&escalation, index)?;
                     }
                 }
             }
@@ -510,7 +538,7 @@ impl Engine {
                 // Marked one by one: a failure later in the list retries only what is left.
                 linked.seen_comment = comment.id;
                 escalation.requests[index].issue = Some(linked.clone());
-                self.store.save_escalation(escalation)?;
+                self.save_request(escalation, index)?;
             }
             linked.comments_etag = etag;
         }
@@ -524,7 +552,7 @@ impl Engine {
         }
         linked.synced_at_ms = self.clock.now_ms();
         escalation.requests[index].issue = Some(linked);
-        self.store.save_escalation(escalation)?;
+        self.save_request(escalation, index)?;
         Ok(())
     }
 

@@ -82,6 +82,9 @@ pub struct Engine {
     pub github: Option<GithubClient>,
     /// Woken when a request for engineering is decided.
     pub(super) escalation_wake: tokio::sync::Notify,
+    /// Held while an escalation record is read, changed and written back, by the poll and by
+    /// the escalation worker alike.
+    pub(super) escalation_lock: Mutex<()>,
     /// Held while a ticket is read, changed and written back, by the poll and by the alert
     /// timer alike, so neither overwrites what the other committed.
     write_lock: Mutex<()>,
@@ -114,6 +117,7 @@ impl Engine {
             shutdown,
             github: None,
             escalation_wake: tokio::sync::Notify::new(),
+            escalation_lock: Mutex::new(()),
             write_lock: Mutex::new(()),
         })
     }
