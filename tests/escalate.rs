@@ -264,7 +264,9 @@ async fn engineerings_comments_close_and_reopen_come_back_to_the_ticket_once() {
         notes[0]
     );
     assert!(notes[0].contains("> Reproduced. Fixed in 4.2.1, please upgrade."), "{}", notes[0]);
-    // Unchanged since: 304s, which cost no rate limit, and no new note.
+    // Unchanged since: 304s, which cost no rate limit, and no new note. (The first read after
+    // a new comment asks for comments since it: a new URL, so one full answer first.)
+    sync(&h).await;
     let free_before = h
         .engine
         .github

@@ -97,7 +97,7 @@ async fn an_unchanged_issue_answers_304_and_costs_no_rate_limit() {
         panic!("changed")
     };
     assert!(!value.is_open());
-    let Conditional::Changed { value: comments, .. } = client.comments(&repo(), 1, None).await.unwrap() else {
+    let Conditional::Changed { value: comments, .. } = client.comments(&repo(), 1, None, None).await.unwrap() else {
         panic!("comments")
     };
     assert_eq!(comments[0].body.as_deref(), Some("Fixed in 4.2.1."));
@@ -174,4 +174,27 @@ async fn requests_carry_the_headers_github_asks_for() {
         .await
         .unwrap();
     assert_eq!(bare.status(), 403, "no User-Agent");
+}
+
+#[tokio::test]
+async fn comments_past_the_hundredth_are_read_since_the_newest_seen() {
+    let (sim, client, clock) = setup().await;
+    client.create_issue(&draft(1)).await.unwrap();
+    for i in 1..=105 {
+        sim.comment("acme/support-escalations", 1, "eng-alice", &format!("comment {i}"));
+        clock.advance(Duration::from_secs(1));
+    }
+    let Conditional::Changed { value: first, .. } = client.comments(&repo(), 1, None, None).await.unwrap() else {
+        panic!("first page")
+    };
+    assert_eq!(first.len(), 100);
+    let newest = first.last().unwrap();
+    let Conditional::Changed { value: rest, .. } = client.comments(&repo(), 1, newest.created_at.as_deref(), None).await.unwrap() else {
+        panic!("since")
+    };
+    let after: Vec<&str> = rest.iter().filter(|c| c.id > newest.id).filter_map(|c| c.body.as_deref()).collect();
+    assert_eq!(
+        after,
+        vec!["comment 101", "comment 102", "comment 103", "comment 104", "comment 105"]
+    );
 }

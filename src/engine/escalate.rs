@@ -513,8 +513,14 @@ impl Engine {
             }
             linked.etag = etag;
         }
-        if let crate::github::client::Conditional::Changed { value, etag } =
-            github.comments(&repository, number, linked.comments_etag.as_deref()).await?
+        if let crate::github::client::Conditional::Changed { value, etag } = github
+            .comments(
+                &repository,
+                number,
+                linked.seen_comment_at.as_deref(),
+                linked.comments_etag.as_deref(),
+            )
+            .await?
         {
             let seen = linked.seen_comment;
             for comment in value.iter().filter(|c| c.id > seen) {
@@ -537,6 +543,7 @@ impl Engine {
                 }
                 // Marked one by one: a failure later in the list retries only what is left.
                 linked.seen_comment = comment.id;
+                linked.seen_comment_at = comment.created_at.clone().or(linked.seen_comment_at.take());
                 escalation.requests[index].issue = Some(linked.clone());
                 self.save_request(escalation, index)?;
             }

@@ -314,16 +314,20 @@ impl GithubClient {
             .await
     }
 
-    /// An issue's comments (oldest first, up to 100), unless unchanged since `etag`.
+    /// An issue's comments (oldest first, up to 100, from `since`), unless unchanged since `etag`.
     pub async fn comments(
         &self,
         repository: &Repository,
         number: u64,
+        since: Option<&str>,
         etag: Option<&str>,
     ) -> Result<Conditional<Vec<IssueComment>>, GithubError> {
+        // Oldest first, 100 a page: `since` the newest comment already seen, so an issue's
+        // hundred-and-first comment is read too.
+        let since = since.map(|s| format!("&since={}", encode(s))).unwrap_or_default();
         self.get_conditional(
             "issue_comments",
-            &format!("/repos/{repository}/issues/{number}/comments?per_page=100"),
+            &format!("/repos/{repository}/issues/{number}/comments?per_page=100{since}"),
             etag,
         )
         .await

@@ -3,7 +3,7 @@
 //! switches. Used by the tests and by `slawatch demo`.
 //!
 //! Endpoints: `POST /repos/{o}/{r}/issues`, `GET /repos/{o}/{r}/issues` (newest first; `state`,
-//! `per_page`), `GET|PATCH /repos/{o}/{r}/issues/{n}`, `GET|POST /repos/{o}/{r}/issues/{n}/comments`,
+//! `per_page`), `GET|PATCH /repos/{o}/{r}/issues/{n}`, `GET|POST /repos/{o}/{r}/issues/{n}/comments` (`since`, `per_page`),
 //! `GET /search/issues?q=` (`"quoted text"` matched in bodies, `repo:o/r`). Every request needs
 //! `Authorization: Bearer TOKEN` (or `token TOKEN`) and a `User-Agent`, as GitHub does.
 //!
@@ -552,8 +552,21 @@ fn answer(state: &State, method: &Method, uri: &Uri, path: &str, body: &[u8], if
         (Method::GET, Some(n), "comments") => match world.repos[&repo].iter().find(|i| i.number == n) {
             None => plain(error(StatusCode::NOT_FOUND, "Not Found")),
             Some(issue) => {
-                let list: Vec<Value> = issue.comments.iter().map(comment_json).collect();
-                with_etag(Value::Array(list), format!("W/\"comments-{n}-{}\"", issue.version), if_none_match)
+                // `since`: comments updated at or after it; `per_page`: at most 100, oldest first.
+                let since = query_param(uri, "since").and_then(|t| crate::sla::time::parse_rfc3339(&t).ok());
+                let per_page = query_param(uri, "per_page")
+                    .and_then(|p| p.parse().ok())
+                    .unwrap_or(30usize)
+                    .min(100);
+                let list: Vec<Value> = issue
+                    .comments
+                    .iter()
+                    .filter(|c| since.is_none_or(|s| c.created_at >= s))
+                    .take(per_page)
+                    .map(comment_json)
+                    .collect();
+                let etag = format!("W/\"comments-{n}-{}-{}\"", issue.version, since.unwrap_or(0));
+                with_etag(Value::Array(list), etag, if_none_match)
             }
         },
         (Method::POST, Some(n), "comments") => {

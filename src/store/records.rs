@@ -282,8 +282,11 @@ pub struct LinkedIssue {
     /// The ETags of the issue and of its comments, for conditional reads.
     pub etag: Option<String>,
     pub comments_etag: Option<String>,
-    /// The newest comment id already told to the ticket.
+    /// The newest comment id already told to the ticket, and when it was written (RFC 3339):
+    /// the next read asks for comments since then.
     pub seen_comment: u64,
+    #[serde(default)]
+    pub seen_comment_at: Option<String>,
     /// When the issue was last read (ms).
     #[serde(default)]
     pub synced_at_ms: i64,
