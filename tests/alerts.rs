@@ -4,24 +4,9 @@
 
 mod common;
 
-use common::{Harness, ANSWER};
+use common::{t, titles, Harness, ANSWER, SUPPORT_ONLY};
 use slawatch::engine::poll::Engine;
-use slawatch::sla::time::parse_rfc3339;
 use slawatch::store::AlertStatus;
-
-const SUPPORT_ONLY: &str = r#"
-[notify]
-max_backoff = "5m"
-[notify.channels.support]
-kind = "slack"
-url_env = "UNUSED"
-[[notify.routes]]
-channels = ["support"]
-"#;
-
-fn t(text: &str) -> i64 {
-    parse_rfc3339(text).unwrap()
-}
 
 /// Runs the daemon's two loops in virtual time until `until`: a poll every ten minutes,
 /// and the alert timer at each instant it asks for.
@@ -49,14 +34,6 @@ async fn run_polling_every(engine: &Engine, h: &Harness, until: i64, poll_interv
 
 fn sev1_ticket(h: &Harness) -> u64 {
     h.ticket("sev1")
-}
-
-fn titles(h: &Harness) -> Vec<String> {
-    h.slack
-        .messages()
-        .iter()
-        .map(|m| m.body["blocks"][0]["text"]["text"].as_str().unwrap_or_default().to_string())
-        .collect()
 }
 
 #[tokio::test]

@@ -5,14 +5,9 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::Harness;
+use common::{t, Harness};
 use slawatch::engine::alerts::{AlertReport, NOTE_CHANNEL};
 use slawatch::retry::MAX_RETRY_AFTER;
-use slawatch::sla::time::parse_rfc3339;
-
-fn t(text: &str) -> i64 {
-    parse_rfc3339(text).unwrap()
-}
 
 const SUPPORT_AND_NOTES: &str = r#"
 [notify]

@@ -4,15 +4,10 @@
 
 mod common;
 
-use common::{Harness, ANSWER};
+use common::{t, titles, Harness, ANSWER};
 use slawatch::engine::status::open_tickets;
 use slawatch::sim::zendesk::NewTicket;
-use slawatch::sla::time::parse_rfc3339;
 use slawatch::store::Store;
-
-fn t(text: &str) -> i64 {
-    parse_rfc3339(text).unwrap()
-}
 
 const SUPPORT_ONLY: &str = r#"
 [notify]
@@ -23,14 +18,6 @@ url_env = "UNUSED"
 [[notify.routes]]
 channels = ["support"]
 "#;
-
-fn titles(h: &Harness) -> Vec<String> {
-    h.slack
-        .messages()
-        .iter()
-        .map(|m| m.body["blocks"][0]["text"]["text"].as_str().unwrap_or_default().to_string())
-        .collect()
-}
 
 #[tokio::test]
 async fn an_upgrade_past_its_new_target_breaches_at_once_even_when_first_seen_days_later() {

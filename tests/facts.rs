@@ -5,34 +5,11 @@
 
 mod common;
 
-use common::{Harness, ANSWER};
+use common::{t, titles, Harness, ANSWER, SUPPORT_ONLY};
 use serde_json::{json, Map};
 use slawatch::engine::status::open_tickets;
-use slawatch::sla::time::parse_rfc3339;
 use slawatch::store::Cursors;
 use slawatch::zendesk::client::ExportStart;
-
-fn t(text: &str) -> i64 {
-    parse_rfc3339(text).unwrap()
-}
-
-const SUPPORT_ONLY: &str = r#"
-[notify]
-max_backoff = "5m"
-[notify.channels.support]
-kind = "slack"
-url_env = "UNUSED"
-[[notify.routes]]
-channels = ["support"]
-"#;
-
-fn titles(h: &Harness) -> Vec<String> {
-    h.slack
-        .messages()
-        .iter()
-        .map(|m| m.body["blocks"][0]["text"]["text"].as_str().unwrap_or_default().to_string())
-        .collect()
-}
 
 fn status_of(h: &Harness, id: u64) -> slawatch::engine::status::TicketStatus {
     let rows = open_tickets(&h.engine.config, &h.engine.store, &h.engine.directory(), h.clock.now()).unwrap();

@@ -36,6 +36,31 @@ pub fn channels(config: &Config, slack: &SimSlack) -> BTreeMap<String, (ChannelK
         .collect()
 }
 
+/// An instant from RFC 3339 text.
+pub fn t(text: &str) -> i64 {
+    parse_rfc3339(text).unwrap()
+}
+
+/// One Slack channel (`support`) that every alert is routed to.
+pub const SUPPORT_ONLY: &str = r#"
+[notify]
+max_backoff = "5m"
+[notify.channels.support]
+kind = "slack"
+url_env = "UNUSED"
+[[notify.routes]]
+channels = ["support"]
+"#;
+
+/// Each Slack message's title (its Block Kit header), in the order received.
+pub fn titles(h: &Harness) -> Vec<String> {
+    h.slack
+        .messages()
+        .iter()
+        .map(|m| m.body["blocks"][0]["text"]["text"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
 /// Monday 2026-11-30 09:00 PST.
 pub const T0: &str = "2026-11-30T17:00:00Z";
 pub const ANSWER: &str = "Please upgrade the connector to 4.2.1; the crash you see is fixed there.";
