@@ -16,9 +16,9 @@ use crate::notify::wording;
 use crate::retry::{self, Backoff};
 use crate::sla::alerting::{at_delivery, AtDelivery};
 use crate::sla::clock::TicketClocks;
-use crate::sla::time::{format_rfc3339, Timestamp};
+use crate::sla::time::Timestamp;
 use crate::store::{AlertRecord, TicketRecord};
-use crate::zendesk::client::{Pacing, ZendeskError};
+use crate::zendesk::client::ZendeskError;
 
 /// A message sent this much after its point was crossed says that it is late, and why.
 const LATE: Timestamp = 120;
@@ -176,27 +176,16 @@ impl Engine {
 
     /// Writes the alert as an internal note, unless it is there already (a crash after writing).
     async fn send_note(&self, ticket_id: u64, message: &AlertMessage) -> Result<(), DeliveryError> {
-        let comments = self
+        let written = self
             .client
-            .latest_comments(ticket_id, Pacing::Return)
+            .add_internal_note_once(ticket_id, &message.note_text(), &message.marker(), &[], &[])
             .await
             .map_err(DeliveryError::zendesk)?;
-        if comments.iter().any(|c| c.body.contains(&message.marker())) {
-            return Ok(());
+        if written {
+            Ok(())
+        } else {
+            Err(DeliveryError::permanent("the ticket is gone".into()))
         }
-        // A safe update: refused (409) if the ticket changed since it was read; the retry reads
-        // it afresh.
-        let ticket = self
-            .client
-            .ticket(ticket_id, Pacing::Return)
-            .await
-            .map_err(DeliveryError::zendesk)?
-            .ok_or_else(|| DeliveryError::permanent("the ticket is gone".into()))?;
-        let stamp = ticket.updated_at.map(format_rfc3339);
-        self.client
-            .add_internal_note(ticket_id, &message.note_text(), stamp.as_deref())
-            .await
-            .map_err(DeliveryError::zendesk)
     }
 
     async fn send(&self, message: &AlertMessage, ticket_id: u64, channel: &str) -> Result<(), DeliveryError> {

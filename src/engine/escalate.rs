@@ -17,7 +17,6 @@ use crate::notify::wording;
 use crate::retry::{self, Backoff};
 use crate::sla::clock::{ClockState, Role, TicketClocks};
 use crate::sla::policy::Metric;
-use crate::sla::time::format_rfc3339;
 use crate::store::{EscalationRecord, LinkedIssue, RequestRecord, StoreError, TicketRecord};
 use crate::zendesk::client::{Pacing, ZendeskError};
 
@@ -268,23 +267,13 @@ impl Engine {
         let request = &escalation.requests[index];
         let issue = request.issue.clone().ok_or_else(|| StepError::Other("no issue yet".into()))?;
         let mark = note_marker(ticket_id, request.number);
-        let comments = self.client.latest_comments(ticket_id, Pacing::Return).await?;
-        if !comments.iter().any(|c| c.body.contains(&mark)) {
-            let ticket = self
-                .client
-                .ticket(ticket_id, Pacing::Return)
-                .await?
-                .ok_or_else(|| StepError::Other("the ticket is gone (404)".into()))?;
-            let text = format!(
-                "slawatch: engineering issue filed for this ticket: {} ({} #{}).\nEngineering's comments and its closing will be noted here.\n\n{mark}",
-                issue.url, request.repository, issue.number
-            );
-            let stamp = ticket.updated_at.map(format_rfc3339);
-            let fields: Vec<(u64, String)> = config.link_field.map(|f| (f, issue.url.clone())).into_iter().collect();
-            self.client
-                .add_internal_note_with(ticket_id, &text, std::slice::from_ref(&config.filed_tag), &fields, stamp.as_deref())
-                .await?;
-        }
+        let text = format!(
+            "slawatch: engineering issue filed for this ticket: {} ({} #{}).\nEngineering's comments and its closing will be noted here.",
+            issue.url, request.repository, issue.number
+        );
+        let fields: Vec<(u64, String)> = config.link_field.map(|f| (f, issue.url.clone())).into_iter().collect();
+        self.note_once(ticket_id, &text, &mark, std::slice::from_ref(&config.filed_tag), &fields)
+            .await?;
         escalation.requests[index].noted = true;
         self.save_request(escalation, index)?;
         Ok(())
@@ -427,22 +416,17 @@ pub async fn escalation_loop(engine: Arc<Engine>) {
 const OWN_COMMENT: &str = "<!-- slawatch:comment -->";
 
 impl Engine {
-    /// An internal note on the ticket, unless one with `mark` is there already.
-    async fn note_once(&self, ticket_id: u64, text: &str, mark: &str) -> Result<(), StepError> {
-        let comments = self.client.latest_comments(ticket_id, Pacing::Return).await?;
-        if comments.iter().any(|c| c.body.contains(mark)) {
-            return Ok(());
-        }
-        let ticket = self
+    /// An internal note on the ticket (with tags and fields), unless one with `mark` is there.
+    async fn note_once(&self, ticket_id: u64, text: &str, mark: &str, tags: &[String], fields: &[(u64, String)]) -> Result<(), StepError> {
+        let written = self
             .client
-            .ticket(ticket_id, Pacing::Return)
-            .await?
-            .ok_or_else(|| StepError::Other("the ticket is gone (404)".into()))?;
-        let stamp = ticket.updated_at.map(format_rfc3339);
-        self.client
-            .add_internal_note(ticket_id, &format!("{text}\n\n{mark}"), stamp.as_deref())
+            .add_internal_note_once(ticket_id, &format!("{text}\n\n{mark}"), mark, tags, fields)
             .await?;
-        Ok(())
+        if written {
+            Ok(())
+        } else {
+            Err(StepError::Other("the ticket is gone (404)".into()))
+        }
     }
 
     /// Where news of a ticket's issue goes: the ticket's alert route (by its severity, tier and
@@ -502,7 +486,7 @@ impl Engine {
                     value.updated_at.as_deref().unwrap_or_default()
                 );
                 let text = format!("slawatch: engineering {what} {} ({repository} #{number}).", linked.url);
-                self.note_once(ticket_id, &text, &mark).await?;
+                self.note_once(ticket_id, &text, &mark, &[], &[]).await?;
                 self.tell_channels(
                     config,
                     ticket_id,
@@ -533,7 +517,7 @@ impl Engine {
                         "slawatch: {author} commented on {} ({repository} #{number}):\n\n{quoted}",
                         linked.url
                     );
-                    self.note_once(ticket_id, &text, &mark).await?;
+                    self.note_once(ticket_id, &text, &mark, &[], &[]).await?;
                     self.tell_channels(
                         config,
                         ticket_id,

@@ -376,14 +376,32 @@ impl ZendeskClient {
         Ok(out)
     }
 
-    /// Adds an internal (private) note. With `updated_stamp`, Zendesk refuses (409) if the
-    /// ticket changed since. Sent once: the caller looks for the note before any retry.
-    pub async fn add_internal_note(&self, id: u64, body: &str, updated_stamp: Option<&str>) -> Result<(), ZendeskError> {
-        self.add_internal_note_with(id, body, &[], &[], updated_stamp).await
+    /// Writes an internal note (with tags added and fields set, in one audit) unless a comment
+    /// holding `marker` is on the ticket already: a note written just before a crash is found,
+    /// never written twice. A safe update, refused (409) if the ticket changed since it was read;
+    /// the caller's retry reads it afresh. False when the ticket is gone.
+    pub async fn add_internal_note_once(
+        &self,
+        id: u64,
+        body: &str,
+        marker: &str,
+        tags: &[String],
+        fields: &[(u64, String)],
+    ) -> Result<bool, ZendeskError> {
+        let comments = self.latest_comments(id, Pacing::Return).await?;
+        if comments.iter().any(|c| c.body.contains(marker)) {
+            return Ok(true);
+        }
+        let Some(ticket) = self.ticket(id, Pacing::Return).await? else {
+            return Ok(false);
+        };
+        let stamp = ticket.updated_at.map(crate::sla::time::format_rfc3339);
+        self.add_internal_note_with(id, body, tags, fields, stamp.as_deref()).await?;
+        Ok(true)
     }
 
     /// An internal note, tags added and custom fields set, in one update (one audit).
-    pub async fn add_internal_note_with(
+    async fn add_internal_note_with(
         &self,
         id: u64,
         body: &str,
