@@ -138,13 +138,21 @@ async fn a_breach_only_the_events_export_reveals_is_told_once() {
 /// used, every request is told to wait about a minute, for ever. With 1, the daemon waits in its
 /// directory refresh (listing organizations); with 2, in the ticket export.
 async fn rate_limited_world(per_minute: u32) -> SimZendesk {
+    let sim = world_with_a_sev1_ticket_created(HOUR).await;
+    sim.set_rate_limit(Some(per_minute));
+    sim
+}
+
+/// A world whose clock stands still at now, with one Severity 1 ticket created `ago` seconds
+/// before (on the test tier's 1-hour first-response target).
+async fn world_with_a_sev1_ticket_created(ago: i64) -> SimZendesk {
     let now = Clock::system().now();
     let sim = SimZendesk::start_with_clock(
         SimOptions {
             start_time: now - HOUR,
             ..SimOptions::default()
         },
-        Clock::manual(now - HOUR),
+        Clock::manual(now - ago),
     )
     .await
     .unwrap();
@@ -157,7 +165,6 @@ async fn rate_limited_world(per_minute: u32) -> SimZendesk {
         ..NewTicket::default()
     });
     sim.set_now(now);
-    sim.set_rate_limit(Some(per_minute));
     sim
 }
 
@@ -220,25 +227,7 @@ async fn run_once_that_cannot_become_current_exits_3_naming_what_it_waited_for()
 async fn sigterm_stops_run_within_ten_seconds_while_deliveries_back_off() {
     // A ticket whose 90% warning is due at first sight, and a Slack that refuses connections:
     // the delivery worker backs off, and SIGTERM ends its wait.
-    let now = Clock::system().now();
-    let sim = SimZendesk::start_with_clock(
-        SimOptions {
-            start_time: now - HOUR,
-            ..SimOptions::default()
-        },
-        Clock::manual(now - 3300),
-    )
-    .await
-    .unwrap();
-    let customer = sim.add_user("Casey", "casey@example.com", "end-user", None);
-    sim.create_ticket(NewTicket {
-        subject: "Down".into(),
-        body: "It is down.".into(),
-        requester_id: customer,
-        tags: vec!["sev1".into()],
-        ..NewTicket::default()
-    });
-    sim.set_now(now);
+    let sim = world_with_a_sev1_ticket_created(3300).await;
     let dir = tempfile::tempdir().unwrap();
     let config = config(dir.path(), &sim, "");
     let log = dir.path().join("daemon.log");
