@@ -58,6 +58,17 @@ listen = "127.0.0.1:{port}"
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_breach_only_the_events_export_reveals_is_told_once() {
+    breach_only_the_events_export_reveals(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_between_the_two_halves_the_breach_is_still_told_once() {
+    breach_only_the_events_export_reveals(true).await;
+}
+
+/// With `kill`, the daemon is killed (SIGKILL) after the ticket export's half is committed and
+/// while the events export is refused, then started again on the same store.
+async fn breach_only_the_events_export_reveals(kill: bool) {
     // A managed Severity 1 ticket, 100 h old, pending for 28 h in the past: its resolution
     // breach is due 150 s after the daemon starts. Only the events export shows the pause, and
     // Zendesk allows 3 requests a minute, so the events arrive about a minute after the snapshot.
@@ -96,14 +107,27 @@ async fn a_breach_only_the_events_export_reveals_is_told_once() {
     let dir = tempfile::tempdir().unwrap();
     let config = config(dir.path(), &sim, "");
     let log = dir.path().join("daemon.log");
-    let mut daemon = slawatch(&["run", "--config", &config])
-        .env("SLAWATCH_TEST_CLOCK", format!("{}:{SPEED}", clock.now()))
-        .env("SIM_SLACK_ONCALL", slack.url("oncall"))
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
+    let start_daemon = || {
+        slawatch(&["run", "--config", &config])
+            .env("SLAWATCH_TEST_CLOCK", format!("{}:{SPEED}", clock.now()))
+            .env("SIM_SLACK_ONCALL", slack.url("oncall"))
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(std::fs::OpenOptions::new().create(true).append(true).open(&log).unwrap())
+            .spawn()
+            .unwrap()
+    };
+    let mut daemon = start_daemon();
+    if kill {
+        eventually("the events export refused after the ticket page", &log, || {
+            sim.request_count("/api/v2/incremental/ticket_events.json") > 0
+        })
+        .await;
+        daemon.kill().unwrap();
+        daemon.wait().unwrap();
+        assert!(slack.messages().is_empty(), "nothing decided on the snapshot alone");
+        daemon = start_daemon();
+    }
     let breaches = || {
         slack
             .messages()
