@@ -9,6 +9,7 @@ pub mod demo;
 pub mod engine;
 pub mod escalate;
 pub mod github;
+pub mod kpi;
 pub mod notify;
 pub mod retry;
 pub mod sim;

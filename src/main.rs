@@ -64,6 +64,24 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The support team's KPIs for tickets created in a month or a range, from the store (or
+    /// the running daemon that holds it).
+    Report {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// A calendar month in [report] time_zone: 2026-11.
+        #[arg(long, value_name = "YYYY-MM", conflicts_with_all = ["from", "to"], required_unless_present_all = ["from", "to"])]
+        month: Option<String>,
+        /// The range's start: a date (midnight in [report] time_zone) or an RFC 3339 instant.
+        #[arg(long, requires = "to")]
+        from: Option<String>,
+        /// The range's end, exclusive.
+        #[arg(long, requires = "from")]
+        to: Option<String>,
+        /// md (tables), json, or csv (metric,value rows).
+        #[arg(long, default_value = "md")]
+        format: slawatch::kpi::format::Format,
+    },
     /// Validate the configuration and print the resolved schedules and policies.
     CheckConfig(ConfigArg),
     /// Print the instant by which a duration of schedule time has passed.
@@ -206,6 +224,24 @@ fn main() -> ExitCode {
                     .block_on(cli::daemon::status(c))
                     .map(|rows| cli::daemon::print_status(&rows, *json)),
             )
+        }),
+        Command::Report {
+            config,
+            month,
+            from,
+            to,
+            format,
+        } => load(config).and_then(|c| {
+            let range = slawatch::kpi::range::parse(month.as_deref(), from.as_deref(), to.as_deref(), c.report.time_zone);
+            let (from, to) = range.map_err(|e| {
+                eprintln!("error: {e}");
+                ExitCode::from(USAGE)
+            })?;
+            Ok(report(
+                runtime()
+                    .block_on(cli::daemon::report(c, from, to))
+                    .map(|r| cli::write_stdout(&slawatch::kpi::format::render(&r, *format))),
+            ))
         }),
         Command::CheckConfig(arg) => load(arg).map(|config| {
             let text = slawatch::config::describe::describe(&config, arg.config.as_deref())

@@ -129,7 +129,7 @@ fn bad_arguments_get_a_clear_error_and_exit_2() {
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(
         stderr(&out),
-        "error: schedule \"nope\" is not defined (defined: 24x7, business-hours)\n"
+        "error: schedule \"nope\" is not defined (defined: 24x7, apac-hours, business-hours, europe-hours, us-hours)\n"
     );
     let out = slawatch(&["deadline", "--schedule", "24x7", "--from", "yesterday", "--duration", "1h"], "");
     assert_eq!(out.status.code(), Some(2));

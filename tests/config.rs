@@ -134,7 +134,7 @@ acknowledgement_patterns = ["(unclosed"]
     );
     let want = [
         "config.toml:2: schedules.x.time_zone: \"Nowhere\" is not a known time zone",
-        "config.toml:6: tiers.t.schedule: schedule \"nope\" is not defined (defined: 24x7, business-hours)",
+        "config.toml:6: tiers.t.schedule: schedule \"nope\" is not defined (defined: 24x7, apac-hours, business-hours, europe-hours, us-hours)",
         "config.toml:7: tiers.t.targets.sev3: \"sev3\" is not one of policy.severities (sev1, sev2)",
         "config.toml:8: tiers.t.targets.sev1.first_response: \"1x\" is not a duration",
         "config.toml:8: tiers.t.targets.sev1.resolution: expected a duration such as \"24h\", or a table",

@@ -1,8 +1,9 @@
-//! The admin HTTP server: `/healthz`, and `/status` (open tickets by urgency, JSON).
+//! The admin HTTP server: `/healthz`, `/status` (open tickets by urgency, JSON) and `/report`
+//! (the KPIs of a range, JSON).
 
 use std::sync::Arc;
 
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -17,6 +18,7 @@ pub fn router(engine: Arc<Engine>) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/status", get(status))
+        .route("/report", get(report))
         .with_state(engine)
 }
 
@@ -25,6 +27,27 @@ async fn status(State(engine): State<Arc<Engine>>) -> Response {
     let now = engine.clock.now();
     match open_tickets(&engine.config, &engine.store, &directory, now) {
         Ok(rows) => Json(rows).into_response(),
+        Err(error) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{error}\n")).into_response(),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct Range {
+    /// Unix seconds; `to` exclusive.
+    from: i64,
+    to: i64,
+}
+
+/// The KPIs of tickets created in `[from, to)`, as JSON (`slawatch report` formats them).
+async fn report(State(engine): State<Arc<Engine>>, Query(range): Query<Range>) -> Response {
+    if range.from >= range.to {
+        return (StatusCode::BAD_REQUEST, "from must be before to\n").into_response();
+    }
+    let now = engine.clock.now();
+    let work = tokio::task::spawn_blocking(move || crate::kpi::report(&engine.config, &engine.store, range.from, range.to, now)).await;
+    match work {
+        Ok(Ok(report)) => Json(report).into_response(),
+        Ok(Err(error)) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{error}\n")).into_response(),
         Err(error) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{error}\n")).into_response(),
     }
 }

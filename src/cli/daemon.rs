@@ -179,22 +179,23 @@ pub async fn run(config: Config, once: Option<std::time::Duration>) -> anyhow::R
     result.map_err(Into::into)
 }
 
-/// Open tickets by urgency: from the store, or from the running daemon when it holds the
-/// store (or when there is no store here, as with the demo's).
-pub async fn status(config: Config) -> anyhow::Result<Vec<TicketStatus>> {
+/// Asks the store when it is here and free, else the running daemon that holds it (or serves
+/// a store that is not here, as the demo's), at `path` of its admin HTTP.
+pub async fn from_store_or_daemon<T: serde::de::DeserializeOwned>(
+    config: &Config,
+    path: &str,
+    local: impl FnOnce(&Store) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
     if config.store.path.exists() {
         let rules = &config.policy.first_response;
         let read_comment = |body: &str| rules.read(body);
         match Store::open_migrating(&config.store.path, config.store.cache_bytes, &read_comment) {
-            Ok(store) => {
-                let directory = load_directory(&store)?;
-                return Ok(open_tickets(&config, &store, &directory, Clock::system().now())?);
-            }
+            Ok(store) => return local(&store),
             Err(StoreError::Locked { .. }) => {}
             Err(other) => return Err(other.into()),
         }
     }
-    let url = format!("http://{}/status", config.admin.listen);
+    let url = format!("http://{}{path}", config.admin.listen);
     let response = reqwest::get(&url).await.with_context(|| {
         format!(
             "no daemon answers at {url}, and the store {} is not here or is in use",
@@ -202,9 +203,28 @@ pub async fn status(config: Config) -> anyhow::Result<Vec<TicketStatus>> {
         )
     })?;
     if !response.status().is_success() {
-        bail!("{url}: HTTP {}", response.status());
+        let status = response.status();
+        let body = response.text().await.unwrap_or_default();
+        bail!("{url}: HTTP {status}: {}", body.trim());
     }
     response.json().await.with_context(|| format!("{url}: unreadable answer"))
+}
+
+/// Open tickets by urgency: from the store, or from the running daemon.
+pub async fn status(config: Config) -> anyhow::Result<Vec<TicketStatus>> {
+    from_store_or_daemon(&config, "/status", |store| {
+        let directory = load_directory(store)?;
+        Ok(open_tickets(&config, store, &directory, Clock::system().now())?)
+    })
+    .await
+}
+
+/// The KPIs of tickets created in `[from, to)`: from the store, or from the running daemon.
+pub async fn report(config: Config, from: i64, to: i64) -> anyhow::Result<crate::kpi::Report> {
+    from_store_or_daemon(&config, &format!("/report?from={from}&to={to}"), |store| {
+        Ok(crate::kpi::report(&config, store, from, to, Clock::system().now())?)
+    })
+    .await
 }
 
 pub fn print_status(rows: &[TicketStatus], json: bool) {

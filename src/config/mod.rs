@@ -32,9 +32,11 @@ pub mod describe;
 mod escalation;
 mod ingest;
 mod notify;
+mod report;
 pub use escalation::{EscalationConfig, EscalationRule, Repository, RequestKind};
 pub use ingest::{AdminConfig, CustomerMapping, SeverityMapping, StoreConfig, ZendeskConfig};
 pub use notify::{ChannelConfig, ChannelKind, NoteMode, NotifyConfig, Route};
+pub use report::{DigestConfig, KpiTargets, ReportConfig};
 
 /// The always-present calendar clock.
 pub const CALENDAR_SCHEDULE: &str = "24x7";
@@ -112,6 +114,7 @@ pub struct Config {
     pub notify: NotifyConfig,
     /// Absent when the file has no `[escalation]`: no GitHub issues are filed.
     pub escalation: Option<EscalationConfig>,
+    pub report: ReportConfig,
 }
 
 impl Config {
@@ -169,6 +172,15 @@ impl Config {
         let admin = user.admin.take().or(defaults.admin.take());
         let notify = user.notify.take().or(defaults.notify.take());
         let escalation = user.escalation.take();
+        // Keys a file's [report] leaves out come from the defaults one by one.
+        let report = match (user.report.take(), defaults.report.take()) {
+            (Some(mut user), Some(defaults)) => {
+                user.fill_from(defaults);
+                Some((user, true))
+            }
+            (Some(user), None) => Some((user, true)),
+            (None, defaults) => defaults.map(|d| (d, false)),
+        };
         let policy = check.policy(user, defaults);
         let zendesk = zendesk.and_then(|z| check.zendesk(z));
         let severity = check.severity(severity.0, &policy.severities, severity.1);
@@ -180,6 +192,7 @@ impl Config {
         let notify = check.notify(notify, &policy, &tiers);
         let channels: Vec<&String> = notify.channels.keys().collect();
         let escalation = escalation.map(|raw| check.escalation(raw, &policy.severities, &channels));
+        let report = check.report(report, &policy, &policy.schedules, &channels);
         check.errors.sort_by_key(|e| e.line);
         if check.errors.is_empty() {
             Ok(Config {
@@ -191,6 +204,7 @@ impl Config {
                 admin,
                 notify,
                 escalation,
+                report,
             })
         } else {
             Err(ConfigErrors(check.errors))
@@ -245,6 +259,7 @@ struct RawConfig {
     admin: Option<ingest::RawAdmin>,
     notify: Option<notify::RawNotify>,
     escalation: Option<escalation::RawEscalation>,
+    report: Option<report::RawReport>,
 }
 
 #[derive(Deserialize)]
@@ -959,22 +974,7 @@ impl Checker<'_> {
         let schedule = self.schedule_ref(&raw.schedule, &format!("{key}.schedule"), schedules);
         let attainment_percent = match &raw.attainment {
             None => Some(100.0),
-            Some(a) => match a
-                .get_ref()
-                .strip_suffix('%')
-                .and_then(|p| p.trim().parse::<f64>().ok())
-                .filter(|p| (0.0..=100.0).contains(p))
-            {
-                Some(p) => Some(p),
-                None => {
-                    self.error(
-                        a.span(),
-                        format!("{key}.attainment"),
-                        format!("{:?} is not a percentage such as \"95%\"", a.get_ref()),
-                    );
-                    None
-                }
-            },
+            Some(a) => self.percent(a, &format!("{key}.attainment")).map(|share| share * 100.0),
         };
         let thresholds = self.thresholds(&raw.thresholds, &format!("{key}.thresholds"));
         Some(Goal {

@@ -7,10 +7,11 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::config::{Config, CustomerMapping, SeverityMapping};
-use crate::sla::clock::{Event, Role, TicketFacts};
+use crate::kpi::{KpiRow, RowInputs};
+use crate::sla::clock::{Event, Role, TicketClocks, TicketFacts};
 use crate::sla::policy::Customer;
 use crate::sla::time::Timestamp;
-use crate::store::{OrganizationRecord, SeverityInputs, StoredEvent, TicketRecord};
+use crate::store::{KpiChange, OrganizationRecord, SeverityInputs, StoredEvent, TicketRecord};
 use crate::zendesk::models::{Change, Comment, Ticket, TicketEvent};
 
 /// Who is who: the roles known (every listed agent and admin, and users looked up live), names,
@@ -175,15 +176,29 @@ pub fn apply_ticket(record: &mut TicketRecord, ticket: &Ticket, config: &Config,
     let severity_mapping = &config.severity;
     let before = record.clone();
     record.tags = ticket.tags.clone();
-    // Only the fields escalation reads are kept (custom fields can be many, and free text).
-    if let Some(escalation) = &config.escalation {
-        let wanted = [escalation.request_type_field, escalation.team_field, escalation.version_field];
-        record.fields = ticket
-            .custom_fields
-            .iter()
-            .filter(|f| wanted.contains(&Some(f.id)))
-            .filter_map(|f| f.value.as_str().map(|v| (f.id, v.to_string())))
-            .collect();
+    // Only the fields escalation and reports read are kept (custom fields can be many, and free text).
+    let escalation = config.escalation.as_ref();
+    let wanted: Vec<u64> = escalation
+        .into_iter()
+        .flat_map(|e| [e.request_type_field, e.team_field, e.version_field])
+        .flatten()
+        .chain(config.report.fields())
+        .collect();
+    record.fields = ticket
+        .custom_fields
+        .iter()
+        .filter(|f| wanted.contains(&f.id))
+        .filter_map(|f| f.value.as_str().map(|v| (f.id, v.to_string())))
+        .collect();
+    if let Some(escalation) = escalation {
+        let request_type = escalation
+            .request_type_field
+            .and_then(|id| record.fields.get(&id))
+            .map(String::as_str);
+        let rule = crate::escalate::issue::matching_rule(&escalation.rules, &record.tags, request_type);
+        if rule.is_some_and(|r| r.kind == crate::config::RequestKind::HelpRequest) {
+            record.help_requested = true;
+        }
     }
     record.id = ticket.id;
     record.subject = ticket.subject.clone().unwrap_or_default();
@@ -430,15 +445,48 @@ pub fn facts_of(record: &TicketRecord, directory: &Directory, config: &Config) -
 }
 
 /// The clocks of a stored ticket at `now`; None (logged) when they cannot be evaluated.
-pub fn clocks_of(config: &Config, record: &TicketRecord, directory: &Directory, now: Timestamp) -> Option<crate::sla::clock::TicketClocks> {
-    let facts = facts_of(record, directory, config);
-    match crate::sla::clock::evaluate(&config.policy, &facts, now) {
+pub fn clocks_of(config: &Config, record: &TicketRecord, directory: &Directory, now: Timestamp) -> Option<TicketClocks> {
+    clocks_of_facts(config, record.id, &facts_of(record, directory, config), now)
+}
+
+fn clocks_of_facts(config: &Config, id: u64, facts: &TicketFacts, now: Timestamp) -> Option<TicketClocks> {
+    match crate::sla::clock::evaluate(&config.policy, facts, now) {
         Ok(clocks) => Some(clocks),
         Err(error) => {
-            tracing::warn!(ticket = record.id, %error, "cannot evaluate the ticket's clocks");
+            tracing::warn!(ticket = id, %error, "cannot evaluate the ticket's clocks");
             None
         }
     }
+}
+
+/// The clocks of a stored ticket at `now`, and what its KPI row becomes.
+pub fn clocks_and_kpi(config: &Config, record: &TicketRecord, directory: &Directory, now: Timestamp) -> Option<(TicketClocks, KpiChange)> {
+    let facts = facts_of(record, directory, config);
+    let clocks = clocks_of_facts(config, record.id, &facts, now)?;
+    if clocks.deleted {
+        return Some((
+            clocks,
+            KpiChange::Remove {
+                created_at: facts.created_at,
+            },
+        ));
+    }
+    let field = |id: Option<u64>| id.and_then(|id| record.fields.get(&id)).filter(|v| !v.is_empty()).cloned();
+    let row = KpiRow::of(
+        RowInputs {
+            id: record.id,
+            created_at: facts.created_at,
+            organization_id: record.organization_id,
+            events: &facts.events,
+            rules: &config.policy.first_response,
+            ticket_type: field(config.report.type_field),
+            product_area: field(config.report.product_area_field),
+            help_requested: record.help_requested,
+            satisfaction: record.satisfaction.as_deref(),
+        },
+        &clocks,
+    );
+    Some((clocks, KpiChange::Put(Box::new(row))))
 }
 
 /// The public comment authors (and the submitter) whose role is not known: neither listed as

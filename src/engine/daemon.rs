@@ -7,14 +7,17 @@ use std::time::Duration;
 use super::poll::{Engine, EngineError};
 use crate::config::Config;
 
-/// Everything that decides a stored ticket's clocks: the resolved policy as `check-config`
-/// prints it, and how tickets map to severities and customers.
+/// Everything that decides a stored ticket's clocks and KPI row: the resolved policy as
+/// `check-config` prints it, how tickets map to severities and customers, the report's fields,
+/// and the shape of the KPI row (so a store written before rows were kept gets them once).
 pub fn policy_fingerprint(config: &Config) -> String {
     let text = format!(
-        "{}{:?}{:?}",
+        "{}{:?}{:?}{:?}{:?}kpi-row-1",
         crate::config::describe::describe(config, None),
         config.severity,
-        config.customers
+        config.customers,
+        config.report.type_field,
+        config.report.product_area_field,
     );
     // FNV-1a: stable across builds, unlike the standard library's hasher.
     let hash = text

@@ -9,7 +9,7 @@ use std::sync::Mutex;
 
 use tokio_util::sync::CancellationToken;
 
-use super::apply::{apply_audit, apply_ticket, clocks_of, facts_complete, Directory, Source};
+use super::apply::{apply_audit, apply_ticket, clocks_and_kpi, clocks_of, facts_complete, Directory, Source};
 use crate::clock::Clock;
 use crate::config::{ChannelKind, Config};
 use crate::github::client::GithubClient;
@@ -205,8 +205,9 @@ impl Engine {
             return Ok(());
         }
         let recorded = self.store.recorded_alerts(record.id)?;
-        if let Some(clocks) = self.clocks(record, directory, now) {
+        if let Some((clocks, kpi)) = clocks_and_kpi(&self.config, record, directory, now) {
             record.next_alert = next_look(record.id, &clocks, |key| recorded.get(key).copied());
+            record.kpi = kpi;
         }
         Ok(())
     }

@@ -40,9 +40,10 @@ impl Store {
             &self.due,
             &self.awaiting,
             &self.org_tickets,
+            &self.kpi,
         );
         let result: Result<(), TransactionError<StoreError>> =
-            trees.transaction(|(alerts_tree, outbox, tickets, index, due, awaiting, org_tickets)| {
+            trees.transaction(|(alerts_tree, outbox, tickets, index, due, awaiting, org_tickets, kpi)| {
                 for key in voided {
                     alerts_tree.remove(key.as_bytes())?;
                 }
@@ -59,6 +60,7 @@ impl Store {
                         due,
                         awaiting,
                         org_tickets,
+                        kpi,
                     }
                     .put(ticket)?;
                 }

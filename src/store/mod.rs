@@ -23,9 +23,11 @@ mod migrate;
 mod records;
 
 pub use records::{
-    AgentRecord, AlertRecord, AlertStatus, Cursors, Delivery, EscalationRecord, LinkedIssue, OrganizationRecord, RequestRecord,
+    AgentRecord, AlertRecord, AlertStatus, Cursors, Delivery, EscalationRecord, KpiChange, LinkedIssue, OrganizationRecord, RequestRecord,
     SeverityInputs, StoredEvent, TicketRecord, UserRecord,
 };
+
+use crate::kpi::KpiRow;
 
 /// Bumped when a stored shape changes incompatibly; `migrate` brings older stores forward.
 pub const SCHEMA_VERSION: u64 = 2;
@@ -79,6 +81,8 @@ pub struct Store {
     outbox: sled::Tree,
     /// Ticket id → EscalationRecord.
     escalations: sled::Tree,
+    /// (created_at, ticket id) → KpiRow (postcard): what the reports read, in creation order.
+    kpi: sled::Tree,
     pub stats: StoreStats,
 }
 
@@ -157,18 +161,38 @@ impl IndexEntry {
     }
 }
 
-/// A ticket ready to be written: its bytes and index entry.
+/// What a save does to the ticket's KPI row, encoded.
+enum EncodedKpi {
+    Keep,
+    Put([u8; 16], Vec<u8>),
+    Remove([u8; 16]),
+}
+
+/// A ticket ready to be written: its bytes, index entry and KPI row.
 struct EncodedTicket {
     id: u64,
     bytes: Vec<u8>,
     entry: IndexEntry,
+    kpi: EncodedKpi,
 }
 
 fn encode_ticket(ticket: &TicketRecord) -> Result<EncodedTicket, StoreError> {
+    let kpi = match &ticket.kpi {
+        KpiChange::Keep => EncodedKpi::Keep,
+        KpiChange::Put(row) => EncodedKpi::Put(
+            instant_key(row.created_at, ticket.id),
+            postcard::to_stdvec(row.as_ref()).map_err(|e| StoreError::Encode {
+                key: format!("kpi {}", ticket.id),
+                message: e.to_string(),
+            })?,
+        ),
+        KpiChange::Remove { created_at } => EncodedKpi::Remove(instant_key(*created_at, ticket.id)),
+    };
     Ok(EncodedTicket {
         id: ticket.id,
         bytes: encode(&format!("ticket {}", ticket.id), ticket)?,
         entry: IndexEntry::of(ticket),
+        kpi,
     })
 }
 
@@ -179,6 +203,7 @@ struct TicketTx<'a> {
     due: &'a TransactionalTree,
     awaiting: &'a TransactionalTree,
     org_tickets: &'a TransactionalTree,
+    kpi: &'a TransactionalTree,
 }
 
 type TxResult = Result<(), ConflictableTransactionError<StoreError>>;
@@ -193,6 +218,15 @@ impl TicketTx<'_> {
             .and_then(|bytes| IndexEntry::from_bytes(&bytes))
             .unwrap_or_default();
         self.tickets.insert(&id_key(id), ticket.bytes.as_slice())?;
+        match &ticket.kpi {
+            EncodedKpi::Keep => {}
+            EncodedKpi::Put(key, row) => {
+                self.kpi.insert(key, row.as_slice())?;
+            }
+            EncodedKpi::Remove(key) => {
+                self.kpi.remove(key)?;
+            }
+        }
         let new = ticket.entry;
         for (tree, old, new) in [
             (self.due, old.next_alert, new.next_alert),
@@ -270,6 +304,7 @@ impl Store {
             alerts: tree("alerts")?,
             outbox: tree("outbox")?,
             escalations: tree("escalations")?,
+            kpi: tree("kpi")?,
             stats: StoreStats::default(),
             db,
         };
@@ -383,15 +418,24 @@ impl Store {
     }
 
     fn ticket_transaction(&self, tickets: &[EncodedTicket], meta: Option<(&[u8], &[u8])>) -> Result<(), StoreError> {
-        let trees = (&self.tickets, &self.index, &self.due, &self.awaiting, &self.org_tickets, &self.meta);
+        let trees = (
+            &self.tickets,
+            &self.index,
+            &self.due,
+            &self.awaiting,
+            &self.org_tickets,
+            &self.kpi,
+            &self.meta,
+        );
         let result: Result<(), TransactionError<StoreError>> =
-            trees.transaction(|(tickets_tree, index, due, awaiting, org_tickets, meta_tree)| {
+            trees.transaction(|(tickets_tree, index, due, awaiting, org_tickets, kpi, meta_tree)| {
                 let tx = TicketTx {
                     tickets: tickets_tree,
                     index,
                     due,
                     awaiting,
                     org_tickets,
+                    kpi,
                 };
                 for ticket in tickets {
                     tx.put(ticket)?;
@@ -558,6 +602,41 @@ impl Store {
     /// Every readable escalation record (unreadable ones counted and skipped).
     pub fn escalations(&self) -> Result<Vec<EscalationRecord>, StoreError> {
         self.read_all(&self.escalations, "escalation")
+    }
+
+    /// The KPI rows of the tickets created in `[from, to)`, in creation order; unreadable ones
+    /// are counted and skipped.
+    pub fn kpi_rows(&self, from: Timestamp, to: Timestamp) -> impl Iterator<Item = Result<KpiRow, StoreError>> + '_ {
+        self.kpi
+            .range(instant_key(from, 0)..instant_key(to, 0))
+            .filter_map(move |entry| match entry {
+                Err(e) => Some(Err(e.into())),
+                Ok((key, bytes)) => match postcard::from_bytes::<KpiRow>(&bytes) {
+                    Ok(row) => Some(Ok(row)),
+                    Err(e) => {
+                        let id = read_instant_key(&key).map_or(0, |(_, id)| id);
+                        self.skip_unreadable(&StoreError::Corrupt {
+                            key: format!("kpi {id}"),
+                            message: e.to_string(),
+                        });
+                        None
+                    }
+                },
+            })
+    }
+
+    /// Writes KPI rows directly (benchmarks and tests building a large history).
+    pub fn put_kpi_rows(&self, rows: &[KpiRow]) -> Result<(), StoreError> {
+        let mut batch = sled::Batch::default();
+        for row in rows {
+            let bytes = postcard::to_stdvec(row).map_err(|e| StoreError::Encode {
+                key: format!("kpi {}", row.id),
+                message: e.to_string(),
+            })?;
+            batch.insert(&instant_key(row.created_at, row.id), bytes);
+        }
+        self.kpi.apply_batch(batch)?;
+        Ok(())
     }
 
     /// Every readable record of a small tree; unreadable ones are counted and skipped.

@@ -57,9 +57,29 @@ pub struct TicketRecord {
     /// The ticket's tags, as the ticket export last showed them.
     #[serde(default)]
     pub tags: Vec<String>,
-    /// The values of the ticket fields escalation reads (request type, team, version), by id.
+    /// The values of the ticket fields escalation and reports read, by id.
     #[serde(default)]
     pub fields: std::collections::BTreeMap<u64, String>,
+    /// A help-request rule matched the ticket at some point: it counts as needing engineering
+    /// even after the tag or field is gone.
+    #[serde(default)]
+    pub help_requested: bool,
+    /// What the next save does to the ticket's KPI row (kept in its own tree, not in here).
+    #[serde(skip)]
+    pub kpi: KpiChange,
+}
+
+/// What a save does to a ticket's KPI row.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum KpiChange {
+    /// Leave it as it is (the facts are not complete, or nothing was evaluated).
+    #[default]
+    Keep,
+    Put(Box<crate::kpi::KpiRow>),
+    /// The ticket was deleted: it counts nowhere.
+    Remove {
+        created_at: Timestamp,
+    },
 }
 
 /// The fields a severity is mapped from.

@@ -1,0 +1,269 @@
+//! The KPI report over a range of ticket creation: pure, from the KPI rows and an instant
+//! (running clocks past their deadline at `now` count as breached).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::TimeZone;
+use serde::{Deserialize, Serialize};
+
+use super::row::{KpiRow, Outcome, Satisfaction};
+use crate::config::Config;
+use crate::sla::time::Timestamp;
+
+/// Seven calendar days: the Severity 2 resolution goal.
+pub const WEEK: Timestamp = 7 * 86_400;
+
+/// What every name in `by_customer` falls back to.
+pub const NO_ORGANIZATION: &str = "no organization";
+pub const UNSET: &str = "unset";
+pub const OUTSIDE: &str = "outside";
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Attainment {
+    pub met: u64,
+    pub breached: u64,
+    pub running: u64,
+    pub not_applicable: u64,
+    /// met / (met + breached); None when both are 0.
+    pub attainment: Option<f64>,
+    pub target: f64,
+}
+
+impl Attainment {
+    fn add(&mut self, outcome: Outcome, now: Timestamp) {
+        match outcome.at(now) {
+            Outcome::Met => self.met += 1,
+            Outcome::Breached => self.breached += 1,
+            Outcome::Running { .. } => self.running += 1,
+            Outcome::NotApplicable => self.not_applicable += 1,
+        }
+    }
+
+    fn finish(&mut self, target: f64) {
+        self.attainment = share(self.met, self.met + self.breached);
+        self.target = target;
+    }
+
+    /// Whether the target is met; None when there is nothing to judge.
+    pub fn on_target(&self) -> Option<bool> {
+        self.attainment.map(|a| a >= self.target)
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct WithinWeek {
+    pub within: u64,
+    pub late: u64,
+    pub pending: u64,
+    pub share: Option<f64>,
+    pub target: f64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EngineeringHelp {
+    /// Tickets that requested engineering help.
+    pub requests: u64,
+    /// Tickets created.
+    pub tickets: u64,
+    pub share: Option<f64>,
+    pub target_max: f64,
+    pub over: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Csat {
+    pub good: u64,
+    pub bad: u64,
+    pub score: Option<f64>,
+    pub target: f64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Volume {
+    pub by_type: BTreeMap<String, u64>,
+    pub by_product_area: BTreeMap<String, u64>,
+    pub by_customer: BTreeMap<String, u64>,
+    pub by_region: BTreeMap<String, u64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReplyTimes {
+    pub support: Option<f64>,
+    pub customer: Option<f64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Clocks {
+    pub first_response: Attainment,
+    pub resolution: Attainment,
+}
+
+/// The KPIs of the tickets created in `[from, to)`. The field order is the JSON's.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    /// RFC 3339, in `time_zone`.
+    pub from: String,
+    pub to: String,
+    pub time_zone: String,
+    pub tickets_created: u64,
+    pub first_response: Attainment,
+    pub resolution: Attainment,
+    pub sev2_resolved_within_week: WithinWeek,
+    pub engineering_help: EngineeringHelp,
+    pub csat: Csat,
+    pub volume: Volume,
+    pub cases_per_customer: Option<f64>,
+    pub replies_per_ticket: Option<f64>,
+    pub avg_time_between_replies_seconds: ReplyTimes,
+    pub per_severity: BTreeMap<String, Clocks>,
+    pub per_tier: BTreeMap<String, Clocks>,
+}
+
+fn share(part: u64, whole: u64) -> Option<f64> {
+    (whole > 0).then(|| part as f64 / whole as f64)
+}
+
+fn count(map: &mut BTreeMap<String, u64>, key: &str) {
+    match map.get_mut(key) {
+        Some(n) => *n += 1,
+        None => {
+            map.insert(key.to_string(), 1);
+        }
+    }
+}
+
+/// Formats an instant in `zone` as RFC 3339 with its offset.
+pub fn local_rfc3339(at: Timestamp, zone: chrono_tz::Tz) -> String {
+    match zone.timestamp_opt(at, 0).single() {
+        Some(local) => local.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        None => crate::sla::time::format_rfc3339(at),
+    }
+}
+
+/// Builds the report as rows arrive (they need not be kept: a year of tickets streams through).
+pub struct ReportBuilder<'a> {
+    config: &'a Config,
+    organizations: &'a BTreeMap<u64, String>,
+    now: Timestamp,
+    report: Report,
+    orgs_seen: BTreeSet<u64>,
+    replies: u64,
+    support: (i64, u64),
+    customer: (i64, u64),
+}
+
+impl<'a> ReportBuilder<'a> {
+    /// `organizations`: names by id, for `by_customer`.
+    pub fn new(config: &'a Config, organizations: &'a BTreeMap<u64, String>, from: Timestamp, to: Timestamp, now: Timestamp) -> Self {
+        let zone = config.report.time_zone;
+        let mut report = Report {
+            from: local_rfc3339(from, zone),
+            to: local_rfc3339(to, zone),
+            time_zone: zone.name().to_string(),
+            ..Report::default()
+        };
+        for severity in &config.policy.severities {
+            report.per_severity.insert(severity.clone(), Clocks::default());
+        }
+        for tier in config.policy.tiers.keys() {
+            report.per_tier.insert(tier.clone(), Clocks::default());
+        }
+        ReportBuilder {
+            config,
+            organizations,
+            now,
+            report,
+            orgs_seen: BTreeSet::new(),
+            replies: 0,
+            support: (0, 0),
+            customer: (0, 0),
+        }
+    }
+
+    pub fn add(&mut self, row: &KpiRow) {
+        let now = self.now;
+        let r = &mut self.report;
+        r.tickets_created += 1;
+        r.first_response.add(row.first_response, now);
+        r.resolution.add(row.resolution, now);
+        for clocks in [
+            r.per_severity.entry(row.severity.clone()).or_default(),
+            r.per_tier.entry(row.tier.clone()).or_default(),
+        ] {
+            clocks.first_response.add(row.first_response, now);
+            clocks.resolution.add(row.resolution, now);
+        }
+        if row.severity == self.config.report.within_week_severity {
+            let week = &mut r.sev2_resolved_within_week;
+            match row.solved_at {
+                Some(solved) if solved - row.created_at <= WEEK => week.within += 1,
+                Some(_) => week.late += 1,
+                None if now - row.created_at > WEEK => week.late += 1,
+                None => week.pending += 1,
+            }
+        }
+        if row.help_requested {
+            r.engineering_help.requests += 1;
+        }
+        match row.satisfaction {
+            Satisfaction::Good => r.csat.good += 1,
+            Satisfaction::Bad => r.csat.bad += 1,
+            Satisfaction::Unrated => {}
+        }
+        count(&mut r.volume.by_type, row.ticket_type.as_deref().unwrap_or(UNSET));
+        count(&mut r.volume.by_product_area, row.product_area.as_deref().unwrap_or(UNSET));
+        match row.organization_id {
+            Some(org) => {
+                self.orgs_seen.insert(org);
+                match self.organizations.get(&org) {
+                    Some(name) => count(&mut r.volume.by_customer, name),
+                    None => count(&mut r.volume.by_customer, &format!("organization {org}")),
+                }
+            }
+            None => count(&mut r.volume.by_customer, NO_ORGANIZATION),
+        }
+        let mut in_region = false;
+        for (name, schedule) in &self.config.report.regions {
+            if self.config.policy.schedule(*schedule).is_open(row.created_at).unwrap_or(false) {
+                count(&mut r.volume.by_region, name);
+                in_region = true;
+            }
+        }
+        if !in_region {
+            count(&mut r.volume.by_region, OUTSIDE);
+        }
+        self.replies += u64::from(row.replies);
+        self.support.0 += row.support_waits.seconds;
+        self.support.1 += u64::from(row.support_waits.count);
+        self.customer.0 += row.customer_waits.seconds;
+        self.customer.1 += u64::from(row.customer_waits.count);
+    }
+
+    pub fn finish(mut self) -> Report {
+        let targets = self.config.report.targets;
+        let r = &mut self.report;
+        r.first_response.finish(targets.first_response);
+        r.resolution.finish(targets.resolution);
+        for clocks in r.per_severity.values_mut().chain(r.per_tier.values_mut()) {
+            clocks.first_response.finish(targets.first_response);
+            clocks.resolution.finish(targets.resolution);
+        }
+        let week = &mut r.sev2_resolved_within_week;
+        week.share = share(week.within, week.within + week.late);
+        week.target = targets.sev2_resolved_within_week;
+        let help = &mut r.engineering_help;
+        help.tickets = r.tickets_created;
+        help.share = share(help.requests, help.tickets);
+        help.target_max = targets.engineering_help_max;
+        help.over = help.share.is_some_and(|s| s > help.target_max);
+        r.csat.score = share(r.csat.good, r.csat.good + r.csat.bad);
+        r.csat.target = targets.csat;
+        r.cases_per_customer = share(r.tickets_created, self.orgs_seen.len() as u64);
+        r.replies_per_ticket = share(self.replies, r.tickets_created);
+        r.avg_time_between_replies_seconds = ReplyTimes {
+            support: (self.support.1 > 0).then(|| self.support.0 as f64 / self.support.1 as f64),
+            customer: (self.customer.1 > 0).then(|| self.customer.0 as f64 / self.customer.1 as f64),
+        };
+        self.report
+    }
+}
