@@ -96,6 +96,11 @@ tag = "rfh"
 repository = "acme/support-escalations"
 labels = ["rfh", "customer/{org}", "{priority}"]
 
+# The week's KPIs, posted on Wednesday morning when the script's week is done.
+[report.digest]
+cron = "0 0 9 * * Wed"
+route = ["support"]
+
 [store]
 path = "{store}"
 cache_mb = 16
@@ -306,6 +311,16 @@ fn local(ts: Timestamp) -> String {
 }
 
 fn print_message(clock: &Clock, hook: &str, body: &Value) {
+    if body["blocks"][0]["text"]["text"] == "Support KPIs digest" {
+        // The digest, as its plain text says it: one line a KPI.
+        let text = body["text"].as_str().unwrap_or_default();
+        let mut lines = text.lines();
+        say!("{}  #{hook:<8} {}", local(clock.now()), lines.next().unwrap_or_default());
+        for line in lines {
+            say!("{:>30} {line}", "");
+        }
+        return;
+    }
     if body["blocks"][0]["type"] != "header" {
         // Not an alert (escalation news): its text is all there is.
         say!("{}  #{hook:<8} {}", local(clock.now()), body["text"].as_str().unwrap_or_default());

@@ -79,6 +79,9 @@ pub async fn run(engine: Arc<Engine>) -> Result<(), EngineError> {
     if engine.github.is_some() {
         workers.push(tokio::spawn(super::escalate::escalation_loop(engine.clone())));
     }
+    if engine.config.report.digest.is_some() {
+        workers.push(tokio::spawn(super::digest::digest_loop(engine.clone())));
+    }
     let backoff = crate::retry::Backoff {
         first: interval,
         max: Duration::from_secs(600).max(interval),
@@ -148,6 +151,12 @@ pub async fn run_once(engine: Arc<Engine>, max_wait: Duration) -> Result<(), Eng
             Err(error) => return Err(error),
         }
         match engine.file_escalations().await {
+            Ok(_) => {}
+            Err(error) if error.is_cancelled() => {}
+            Err(error) => return Err(error),
+        }
+        engine.decide_digest()?;
+        match engine.deliver_digests().await {
             Ok(_) => {}
             Err(error) if error.is_cancelled() => {}
             Err(error) => return Err(error),

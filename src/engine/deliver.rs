@@ -27,10 +27,10 @@ const LATE: Timestamp = 120;
 pub const POST_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Why a delivery failed, and whether (and when) to try again.
-struct DeliveryError {
-    message: String,
-    retry_after: Option<Duration>,
-    permanent: bool,
+pub(super) struct DeliveryError {
+    pub(super) message: String,
+    pub(super) retry_after: Option<Duration>,
+    pub(super) permanent: bool,
 }
 
 impl DeliveryError {
@@ -192,18 +192,26 @@ impl Engine {
         if channel == NOTE_CHANNEL {
             return self.send_note(ticket_id, message).await;
         }
-        let Some((kind, url)) = self.channels.get(channel) else {
+        let Some((kind, _)) = self.channels.get(channel) else {
             return Err(DeliveryError::permanent(format!("channel {channel:?} has no URL")));
         };
         let body = match kind {
             ChannelKind::Slack => message.slack(),
             ChannelKind::Webhook => message.webhook(),
         };
+        self.post(channel, &body).await
+    }
+
+    /// Posts `body` to a channel's webhook.
+    pub(super) async fn post(&self, channel: &str, body: &serde_json::Value) -> Result<(), DeliveryError> {
+        let Some((_, url)) = self.channels.get(channel) else {
+            return Err(DeliveryError::permanent(format!("channel {channel:?} has no URL")));
+        };
         let response = self
             .http
             .post(url)
             .timeout(POST_TIMEOUT)
-            .json(&body)
+            .json(body)
             .send()
             .await
             .map_err(|e| DeliveryError {

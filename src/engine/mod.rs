@@ -5,6 +5,7 @@ pub mod alerts;
 pub mod apply;
 pub mod daemon;
 pub mod deliver;
+pub mod digest;
 pub mod directory;
 pub mod escalate;
 pub mod poll;

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+pub mod digest;
 pub mod format;
 pub mod range;
 pub mod report;

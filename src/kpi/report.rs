@@ -150,6 +150,16 @@ pub struct ReportBuilder<'a> {
     replies: u64,
     support: (i64, u64),
     customer: (i64, u64),
+    breaches: Breaches,
+}
+
+/// The tickets with a breached contractual clock, kept up to a limit (the digest lists them).
+#[derive(Debug, Default)]
+pub struct Breaches {
+    limit: usize,
+    /// Ticket id and the metrics breached, in creation order.
+    pub tickets: Vec<(u64, Vec<&'static str>)>,
+    pub total: u64,
 }
 
 impl<'a> ReportBuilder<'a> {
@@ -177,11 +187,29 @@ impl<'a> ReportBuilder<'a> {
             replies: 0,
             support: (0, 0),
             customer: (0, 0),
+            breaches: Breaches::default(),
         }
+    }
+
+    /// Also keeps the first `limit` breached tickets (`finish_with_breaches`).
+    pub fn keep_breaches(mut self, limit: usize) -> Self {
+        self.breaches.limit = limit;
+        self
     }
 
     pub fn add(&mut self, row: &KpiRow) {
         let now = self.now;
+        let breached: Vec<&'static str> = [("first response", row.first_response), ("resolution", row.resolution)]
+            .into_iter()
+            .filter(|(_, outcome)| outcome.at(now) == Outcome::Breached)
+            .map(|(name, _)| name)
+            .collect();
+        if !breached.is_empty() {
+            self.breaches.total += 1;
+            if self.breaches.tickets.len() < self.breaches.limit {
+                self.breaches.tickets.push((row.id, breached));
+            }
+        }
         let r = &mut self.report;
         r.tickets_created += 1;
         r.first_response.add(row.first_response, now);
@@ -237,6 +265,11 @@ impl<'a> ReportBuilder<'a> {
         self.support.1 += u64::from(row.support_waits.count);
         self.customer.0 += row.customer_waits.seconds;
         self.customer.1 += u64::from(row.customer_waits.count);
+    }
+
+    pub fn finish_with_breaches(mut self) -> (Report, Breaches) {
+        let breaches = std::mem::take(&mut self.breaches);
+        (self.finish(), breaches)
     }
 
     pub fn finish(mut self) -> Report {

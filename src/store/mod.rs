@@ -19,12 +19,13 @@ use sled::Transactional;
 use crate::sla::time::Timestamp;
 
 mod alerts;
+mod digests;
 mod migrate;
 mod records;
 
 pub use records::{
-    AgentRecord, AlertRecord, AlertStatus, Cursors, Delivery, EscalationRecord, KpiChange, LinkedIssue, OrganizationRecord, RequestRecord,
-    SeverityInputs, StoredEvent, TicketRecord, UserRecord,
+    AgentRecord, AlertRecord, AlertStatus, Cursors, Delivery, DigestRecord, EscalationRecord, KpiChange, LinkedIssue, OrganizationRecord,
+    RequestRecord, SeverityInputs, StoredEvent, TicketRecord, UserRecord,
 };
 
 use crate::kpi::KpiRow;
@@ -83,6 +84,8 @@ pub struct Store {
     escalations: sled::Tree,
     /// (created_at, ticket id) → KpiRow (postcard): what the reports read, in creation order.
     kpi: sled::Tree,
+    /// Firing instant → DigestRecord.
+    digests: sled::Tree,
     pub stats: StoreStats,
 }
 
@@ -305,6 +308,7 @@ impl Store {
             outbox: tree("outbox")?,
             escalations: tree("escalations")?,
             kpi: tree("kpi")?,
+            digests: tree("digests")?,
             stats: StoreStats::default(),
             db,
         };

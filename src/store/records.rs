@@ -314,3 +314,23 @@ pub struct LinkedIssue {
     #[serde(default)]
     pub told_solved: bool,
 }
+
+/// The digest owed for one firing of `[report.digest] cron`: recorded before anything is sent,
+/// so a restart sends it late rather than twice, and each channel's delivery is marked once done.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DigestRecord {
+    /// The firing: the end (exclusive) of the period reported.
+    pub fired_at: Timestamp,
+    /// The period's start (the firing before).
+    pub from: Timestamp,
+    /// The start of the period compared with (the firing before that).
+    pub before: Timestamp,
+    pub decided_at: Timestamp,
+    pub deliveries: Vec<Delivery>,
+}
+
+impl DigestRecord {
+    pub fn is_outstanding(&self) -> bool {
+        self.deliveries.iter().any(Delivery::is_outstanding)
+    }
+}
