@@ -214,7 +214,7 @@ pub async fn from_store_or_daemon<T: serde::de::DeserializeOwned>(
 pub async fn status(config: Config) -> anyhow::Result<Vec<TicketStatus>> {
     from_store_or_daemon(&config, "/status", |store| {
         let directory = load_directory(store)?;
-        Ok(open_tickets(&config, store, &directory, Clock::system().now())?)
+        Ok(open_tickets(&config, store, &directory, clock_from_env()?.now())?)
     })
     .await
 }
@@ -222,7 +222,7 @@ pub async fn status(config: Config) -> anyhow::Result<Vec<TicketStatus>> {
 /// The KPIs of tickets created in `[from, to)`: from the store, or from the running daemon.
 pub async fn report(config: Config, from: i64, to: i64) -> anyhow::Result<crate::kpi::Report> {
     from_store_or_daemon(&config, &format!("/report?from={from}&to={to}"), |store| {
-        Ok(crate::kpi::report(&config, store, from, to, Clock::system().now())?)
+        Ok(crate::kpi::report(&config, store, from, to, clock_from_env()?.now())?)
     })
     .await
 }

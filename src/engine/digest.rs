@@ -62,7 +62,7 @@ impl Engine {
 
     /// The digest of a record, from the store as it is now.
     fn render_digest(&self, record: &DigestRecord) -> Result<(serde_json::Value, serde_json::Value), EngineError> {
-        let now = self.clock.now();
+        let now = crate::kpi::known_through(&self.store, self.clock.now())?;
         let organizations = organization_names(&self.store)?;
         let mut current =
             ReportBuilder::new(&self.config, &organizations, record.from, record.fired_at, now).keep_breaches(LISTED_BREACHES);

@@ -112,13 +112,17 @@ fn attainment_cell(a: &Attainment) -> String {
 }
 
 fn short_cell(a: &Attainment) -> String {
-    format!(
-        "{} {} ({}/{})",
-        percent(a.attainment),
-        mark(a.on_target()),
-        a.met,
-        a.met + a.breached
-    )
+    match a.on_target() {
+        None if a.running > 0 => format!("— ({} running)", a.running),
+        None => "—".to_string(),
+        Some(_) => format!(
+            "{} {} ({} of {} met)",
+            percent(a.attainment),
+            mark(a.on_target()),
+            a.met,
+            a.met + a.breached
+        ),
+    }
 }
 
 fn table(out: &mut String, heading: &str, column: &str, rows: &std::collections::BTreeMap<String, u64>) {

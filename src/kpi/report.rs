@@ -1,5 +1,7 @@
-//! The KPI report over a range of ticket creation: pure, from the KPI rows and an instant
-//! (running clocks past their deadline at `now` count as breached).
+//! The KPI report over a range of ticket creation: pure, from the KPI rows and the instant the
+//! stored facts are known through: a running clock past its deadline by then has breached, one
+//! whose deadline passed after it is still running as far as anyone knows (a reply just before
+//! the deadline may be on its way), and likewise an open ticket's week.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -144,7 +146,7 @@ pub fn local_rfc3339(at: Timestamp, zone: chrono_tz::Tz) -> String {
 pub struct ReportBuilder<'a> {
     config: &'a Config,
     organizations: &'a BTreeMap<u64, String>,
-    now: Timestamp,
+    known: Timestamp,
     report: Report,
     orgs_seen: BTreeSet<u64>,
     replies: u64,
@@ -163,8 +165,9 @@ pub struct Breaches {
 }
 
 impl<'a> ReportBuilder<'a> {
-    /// `organizations`: names by id, for `by_customer`.
-    pub fn new(config: &'a Config, organizations: &'a BTreeMap<u64, String>, from: Timestamp, to: Timestamp, now: Timestamp) -> Self {
+    /// `organizations`: names by id, for `by_customer`; `known`: the instant the stored facts are
+    /// complete through (no later than now).
+    pub fn new(config: &'a Config, organizations: &'a BTreeMap<u64, String>, from: Timestamp, to: Timestamp, known: Timestamp) -> Self {
         let zone = config.report.time_zone;
         let mut report = Report {
             from: local_rfc3339(from, zone),
@@ -178,10 +181,15 @@ impl<'a> ReportBuilder<'a> {
         for tier in config.policy.tiers.keys() {
             report.per_tier.insert(tier.clone(), Clocks::default());
         }
+        // Every region is listed, a quiet one with 0.
+        for (name, _) in &config.report.regions {
+            report.volume.by_region.insert(name.clone(), 0);
+        }
+        report.volume.by_region.insert(OUTSIDE.to_string(), 0);
         ReportBuilder {
             config,
             organizations,
-            now,
+            known,
             report,
             orgs_seen: BTreeSet::new(),
             replies: 0,
@@ -198,7 +206,7 @@ impl<'a> ReportBuilder<'a> {
     }
 
     pub fn add(&mut self, row: &KpiRow) {
-        let now = self.now;
+        let now = self.known;
         let breached: Vec<&'static str> = [("first response", row.first_response), ("resolution", row.resolution)]
             .into_iter()
             .filter(|(_, outcome)| outcome.at(now) == Outcome::Breached)
@@ -226,7 +234,7 @@ impl<'a> ReportBuilder<'a> {
             match row.solved_at {
                 Some(solved) if solved - row.created_at <= WEEK => week.within += 1,
                 Some(_) => week.late += 1,
-                None if now - row.created_at > WEEK => week.late += 1,
+                None if row.created_at.saturating_add(WEEK) < now => week.late += 1,
                 None => week.pending += 1,
             }
         }

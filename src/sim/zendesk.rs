@@ -347,6 +347,12 @@ impl SimZendesk {
         self.state().world().set_assignee(ticket, assignee_id, updater_id, now);
     }
 
+    /// The requester rates the ticket (`good`, `bad`, or `offered`/`unoffered`).
+    pub fn rate_ticket(&self, ticket: u64, score: &str, updater_id: u64) {
+        let now = self.now();
+        self.state().world().rate(ticket, score, updater_id, now);
+    }
+
     pub fn set_group(&self, ticket: u64, group_id: Option<u64>, updater_id: u64) {
         let now = self.now();
         self.state().world().set_group(ticket, group_id, updater_id, now);

@@ -175,7 +175,12 @@ impl Harness {
     }
 
     pub async fn with_page_size(extra: &str, page_size: usize) -> Harness {
-        let t0 = parse_rfc3339(T0).unwrap();
+        Harness::build(parse_rfc3339(T0).unwrap(), page_size, |_| extra.to_string()).await
+    }
+
+    /// A world that starts at `t0`, with the configuration's extra text written once the
+    /// simulated Zendesk exists (so it can name ticket fields added to it).
+    pub async fn build(t0: i64, page_size: usize, extra: impl FnOnce(&SimZendesk) -> String) -> Harness {
         // One virtual clock for the world and the daemon: a Retry-After waited out moves both.
         let clock = Clock::manual(t0);
         let sim = SimZendesk::start_with_clock(
@@ -192,7 +197,8 @@ impl Harness {
         let agent = sim.add_user("Avery Agent", "avery@support.example", "agent", None);
         let bot = sim.add_user("Triage Bot", "bot@support.example", "agent", None);
         let dir = tempfile::tempdir().unwrap();
-        let config = config(&sim, dir.path(), bot, extra, page_size);
+        let extra = extra(&sim);
+        let config = config(&sim, dir.path(), bot, &extra, page_size);
         let store = Store::open(&config.store.path, config.store.cache_bytes).unwrap();
         let slack = SimSlack::start().await.unwrap();
         let channels = channels(&config, &slack);
@@ -261,6 +267,13 @@ impl Harness {
     /// Moves the world and the daemon's clock together.
     pub fn advance(&self, secs: i64) {
         self.clock.advance(Duration::from_secs(secs as u64));
+    }
+
+    /// Moves the world and the daemon's clock on to `at` (RFC 3339).
+    pub fn at(&self, at: &str) {
+        let delta = t(at) - self.clock.now();
+        assert!(delta >= 0, "{at} is in the past");
+        self.advance(delta);
     }
 
     /// Past Zendesk's one-minute horizon, then one poll.

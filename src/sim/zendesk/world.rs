@@ -114,6 +114,8 @@ struct Ticket {
     tags: Vec<String>,
     custom_fields: BTreeMap<u64, Value>,
     comments: Vec<Comment>,
+    /// `satisfaction_rating.score` once the customer rated (or was offered a rating).
+    satisfaction: Option<String>,
 }
 
 struct Audit {
@@ -344,6 +346,7 @@ impl World {
             tags,
             custom_fields,
             comments: vec![comment.clone()],
+            satisfaction: None,
         };
         // Tags that name a dropdown option set that dropdown, as in Zendesk.
         sync_tagger_fields(&mut ticket, &self.fields);
@@ -502,6 +505,18 @@ impl World {
             }
             let previous = std::mem::replace(&mut ticket.assignee_id, assignee_id);
             vec![change("assignee_id", json!(assignee_id), json!(previous))]
+        });
+    }
+
+    /// The customer's satisfaction rating (`good`, `bad`, `offered`...): a change of the ticket,
+    /// exported like any other, solved or closed as it may be.
+    pub(super) fn rate(&mut self, ticket_id: u64, score: &str, updater_id: u64, now: i64) {
+        self.update(ticket_id, as_updater(updater_id), now, |ticket, _, _| {
+            if ticket.satisfaction.as_deref() == Some(score) {
+                return Vec::new();
+            }
+            let previous = ticket.satisfaction.replace(score.to_string());
+            vec![change("satisfaction_score", json!(score), json!(previous))]
         });
     }
 

@@ -50,7 +50,7 @@ impl World {
             "due_at": null,
             "tags": t.tags,
             "custom_fields": custom_fields,
-            "satisfaction_rating": null,
+            "satisfaction_rating": t.satisfaction.as_ref().map(|score| json!({ "score": score })),
             "sharing_agreement_ids": [],
             "fields": custom_fields,
             "followup_ids": [],
