@@ -1,0 +1,149 @@
+//! The weekly digest: decided once per firing, sent once the facts reach the period's end, once
+//! per period across restarts, late (never twice) after a missed firing or a Slack outage.
+
+mod common;
+
+use common::{t, Harness, ANSWER, SUPPORT_ONLY};
+use slawatch::sim::slack::ReceivedMessage;
+
+const DIGEST: &str = r#"
+[report.digest]
+cron = "0 0 9 * * Mon"
+route = ["support"]
+"#;
+
+async fn harness(start: &str) -> Harness {
+    Harness::build(t(start), 1000, |_| format!("{SUPPORT_ONLY}{DIGEST}")).await
+}
+
+fn digests(h: &Harness) -> Vec<ReceivedMessage> {
+    h.slack
+        .messages()
+        .into_iter()
+        .filter(|m| m.body["blocks"][0]["text"]["text"] == "Support KPIs digest")
+        .collect()
+}
+
+/// One pass of the digest's worker.
+async fn pass(h: &Harness) {
+    h.engine.decide_digest().unwrap();
+    h.engine.deliver_digests().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_digest_goes_out_once_per_period_across_restarts() {
+    let mut h = harness("2026-11-23T09:30:00-08:00").await;
+    // Started mid-period: the firing before the start (Mon 23 Nov 09:00) is not owed.
+    pass(&h).await;
+    let id = h.ticket("sev1");
+    h.at("2026-11-24T10:00:00-08:00");
+    h.sim.add_comment(id, h.agent, ANSWER, true);
+    h.poll().await;
+    pass(&h).await;
+    assert!(digests(&h).is_empty());
+
+    // Mon 30 Nov 09:00: decided at once, but sent only once the facts reach 09:00.
+    h.at("2026-11-30T09:00:00-08:00");
+    h.engine.poll().await.unwrap();
+    pass(&h).await;
+    assert!(digests(&h).is_empty(), "sent before the period's facts were all in");
+    h.poll().await;
+    h.advance(60);
+    h.poll().await;
+    pass(&h).await;
+    let sent = digests(&h);
+    assert_eq!(sent.len(), 1);
+    let text = sent[0].body["text"].as_str().unwrap();
+    assert!(
+        text.starts_with(
+            "Support KPIs for tickets created Mon 23 Nov 09:00 PST – Mon 30 Nov 09:00 PST\nTickets created: 1; none the period before\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("SLA first response: 100.0% (1 met, 0 breached, 0 running) (target 100.0%) ✓"),
+        "{text}"
+    );
+    assert!(text.contains("No breached tickets."), "{text}");
+
+    // A restart, and another pass: nothing more.
+    h.restart().await;
+    pass(&h).await;
+    h.poll().await;
+    pass(&h).await;
+    assert_eq!(digests(&h).len(), 1);
+}
+
+#[tokio::test]
+async fn a_missed_firing_and_a_slack_outage_send_the_digest_late_never_twice() {
+    let mut h = harness("2026-11-23T08:00:00-08:00").await;
+    pass(&h).await;
+    // The daemon is down over Mon 30 Nov 09:00; back at 11:00 it owes that week's digest.
+    h.at("2026-11-30T11:00:00-08:00");
+    h.restart().await;
+    h.poll().await;
+    h.slack.set_down(true);
+    pass(&h).await;
+    assert!(digests(&h).is_empty());
+    assert_eq!(h.slack.request_count(), 1, "one attempt while Slack is down");
+    // Killed with the digest recorded but unsent; Slack is back after the restart.
+    h.restart().await;
+    h.slack.set_down(false);
+    h.advance(600);
+    h.poll().await;
+    pass(&h).await;
+    pass(&h).await;
+    let sent = digests(&h);
+    assert_eq!(sent.len(), 1, "sent late, once");
+    assert!(sent[0].body["text"]
+        .as_str()
+        .unwrap()
+        .contains("Mon 23 Nov 09:00 PST – Mon 30 Nov 09:00 PST"));
+    // The next week: the next period, once.
+    h.at("2026-12-07T09:05:00-08:00");
+    h.poll().await;
+    pass(&h).await;
+    pass(&h).await;
+    let sent = digests(&h);
+    assert_eq!(sent.len(), 2);
+    assert!(sent[1].body["text"]
+        .as_str()
+        .unwrap()
+        .contains("Mon 30 Nov 09:00 PST – Mon 7 Dec 09:00 PST"));
+}
+
+#[tokio::test]
+async fn the_digest_lists_breached_tickets_and_compares_with_the_period_before() {
+    let h = harness("2026-11-16T09:30:00-08:00").await;
+    pass(&h).await;
+    // Week one: a sev1 answered in half an hour.
+    let first = h.ticket("sev1");
+    h.at("2026-11-16T10:00:00-08:00");
+    h.sim.add_comment(first, h.agent, ANSWER, true);
+    // Week two: a sev1 never answered (24 business hours end Wed 25 Nov 09:05), another answered.
+    h.at("2026-11-23T09:05:00-08:00");
+    let late = h.ticket("sev1");
+    let fine = h.ticket("sev1");
+    h.at("2026-11-23T10:00:00-08:00");
+    h.sim.add_comment(fine, h.agent, ANSWER, true);
+    h.poll().await;
+    h.at("2026-11-30T09:00:00-08:00");
+    h.poll().await;
+    h.poll().await;
+    pass(&h).await;
+    let sent = digests(&h);
+    let text = sent.last().unwrap().body["text"].as_str().unwrap().to_string();
+    assert!(text.contains("Tickets created: 2; +1 from 1"), "{text}");
+    assert!(
+        text.contains("SLA first response: 50.0% (1 met, 1 breached, 0 running) (target 100.0%) ✗; -50.0 pts from 100.0%"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "Breached tickets (1):\n#{late} Connector crashes — first response breached"
+        )),
+        "{text}"
+    );
+    let blocks = sent.last().unwrap().body["blocks"].to_string();
+    assert!(blocks.contains(&format!("/agent/tickets/{late}|#{late}>")), "{blocks}");
+}
