@@ -96,9 +96,9 @@ tag = "rfh"
 repository = "acme/support-escalations"
 labels = ["rfh", "customer/{org}", "{priority}"]
 
-# The week's KPIs, posted on Wednesday morning when the script's week is done.
+# The week's KPIs, posted early on Wednesday once the script's tickets are all in.
 [report.digest]
-cron = "0 0 9 * * Wed"
+cron = "0 0 6 * * Wed"
 route = ["support"]
 
 [store]

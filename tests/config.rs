@@ -576,3 +576,37 @@ repository = "acme/product"
         assert!(errors.contains(expected), "missing {expected:?} in:\n{errors}");
     }
 }
+
+#[test]
+fn the_report_section_is_checked_line_by_line_and_keeps_the_defaults_it_leaves_out() {
+    let toml = r#"[notify.channels.support]
+kind = "slack"
+url_env = "SLACK_SUPPORT"
+
+[report]
+targets = { csat = "ninety" }
+regions = { us = "us-hours", mars = "olympus-hours" }
+
+[report.digest]
+cron = "0 0 25 * * Mon"
+route = ["support", "leads"]
+"#;
+    assert_eq!(
+        errors(toml),
+        vec![
+            r#"config.toml:6: report.targets.csat: "ninety" is not a percentage such as "95%""#.to_string(),
+            r#"config.toml:7: report.regions.mars: schedule "olympus-hours" is not defined (defined: 24x7, apac-hours, business-hours, europe-hours, us-hours)"#.to_string(),
+            r#"config.toml:10: report.digest.cron: "0 0 25 * * Mon" is not a cron expression (sec min hour day-of-month month day-of-week, e.g. "0 0 9 * * Mon"): Hours must be less than 23. ('25' specified.)"#.to_string(),
+            r#"config.toml:11: report.digest.route: "leads" is not a [notify.channels] channel (defined: support)"#.to_string(),
+        ]
+    );
+    let config = Config::parse("config.toml", "[report]\ntype_field = 7\n[report.digest]\nroute = []\n").unwrap();
+    let report = &config.report;
+    assert_eq!(report.type_field, Some(7));
+    // Left out: the default targets and regions, the default tier's zone; no route, no digest.
+    assert_eq!(report.targets, slawatch::config::KpiTargets::default());
+    let regions: Vec<&str> = report.regions.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(regions, ["apac", "europe", "us"]);
+    assert_eq!(report.time_zone, chrono_tz::America::Los_Angeles);
+    assert!(report.digest.is_none());
+}

@@ -26,7 +26,7 @@ fn the_demo_shows_warnings_a_breach_and_a_breach_prevented() {
         "eng-alice commented on acme/support-escalations #1",
         "internal note on #3: slawatch: eng-alice commented on https://github.example/acme/support-escalations/issues/1",
         "> Root cause: the 4.2.0 config loader",
-        "#support  Support KPIs for tickets created Wed 25 Nov 09:00 PST – Wed 2 Dec 09:00 PST",
+        "#support  Support KPIs for tickets created Wed 25 Nov 06:00 PST – Wed 2 Dec 06:00 PST",
         "Breached tickets (",
         "demo stopped",
     ] {

@@ -315,3 +315,60 @@ async fn a_reply_before_the_deadline_whose_half_has_not_arrived_is_never_reporte
     assert_eq!(report["resolution"]["met"], 1, "{report}");
     assert_eq!(report["replies_per_ticket"], json!(1.0));
 }
+
+/// `slawatch report --month 2026-11 --format FORMAT` with the clock at NOW.
+async fn report_command(config: &std::path::Path, format: &str) -> String {
+    let args = [
+        "report",
+        "--config",
+        config.to_str().unwrap(),
+        "--month",
+        "2026-11",
+        "--format",
+        format,
+    ]
+    .map(String::from);
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = common::binary::slawatch(&args)
+            .env("SLAWATCH_TEST_CLOCK", format!("{}:1", t(NOW)))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slawatch_report_asks_the_daemon_that_holds_the_store_or_reads_the_store_itself() {
+    let mut w = november().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let admin = listener.local_addr().unwrap();
+    let file = w.h.dir.path().join("report.toml");
+    std::fs::write(&file, format!("{}\n[admin]\nlisten = \"{admin}\"\n", w.h.config_text)).unwrap();
+
+    // The daemon holds the store: the report comes from its /report.
+    let engine = std::sync::Arc::new(w.h.take_engine());
+    let stop = tokio_util::sync::CancellationToken::new();
+    let server = tokio::spawn(slawatch::admin::serve(listener, engine.clone(), stop.clone()));
+    let from_daemon = report_command(&file, "json").await;
+    assert_eq!(serde_json::from_str::<Value>(&from_daemon).unwrap(), expected_november());
+    stop.cancel();
+    server.await.unwrap().unwrap();
+    let store = engine.config.store.path.clone();
+    drop(engine);
+
+    // Stopped: the store is read directly, the same report in every format.
+    drop(common::reopen(&store).await);
+    let json = report_command(&file, "json").await;
+    assert_eq!(serde_json::from_str::<Value>(&json).unwrap(), expected_november());
+    let md = report_command(&file, "md").await;
+    assert!(
+        md.contains("| SLA first response | 60.0% (3 met, 2 breached; 1 running, 0 not applicable) | 100% | ✗ |"),
+        "{md}"
+    );
+    let csv = report_command(&file, "csv").await;
+    assert!(csv.contains("\nfirst_response.attainment,0.6\n"), "{csv}");
+}

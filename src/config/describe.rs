@@ -211,6 +211,54 @@ pub fn describe_ingest(config: &Config) -> String {
     );
     let _ = writeln!(out, "admin HTTP: {}", config.admin.listen);
     out.push_str(&describe_escalation(config));
+    out.push_str(&describe_report(config));
+    out
+}
+
+/// The KPI report's reading: zone, fields, regions, targets, and the digest's next firing.
+fn describe_report(config: &Config) -> String {
+    let r = &config.report;
+    let field = |id: Option<u64>| id.map_or("no field".to_string(), |id| format!("field {id}"));
+    let regions: Vec<String> = r
+        .regions
+        .iter()
+        .map(|(name, schedule)| format!("{name} = {}", config.policy.schedule_name(*schedule)))
+        .collect();
+    let t = &r.targets;
+    let pct = |share: f64| format!("{}%", share * 100.0);
+    let mut out = format!(
+        "\nreport: dates in {}; type from {}; product area from {}; regions: {}\n",
+        r.time_zone.name(),
+        field(r.type_field),
+        field(r.product_area_field),
+        if regions.is_empty() {
+            "none".to_string()
+        } else {
+            regions.join(", ")
+        }
+    );
+    out.push_str(&format!(
+        "  targets: first response {}, resolution {}, {} resolved within a week {}, engineering help at most {}, CSAT {}\n",
+        pct(t.first_response),
+        pct(t.resolution),
+        r.within_week_severity,
+        pct(t.sev2_resolved_within_week),
+        pct(t.engineering_help_max),
+        pct(t.csat)
+    ));
+    match &r.digest {
+        None => out.push_str("  digest: off (no [report.digest] route)\n"),
+        Some(d) => {
+            let next = crate::kpi::digest::next_firing(&d.cron, d.time_zone, chrono::Utc::now().timestamp())
+                .map_or("never".to_string(), |at| crate::notify::wording::local(at, d.time_zone));
+            out.push_str(&format!(
+                "  digest: cron {:?} in {} to {}; next {next}\n",
+                d.cron.source(),
+                d.time_zone.name(),
+                d.channels.join(", ")
+            ));
+        }
+    }
     out
 }
 

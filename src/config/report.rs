@@ -249,6 +249,9 @@ impl Checker<'_> {
             Some(text) => match cron::Schedule::from_str(text.get_ref()) {
                 Ok(schedule) => Some(schedule),
                 Err(e) => {
+                    // The crate's message repeats the expression with a caret: its last line says what is wrong.
+                    let e = e.to_string();
+                    let e = e.lines().last().unwrap_or_default().trim().to_string();
                     self.error(
                         text.span(),
                         "report.digest.cron",

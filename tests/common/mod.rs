@@ -5,6 +5,7 @@
 pub mod binary;
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use serde_json::{json, Map};
@@ -96,12 +97,17 @@ async fn reopen_raw(path: &std::path::Path) -> sled::Db {
     }
 }
 
+/// Each stand-in engine's store is its own (an earlier one may still hold its lock).
+static SPARES: AtomicUsize = AtomicUsize::new(0);
+
 pub struct Harness {
     pub sim: SimZendesk,
     pub slack: SimSlack,
     pub clock: Clock,
     pub engine: Engine,
     pub dir: tempfile::TempDir,
+    /// The configuration's text, as `Harness::build` wrote it.
+    pub config_text: String,
     pub customer: u64,
     pub agent: u64,
     pub bot: u64,
@@ -145,7 +151,13 @@ pub fn github_client(github: &slawatch::sim::github::SimGithub, clock: &Clock) -
 }
 
 pub fn config(sim: &SimZendesk, dir: &std::path::Path, bot: u64, extra: &str, page_size: usize) -> Config {
-    let text = format!(
+    let text = config_text(sim, dir, bot, extra, page_size);
+    Config::parse("test.toml", &text).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The harness's configuration file, as text (the real binary can be pointed at it).
+pub fn config_text(sim: &SimZendesk, dir: &std::path::Path, bot: u64, extra: &str, page_size: usize) -> String {
+    format!(
         r#"
 [zendesk]
 url = "{url}"
@@ -165,8 +177,7 @@ cache_mb = 8
         url = sim.base_url(),
         store = dir.join("store").display(),
         page_size = page_size,
-    );
-    Config::parse("test.toml", &text).unwrap_or_else(|e| panic!("{e}"))
+    )
 }
 
 impl Harness {
@@ -198,7 +209,8 @@ impl Harness {
         let bot = sim.add_user("Triage Bot", "bot@support.example", "agent", None);
         let dir = tempfile::tempdir().unwrap();
         let extra = extra(&sim);
-        let config = config(&sim, dir.path(), bot, &extra, page_size);
+        let config_text = config_text(&sim, dir.path(), bot, &extra, page_size);
+        let config = Config::parse("test.toml", &config_text).unwrap_or_else(|e| panic!("{e}"));
         let store = Store::open(&config.store.path, config.store.cache_bytes).unwrap();
         let slack = SimSlack::start().await.unwrap();
         let channels = channels(&config, &slack);
@@ -211,6 +223,7 @@ impl Harness {
             clock,
             engine,
             dir,
+            config_text,
             customer,
             agent,
             bot,
@@ -224,18 +237,28 @@ impl Harness {
         self.restart_with(|_| {}).await;
     }
 
+    /// Takes the engine out (the harness keeps a stand-in on a spare store), to serve it or to
+    /// drop it and let go of the store.
+    pub fn take_engine(&mut self) -> Engine {
+        let placeholder = Engine::new(
+            self.engine.config.clone(),
+            client(&self.sim, &self.clock),
+            Store::open(
+                &self.dir.path().join(format!("spare-{}", SPARES.fetch_add(1, Ordering::Relaxed))),
+                1 << 20,
+            )
+            .unwrap(),
+            self.clock.clone(),
+        )
+        .unwrap();
+        std::mem::replace(&mut self.engine, placeholder)
+    }
+
     /// A restart, with `tamper` done to the store's raw trees while the daemon is down (a disk
     /// error, say).
     pub async fn restart_with(&mut self, tamper: impl FnOnce(&sled::Db)) {
         let config = self.engine.config.clone();
-        let placeholder = Engine::new(
-            config.clone(),
-            client(&self.sim, &self.clock),
-            Store::open(&self.dir.path().join("spare"), 1 << 20).unwrap(),
-            self.clock.clone(),
-        )
-        .unwrap();
-        drop(std::mem::replace(&mut self.engine, placeholder));
+        drop(self.take_engine());
         {
             let db = reopen_raw(&config.store.path).await;
             tamper(&db);
