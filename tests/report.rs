@@ -372,3 +372,27 @@ async fn slawatch_report_asks_the_daemon_that_holds_the_store_or_reads_the_store
     let csv = report_command(&file, "csv").await;
     assert!(csv.contains("\nfirst_response.attainment,0.6\n"), "{csv}");
 }
+
+#[tokio::test]
+async fn a_store_written_before_kpi_rows_were_kept_gets_them_at_the_first_start() {
+    let mut w = november().await;
+    // What an older slawatch left: no KPI rows, no help flag, another policy fingerprint.
+    w.h.restart_with(|db| {
+        db.drop_tree("kpi").unwrap();
+        db.open_tree("meta").unwrap().remove("policy_fingerprint").unwrap();
+        let tickets = db.open_tree("tickets").unwrap();
+        for entry in tickets.iter() {
+            let (key, bytes) = entry.unwrap();
+            let mut record: Value = serde_json::from_slice(&bytes).unwrap();
+            record.as_object_mut().unwrap().remove("help_requested");
+            tickets.insert(key, serde_json::to_vec(&record).unwrap()).unwrap();
+        }
+        // The help request was filed, as an older slawatch recorded it.
+        let escalation = json!({"ticket_id": 3, "matching": true, "requests": [{"number": 1, "rule": "help", "repository": "acme/support-escalations", "decided_at": 0, "issue": null, "noted": false, "announced": false, "next_attempt_ms": 0, "attempts": 0, "last_error": null}]});
+        db.open_tree("escalations").unwrap().insert(3u64.to_be_bytes(), serde_json::to_vec(&escalation).unwrap()).unwrap();
+    })
+    .await;
+    assert_eq!(w.report(NOW)["tickets_created"], 0);
+    w.h.engine.evaluate_all().unwrap();
+    assert_eq!(w.report(NOW), expected_november());
+}

@@ -426,22 +426,52 @@ impl Engine {
         let directory = self.directory();
         let now = self.clock.now();
         let through = self.store.cursors()?.events_through;
-        let mut batch = Vec::new();
+        let helped = self.help_requests()?;
+        let (mut batch, mut rows) = (Vec::new(), Vec::new());
         let mut count = 0;
         for record in self.store.tickets() {
             let mut record = record?;
-            let before = (record.next_alert, record.awaiting_events);
+            let before = (record.next_alert, record.awaiting_events, record.help_requested);
+            // Stores written before the flag was kept: the requests already filed say it.
+            record.help_requested |= helped.contains(&record.id);
             self.evaluate_into(&mut record, &directory, now, through)?;
-            if (record.next_alert, record.awaiting_events) != before {
+            if (record.next_alert, record.awaiting_events, record.help_requested) != before {
                 batch.push(record);
+            } else {
+                // Only the KPI row can have changed (a report field, a new row shape).
+                rows.push((record.id, std::mem::take(&mut record.kpi)));
             }
             if batch.len() >= BATCH {
                 count += batch.len() as u64;
                 self.store.save_tickets(&std::mem::take(&mut batch))?;
             }
+            if rows.len() >= BATCH {
+                self.store.save_kpi(&std::mem::take(&mut rows))?;
+            }
         }
         count += batch.len() as u64;
         self.store.save_tickets(&batch)?;
+        self.store.save_kpi(&rows)?;
         Ok(count)
+    }
+
+    /// The tickets with an engineering request filed under a help-request rule.
+    fn help_requests(&self) -> Result<std::collections::HashSet<u64>, StoreError> {
+        let Some(escalation) = &self.config.escalation else {
+            return Ok(Default::default());
+        };
+        let is_help = |rule: &str| {
+            escalation
+                .rules
+                .iter()
+                .any(|r| r.name == rule && r.kind == crate::config::RequestKind::HelpRequest)
+        };
+        Ok(self
+            .store
+            .escalations()?
+            .into_iter()
+            .filter(|e| e.requests.iter().any(|r| is_help(&r.rule)))
+            .map(|e| e.ticket_id)
+            .collect())
     }
 }

@@ -164,6 +164,13 @@ impl IndexEntry {
     }
 }
 
+fn encode_kpi(id: u64, row: &KpiRow) -> Result<Vec<u8>, StoreError> {
+    postcard::to_stdvec(row).map_err(|e| StoreError::Encode {
+        key: format!("kpi {id}"),
+        message: e.to_string(),
+    })
+}
+
 /// What a save does to the ticket's KPI row, encoded.
 enum EncodedKpi {
     Keep,
@@ -182,13 +189,7 @@ struct EncodedTicket {
 fn encode_ticket(ticket: &TicketRecord) -> Result<EncodedTicket, StoreError> {
     let kpi = match &ticket.kpi {
         KpiChange::Keep => EncodedKpi::Keep,
-        KpiChange::Put(row) => EncodedKpi::Put(
-            instant_key(row.created_at, ticket.id),
-            postcard::to_stdvec(row.as_ref()).map_err(|e| StoreError::Encode {
-                key: format!("kpi {}", ticket.id),
-                message: e.to_string(),
-            })?,
-        ),
+        KpiChange::Put(row) => EncodedKpi::Put(instant_key(row.created_at, ticket.id), encode_kpi(ticket.id, row)?),
         KpiChange::Remove { created_at } => EncodedKpi::Remove(instant_key(*created_at, ticket.id)),
     };
     Ok(EncodedTicket {
@@ -629,15 +630,25 @@ impl Store {
             })
     }
 
+    /// Writes tickets' KPI rows alone (the tickets themselves unchanged).
+    pub fn save_kpi(&self, rows: &[(u64, KpiChange)]) -> Result<(), StoreError> {
+        let mut batch = sled::Batch::default();
+        for (id, change) in rows {
+            match change {
+                KpiChange::Keep => {}
+                KpiChange::Put(row) => batch.insert(&instant_key(row.created_at, *id), encode_kpi(*id, row)?),
+                KpiChange::Remove { created_at } => batch.remove(&instant_key(*created_at, *id)),
+            }
+        }
+        self.kpi.apply_batch(batch)?;
+        Ok(())
+    }
+
     /// Writes KPI rows directly (benchmarks and tests building a large history).
     pub fn put_kpi_rows(&self, rows: &[KpiRow]) -> Result<(), StoreError> {
         let mut batch = sled::Batch::default();
         for row in rows {
-            let bytes = postcard::to_stdvec(row).map_err(|e| StoreError::Encode {
-                key: format!("kpi {}", row.id),
-                message: e.to_string(),
-            })?;
-            batch.insert(&instant_key(row.created_at, row.id), bytes);
+            batch.insert(&instant_key(row.created_at, row.id), encode_kpi(row.id, row)?);
         }
         self.kpi.apply_batch(batch)?;
         Ok(())
