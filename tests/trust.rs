@@ -143,8 +143,28 @@ async fn breach_only_the_events_export_reveals(kill: bool) {
     let rows = status_json(&config).unwrap();
     assert_eq!(rows[0]["metrics"]["resolution"]["state"], "breached", "{rows:#?}");
     assert_eq!(rows[0]["facts_complete"], true);
+    // The report tells the same: answered in half an hour, resolution breached; from the
+    // running daemon, then from the store it leaves.
+    let from = slawatch::sla::time::format_rfc3339(created - 60);
+    let to = slawatch::sla::time::format_rfc3339(clock.now() + 86_400);
+    let report = || {
+        let out = slawatch(&["report", "--config", &config, "--from", &from, "--to", &to, "--format", "json"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let told = |report: serde_json::Value| {
+        (
+            report["tickets_created"].clone(),
+            report["first_response"]["met"].clone(),
+            report["resolution"]["breached"].clone(),
+        )
+    };
+    assert_eq!(told(report()), (1.into(), 1.into(), 1.into()));
     terminate(&daemon);
     assert!(daemon.wait().unwrap().success());
+    assert_eq!(told(report()), (1.into(), 1.into(), 1.into()));
 
     let texts: Vec<String> = slack.messages().iter().map(|m| m.text.clone()).collect();
     assert_eq!(breaches(), 1, "{texts:#?}");

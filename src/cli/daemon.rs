@@ -180,34 +180,49 @@ pub async fn run(config: Config, once: Option<std::time::Duration>) -> anyhow::R
 }
 
 /// Asks the store when it is here and free, else the running daemon that holds it (or serves
-/// a store that is not here, as the demo's), at `path` of its admin HTTP.
+/// a store that is not here, as the demo's), at `path` of its admin HTTP. A store still locked
+/// with no daemon answering (one that has just stopped lets go a moment later) is tried again
+/// for a few seconds.
 pub async fn from_store_or_daemon<T: serde::de::DeserializeOwned>(
     config: &Config,
     path: &str,
-    local: impl FnOnce(&Store) -> anyhow::Result<T>,
+    local: impl Fn(&Store) -> anyhow::Result<T>,
 ) -> anyhow::Result<T> {
-    if config.store.path.exists() {
-        let rules = &config.policy.first_response;
-        let read_comment = |body: &str| rules.read(body);
-        match Store::open_migrating(&config.store.path, config.store.cache_bytes, &read_comment) {
-            Ok(store) => return local(&store),
-            Err(StoreError::Locked { .. }) => {}
-            Err(other) => return Err(other.into()),
-        }
-    }
     let url = format!("http://{}{path}", config.admin.listen);
-    let response = reqwest::get(&url).await.with_context(|| {
-        format!(
-            "no daemon answers at {url}, and the store {} is not here or is in use",
-            config.store.path.display()
-        )
-    })?;
-    if !response.status().is_success() {
-        let status = response.status();
-        let body = response.text().await.unwrap_or_default();
-        bail!("{url}: HTTP {status}: {}", body.trim());
+    let give_up = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    loop {
+        let mut locked = false;
+        if config.store.path.exists() {
+            let rules = &config.policy.first_response;
+            let read_comment = |body: &str| rules.read(body);
+            match Store::open_migrating(&config.store.path, config.store.cache_bytes, &read_comment) {
+                Ok(store) => return local(&store),
+                Err(StoreError::Locked { .. }) => locked = true,
+                Err(other) => return Err(other.into()),
+            }
+        }
+        let response = match reqwest::get(&url).await {
+            Ok(response) => response,
+            Err(_) if locked && std::time::Instant::now() < give_up => {
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                continue;
+            }
+            Err(error) => {
+                return Err(error).with_context(|| {
+                    format!(
+                        "no daemon answers at {url}, and the store {} is not here or is in use",
+                        config.store.path.display()
+                    )
+                })
+            }
+        };
+        if !response.status().is_success() {
+            let status = response.status();
+            let body = response.text().await.unwrap_or_default();
+            bail!("{url}: HTTP {status}: {}", body.trim());
+        }
+        return response.json().await.with_context(|| format!("{url}: unreadable answer"));
     }
-    response.json().await.with_context(|| format!("{url}: unreadable answer"))
 }
 
 /// Open tickets by urgency: from the store, or from the running daemon.

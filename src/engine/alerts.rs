@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use super::apply::{apply_live, facts_complete, mark_deleted, unknown_authors, Directory};
+use super::apply::{apply_live, clocks_and_kpi, facts_complete, mark_deleted, unknown_authors, Directory};
 use super::poll::{Engine, EngineError};
 use crate::config::NoteMode;
 use crate::notify::message::AlertKind;
@@ -194,11 +194,13 @@ impl Engine {
             self.store.save_tickets(std::slice::from_ref(&record))?;
             return Ok(());
         }
-        let Some(clocks) = self.clocks(&record, directory, now) else {
+        let Some((clocks, kpi)) = clocks_and_kpi(&self.config, &record, directory, now) else {
             record.next_alert = None;
             self.store.save_tickets(std::slice::from_ref(&record))?;
             return Ok(());
         };
+        // The KPI row follows what was just confirmed (a breach told is a breach reported).
+        record.kpi = kpi;
         let recorded = self.store.recorded_alerts(id)?;
         let decisions = decide(id, &clocks, now, self.sight(&record), |k| recorded.get(k).copied());
         let now_ms = self.clock.now_ms();

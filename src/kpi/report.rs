@@ -3,7 +3,7 @@
 //! whose deadline passed after it is still running as far as anyone knows (a reply just before
 //! the deadline may be on its way), and likewise an open ticket's week.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::TimeZone;
 use serde::{Deserialize, Serialize};
@@ -148,7 +148,9 @@ pub struct ReportBuilder<'a> {
     organizations: &'a BTreeMap<u64, String>,
     known: Timestamp,
     report: Report,
-    orgs_seen: BTreeSet<u64>,
+    /// Tickets by organization id (names are attached at the end).
+    by_organization: HashMap<u64, u64>,
+    without_organization: u64,
     replies: u64,
     support: (i64, u64),
     customer: (i64, u64),
@@ -191,7 +193,8 @@ impl<'a> ReportBuilder<'a> {
             organizations,
             known,
             report,
-            orgs_seen: BTreeSet::new(),
+            by_organization: HashMap::new(),
+            without_organization: 0,
             replies: 0,
             support: (0, 0),
             customer: (0, 0),
@@ -222,10 +225,11 @@ impl<'a> ReportBuilder<'a> {
         r.tickets_created += 1;
         r.first_response.add(row.first_response, now);
         r.resolution.add(row.resolution, now);
-        for clocks in [
-            r.per_severity.entry(row.severity.clone()).or_default(),
-            r.per_tier.entry(row.tier.clone()).or_default(),
-        ] {
+        for (map, key) in [(&mut r.per_severity, &row.severity), (&mut r.per_tier, &row.tier)] {
+            let clocks = match map.get_mut(key) {
+                Some(clocks) => clocks,
+                None => map.entry(key.clone()).or_default(),
+            };
             clocks.first_response.add(row.first_response, now);
             clocks.resolution.add(row.resolution, now);
         }
@@ -249,14 +253,8 @@ impl<'a> ReportBuilder<'a> {
         count(&mut r.volume.by_type, row.ticket_type.as_deref().unwrap_or(UNSET));
         count(&mut r.volume.by_product_area, row.product_area.as_deref().unwrap_or(UNSET));
         match row.organization_id {
-            Some(org) => {
-                self.orgs_seen.insert(org);
-                match self.organizations.get(&org) {
-                    Some(name) => count(&mut r.volume.by_customer, name),
-                    None => count(&mut r.volume.by_customer, &format!("organization {org}")),
-                }
-            }
-            None => count(&mut r.volume.by_customer, NO_ORGANIZATION),
+            Some(org) => *self.by_organization.entry(org).or_default() += 1,
+            None => self.without_organization += 1,
         }
         let mut in_region = false;
         for (name, schedule) in &self.config.report.regions {
@@ -299,7 +297,17 @@ impl<'a> ReportBuilder<'a> {
         help.over = help.share.is_some_and(|s| s > help.target_max);
         r.csat.score = share(r.csat.good, r.csat.good + r.csat.bad);
         r.csat.target = targets.csat;
-        r.cases_per_customer = share(r.tickets_created, self.orgs_seen.len() as u64);
+        for (org, n) in &self.by_organization {
+            let name = match self.organizations.get(org) {
+                Some(name) => name.clone(),
+                None => format!("organization {org}"),
+            };
+            *r.volume.by_customer.entry(name).or_default() += n;
+        }
+        if self.without_organization > 0 {
+            r.volume.by_customer.insert(NO_ORGANIZATION.to_string(), self.without_organization);
+        }
+        r.cases_per_customer = share(r.tickets_created, self.by_organization.len() as u64);
         r.replies_per_ticket = share(self.replies, r.tickets_created);
         r.avg_time_between_replies_seconds = ReplyTimes {
             support: (self.support.1 > 0).then(|| self.support.0 as f64 / self.support.1 as f64),
