@@ -127,6 +127,7 @@ fn row(rng: &mut Rng, index: u64, total: u64) -> KpiRow {
         id: 1 + index,
         created_at,
         severity: severity.to_string(),
+        classified: true,
         tier: tier.to_string(),
         organization_id,
         ticket_type: TYPES[rng.pick(&TYPE_SHARES)].map(str::to_string),

@@ -506,7 +506,7 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
     say!("  Ctrl-C to stop.\n");
 
     let mut tasks = tokio::task::JoinSet::new();
-    tasks.spawn(crate::admin::serve(listener, engine.clone(), shutdown.clone()).map_ok_unit());
+    tasks.spawn(crate::admin::serve(listener, engine.clone(), None, shutdown.clone()).map_ok_unit());
     tasks.spawn({
         let engine = engine.clone();
         async move {

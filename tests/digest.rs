@@ -75,41 +75,48 @@ async fn the_digest_goes_out_once_per_period_across_restarts() {
 }
 
 #[tokio::test]
-async fn a_missed_firing_and_a_slack_outage_send_the_digest_late_never_twice() {
-    let mut h = harness("2026-11-23T08:00:00-08:00").await;
+async fn missed_firings_and_a_slack_outage_send_each_period_late_never_twice() {
+    let mut h = harness("2026-11-23T09:30:00-08:00").await;
     pass(&h).await;
-    // The daemon is down over Mon 30 Nov 09:00; back at 11:00 it owes that week's digest.
-    h.at("2026-11-30T11:00:00-08:00");
+    // Down over two firings (Mon 30 Nov and Mon 7 Dec 09:00); back on 7 Dec at 11:00, it owes
+    // both periods' digests.
+    h.at("2026-12-07T11:00:00-08:00");
     h.restart().await;
     h.poll().await;
     h.slack.set_down(true);
     pass(&h).await;
     assert!(digests(&h).is_empty());
-    assert_eq!(h.slack.request_count(), 1, "one attempt while Slack is down");
-    // Killed with the digest recorded but unsent; Slack is back after the restart.
+    assert_eq!(h.slack.request_count(), 2, "one attempt each while Slack is down");
+    // Killed with both recorded but unsent; Slack is back after the restart.
     h.restart().await;
     h.slack.set_down(false);
     h.advance(600);
     h.poll().await;
     pass(&h).await;
     pass(&h).await;
-    let sent = digests(&h);
-    assert_eq!(sent.len(), 1, "sent late, once");
-    assert!(sent[0].body["text"]
-        .as_str()
-        .unwrap()
-        .contains("Mon 23 Nov 09:00 PST – Mon 30 Nov 09:00 PST"));
+    let periods: Vec<String> = digests(&h)
+        .iter()
+        .map(|m| m.body["text"].as_str().unwrap().lines().next().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        periods,
+        [
+            "Support KPIs for tickets created Mon 23 Nov 09:00 PST – Mon 30 Nov 09:00 PST",
+            "Support KPIs for tickets created Mon 30 Nov 09:00 PST – Mon 7 Dec 09:00 PST"
+        ],
+        "each period late, once, in order"
+    );
     // The next week: the next period, once.
-    h.at("2026-12-07T09:05:00-08:00");
+    h.at("2026-12-14T09:05:00-08:00");
     h.poll().await;
     pass(&h).await;
     pass(&h).await;
     let sent = digests(&h);
-    assert_eq!(sent.len(), 2);
-    assert!(sent[1].body["text"]
+    assert_eq!(sent.len(), 3);
+    assert!(sent[2].body["text"]
         .as_str()
         .unwrap()
-        .contains("Mon 30 Nov 09:00 PST – Mon 7 Dec 09:00 PST"));
+        .contains("Mon 7 Dec 09:00 PST – Mon 14 Dec 09:00 PST"));
 }
 
 #[tokio::test]

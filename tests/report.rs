@@ -352,7 +352,7 @@ async fn slawatch_report_asks_the_daemon_that_holds_the_store_or_reads_the_store
     // The daemon holds the store: the report comes from its /report.
     let engine = std::sync::Arc::new(w.h.take_engine());
     let stop = tokio_util::sync::CancellationToken::new();
-    let server = tokio::spawn(slawatch::admin::serve(listener, engine.clone(), stop.clone()));
+    let server = tokio::spawn(slawatch::admin::serve(listener, engine.clone(), None, stop.clone()));
     let from_daemon = report_command(&file, "json").await;
     assert_eq!(serde_json::from_str::<Value>(&from_daemon).unwrap(), expected_november());
     stop.cancel();
@@ -395,4 +395,23 @@ async fn a_store_written_before_kpi_rows_were_kept_gets_them_at_the_first_start(
     assert_eq!(w.report(NOW)["tickets_created"], 0);
     w.h.engine.evaluate_all().unwrap();
     assert_eq!(w.report(NOW), expected_november());
+}
+
+#[tokio::test]
+async fn a_re_evaluation_after_downtime_never_stores_a_breach_the_facts_do_not_reach() {
+    let w = world().await;
+    // Self-hosted sev1 from Mon 2 Nov 10:00: first response due Thu 5 Nov 10:00.
+    let id = w.ticket("2026-11-02T10:00:00-08:00", w.h.customer, &["sev1"], None, None);
+    w.h.poll().await;
+    // Answered five minutes before the deadline, while slawatch is down; it starts again four
+    // hours later and re-evaluates every ticket (a policy change) before its first poll.
+    w.comment("2026-11-05T09:55:00-08:00", id, w.h.agent, ANSWER);
+    w.h.at("2026-11-05T14:00:00-08:00");
+    w.h.engine.evaluate_all().unwrap();
+    let report = w.report("2026-11-05T14:00:00-08:00");
+    assert_eq!(report["first_response"]["breached"], 0, "{report}");
+    assert_eq!(report["first_response"]["running"], 1, "{report}");
+    w.h.poll().await;
+    let report = w.report("2026-11-05T14:02:00-08:00");
+    assert_eq!(report["first_response"]["met"], 1, "{report}");
 }

@@ -1,5 +1,6 @@
-//! The admin HTTP server: `/healthz`, `/status` (open tickets by urgency, JSON) and `/report`
-//! (the KPIs of a range, JSON).
+//! The admin HTTP server: `/healthz` (alive), `/readyz` (store, polls, outbox), `/status`
+//! (open tickets by urgency, JSON) and `/report` (the KPIs of a range, JSON). With a token set,
+//! everything but `/healthz` asks for it as a bearer token.
 
 use std::sync::Arc;
 
@@ -14,12 +15,30 @@ use tokio_util::sync::CancellationToken;
 use crate::engine::poll::Engine;
 use crate::engine::status::open_tickets;
 
-pub fn router(engine: Arc<Engine>) -> Router {
-    Router::new()
-        .route("/healthz", get(|| async { "ok\n" }))
+mod auth;
+
+/// The routes; `token`: the bearer token every route but `/healthz` asks for, if any.
+pub fn router(engine: Arc<Engine>, token: Option<String>) -> Router {
+    let protected = Router::new()
+        .route("/readyz", get(readyz))
         .route("/status", get(status))
         .route("/report", get(report))
-        .with_state(engine)
+        .with_state(engine);
+    let protected = match token {
+        Some(token) => protected.route_layer(axum::middleware::from_fn_with_state(Arc::new(token), auth::require_token)),
+        None => protected,
+    };
+    Router::new().route("/healthz", get(|| async { "ok\n" })).merge(protected)
+}
+
+/// 200 when ready, else 503; the body says which check failed and why.
+async fn readyz(State(engine): State<Arc<Engine>>) -> Response {
+    let readiness = tokio::task::spawn_blocking(move || engine.readiness()).await;
+    match readiness {
+        Ok(r) if r.ready => Json(r).into_response(),
+        Ok(r) => (StatusCode::SERVICE_UNAVAILABLE, Json(r)).into_response(),
+        Err(error) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{error}\n")).into_response(),
+    }
 }
 
 async fn status(State(engine): State<Arc<Engine>>) -> Response {
@@ -52,9 +71,9 @@ async fn report(State(engine): State<Arc<Engine>>, Query(range): Query<Range>) -
     }
 }
 
-/// Serves until `shutdown`.
-pub async fn serve(listener: TcpListener, engine: Arc<Engine>, shutdown: CancellationToken) -> std::io::Result<()> {
-    axum::serve(listener, router(engine))
+/// Serves until `shutdown`, asking for `token` where one is set.
+pub async fn serve(listener: TcpListener, engine: Arc<Engine>, token: Option<String>, shutdown: CancellationToken) -> std::io::Result<()> {
+    axum::serve(listener, router(engine, token))
         .with_graceful_shutdown(async move { shutdown.cancelled().await })
         .await
 }

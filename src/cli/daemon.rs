@@ -142,6 +142,7 @@ pub async fn run(config: Config, once: Option<std::time::Duration>) -> anyhow::R
     let clock = clock_from_env()?;
     let client = ZendeskClient::new(options, clock.clone()).context("cannot build the HTTP client")?;
     let admin = config.admin.listen;
+    let admin_token = admin_token(&config)?;
     let channels = channel_urls(&config)?;
     let github = github_client(&config, &clock)?;
     let shutdown = CancellationToken::new();
@@ -163,7 +164,12 @@ pub async fn run(config: Config, once: Option<std::time::Duration>) -> anyhow::R
             .await
             .with_context(|| format!("admin.listen {admin}: cannot listen"))?;
         tracing::info!(address = %admin, "admin HTTP listening");
-        Some(tokio::spawn(crate::admin::serve(listener, engine.clone(), shutdown.clone())))
+        Some(tokio::spawn(crate::admin::serve(
+            listener,
+            engine.clone(),
+            admin_token,
+            shutdown.clone(),
+        )))
     };
     let result = match once {
         Some(max_wait) => crate::engine::daemon::run_once(engine, max_wait).await,
@@ -177,6 +183,16 @@ pub async fn run(config: Config, once: Option<std::time::Duration>) -> anyhow::R
         }
     }
     result.map_err(Into::into)
+}
+
+/// The admin token, when `admin.token_env` names one (required then).
+fn admin_token(config: &Config) -> anyhow::Result<Option<String>> {
+    config
+        .admin
+        .token_env
+        .as_deref()
+        .map(|variable| secret(variable, "admin.token_env"))
+        .transpose()
 }
 
 /// Asks the store when it is here and free, else the running daemon that holds it (or serves
@@ -201,7 +217,11 @@ pub async fn from_store_or_daemon<T: serde::de::DeserializeOwned>(
                 Err(other) => return Err(other.into()),
             }
         }
-        let response = match reqwest::get(&url).await {
+        let mut request = reqwest::Client::new().get(&url);
+        if let Some(token) = admin_token(config)? {
+            request = request.bearer_auth(token);
+        }
+        let response = match request.send().await {
             Ok(response) => response,
             Err(_) if locked && std::time::Instant::now() < give_up => {
                 tokio::time::sleep(std::time::Duration::from_millis(100)).await;
@@ -237,6 +257,12 @@ pub async fn status(config: Config) -> anyhow::Result<Vec<TicketStatus>> {
 /// The KPIs of tickets created in `[from, to)`: from the store, or from the running daemon.
 pub async fn report(config: Config, from: i64, to: i64) -> anyhow::Result<crate::kpi::Report> {
     from_store_or_daemon(&config, &format!("/report?from={from}&to={to}"), |store| {
+        if store.policy_fingerprint()?.as_deref() != Some(crate::engine::daemon::policy_fingerprint(&config).as_str()) {
+            eprintln!(
+                "warning: the store's KPI rows were written under another configuration (or by an older slawatch): \
+                 the figures below may be stale; `slawatch run` brings them up to date at its start"
+            );
+        }
         Ok(crate::kpi::report(&config, store, from, to, clock_from_env()?.now())?)
     })
     .await

@@ -225,7 +225,7 @@ fn describe_report(config: &Config) -> String {
         .map(|(name, schedule)| format!("{name} = {}", config.policy.schedule_name(*schedule)))
         .collect();
     let t = &r.targets;
-    let pct = |share: f64| format!("{}%", share * 100.0);
+    let pct = crate::kpi::format::target_percent;
     let mut out = format!(
         "\nreport: dates in {}; type from {}; product area from {}; regions: {}\n",
         r.time_zone.name(),

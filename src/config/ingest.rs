@@ -64,12 +64,19 @@ pub(super) struct RawStore {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawAdmin {
     listen: Option<Spanned<String>>,
+    token_env: Option<String>,
+    outbox_stuck_after: Option<Spanned<String>>,
 }
 
-/// The admin HTTP server (`/healthz`, `/status`), and where `slawatch status` asks a running daemon.
+/// The admin HTTP server, and where `slawatch status` and `report` ask a running daemon.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AdminConfig {
     pub listen: std::net::SocketAddr,
+    /// The environment variable holding the bearer token every endpoint but `/healthz` asks
+    /// for; None: no token (loopback only).
+    pub token_env: Option<String>,
+    /// `/readyz` fails while an alert has waited longer than this for delivery.
+    pub outbox_stuck_after: std::time::Duration,
 }
 
 /// How to reach Zendesk. Secrets are named environment variables, read at start.
@@ -266,7 +273,12 @@ impl Checker<'_> {
 
     pub(super) fn admin(&mut self, raw: Option<RawAdmin>) -> AdminConfig {
         let default = std::net::SocketAddr::from(([127, 0, 0, 1], 9187));
-        let listen = match raw.and_then(|r| r.listen) {
+        let raw = raw.unwrap_or(RawAdmin {
+            listen: None,
+            token_env: None,
+            outbox_stuck_after: None,
+        });
+        let listen = match &raw.listen {
             None => default,
             Some(text) => text.get_ref().parse().unwrap_or_else(|_| {
                 self.error(
@@ -277,7 +289,26 @@ impl Checker<'_> {
                 default
             }),
         };
-        AdminConfig { listen }
+        let token_env = raw.token_env.filter(|v| !v.trim().is_empty());
+        if !listen.ip().is_loopback() && token_env.is_none() {
+            // Tickets, customers and KPIs must not be open to the network.
+            let span = raw.listen.as_ref().map_or(0..0, |l| l.span());
+            self.error(
+                span,
+                "admin.listen",
+                format!("{listen} is reachable beyond this machine: set admin.token_env (a bearer token) or listen on 127.0.0.1"),
+            );
+        }
+        let outbox_stuck_after = self.std_duration(
+            raw.outbox_stuck_after.as_ref(),
+            "admin.outbox_stuck_after",
+            std::time::Duration::from_secs(900),
+        );
+        AdminConfig {
+            listen,
+            token_env,
+            outbox_stuck_after,
+        }
     }
 
     pub(super) fn store(&mut self, raw: Option<RawStore>) -> StoreConfig {

@@ -194,7 +194,13 @@ impl Engine {
             self.store.save_tickets(std::slice::from_ref(&record))?;
             return Ok(());
         }
-        let Some((clocks, kpi)) = clocks_and_kpi(&self.config, &record, directory, now) else {
+        // A live read makes the facts current to now; without one, to the events export.
+        let known = if live.is_some() {
+            now
+        } else {
+            through.unwrap_or(Timestamp::MIN).min(now)
+        };
+        let Some((clocks, kpi)) = clocks_and_kpi(&self.config, &record, directory, now, known) else {
             record.next_alert = None;
             self.store.save_tickets(std::slice::from_ref(&record))?;
             return Ok(());

@@ -190,15 +190,8 @@ pub fn apply_ticket(record: &mut TicketRecord, ticket: &Ticket, config: &Config,
         .filter(|f| wanted.contains(&f.id))
         .filter_map(|f| f.value.as_str().map(|v| (f.id, v.to_string())))
         .collect();
-    if let Some(escalation) = escalation {
-        let request_type = escalation
-            .request_type_field
-            .and_then(|id| record.fields.get(&id))
-            .map(String::as_str);
-        let rule = crate::escalate::issue::matching_rule(&escalation.rules, &record.tags, request_type);
-        if rule.is_some_and(|r| r.kind == crate::config::RequestKind::HelpRequest) {
-            record.help_requested = true;
-        }
+    if escalation.is_some_and(|e| crate::escalate::issue::requests_help(e, &record.tags, &record.fields)) {
+        record.help_requested = true;
     }
     record.id = ticket.id;
     record.subject = ticket.subject.clone().unwrap_or_default();
@@ -459,8 +452,15 @@ fn clocks_of_facts(config: &Config, id: u64, facts: &TicketFacts, now: Timestamp
     }
 }
 
-/// The clocks of a stored ticket at `now`, and what its KPI row becomes.
-pub fn clocks_and_kpi(config: &Config, record: &TicketRecord, directory: &Directory, now: Timestamp) -> Option<(TicketClocks, KpiChange)> {
+/// The clocks of a stored ticket at `now`, and what its KPI row becomes (`known`: the instant
+/// its facts are complete through).
+pub fn clocks_and_kpi(
+    config: &Config,
+    record: &TicketRecord,
+    directory: &Directory,
+    now: Timestamp,
+    known: Timestamp,
+) -> Option<(TicketClocks, KpiChange)> {
     let facts = facts_of(record, directory, config);
     let clocks = clocks_of_facts(config, record.id, &facts, now)?;
     if clocks.deleted {
@@ -481,10 +481,16 @@ pub fn clocks_and_kpi(config: &Config, record: &TicketRecord, directory: &Direct
             rules: &config.policy.first_response,
             ticket_type: field(config.report.type_field),
             product_area: field(config.report.product_area_field),
-            help_requested: record.help_requested,
+            // Once asked, it counts; the current rules decide for a ticket never flagged before.
+            help_requested: record.help_requested
+                || config
+                    .escalation
+                    .as_ref()
+                    .is_some_and(|e| crate::escalate::issue::requests_help(e, &record.tags, &record.fields)),
             satisfaction: record.satisfaction.as_deref(),
         },
         &clocks,
+        known,
     );
     Some((clocks, KpiChange::Put(Box::new(row))))
 }

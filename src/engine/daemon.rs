@@ -12,12 +12,13 @@ use crate::config::Config;
 /// and the shape of the KPI row (so a store written before rows were kept gets them once).
 pub fn policy_fingerprint(config: &Config) -> String {
     let text = format!(
-        "{}{:?}{:?}{:?}{:?}kpi-row-1",
+        "{}{:?}{:?}{:?}{:?}{:?}kpi-row-2",
         crate::config::describe::describe(config, None),
         config.severity,
         config.customers,
         config.report.type_field,
         config.report.product_area_field,
+        config.escalation.as_ref().map(|e| (&e.rules, e.request_type_field)),
     );
     // FNV-1a: stable across builds, unlike the standard library's hasher.
     let hash = text
@@ -91,12 +92,16 @@ pub async fn run(engine: Arc<Engine>) -> Result<(), EngineError> {
         let wait = match engine.poll().await {
             Ok(report) => {
                 failures = 0;
+                if report.complete {
+                    engine.health.poll_succeeded(engine.clock.now_ms());
+                }
                 tracing::info!(?report, "poll done");
                 interval
             }
             Err(error) if error.is_cancelled() => break,
             Err(error) => {
                 failures += 1;
+                engine.health.poll_failed(error.to_string());
                 tracing::error!(%error, "poll failed; the cursors stay where they were");
                 backoff.delay(failures)
             }

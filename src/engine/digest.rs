@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use super::poll::{Engine, EngineError};
 use crate::config::ChannelKind;
-use crate::kpi::digest::{latest_firing, next_firing, BreachedTicket, Digest};
+use crate::kpi::digest::{firings_back, next_firing, BreachedTicket, Digest};
 use crate::kpi::{organization_names, ReportBuilder};
 use crate::retry::{self, Backoff};
 use crate::store::{Delivery, DigestRecord};
@@ -16,6 +16,9 @@ use crate::zendesk::client::ZendeskError;
 
 /// The breached tickets a digest lists by name (the rest are counted).
 const LISTED_BREACHES: usize = 20;
+
+/// The most missed periods sent after downtime (a year of weekly digests).
+const MISSED_PERIODS: usize = 53;
 
 /// How often a digest whose period's facts are not all in yet is looked at again.
 const FACTS_WAIT_MS: i64 = 60_000;
@@ -25,12 +28,11 @@ fn earliest(a: Option<i64>, b: i64) -> Option<i64> {
 }
 
 impl Engine {
-    /// Records the digest owed for the latest firing, unless it is recorded already or fell
-    /// before slawatch first ran with a digest. Returns whether one was recorded now.
-    pub fn decide_digest(&self) -> Result<bool, EngineError> {
-        let Some(digest) = &self.config.report.digest else {
-            return Ok(false);
-        };
+    /// Records the digests owed for the firings up to now that are not recorded yet (one a
+    /// period: after downtime, each missed period is sent late), back to when slawatch first ran
+    /// with a digest. Returns how many were recorded now.
+    pub fn decide_digest(&self) -> Result<usize, EngineError> {
+        let Some(digest) = &self.config.report.digest else { return Ok(0) };
         let now = self.clock.now();
         let since = match self.store.digest_since()? {
             Some(since) => since,
@@ -39,23 +41,28 @@ impl Engine {
                 now
             }
         };
-        let Some(firing) = latest_firing(&digest.cron, digest.time_zone, now) else {
-            return Ok(false);
-        };
-        if firing.at < since || self.store.digest(firing.at)?.is_some() {
-            return Ok(false);
+        let mut owed = Vec::new();
+        for firing in firings_back(&digest.cron, digest.time_zone, now).take(MISSED_PERIODS) {
+            if firing.at < since || self.store.digest(firing.at)?.is_some() {
+                break;
+            }
+            owed.push(firing);
         }
         let now_ms = self.clock.now_ms();
-        let record = DigestRecord {
-            fired_at: firing.at,
-            from: firing.previous,
-            before: firing.before,
-            decided_at: now,
-            deliveries: digest.channels.iter().map(|c| Delivery::new(c.clone(), now_ms)).collect(),
-        };
-        let recorded = self.store.record_digest(&record)?;
-        if recorded {
-            tracing::info!(fired_at = firing.at, late_seconds = now - firing.at, "digest decided");
+        let mut recorded = 0;
+        // Oldest first: the periods go out in their order.
+        for firing in owed.into_iter().rev() {
+            let record = DigestRecord {
+                fired_at: firing.at,
+                from: firing.previous,
+                before: firing.before,
+                decided_at: now,
+                deliveries: digest.channels.iter().map(|c| Delivery::new(c.clone(), now_ms)).collect(),
+            };
+            if self.store.record_digest(&record)? {
+                recorded += 1;
+                tracing::info!(fired_at = firing.at, late_seconds = now - firing.at, "digest decided");
+            }
         }
         Ok(recorded)
     }

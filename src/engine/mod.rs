@@ -8,5 +8,6 @@ pub mod deliver;
 pub mod digest;
 pub mod directory;
 pub mod escalate;
+pub mod health;
 pub mod poll;
 pub mod status;

@@ -88,6 +88,8 @@ pub struct Engine {
     /// Held while a ticket is read, changed and written back, by the poll and by the alert
     /// timer alike, so neither overwrites what the other committed.
     write_lock: Mutex<()>,
+    /// How the polls are going, for `/readyz`.
+    pub health: super::health::Health,
 }
 
 pub(super) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -119,6 +121,7 @@ impl Engine {
             escalation_wake: tokio::sync::Notify::new(),
             escalation_lock: Mutex::new(()),
             write_lock: Mutex::new(()),
+            health: Default::default(),
         })
     }
 
@@ -205,7 +208,8 @@ impl Engine {
             return Ok(());
         }
         let recorded = self.store.recorded_alerts(record.id)?;
-        if let Some((clocks, kpi)) = clocks_and_kpi(&self.config, record, directory, now) {
+        let known = events_through.unwrap_or(Timestamp::MIN).min(now);
+        if let Some((clocks, kpi)) = clocks_and_kpi(&self.config, record, directory, now, known) {
             record.next_alert = next_look(record.id, &clocks, |key| recorded.get(key).copied());
             record.kpi = kpi;
         }

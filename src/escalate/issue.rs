@@ -55,6 +55,17 @@ pub fn marker(ticket_id: u64, request: u32) -> String {
 }
 
 /// The first rule (in order) that a ticket with `tags` and `request_type` matches.
+/// Whether a ticket with these tags and request type asks engineering for help: any rule of
+/// the help-request kind matches it (whichever rule files its issue).
+pub fn requests_help(config: &crate::config::EscalationConfig, tags: &[String], fields: &std::collections::BTreeMap<u64, String>) -> bool {
+    let request_type = config.request_type_field.and_then(|f| fields.get(&f)).map(String::as_str);
+    config
+        .rules
+        .iter()
+        .filter(|rule| rule.kind == crate::config::RequestKind::HelpRequest)
+        .any(|rule| matching_rule(std::slice::from_ref(rule), tags, request_type).is_some())
+}
+
 pub fn matching_rule<'a>(rules: &'a [EscalationRule], tags: &[String], request_type: Option<&str>) -> Option<&'a EscalationRule> {
     rules.iter().find(|rule| {
         rule.tag.as_ref().is_some_and(|tag| tags.contains(tag))

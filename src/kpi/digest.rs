@@ -21,14 +21,25 @@ pub struct Firing {
     pub before: Timestamp,
 }
 
+/// The firings at or before `now`, latest first, each with the two before it.
+pub fn firings_back(cron: &cron::Schedule, zone: Tz, now: Timestamp) -> impl Iterator<Item = Firing> + '_ {
+    let after = zone.timestamp_opt(now + 1, 0).single();
+    let mut back = after
+        .into_iter()
+        .flat_map(move |after| cron.after_owned(after).rev().map(|t| t.timestamp()));
+    let mut window = [back.next(), back.next(), back.next()];
+    std::iter::from_fn(move || {
+        let [Some(at), Some(previous), Some(before)] = window else {
+            return None;
+        };
+        window = [Some(previous), Some(before), back.next()];
+        Some(Firing { at, previous, before })
+    })
+}
+
 /// The latest firing at or before `now`, with the two before it.
 pub fn latest_firing(cron: &cron::Schedule, zone: Tz, now: Timestamp) -> Option<Firing> {
-    let after = zone.timestamp_opt(now + 1, 0).single()?;
-    let mut back = cron.after(&after).rev().map(|t| t.timestamp());
-    let at = back.next()?;
-    let previous = back.next()?;
-    let before = back.next()?;
-    Some(Firing { at, previous, before })
+    firings_back(cron, zone, now).next()
 }
 
 /// The first firing after `now`.

@@ -83,7 +83,8 @@ pub fn percent(share: Option<f64>) -> String {
     share.map_or_else(|| "—".to_string(), |s| format!("{:.1}%", s * 100.0))
 }
 
-fn target_percent(share: f64) -> String {
+/// A target as written: `95%`, `100%`, `7%` (no float noise).
+pub fn target_percent(share: f64) -> String {
     let p = share * 100.0;
     if (p - p.round()).abs() < 1e-9 {
         format!("{p:.0}%")

@@ -19,6 +19,8 @@ pub const WEEK: Timestamp = 7 * 86_400;
 pub const NO_ORGANIZATION: &str = "no organization";
 pub const UNSET: &str = "unset";
 pub const OUTSIDE: &str = "outside";
+/// `per_severity`'s key for tickets without a severity (counted under the default's targets).
+pub const UNCLASSIFIED: &str = "unclassified";
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Attainment {
@@ -225,15 +227,16 @@ impl<'a> ReportBuilder<'a> {
         r.tickets_created += 1;
         r.first_response.add(row.first_response, now);
         r.resolution.add(row.resolution, now);
-        for (map, key) in [(&mut r.per_severity, &row.severity), (&mut r.per_tier, &row.tier)] {
+        let severity = if row.classified { row.severity.as_str() } else { UNCLASSIFIED };
+        for (map, key) in [(&mut r.per_severity, severity), (&mut r.per_tier, row.tier.as_str())] {
             let clocks = match map.get_mut(key) {
                 Some(clocks) => clocks,
-                None => map.entry(key.clone()).or_default(),
+                None => map.entry(key.to_string()).or_default(),
             };
             clocks.first_response.add(row.first_response, now);
             clocks.resolution.add(row.resolution, now);
         }
-        if row.severity == self.config.report.within_week_severity {
+        if row.classified && row.severity == self.config.report.within_week_severity {
             let week = &mut r.sev2_resolved_within_week;
             match row.solved_at {
                 Some(solved) if solved - row.created_at <= WEEK => week.within += 1,
@@ -305,7 +308,7 @@ impl<'a> ReportBuilder<'a> {
             *r.volume.by_customer.entry(name).or_default() += n;
         }
         if self.without_organization > 0 {
-            r.volume.by_customer.insert(NO_ORGANIZATION.to_string(), self.without_organization);
+            *r.volume.by_customer.entry(NO_ORGANIZATION.to_string()).or_default() += self.without_organization;
         }
         r.cases_per_customer = share(r.tickets_created, self.by_organization.len() as u64);
         r.replies_per_ticket = share(self.replies, r.tickets_created);

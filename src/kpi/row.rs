@@ -23,11 +23,18 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    fn of(clock: Option<&MetricClock>) -> Outcome {
+    /// The clock's outcome as far as the facts are known (`known`: they are complete through
+    /// it). A clock evaluated as breached at an instant the facts do not reach yet (a restart
+    /// after downtime evaluates at now, before the first poll) is still running as far as
+    /// anyone knows: a reply just before its deadline may be on its way.
+    fn of(clock: Option<&MetricClock>, known: Timestamp) -> Outcome {
         let Some(clock) = clock else { return Outcome::NotApplicable };
         match clock.state {
             ClockState::Met => Outcome::Met,
-            ClockState::Breached => Outcome::Breached,
+            ClockState::Breached => match clock.breached_at.or(clock.deadline) {
+                Some(at) if at > known => Outcome::Running { deadline: Some(at) },
+                _ => Outcome::Breached,
+            },
             ClockState::Running => Outcome::Running { deadline: clock.deadline },
             ClockState::Paused | ClockState::NotStarted => Outcome::Running { deadline: None },
             ClockState::NotApplicable | ClockState::Stopped => Outcome::NotApplicable,
@@ -71,6 +78,8 @@ pub struct KpiRow {
     pub id: u64,
     pub created_at: Timestamp,
     pub severity: String,
+    /// False when the ticket had no severity and the default was used: reported as unclassified.
+    pub classified: bool,
     pub tier: String,
     pub organization_id: Option<u64>,
     pub ticket_type: Option<String>,
@@ -105,7 +114,9 @@ pub struct RowInputs<'a> {
 }
 
 impl KpiRow {
-    pub fn of(inputs: RowInputs, clocks: &TicketClocks) -> KpiRow {
+    /// `known`: the instant the ticket's facts are complete through (the events export's
+    /// position, or now right after a live read of the ticket).
+    pub fn of(inputs: RowInputs, clocks: &TicketClocks, known: Timestamp) -> KpiRow {
         let mut replies = 0u32;
         let mut seen_public = false;
         let (mut support_waits, mut customer_waits) = (Waits::default(), Waits::default());
@@ -156,12 +167,13 @@ impl KpiRow {
             id: inputs.id,
             created_at: inputs.created_at,
             severity: clocks.severity.clone(),
+            classified: clocks.classified,
             tier: clocks.tier.clone(),
             organization_id: inputs.organization_id,
             ticket_type: inputs.ticket_type,
             product_area: inputs.product_area,
-            first_response: Outcome::of(clocks.contract(Metric::FirstResponse)),
-            resolution: Outcome::of(clocks.contract(Metric::Resolution)),
+            first_response: Outcome::of(clocks.contract(Metric::FirstResponse), known),
+            resolution: Outcome::of(clocks.contract(Metric::Resolution), known),
             solved_at,
             help_requested: inputs.help_requested,
             satisfaction,

@@ -9,6 +9,7 @@ use sled::Transactional;
 
 use super::{decode, encode, encode_ticket, transaction_result, AlertRecord, Store, StoreError, TicketRecord, TicketTx};
 use crate::sla::alerting::Recorded;
+use crate::sla::time::Timestamp;
 
 fn outbox_key(channel: &str, alert_key: &str) -> Vec<u8> {
     let mut key = Vec::with_capacity(channel.len() + 1 + alert_key.len());
@@ -200,6 +201,26 @@ impl Store {
             }
         }
         Ok(channels)
+    }
+
+    /// When the oldest alert (or digest) still owed to a channel was decided; None when nothing
+    /// is owed. An alert that cannot be read is skipped here (the channel's worker deals with it).
+    pub fn oldest_undelivered(&self) -> Result<Option<Timestamp>, StoreError> {
+        let mut oldest: Option<Timestamp> = None;
+        for entry in self.outbox.iter().keys() {
+            let entry = entry?;
+            let Some(split) = entry.iter().position(|&b| b == 0) else {
+                continue;
+            };
+            let key = String::from_utf8_lossy(&entry[split + 1..]).into_owned();
+            if let Ok(Some(alert)) = self.alert(&key) {
+                oldest = Some(oldest.map_or(alert.decided_at, |o| o.min(alert.decided_at)));
+            }
+        }
+        for digest in self.outstanding_digests()? {
+            oldest = Some(oldest.map_or(digest.decided_at, |o| o.min(digest.decided_at)));
+        }
+        Ok(oldest)
     }
 
     /// How many deliveries are outstanding, over all channels.

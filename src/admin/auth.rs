@@ -1,0 +1,46 @@
+//! The admin token: `Authorization: Bearer <token>`, compared in constant time, so the time a
+//! refusal takes says nothing about how much of a guess was right.
+
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use subtle::ConstantTimeEq;
+
+/// Whether `given` is the token (both compared whole, whatever their lengths).
+pub fn matches(given: &str, token: &str) -> bool {
+    bool::from(given.as_bytes().ct_eq(token.as_bytes()))
+}
+
+pub async fn require_token(State(token): State<Arc<String>>, request: Request, next: Next) -> Response {
+    let given = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    if matches(given, &token) {
+        return next.run(request).await;
+    }
+    (
+        StatusCode::UNAUTHORIZED,
+        [(header::WWW_AUTHENTICATE, "Bearer")],
+        "a bearer token is required (admin.token_env)\n",
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::matches;
+
+    #[test]
+    fn only_the_whole_token_matches() {
+        assert!(matches("s3cret-token", "s3cret-token"));
+        assert!(!matches("s3cret", "s3cret-token"));
+        assert!(!matches("s3cret-token-and-more", "s3cret-token"));
+        assert!(!matches("", "s3cret-token"));
+    }
+}
