@@ -307,14 +307,32 @@ pub fn apply_audit(record: &mut TicketRecord, audit: &TicketEvent, directory: &D
             }
             Change::Field { .. } => continue,
         };
-        // A comment read live before an alert (see `apply_live`) comes again in the export.
-        if matches!(event, Event::Comment { .. }) && record.events.iter().any(|e| e.event == event) {
+        // A comment read live before an alert (see `apply_live`) comes again in the export, its
+        // author's role perhaps learnt in between: the same comment whatever role it was given.
+        if record.events.iter().any(|e| same_comment(&e.event, &event)) {
             continue;
         }
         insert_sorted(record, StoredEvent { audit_id: audit.id, event });
         changed = true;
     }
     changed
+}
+
+/// Two comment facts of the same comment: everything but the author's role, which the
+/// directory may have learnt since the first was stored.
+fn same_comment(a: &Event, b: &Event) -> bool {
+    let key = |e: &Event| match *e {
+        Event::Comment {
+            at,
+            author_id,
+            public,
+            length,
+            acknowledgement,
+            ..
+        } => Some((at, author_id, public, length, acknowledgement)),
+        _ => None,
+    };
+    key(a).is_some() && key(a) == key(b)
 }
 
 /// Applies a live read of a ticket and its latest comments (before an alert goes out), so a
@@ -514,4 +532,36 @@ pub fn unknown_authors(record: &TicketRecord, directory: &Directory) -> Vec<u64>
     ids.sort_unstable();
     ids.dedup();
     ids
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_comment_stored_under_another_role_is_the_same_comment() {
+        let comment = |role| Event::Comment {
+            at: 100,
+            author_id: 7,
+            role,
+            public: true,
+            length: 40,
+            acknowledgement: false,
+        };
+        assert!(same_comment(&comment(Role::EndUser), &comment(Role::Agent)));
+        let later = Event::Comment {
+            at: 101,
+            author_id: 7,
+            role: Role::Agent,
+            public: true,
+            length: 40,
+            acknowledgement: false,
+        };
+        assert!(!same_comment(&comment(Role::Agent), &later));
+        let status = Event::Status {
+            at: 100,
+            status: "open".into(),
+        };
+        assert!(!same_comment(&status, &status), "only comments are compared");
+    }
 }
