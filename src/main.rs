@@ -52,7 +52,7 @@ enum Command {
         /// what it waited for (`10m`, `90s`, `1h`).
         #[arg(long, value_name = "DURATION", requires = "once")]
         max_wait: Option<String>,
-        /// Log as JSON lines instead of human-readable text.
+        /// Log as JSON lines instead of human-readable text (or `[log] format = "json"`).
         #[arg(long)]
         json_logs: bool,
     },
@@ -132,8 +132,9 @@ fn load(arg: &ConfigArg) -> Result<Config, ExitCode> {
     }
 }
 
-fn init_logs(json: bool) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+/// Logs to stderr; `RUST_LOG`, when set, wins over `level`.
+fn init_logs(json: bool, level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     if json {
         builder.json().init();
@@ -178,7 +179,7 @@ fn main() -> ExitCode {
                 return ExitCode::from(USAGE);
             }
             if std::env::var_os("RUST_LOG").is_some() {
-                init_logs(false);
+                init_logs(false, "info");
             }
             let options = slawatch::demo::DemoOptions {
                 speed: *speed,
@@ -203,7 +204,7 @@ fn main() -> ExitCode {
                 }
             };
             load(config).map(|c| {
-                init_logs(*json_logs);
+                init_logs(*json_logs || c.log.json, &c.log.level);
                 let once = once.then_some(max_wait);
                 let result = runtime().block_on(cli::daemon::run(c, once));
                 let not_current = result

@@ -610,3 +610,62 @@ route = ["support", "leads"]
     assert_eq!(report.time_zone, chrono_tz::America::Los_Angeles);
     assert!(report.digest.is_none());
 }
+
+#[test]
+fn an_admin_listener_beyond_loopback_needs_a_token() {
+    assert_eq!(
+        one_error("[admin]\nlisten = \"0.0.0.0:9187\"\n"),
+        "config.toml:2: admin.listen: 0.0.0.0:9187 is reachable beyond this machine: set admin.token_env (a bearer token) or listen on 127.0.0.1"
+    );
+    let config = Config::parse(
+        "config.toml",
+        "[admin]\nlisten = \"0.0.0.0:9187\"\ntoken_env = \"SLAWATCH_ADMIN_TOKEN\"\n",
+    )
+    .unwrap();
+    assert_eq!(config.admin.token_env.as_deref(), Some("SLAWATCH_ADMIN_TOKEN"));
+    assert_eq!(config.admin.outbox_stuck_after, std::time::Duration::from_secs(900));
+}
+
+#[test]
+fn the_container_configuration_is_the_example_with_the_listener_opened_and_the_token_set() {
+    // The two edits deploy/docker/Dockerfile makes to config.example.toml.
+    let dockerfile = std::fs::read_to_string("deploy/docker/Dockerfile").unwrap();
+    assert!(dockerfile.contains(r#"s|^listen = "127.0.0.1:9187"|listen = "0.0.0.0:9187"|"#));
+    assert!(dockerfile.contains(r#"s|^# token_env = "SLAWATCH_ADMIN_TOKEN"|token_env = "SLAWATCH_ADMIN_TOKEN"|"#));
+    let example = std::fs::read_to_string("config.example.toml").unwrap();
+    let container = example
+        .replacen("\nlisten = \"127.0.0.1:9187\"", "\nlisten = \"0.0.0.0:9187\"", 1)
+        .replacen(
+            "\n# token_env = \"SLAWATCH_ADMIN_TOKEN\"",
+            "\ntoken_env = \"SLAWATCH_ADMIN_TOKEN\"",
+            1,
+        );
+    let config = Config::parse("container.toml", &container).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(config.admin.listen.to_string(), "0.0.0.0:9187");
+    assert_eq!(config.admin.token_env.as_deref(), Some("SLAWATCH_ADMIN_TOKEN"));
+    // And the Kubernetes ConfigMap's configuration.
+    let manifest = std::fs::read_to_string("deploy/kubernetes/configmap.yaml").unwrap();
+    let toml: String = manifest
+        .split_once("config.toml: |\n")
+        .unwrap()
+        .1
+        .lines()
+        .map(|l| l.strip_prefix("    ").unwrap_or(l))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let config = Config::parse("configmap", &toml).unwrap_or_else(|e| panic!("{e}"));
+    assert!(config.zendesk.is_some());
+    assert_eq!(config.admin.token_env.as_deref(), Some("SLAWATCH_ADMIN_TOKEN"));
+}
+
+#[test]
+fn the_log_section_takes_a_format_and_a_level() {
+    let config = Config::parse("config.toml", "[log]\nformat = \"json\"\nlevel = \"warn,slawatch=debug\"\n").unwrap();
+    assert!(config.log.json);
+    assert_eq!(config.log.level, "warn,slawatch=debug");
+    assert!(!Config::defaults().log.json);
+    assert_eq!(
+        one_error("[log]\nformat = \"yaml\"\n"),
+        r#"config.toml:2: log.format: "yaml" is not one of "text", "json""#
+    );
+}

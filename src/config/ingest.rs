@@ -68,6 +68,22 @@ pub(super) struct RawAdmin {
     outbox_stuck_after: Option<Spanned<String>>,
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawLog {
+    format: Option<Spanned<String>>,
+    level: Option<Spanned<String>>,
+}
+
+/// How the daemon logs: human-readable text or JSON lines, and which levels (`RUST_LOG`, when
+/// set, wins).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogConfig {
+    pub json: bool,
+    /// An `EnvFilter` directive: `info`, `warn,slawatch=debug`.
+    pub level: String,
+}
+
 /// The admin HTTP server, and where `slawatch status` and `report` ask a running daemon.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AdminConfig {
@@ -309,6 +325,35 @@ impl Checker<'_> {
             token_env,
             outbox_stuck_after,
         }
+    }
+
+    pub(super) fn log(&mut self, raw: Option<RawLog>) -> LogConfig {
+        let raw = raw.unwrap_or(RawLog { format: None, level: None });
+        let json = match raw.format.as_ref().map(|f| (f.get_ref().as_str(), f.span())) {
+            None | Some(("text", _)) => false,
+            Some(("json", _)) => true,
+            Some((other, span)) => {
+                self.error(span, "log.format", format!("{other:?} is not one of \"text\", \"json\""));
+                false
+            }
+        };
+        let level = match &raw.level {
+            None => "info".to_string(),
+            Some(level) => {
+                if let Err(e) = tracing_subscriber::EnvFilter::try_new(level.get_ref()) {
+                    self.error(
+                        level.span(),
+                        "log.level",
+                        format!(
+                            "{:?} is not a level such as \"info\" or \"warn,slawatch=debug\": {e}",
+                            level.get_ref()
+                        ),
+                    );
+                }
+                level.get_ref().clone()
+            }
+        };
+        LogConfig { json, level }
     }
 
     pub(super) fn store(&mut self, raw: Option<RawStore>) -> StoreConfig {

@@ -34,7 +34,7 @@ mod ingest;
 mod notify;
 mod report;
 pub use escalation::{EscalationConfig, EscalationRule, Repository, RequestKind};
-pub use ingest::{AdminConfig, CustomerMapping, SeverityMapping, StoreConfig, ZendeskConfig};
+pub use ingest::{AdminConfig, CustomerMapping, LogConfig, SeverityMapping, StoreConfig, ZendeskConfig};
 pub use notify::{ChannelConfig, ChannelKind, NoteMode, NotifyConfig, Route};
 pub use report::{DigestConfig, KpiTargets, ReportConfig};
 
@@ -115,6 +115,7 @@ pub struct Config {
     /// Absent when the file has no `[escalation]`: no GitHub issues are filed.
     pub escalation: Option<EscalationConfig>,
     pub report: ReportConfig,
+    pub log: LogConfig,
 }
 
 impl Config {
@@ -170,6 +171,7 @@ impl Config {
             .unwrap_or_default();
         let store = user.store.take().or(defaults.store.take());
         let admin = user.admin.take().or(defaults.admin.take());
+        let log = user.log.take().or(defaults.log.take());
         let notify = user.notify.take().or(defaults.notify.take());
         let escalation = user.escalation.take();
         // Keys a file's [report] leaves out come from the defaults one by one.
@@ -189,6 +191,7 @@ impl Config {
         let customers = check.customers(customers.0, &tiers, &contracts, customers.1);
         let store = check.store(store);
         let admin = check.admin(admin);
+        let log = check.log(log);
         let notify = check.notify(notify, &policy, &tiers);
         let channels: Vec<&String> = notify.channels.keys().collect();
         let escalation = escalation.map(|raw| check.escalation(raw, &policy.severities, &channels));
@@ -205,6 +208,7 @@ impl Config {
                 notify,
                 escalation,
                 report,
+                log,
             })
         } else {
             Err(ConfigErrors(check.errors))
@@ -260,6 +264,7 @@ struct RawConfig {
     notify: Option<notify::RawNotify>,
     escalation: Option<escalation::RawEscalation>,
     report: Option<report::RawReport>,
+    log: Option<ingest::RawLog>,
 }
 
 #[derive(Deserialize)]

@@ -1,0 +1,90 @@
+//! The admin HTTP as an operator meets it: `/readyz` says which check fails and why; with a
+//! token set, everything but `/healthz` asks for it.
+
+mod common;
+
+use common::{Harness, SUPPORT_ONLY};
+use serde_json::Value;
+use std::sync::Arc;
+
+async fn serve(h: &mut Harness, token: Option<&str>) -> (String, tokio_util::sync::CancellationToken) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let engine = Arc::new(h.take_engine());
+    let stop = tokio_util::sync::CancellationToken::new();
+    tokio::spawn(slawatch::admin::serve(listener, engine, token.map(String::from), stop.clone()));
+    (base, stop)
+}
+
+async fn get(url: &str, token: Option<&str>) -> (u16, String) {
+    let mut request = reqwest::Client::new().get(url);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.unwrap();
+    (response.status().as_u16(), response.text().await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readyz_fails_until_a_poll_completes_and_when_polls_stop_or_the_outbox_sticks() {
+    let mut h = Harness::new(SUPPORT_ONLY).await;
+    // Before any poll: not ready, and the body says why.
+    let engine_before = h.engine.readiness();
+    assert!(!engine_before.ready);
+    assert_eq!(engine_before.poll.detail, "starting: no poll has completed yet");
+    let report = h.engine.poll().await.unwrap();
+    assert!(report.complete);
+    h.engine.health.poll_succeeded(h.clock.now_ms());
+    let ready = h.engine.readiness();
+    assert!(ready.ready, "{ready:?}");
+    // Polls failing for more than three intervals (30 s by default in the harness's config).
+    h.engine.health.poll_failed("zendesk: HTTP 503".into());
+    h.advance(91);
+    let stale = h.engine.readiness();
+    assert!(!stale.ready);
+    assert!(stale.poll.detail.starts_with("no complete poll for 91s"), "{}", stale.poll.detail);
+    assert!(stale.poll.detail.ends_with(": zendesk: HTTP 503"), "{}", stale.poll.detail);
+    h.engine.health.poll_succeeded(h.clock.now_ms());
+    // An alert waiting for a channel that is down, longer than outbox_stuck_after (15 min).
+    h.slack.set_down(true);
+    let id = h.ticket("sev1");
+    h.poll().await;
+    h.clock.set(common::t("2026-12-01T13:30:00-08:00"));
+    h.engine.fire_due().await.unwrap();
+    assert!(h.engine.store.outbox_len() > 0);
+    h.advance(16 * 60);
+    h.engine.health.poll_succeeded(h.clock.now_ms());
+    let stuck = h.engine.readiness();
+    assert!(!stuck.ready && stuck.poll.ok && !stuck.outbox.ok, "{stuck:?}");
+    assert!(
+        stuck.outbox.detail.starts_with("oldest undelivered alert decided "),
+        "{}",
+        stuck.outbox.detail
+    );
+
+    // Over HTTP: 503 with the checks as JSON.
+    let (base, stop) = serve(&mut h, None).await;
+    let (status, body) = get(&format!("{base}/readyz"), None).await;
+    assert_eq!(status, 503);
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["ready"], false);
+    assert_eq!(body["outbox"]["ok"], false);
+    assert_eq!(body["store"]["ok"], true);
+    stop.cancel();
+    let _ = id;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_a_token_everything_but_healthz_asks_for_it() {
+    let mut h = Harness::new("").await;
+    let (base, stop) = serve(&mut h, Some("s3cret-admin-token")).await;
+    assert_eq!(get(&format!("{base}/healthz"), None).await, (200, "ok\n".to_string()));
+    for path in ["/readyz", "/status", "/report?from=0&to=10"] {
+        let (status, body) = get(&format!("{base}{path}"), None).await;
+        assert_eq!(status, 401, "{path}: {body}");
+        assert_eq!(get(&format!("{base}{path}"), Some("wrong")).await.0, 401, "{path}");
+        let (status, _) = get(&format!("{base}{path}"), Some("s3cret-admin-token")).await;
+        assert!(status == 200 || status == 503, "{path}: {status}");
+    }
+    stop.cancel();
+}
