@@ -88,3 +88,46 @@ async fn with_a_token_everything_but_healthz_asks_for_it() {
     }
     stop.cancel();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_what_happened_and_show_the_state_without_secrets_or_bodies() {
+    let mut h = Harness::new(SUPPORT_ONLY).await;
+    let id = h.ticket("sev1");
+    h.poll().await;
+    // Tuesday 13:30: the 50% warning of the first response (12 of 24 business hours) goes out.
+    h.clock.set(common::t("2026-12-01T13:30:00-08:00"));
+    h.engine.fire_due().await.unwrap();
+    assert_eq!(common::titles(&h).len(), 1);
+    let (base, stop) = serve(&mut h, Some("s3cret-admin-token")).await;
+    let response = reqwest::Client::new()
+        .get(format!("{base}/metrics"))
+        .bearer_auth("s3cret-admin-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("application/openmetrics-text"));
+    let text = response.text().await.unwrap();
+    for expected in [
+        "slawatch_alerts_decided_total{kind=\"warning\"} 1\n",
+        "slawatch_alerts_sent_total{channel=\"support\",kind=\"warning\"} 1\n",
+        "slawatch_api_requests_total{service=\"zendesk\",endpoint=\"tickets_export\",status=\"200\"}",
+        "slawatch_api_request_duration_seconds_bucket{le=\"0.01\",service=\"zendesk\",endpoint=\"tickets_export\"}",
+        "slawatch_tickets_tracked 1\n",
+        "slawatch_open_ticket_clocks{tier=\"self-hosted\",severity=\"sev1\",metric=\"first_response\",state=\"running\"} 1\n",
+        "slawatch_outbox_depth 0\n",
+        "slawatch_poll_lag_seconds ",
+        "slawatch_build_info{version=\"",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+    }
+    assert!(text.ends_with("# EOF\n"));
+    for secret in ["s3cret-admin-token", "sim-token", "The connector crashes on start", "/services/"] {
+        assert!(!text.contains(secret), "{secret:?} in the metrics");
+    }
+    stop.cancel();
+    let _ = id;
+}

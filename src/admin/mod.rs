@@ -1,4 +1,5 @@
-//! The admin HTTP server: `/healthz` (alive), `/readyz` (store, polls, outbox), `/status`
+//! The admin HTTP server: `/healthz` (alive), `/readyz` (store, polls, outbox), `/metrics`
+//! (Prometheus), `/status`
 //! (open tickets by urgency, JSON) and `/report` (the KPIs of a range, JSON). With a token set,
 //! everything but `/healthz` asks for it as a bearer token.
 
@@ -21,6 +22,7 @@ mod auth;
 pub fn router(engine: Arc<Engine>, token: Option<String>) -> Router {
     let protected = Router::new()
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
         .route("/status", get(status))
         .route("/report", get(report))
         .with_state(engine);
@@ -29,6 +31,23 @@ pub fn router(engine: Arc<Engine>, token: Option<String>) -> Router {
         None => protected,
     };
     Router::new().route("/healthz", get(|| async { "ok\n" })).merge(protected)
+}
+
+/// Prometheus text (OpenMetrics), the gauges of state set from the store first.
+async fn metrics(State(engine): State<Arc<Engine>>) -> Response {
+    let encoded = tokio::task::spawn_blocking(move || engine.refresh_gauges().map(|()| engine.metrics.encode())).await;
+    match encoded {
+        Ok(Ok(text)) => (
+            [(
+                axum::http::header::CONTENT_TYPE,
+                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            )],
+            text,
+        )
+            .into_response(),
+        Ok(Err(error)) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{error}\n")).into_response(),
+        Err(error) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{error}\n")).into_response(),
+    }
 }
 
 /// 200 when ready, else 503; the body says which check failed and why.

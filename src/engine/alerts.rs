@@ -225,6 +225,8 @@ impl Engine {
             };
             alert.status = match decision.verdict {
                 Verdict::Send => {
+                    self.metrics
+                        .alert_decided(decision.id.point, alert.goal, decision.id.metric.key(), &clocks.tier);
                     alert.deliveries = self.deliveries(&alert, &clocks.severity, &clocks.tier, record.group_id, now_ms);
                     tracing::info!(ticket = id, alert = %alert.key, channels = alert.deliveries.len(), "alert decided");
                     if alert.deliveries.is_empty() {

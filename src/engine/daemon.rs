@@ -102,6 +102,7 @@ pub async fn run(engine: Arc<Engine>) -> Result<(), EngineError> {
             Err(error) => {
                 failures += 1;
                 engine.health.poll_failed(error.to_string());
+                engine.metrics.polls_failed.inc();
                 tracing::error!(%error, "poll failed; the cursors stay where they were");
                 backoff.delay(failures)
             }

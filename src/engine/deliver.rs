@@ -272,6 +272,7 @@ impl Engine {
             };
             let outcome = self.send(&message, alert.ticket_id, channel).await;
             let now_ms = self.clock.now_ms();
+            self.metrics.delivery(channel, alert.id.point, outcome.is_ok());
             match outcome {
                 Ok(()) => {
                     report.sent += 1;

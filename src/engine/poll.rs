@@ -90,6 +90,8 @@ pub struct Engine {
     write_lock: Mutex<()>,
     /// How the polls are going, for `/readyz`.
     pub health: super::health::Health,
+    /// What `/metrics` shows; the clients count their requests here too.
+    pub metrics: std::sync::Arc<crate::metrics::Metrics>,
 }
 
 pub(super) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -101,9 +103,10 @@ impl Engine {
     pub fn new(config: Config, client: ZendeskClient, store: Store, clock: Clock) -> Result<Engine, StoreError> {
         let directory = super::directory::load_directory(&store)?;
         let shutdown = CancellationToken::new();
+        let metrics = std::sync::Arc::new(crate::metrics::Metrics::new());
         Ok(Engine {
             config,
-            client: client.with_cancel(shutdown.clone()),
+            client: client.with_cancel(shutdown.clone()).with_metrics(metrics.clone()),
             store,
             clock,
             directory: Mutex::new(directory),
@@ -122,6 +125,7 @@ impl Engine {
             escalation_lock: Mutex::new(()),
             write_lock: Mutex::new(()),
             health: Default::default(),
+            metrics,
         })
     }
 
@@ -133,7 +137,7 @@ impl Engine {
 
     /// Files engineering's issues through `github`.
     pub fn with_github(mut self, github: GithubClient) -> Engine {
-        self.github = Some(github.with_cancel(self.shutdown.clone()));
+        self.github = Some(github.with_cancel(self.shutdown.clone()).with_metrics(self.metrics.clone()));
         self
     }
 

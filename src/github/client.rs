@@ -85,6 +85,7 @@ pub struct GithubClient {
     clock: Clock,
     cancel: CancellationToken,
     pub stats: GithubStats,
+    metrics: Option<std::sync::Arc<crate::metrics::Metrics>>,
 }
 
 fn header<'a>(headers: &'a reqwest::header::HeaderMap, name: &str) -> Option<&'a str> {
@@ -105,12 +106,19 @@ impl GithubClient {
             clock,
             cancel: CancellationToken::new(),
             stats,
+            metrics: None,
         })
     }
 
     /// Ends every request in flight and every wait when `cancel` is cancelled.
     pub fn with_cancel(mut self, cancel: CancellationToken) -> GithubClient {
         self.cancel = cancel;
+        self
+    }
+
+    /// Counts each request (by endpoint and status) and its latency in `metrics`.
+    pub fn with_metrics(mut self, metrics: std::sync::Arc<crate::metrics::Metrics>) -> GithubClient {
+        self.metrics = Some(metrics);
         self
     }
 
@@ -178,10 +186,16 @@ impl GithubClient {
             let bytes = response.bytes().await.map_err(transient)?.to_vec();
             Ok::<_, GithubError>((status, headers, bytes))
         };
-        let (status, headers, bytes) = tokio::select! {
+        let started = std::time::Instant::now();
+        let exchanged = tokio::select! {
             _ = self.cancel.cancelled() => return Err(GithubError::Cancelled),
-            exchange = exchange => exchange?,
+            exchange = exchange => exchange,
         };
+        if let Some(metrics) = &self.metrics {
+            let status = exchanged.as_ref().ok().map(|(status, _, _)| *status);
+            metrics.api_request("github", endpoint, status, started.elapsed());
+        }
+        let (status, headers, bytes) = exchanged?;
         // The search resource has its own, smaller budget: only the core one holds requests back.
         if header(&headers, "x-ratelimit-resource").is_none_or(|r| r == "core") {
             if let Some(remaining) = header(&headers, "x-ratelimit-remaining").and_then(|r| r.parse::<i64>().ok()) {

@@ -122,6 +122,7 @@ pub struct ZendeskClient {
     waiting: Mutex<Option<String>>,
     /// Ticket fields already logged for an unreadable value: each is logged once.
     unknown_logged: Mutex<HashSet<&'static str>>,
+    metrics: Option<std::sync::Arc<crate::metrics::Metrics>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -151,6 +152,7 @@ impl ZendeskClient {
             cancel: CancellationToken::new(),
             waiting: Mutex::new(None),
             unknown_logged: Mutex::new(HashSet::new()),
+            metrics: None,
         })
     }
 
@@ -158,6 +160,19 @@ impl ZendeskClient {
     pub fn with_cancel(mut self, cancel: CancellationToken) -> ZendeskClient {
         self.cancel = cancel;
         self
+    }
+
+    /// Counts each request (by endpoint and status), its latency and each rate-limit wait in
+    /// `metrics`.
+    pub fn with_metrics(mut self, metrics: std::sync::Arc<crate::metrics::Metrics>) -> ZendeskClient {
+        self.metrics = Some(metrics);
+        self
+    }
+
+    fn rate_limit_waited(&self, waited: Duration) {
+        if let Some(metrics) = &self.metrics {
+            metrics.rate_limit_wait("zendesk", waited);
+        }
     }
 
     /// What the client waits for right now, if anything.
@@ -189,6 +204,7 @@ impl ZendeskClient {
                 sent.front().map_or(0, |&t| t + 60_000 - now)
             };
             let d = Duration::from_millis(wait_ms.max(1) as u64);
+            self.rate_limit_waited(d);
             self.wait(d, format!("{endpoint}: the configured budget of {per_minute} requests a minute"))
                 .await?;
         }
@@ -229,10 +245,16 @@ impl ZendeskClient {
             let bytes = response.bytes().await.map_err(transient)?;
             Ok::<_, ZendeskError>((status, retry_after, bytes))
         };
-        let (status, retry_after, bytes) = tokio::select! {
+        let started = std::time::Instant::now();
+        let exchanged = tokio::select! {
             _ = self.cancel.cancelled() => return Err(ZendeskError::Cancelled),
-            exchange = exchange => exchange?,
+            exchange = exchange => exchange,
         };
+        if let Some(metrics) = &self.metrics {
+            let status = exchanged.as_ref().ok().map(|(status, _, _)| status.as_u16());
+            metrics.api_request("zendesk", endpoint, status, started.elapsed());
+        }
+        let (status, retry_after, bytes) = exchanged?;
         if status.as_u16() == 429 {
             return Err(ZendeskError::RateLimited {
                 endpoint: endpoint.to_string(),
@@ -301,6 +323,7 @@ impl ZendeskClient {
                     }
                     paced += 1;
                     attempt -= 1;
+                    self.rate_limit_waited(*retry_after);
                     (
                         *retry_after,
                         format!("{endpoint}: Zendesk's rate limit (429, Retry-After {}s)", retry_after.as_secs()),
