@@ -4,6 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use tracing::Instrument;
+
 use super::poll::{Engine, EngineError};
 use crate::config::Config;
 
@@ -87,9 +89,10 @@ pub async fn run(engine: Arc<Engine>) -> Result<(), EngineError> {
         first: interval,
         max: Duration::from_secs(600).max(interval),
     };
-    let mut failures = 0;
+    let (mut failures, mut cycle) = (0, 0u64);
     while !engine.shutdown.is_cancelled() {
-        let wait = match engine.poll().await {
+        cycle += 1;
+        let wait = match engine.poll().instrument(tracing::info_span!("poll_cycle", cycle)).await {
             Ok(report) => {
                 failures = 0;
                 if report.complete {

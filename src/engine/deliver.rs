@@ -4,7 +4,9 @@
 //! facts contradict is undone. Each delivery is marked, on disk, once done.
 
 use std::sync::Arc;
+
 use std::time::Duration;
+use tracing::Instrument;
 
 use super::alerts::{AlertReport, NOTE_CHANNEL};
 use super::apply::Directory;
@@ -270,13 +272,14 @@ impl Engine {
                     continue;
                 }
             };
-            let outcome = self.send(&message, alert.ticket_id, channel).await;
+            let span = tracing::info_span!("delivery", ticket = alert.ticket_id, alert = %alert.key, channel);
+            let outcome = self.send(&message, alert.ticket_id, channel).instrument(span).await;
             let now_ms = self.clock.now_ms();
             self.metrics.delivery(channel, alert.id.point, outcome.is_ok());
             match outcome {
                 Ok(()) => {
                     report.sent += 1;
-                    tracing::info!(alert = %alert.key, channel, "{}", message.title());
+                    tracing::info!(ticket = alert.ticket_id, alert = %alert.key, channel, "{}", message.title());
                     let marked = self.store.update_alert(&alert.key, |a| {
                         if let Some(d) = a.deliveries.iter_mut().find(|d| d.channel == channel) {
                             d.attempts += 1;
@@ -306,10 +309,10 @@ impl Engine {
                     let wait = backoff.after(attempts, error.retry_after);
                     let at = retry::due_ms(now_ms, wait);
                     if error.permanent {
-                        tracing::error!(alert = %alert.key, channel, error = %error.message, attempts, "delivery given up");
+                        tracing::error!(ticket = alert.ticket_id, alert = %alert.key, channel, error = %error.message, attempts, "delivery given up");
                     } else {
                         // A channel that is down is waited for, however long: the alert goes out when it is back.
-                        tracing::warn!(alert = %alert.key, channel, error = %error.message, attempts, "delivery failed; will retry");
+                        tracing::warn!(ticket = alert.ticket_id, alert = %alert.key, channel, error = %error.message, attempts, "delivery failed; will retry");
                         next = next.min(Some(at)).or(Some(at));
                     }
                     self.mark(&alert.key, channel, |d| {
