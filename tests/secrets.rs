@@ -87,7 +87,7 @@ format = "json"
     let config = config.to_str().unwrap().to_string();
     let webhook = slack.url("oncall");
     let log = dir.path().join("daemon.log");
-    let daemon = slawatch(&["run", "--config", &config])
+    let mut daemon = slawatch(&["run", "--config", &config])
         .env("SLAWATCH_TEST_CLOCK", format!("{}:30", clock.now()))
         .env("SIM_SLACK_ONCALL", &webhook)
         .env("SLAWATCH_ADMIN_TOKEN", ADMIN_TOKEN)
@@ -131,6 +131,7 @@ format = "json"
         "{metrics}"
     );
     terminate(&daemon);
+    assert!(daemon.wait().unwrap().success());
     let logs = std::fs::read_to_string(&log).unwrap();
     assert!(logs.lines().count() > 20, "{logs}");
     for (what, text) in [("the logs", &logs), ("status", &status), ("/metrics", &metrics)] {
