@@ -58,6 +58,7 @@ pub(super) struct RawCustomers {
 pub(super) struct RawStore {
     path: Option<String>,
     cache_mb: Option<u64>,
+    retain_closed: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -138,7 +139,13 @@ pub struct CustomerMapping {
 pub struct StoreConfig {
     pub path: PathBuf,
     pub cache_bytes: u64,
+    /// Closed (and deleted) tickets not changed for this long are compacted away, with their
+    /// KPI rows, alerts and escalation records.
+    pub retain_closed: StdDuration,
 }
+
+/// The shortest retention allowed: a month's report must never lose its tickets.
+pub const MIN_RETAIN_CLOSED: StdDuration = StdDuration::from_secs(32 * 86_400);
 
 impl Checker<'_> {
     pub(super) fn std_duration(&mut self, value: Option<&Spanned<String>>, key: &str, default: StdDuration) -> StdDuration {
@@ -360,10 +367,22 @@ impl Checker<'_> {
         let raw = raw.unwrap_or(RawStore {
             path: None,
             cache_mb: None,
+            retain_closed: None,
         });
+        let default_retention = StdDuration::from_secs(400 * 86_400);
+        let mut retain_closed = self.std_duration(raw.retain_closed.as_ref(), "store.retain_closed", default_retention);
+        if let Some(value) = raw.retain_closed.as_ref().filter(|_| retain_closed < MIN_RETAIN_CLOSED) {
+            self.error(
+                value.span(),
+                "store.retain_closed",
+                format!("{:?} is shorter than 32d: a month's report would lose tickets", value.get_ref()),
+            );
+            retain_closed = default_retention;
+        }
         StoreConfig {
             path: PathBuf::from(raw.path.unwrap_or_else(|| "slawatch.sled".to_string())),
             cache_bytes: raw.cache_mb.unwrap_or(16).max(1) * 1024 * 1024,
+            retain_closed,
         }
     }
 }

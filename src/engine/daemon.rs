@@ -85,6 +85,7 @@ pub async fn run(engine: Arc<Engine>) -> Result<(), EngineError> {
     if engine.config.report.digest.is_some() {
         workers.push(tokio::spawn(super::digest::digest_loop(engine.clone())));
     }
+    workers.push(tokio::spawn(super::retention::retention_loop(engine.clone())));
     let backoff = crate::retry::Backoff {
         first: interval,
         max: Duration::from_secs(600).max(interval),

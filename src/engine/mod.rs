@@ -10,4 +10,5 @@ pub mod directory;
 pub mod escalate;
 pub mod health;
 pub mod poll;
+pub mod retention;
 pub mod status;

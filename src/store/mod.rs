@@ -22,6 +22,7 @@ mod alerts;
 mod digests;
 mod migrate;
 mod records;
+mod retention;
 
 pub use records::{
     AgentRecord, AlertRecord, AlertStatus, Cursors, Delivery, DigestRecord, EscalationRecord, KpiChange, LinkedIssue, OrganizationRecord,
@@ -416,6 +417,25 @@ impl Store {
                 }
             }
         })
+    }
+
+    /// Up to `limit` readable tickets with ids above `after`, in id order (unreadable ones are
+    /// counted and skipped).
+    pub fn tickets_after(&self, after: Option<u64>, limit: usize) -> Result<Vec<TicketRecord>, StoreError> {
+        let start = after.map_or(0, |id| id.saturating_add(1));
+        let mut out = Vec::with_capacity(limit);
+        for entry in self.tickets.range(id_key(start)..) {
+            let (key, bytes) = entry?;
+            let id = key.as_ref().try_into().map(u64::from_be_bytes).unwrap_or(0);
+            match decode(&format!("ticket {id}"), &bytes) {
+                Ok(record) => out.push(record),
+                Err(error) => self.skip_unreadable(&error),
+            }
+            if out.len() >= limit {
+                break;
+            }
+        }
+        Ok(out)
     }
 
     pub fn ticket_count(&self) -> usize {
