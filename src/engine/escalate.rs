@@ -101,8 +101,7 @@ impl Engine {
         let mut decided = 0;
         let _writing = super::poll::lock(&self.escalation_lock);
         // A solved or closed ticket requests nothing (a store's first poll reads old tickets too).
-        let open = |r: &&TicketRecord| r.exported && !matches!(r.status.as_str(), "solved" | "closed" | "deleted");
-        for record in records.iter().filter(open) {
+        for record in records.iter().filter(|r| r.is_open()) {
             let request_type = config.request_type_field.and_then(|f| record.fields.get(&f)).map(String::as_str);
             let rule = matching_rule(&config.rules, &record.tags, request_type);
             let stored = match self.store.escalation(record.id) {

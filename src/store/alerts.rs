@@ -42,9 +42,10 @@ impl Store {
             &self.awaiting,
             &self.org_tickets,
             &self.kpi,
+            &self.open,
         );
         let result: Result<(), TransactionError<StoreError>> =
-            trees.transaction(|(alerts_tree, outbox, tickets, index, due, awaiting, org_tickets, kpi)| {
+            trees.transaction(|(alerts_tree, outbox, tickets, index, due, awaiting, org_tickets, kpi, open)| {
                 for key in voided {
                     alerts_tree.remove(key.as_bytes())?;
                 }
@@ -62,6 +63,7 @@ impl Store {
                         awaiting,
                         org_tickets,
                         kpi,
+                        open,
                     }
                     .put(ticket)?;
                 }

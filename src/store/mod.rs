@@ -87,6 +87,8 @@ pub struct Store {
     kpi: sled::Tree,
     /// Firing instant → DigestRecord.
     digests: sled::Tree,
+    /// Ticket id → () while the ticket is open: what `status` lists, without a scan of them all.
+    open: sled::Tree,
     pub stats: StoreStats,
 }
 
@@ -185,6 +187,7 @@ struct EncodedTicket {
     bytes: Vec<u8>,
     entry: IndexEntry,
     kpi: EncodedKpi,
+    open: bool,
 }
 
 fn encode_ticket(ticket: &TicketRecord) -> Result<EncodedTicket, StoreError> {
@@ -198,6 +201,7 @@ fn encode_ticket(ticket: &TicketRecord) -> Result<EncodedTicket, StoreError> {
         bytes: encode(&format!("ticket {}", ticket.id), ticket)?,
         entry: IndexEntry::of(ticket),
         kpi,
+        open: ticket.is_open(),
     })
 }
 
@@ -209,6 +213,7 @@ struct TicketTx<'a> {
     awaiting: &'a TransactionalTree,
     org_tickets: &'a TransactionalTree,
     kpi: &'a TransactionalTree,
+    open: &'a TransactionalTree,
 }
 
 type TxResult = Result<(), ConflictableTransactionError<StoreError>>;
@@ -223,6 +228,11 @@ impl TicketTx<'_> {
             .and_then(|bytes| IndexEntry::from_bytes(&bytes))
             .unwrap_or_default();
         self.tickets.insert(&id_key(id), ticket.bytes.as_slice())?;
+        if ticket.open {
+            self.open.insert(&id_key(id), &[])?;
+        } else {
+            self.open.remove(&id_key(id))?;
+        }
         match &ticket.kpi {
             EncodedKpi::Keep => {}
             EncodedKpi::Put(key, row) => {
@@ -262,6 +272,7 @@ const CURSORS: &[u8] = b"cursors";
 const POLICY: &[u8] = b"policy_fingerprint";
 const FACTS_AS_OF: &[u8] = b"facts_as_of";
 const SCHEMA: &[u8] = b"schema_version";
+const OPEN_INDEX: &[u8] = b"open_index";
 
 fn open_error(path: &Path, e: sled::Error) -> StoreError {
     match e {
@@ -311,6 +322,7 @@ impl Store {
             escalations: tree("escalations")?,
             kpi: tree("kpi")?,
             digests: tree("digests")?,
+            open: tree("open_tickets")?,
             stats: StoreStats::default(),
             db,
         };
@@ -327,7 +339,40 @@ impl Store {
                 }
             }
         }
+        store.build_open_index()?;
         Ok(store)
+    }
+
+    /// Builds the index of open tickets once, for a store written before it was kept.
+    fn build_open_index(&self) -> Result<(), StoreError> {
+        if self.meta.get(OPEN_INDEX)?.is_some() {
+            return Ok(());
+        }
+        let mut batch = sled::Batch::default();
+        let mut count = 0u64;
+        for ticket in self.tickets() {
+            let ticket = ticket?;
+            if ticket.is_open() {
+                batch.insert(&id_key(ticket.id), &[]);
+                count += 1;
+            }
+        }
+        self.open.apply_batch(batch)?;
+        self.meta.insert(OPEN_INDEX, &[1])?;
+        if count > 0 {
+            tracing::info!(open = count, "index of open tickets built");
+        }
+        Ok(())
+    }
+
+    /// The open tickets' ids, in id order.
+    pub fn open_ticket_ids(&self) -> Result<Vec<u64>, StoreError> {
+        let mut out = Vec::new();
+        for key in self.open.iter().keys() {
+            let key = key?;
+            out.extend(key.as_ref().try_into().ok().map(u64::from_be_bytes));
+        }
+        Ok(out)
     }
 
     fn upgrade(&self, found: u64, read_comment: Option<ReadComment>) -> Result<(), StoreError> {
@@ -450,10 +495,11 @@ impl Store {
             &self.awaiting,
             &self.org_tickets,
             &self.kpi,
+            &self.open,
             &self.meta,
         );
         let result: Result<(), TransactionError<StoreError>> =
-            trees.transaction(|(tickets_tree, index, due, awaiting, org_tickets, kpi, meta_tree)| {
+            trees.transaction(|(tickets_tree, index, due, awaiting, org_tickets, kpi, open, meta_tree)| {
                 let tx = TicketTx {
                     tickets: tickets_tree,
                     index,
@@ -461,6 +507,7 @@ impl Store {
                     awaiting,
                     org_tickets,
                     kpi,
+                    open,
                 };
                 for ticket in tickets {
                     tx.put(ticket)?;

@@ -69,6 +69,14 @@ pub struct TicketRecord {
     pub kpi: KpiChange,
 }
 
+impl TicketRecord {
+    /// Open: seen in the ticket export, and not solved, closed or deleted. `status` and the
+    /// page lists read these through the store's index of open tickets.
+    pub fn is_open(&self) -> bool {
+        self.exported && !matches!(self.status.as_str(), "solved" | "closed" | "deleted")
+    }
+}
+
 /// What a save does to a ticket's KPI row.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum KpiChange {

@@ -26,9 +26,10 @@ impl Store {
             &self.org_tickets,
             &self.kpi,
             &self.escalations,
+            &self.open,
         );
         let result: Result<(), TransactionError<StoreError>> =
-            trees.transaction(|(tickets_tree, index, due, awaiting, org_tickets, kpi, escalations)| {
+            trees.transaction(|(tickets_tree, index, due, awaiting, org_tickets, kpi, escalations, open)| {
                 for ticket in tickets {
                     let id = ticket.id;
                     let entry = index
@@ -45,6 +46,7 @@ impl Store {
                         org_tickets.remove(&pair_key(org, id))?;
                     }
                     tickets_tree.remove(&id_key(id))?;
+                    open.remove(&id_key(id))?;
                     kpi.remove(&instant_key(row_instant(ticket), id))?;
                     escalations.remove(&id_key(id))?;
                 }
