@@ -1,7 +1,7 @@
-//! The admin HTTP server: `/healthz` (alive), `/readyz` (store, polls, outbox), `/metrics`
-//! (Prometheus), `/status`
-//! (open tickets by urgency, JSON) and `/report` (the KPIs of a range, JSON). With a token set,
-//! everything but `/healthz` asks for it as a bearer token.
+//! The admin HTTP server: `/` (the status page, HTML), `/healthz` (alive), `/readyz` (store,
+//! polls, outbox), `/metrics` (Prometheus), `/status` (open tickets by urgency, JSON) and
+//! `/report` (the KPIs of a range, JSON). With a token set, everything but `/healthz` asks for
+//! it as a bearer token (the page also as `?token=`).
 
 use std::sync::Arc;
 
@@ -17,10 +17,12 @@ use crate::engine::poll::Engine;
 use crate::engine::status::open_tickets;
 
 mod auth;
+mod page;
 
 /// The routes; `token`: the bearer token every route but `/healthz` asks for, if any.
 pub fn router(engine: Arc<Engine>, token: Option<String>) -> Router {
     let protected = Router::new()
+        .route("/", get(page::page))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/status", get(status))

@@ -1,0 +1,397 @@
+//! The status page at `/`, as a support lead meets it: one self-contained document behind the
+//! admin token, and, in a real headless Chromium, the tickets of `/status` with countdowns
+//! that move without a refresh, the month's KPIs and the daemon's health.
+//!
+//! The browser test needs Debian's `chromium` (`.ci/run` installs it). Without it the test says
+//! loudly that it did not run, unless `CI` or `SLAWATCH_REQUIRE_BROWSER=1` is set: then it fails.
+
+mod common;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::Harness;
+use regex::Regex;
+use serde_json::{json, Map, Value};
+use slawatch::sim::zendesk::NewTicket;
+use tokio_util::sync::CancellationToken;
+
+const TOKEN: &str = "page-admin-token";
+/// Customer text that would be markup if the page wrote it as HTML.
+const TRICKY_SUBJECT: &str = r#"<img src=x onerror="document.title='owned'"> Login <b>fails</b> & SSO"#;
+
+struct World {
+    h: Harness,
+    base: String,
+    stop: CancellationToken,
+    /// First response due 6 h before now.
+    breached: u64,
+    /// First response due in 23 h.
+    soon: u64,
+    /// First response due in 166 h.
+    later: u64,
+}
+
+/// Three open tickets of a managed customer (the calendar clock: sev1 first response in 24 h,
+/// sev2 in a week), created so their deadlines sit around the real now: the browser counts
+/// them down with its own clock. The daemon's (virtual) clock stops at the real now, after a
+/// poll; the admin HTTP serves it with a token.
+async fn world() -> World {
+    let real_now = slawatch::clock::Clock::system().now();
+    let mut h = Harness::build(real_now - 30 * 3600, 1000, |_| String::new()).await;
+    let org = h
+        .sim
+        .add_organization("Globex", &[], Map::from_iter([("deployment".to_string(), json!("managed"))]));
+    let customer = h.sim.add_user("Gale Customer", "gale@globex.example", "end-user", Some(org));
+    let ticket = |h: &Harness, subject: &str, severity: &str| {
+        h.sim.create_ticket(NewTicket {
+            subject: subject.into(),
+            body: "It stopped working this morning.".into(),
+            requester_id: customer,
+            tags: vec![severity.into()],
+            ..NewTicket::default()
+        })
+    };
+    let breached = ticket(&h, "Export stalls after the upgrade", "sev1");
+    h.clock.set(real_now - 2 * 3600);
+    let later = ticket(&h, "Dashboard slow on Mondays", "sev2");
+    h.clock.set(real_now - 3600);
+    let soon = ticket(&h, TRICKY_SUBJECT, "sev1");
+    h.clock.set(real_now - 61);
+    assert!(h.poll().await.complete);
+    h.engine.health.poll_succeeded(h.clock.now_ms());
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let engine = Arc::new(h.take_engine());
+    let stop = CancellationToken::new();
+    tokio::spawn(slawatch::admin::serve(listener, engine, Some(TOKEN.to_string()), stop.clone()));
+    World {
+        h,
+        base,
+        stop,
+        breached,
+        soon,
+        later,
+    }
+}
+
+async fn get(url: &str, bearer: Option<&str>) -> reqwest::Response {
+    let mut request = reqwest::Client::new().get(url);
+    if let Some(token) = bearer {
+        request = request.bearer_auth(token);
+    }
+    request.send().await.unwrap()
+}
+
+async fn get_json(url: &str) -> Value {
+    let response = get(url, Some(TOKEN)).await;
+    assert!(response.status().is_success(), "{url}: {}", response.status());
+    response.json().await.unwrap()
+}
+
+fn unescape(text: &str) -> String {
+    text.replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+/// The page's `data-config` (the month, its weeks and the Zendesk address), from its HTML.
+fn page_config(html: &str) -> Value {
+    let attribute = Regex::new(r#"<body data-config="([^"]*)""#).unwrap();
+    let found = attribute.captures(html).unwrap_or_else(|| panic!("no data-config in the page"));
+    serde_json::from_str(&unescape(&found[1])).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_is_one_self_contained_document_behind_the_token() {
+    let w = world().await;
+    let page = format!("{}/", w.base);
+    assert_eq!(get(&page, None).await.status(), 401);
+    assert_eq!(get(&format!("{page}?token=wrong"), None).await.status(), 401);
+    assert_eq!(get(&format!("{page}?token={TOKEN}x"), None).await.status(), 401);
+    // The query parameter is for the page alone: the JSON endpoints take the header.
+    assert_eq!(get(&format!("{}/status?token={TOKEN}", w.base), None).await.status(), 401);
+    assert_eq!(get(&page, Some(TOKEN)).await.status(), 200);
+
+    let response = get(&format!("{page}?token={TOKEN}"), None).await;
+    assert_eq!(response.status(), 200);
+    let headers = response.headers().clone();
+    assert_eq!(headers["content-type"], "text/html; charset=utf-8");
+    assert_eq!(headers["cache-control"], "no-store");
+    assert_eq!(headers["referrer-policy"], "no-referrer");
+    let policy = headers["content-security-policy"].to_str().unwrap().to_string();
+    assert!(policy.starts_with("default-src 'none'; script-src 'nonce-"), "{policy}");
+    assert!(policy.contains("connect-src 'self'"), "{policy}");
+    let html = response.text().await.unwrap();
+
+    // Nothing is fetched from elsewhere: no linked file, no source, no CSS import; the only
+    // addresses are SVG's namespace and the Zendesk links' base, inside the configuration.
+    for asset in ["<link", " src=", "@import", "url(", "<iframe", "<object", "<embed"] {
+        assert!(!html.contains(asset), "the page holds {asset:?}");
+    }
+    let nonce = Regex::new(r"'nonce-([A-Za-z0-9+/=]+)'").unwrap().captures(&policy).unwrap()[1].to_string();
+    assert_eq!(html.matches("<script").count(), 1);
+    assert!(html.contains(&format!("<script nonce=\"{nonce}\">")));
+    assert!(html.contains(&format!("<style nonce=\"{nonce}\">")));
+    let config = page_config(&html);
+    let zendesk = w.h.sim.base_url();
+    assert_eq!(config["zendesk"], json!(zendesk.trim_end_matches('/')));
+    let addresses = Regex::new(r#"https?://[^"'\s&]*"#).unwrap();
+    for address in addresses.find_iter(&html) {
+        let address = address.as_str();
+        assert!(
+            address == "http://www.w3.org/2000/svg" || address.starts_with(zendesk.trim_end_matches('/')),
+            "{address} in the page"
+        );
+    }
+    // The month in the report's zone, cut into weeks that cover it.
+    let (month_from, month_to) = (config["month"]["from"].as_i64().unwrap(), config["month"]["to"].as_i64().unwrap());
+    let now = w.h.clock.now();
+    assert!(month_from <= now && now < month_to, "{config}");
+    let weeks = config["weeks"].as_array().unwrap();
+    assert_eq!(weeks[0]["from"].as_i64(), Some(month_from));
+    assert_eq!(weeks.last().unwrap()["to"].as_i64(), Some(month_to));
+    // Every request gives a new nonce.
+    let again = get(&page, Some(TOKEN)).await;
+    assert_ne!(again.headers()["content-security-policy"].to_str().unwrap(), policy);
+    w.stop.cancel();
+}
+
+/// Chromium, if installed: Debian's `chromium` (or `SLAWATCH_CHROMIUM`).
+fn chromium() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("SLAWATCH_CHROMIUM") {
+        return Some(PathBuf::from(path));
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .flat_map(|dir| ["chromium", "chromium-browser"].map(|name| dir.join(name)))
+        .find(|candidate| candidate.is_file())
+}
+
+fn browser_required() -> bool {
+    std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false" && v != "0")
+        || std::env::var("SLAWATCH_REQUIRE_BROWSER").is_ok_and(|v| v == "1")
+}
+
+/// One headless load of `url`: the DOM once the page's script has run for `budget_ms` of
+/// virtual time (fetches pause it), and a screenshot of that moment in `screenshot`.
+fn load(chromium: &Path, url: &str, screenshot: &Path) -> String {
+    let profile = tempfile::tempdir().unwrap();
+    let mut child = Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+            "--window-size=1280,900",
+            "--virtual-time-budget=3000",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg(format!("--screenshot={}", screenshot.display()))
+        .arg("--dump-dom")
+        .arg(url)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{}: {e}", chromium.display()));
+    let started = Instant::now();
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        if started.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            let output = child.wait_with_output().unwrap();
+            panic!("chromium did not finish within 60 s:\n{}", String::from_utf8_lossy(&output.stderr));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let output = child.wait_with_output().unwrap();
+    let dom = String::from_utf8_lossy(&output.stdout).to_string();
+    assert!(
+        output.status.success() && dom.contains("</html>"),
+        "chromium failed ({}):\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    dom
+}
+
+/// A section's rows as the browser rendered them: ticket id and countdown text, in order.
+fn rows(dom: &str, section: &str) -> Vec<(u64, String)> {
+    let start = dom
+        .find(&format!("<section id=\"{section}\">"))
+        .unwrap_or_else(|| panic!("no section {section}"));
+    let end = start + dom[start..].find("</section>").unwrap();
+    let row = Regex::new(r#"(?s)<tr data-ticket-id="(\d+)".*?</tr>"#).unwrap();
+    let countdown = Regex::new(r#"<span class="countdown[^"]*"[^>]*>([^<]*)</span>"#).unwrap();
+    row.captures_iter(&dom[start..end])
+        .map(|r| {
+            let text = countdown.captures(&r[0]).map(|c| c[1].to_string()).unwrap_or_default();
+            (r[1].parse().unwrap(), text)
+        })
+        .collect()
+}
+
+/// `1d 02h 03m 04s left` or `6h 00m 12s overdue` in seconds, signed (negative: overdue).
+fn seconds(countdown: &str) -> i64 {
+    let parts = Regex::new(r"^(?:(\d+)d )?(?:(\d+)h )?(\d+)m (\d+)s (left|overdue)$").unwrap();
+    let c = parts
+        .captures(countdown)
+        .unwrap_or_else(|| panic!("{countdown:?} is not a countdown"));
+    let n = |i: usize| c.get(i).map_or(0, |m| m.as_str().parse::<i64>().unwrap());
+    let total = n(1) * 86_400 + n(2) * 3600 + n(3) * 60 + n(4);
+    if &c[5] == "left" {
+        total
+    } else {
+        -total
+    }
+}
+
+/// The text of the element carrying `attribute` (its first text node after the tag).
+fn text_after(dom: &str, attribute: &str) -> String {
+    let at = dom.find(attribute).unwrap_or_else(|| panic!("no {attribute} in the page"));
+    let pattern = Regex::new(r#"<div class="value">([^<]*)</div>"#).unwrap();
+    pattern.captures(&dom[at..]).map(|c| c[1].to_string()).unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_a_real_browser_the_countdowns_move_and_the_rows_are_those_of_status() {
+    let Some(chromium) = chromium() else {
+        if browser_required() {
+            panic!("chromium is not installed, and CI or SLAWATCH_REQUIRE_BROWSER=1 requires the browser test");
+        }
+        // Straight to the process's stderr: the test harness would hide eprintln! of a test that
+        // passes.
+        let banner = "!".repeat(78);
+        let _ = writeln!(
+            std::io::stderr().lock(),
+            "\n{banner}\n!! THE STATUS PAGE BROWSER TEST WAS NOT RUN: chromium is not installed.\n\
+             !! Install it (apt-get install chromium) or set SLAWATCH_CHROMIUM=/path/to/it.\n{banner}\n"
+        );
+        return;
+    };
+    let w = world().await;
+    let status = get_json(&format!("{}/status", w.base)).await;
+    let status = status.as_array().unwrap().clone();
+    let ids_where = |wanted: &dyn Fn(&Value) -> bool| -> Vec<u64> {
+        status
+            .iter()
+            .filter(|r| wanted(r))
+            .map(|r| r["ticket_id"].as_u64().unwrap())
+            .collect()
+    };
+    let state = |r: &Value, metric: &str, s: &str| r["metrics"][metric]["state"] == s;
+    let breached_in_status = ids_where(&|r| state(r, "first_response", "breached") || state(r, "resolution", "breached"));
+    let running_in_status = ids_where(&|r| {
+        !(state(r, "first_response", "breached") || state(r, "resolution", "breached"))
+            && (state(r, "first_response", "running") || state(r, "resolution", "running"))
+    });
+    assert_eq!(breached_in_status, [w.breached]);
+    assert_eq!(running_in_status, [w.soon, w.later]);
+
+    let artifacts = Path::new(env!("CARGO_TARGET_TMPDIR")).parent().unwrap().join("status-page");
+    std::fs::create_dir_all(&artifacts).unwrap();
+    let url = format!("{}/?token={TOKEN}", w.base);
+    let shots = [artifacts.join("status-page-1.png"), artifacts.join("status-page-2.png")];
+    let (chromium_1, url_1, shot_1) = (chromium.clone(), url.clone(), shots[0].clone());
+    let first = tokio::task::spawn_blocking(move || load(&chromium_1, &url_1, &shot_1))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let (url_2, shot_2) = (url.clone(), shots[1].clone());
+    let second = tokio::task::spawn_blocking(move || load(&chromium, &url_2, &shot_2)).await.unwrap();
+    std::fs::write(artifacts.join("status-page-1.html"), &first).unwrap();
+    std::fs::write(artifacts.join("status-page-2.html"), &second).unwrap();
+    for shot in &shots {
+        let png = std::fs::read(shot).unwrap_or_else(|e| panic!("{}: {e}", shot.display()));
+        assert!(png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 10_000, "{}", shot.display());
+    }
+    eprintln!("status page screenshots: {}", artifacts.display());
+
+    // The rows are /status's, in its order: the breached, then the running by time left.
+    for dom in [&first, &second] {
+        let breached: Vec<u64> = rows(dom, "breached").iter().map(|r| r.0).collect();
+        let running: Vec<u64> = rows(dom, "at-risk").iter().map(|r| r.0).collect();
+        assert_eq!(breached, breached_in_status, "breached rows");
+        assert_eq!(running, running_in_status, "at-risk rows");
+    }
+    // The countdowns run on the browser's clock, from the deadlines: later load, other text.
+    let (before, after) = (
+        [rows(&first, "breached"), rows(&first, "at-risk")].concat(),
+        [rows(&second, "breached"), rows(&second, "at-risk")].concat(),
+    );
+    for ((id, was), (_, is)) in before.iter().zip(&after) {
+        assert_ne!(was, is, "#{id}'s countdown did not move");
+        let moved = seconds(was) - seconds(is);
+        assert!((1..=30).contains(&moved), "#{id}: {was:?} then {is:?}");
+    }
+    // And they say sensible times: due 6 h ago, in 23 h, in 166 h (give or take the run).
+    let near = |id: u64, expected: i64| {
+        let (_, text) = before.iter().find(|r| r.0 == id).unwrap();
+        let got = seconds(text);
+        assert!((got - expected).abs() < 120, "#{id}: {text:?}, expected about {expected}s");
+    };
+    near(w.breached, -6 * 3600);
+    near(w.soon, 23 * 3600);
+    near(w.later, 166 * 3600);
+
+    // Customer text is text: the subject is shown escaped, and its markup never ran.
+    assert!(first.contains("&lt;img src=x onerror=\"document.title='owned'\"&gt; Login &lt;b&gt;fails&lt;/b&gt; &amp; SSO"));
+    assert!(!first.contains("<img") && !first.contains("<b>"));
+    assert!(first.contains("<title>slawatch status</title>"));
+    // Each ticket links to itself in Zendesk.
+    let zendesk = w.h.sim.base_url();
+    for id in [w.breached, w.soon, w.later] {
+        let link = format!("href=\"{}/agent/tickets/{id}\"", zendesk.trim_end_matches('/'));
+        assert!(first.contains(&link), "no {link}");
+    }
+
+    // Health: /readyz's checks.
+    assert!(first.contains(r#"<span id="health-pill" class="pill ok">ready</span>"#));
+    for check in ["store", "poll", "outbox"] {
+        assert!(
+            first.contains(&format!(r#"<li data-check="{check}"><span class="ok">✓</span>"#)),
+            "{check} not shown ok"
+        );
+    }
+    assert!(first.contains("last complete poll "));
+    assert!(!first.contains(r#"<span id="error">"#), "the page reports an error");
+
+    // This month's KPIs, as /report has them, with the charts drawn.
+    let config = page_config(&first);
+    let month = get_json(&format!(
+        "{}/report?from={}&to={}",
+        w.base, config["month"]["from"], config["month"]["to"]
+    ))
+    .await;
+    assert_eq!(
+        text_after(&first, r#"data-kpi="tickets_created""#),
+        month["tickets_created"].to_string()
+    );
+    let first_response = match month["first_response"]["attainment"].as_f64() {
+        Some(a) => format!("{:.1}%", a * 100.0),
+        None => "–".to_string(),
+    };
+    assert_eq!(text_after(&first, r#"data-kpi="first_response""#), first_response);
+    assert!(first.contains(r#"aria-label="attainment per week""#));
+    assert!(first.contains(r#"class="bar-fr""#), "no weekly first-response bar");
+    for (region, count) in month["volume"]["by_region"].as_object().unwrap() {
+        assert!(
+            first.contains(&format!(r#"data-region="{region}">{count}</text>"#)),
+            "region {region} ({count}) not drawn"
+        );
+    }
+    w.stop.cancel();
+}
