@@ -131,3 +131,29 @@ async fn metrics_count_what_happened_and_show_the_state_without_secrets_or_bodie
     stop.cancel();
     let _ = id;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_lists_the_open_tickets_from_their_index_a_page_at_a_time() {
+    let mut h = Harness::new(SUPPORT_ONLY).await;
+    let ids: Vec<u64> = (0..3).map(|_| h.ticket("sev1")).collect();
+    h.poll().await;
+    h.advance(600);
+    h.sim.set_status(ids[1], "solved", h.agent);
+    h.poll().await;
+    assert_eq!(h.engine.store.open_ticket_ids().unwrap(), vec![ids[0], ids[2]]);
+    // A store written before the index: it is built when the store opens.
+    h.restart_with(|db| {
+        db.drop_tree("open_tickets").unwrap();
+        db.open_tree("meta").unwrap().remove("open_index").unwrap();
+    })
+    .await;
+    assert_eq!(h.engine.store.open_ticket_ids().unwrap(), vec![ids[0], ids[2]]);
+    let (base, stop) = serve(&mut h, None).await;
+    let all: Vec<Value> = serde_json::from_str(&get(&format!("{base}/status"), None).await.1).unwrap();
+    let listed: Vec<u64> = all.iter().map(|r| r["ticket_id"].as_u64().unwrap()).collect();
+    assert_eq!(listed, vec![ids[0], ids[2]]);
+    let page: Vec<Value> = serde_json::from_str(&get(&format!("{base}/status?limit=1&offset=1"), None).await.1).unwrap();
+    assert_eq!(page.len(), 1);
+    assert_eq!(page[0]["ticket_id"], ids[2]);
+    stop.cancel();
+}

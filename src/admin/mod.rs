@@ -62,11 +62,28 @@ async fn readyz(State(engine): State<Arc<Engine>>) -> Response {
     }
 }
 
-async fn status(State(engine): State<Arc<Engine>>) -> Response {
-    let directory = engine.directory();
-    let now = engine.clock.now();
-    match open_tickets(&engine.config, &engine.store, &directory, now) {
-        Ok(rows) => Json(rows).into_response(),
+#[derive(serde::Deserialize)]
+struct Page {
+    /// At most this many rows (all when left out), after skipping `offset`.
+    limit: Option<usize>,
+    #[serde(default)]
+    offset: usize,
+}
+
+/// Open tickets, most urgent first (a page of them with `limit` and `offset`), read off the async
+/// workers: the store's index of open tickets, not a scan of every ticket.
+async fn status(State(engine): State<Arc<Engine>>, Query(page): Query<Page>) -> Response {
+    let rows = tokio::task::spawn_blocking(move || {
+        let directory = engine.directory();
+        open_tickets(&engine.config, &engine.store, &directory, engine.clock.now())
+    })
+    .await;
+    match rows {
+        Ok(Ok(rows)) => {
+            let rows: Vec<_> = rows.into_iter().skip(page.offset).take(page.limit.unwrap_or(usize::MAX)).collect();
+            Json(rows).into_response()
+        }
+        Ok(Err(error)) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{error}\n")).into_response(),
         Err(error) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{error}\n")).into_response(),
     }
 }
