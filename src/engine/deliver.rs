@@ -316,11 +316,7 @@ impl Engine {
                         next = next.min(Some(at)).or(Some(at));
                     }
                     self.mark(&alert.key, channel, |d| {
-                        d.attempts = attempts;
-                        d.gave_up = error.permanent;
-                        d.next_attempt_ms = at;
-                        d.failing_since_ms = d.failing_since_ms.or(Some(now_ms));
-                        d.last_error = Some(error.message.clone());
+                        d.record_failure(attempts, at, error.permanent, now_ms, &error.message)
                     })?;
                 }
             }

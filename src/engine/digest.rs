@@ -172,13 +172,7 @@ impl Engine {
                             tracing::warn!(fired_at = record.fired_at, channel, error = %error.message, attempts, "digest failed; will retry");
                             next = earliest(next, at);
                         }
-                        mark(&|d| {
-                            d.attempts = attempts;
-                            d.gave_up = error.permanent;
-                            d.next_attempt_ms = at;
-                            d.failing_since_ms = d.failing_since_ms.or(Some(now_ms));
-                            d.last_error = Some(error.message.clone());
-                        })?;
+                        mark(&|d| d.record_failure(attempts, at, error.permanent, now_ms, &error.message))?;
                     }
                 }
             }

@@ -189,6 +189,15 @@ impl Delivery {
         self.sent_at.is_none() && !self.gave_up && self.dropped.is_none()
     }
 
+    /// A failed attempt (the `attempts`-th): when to try again, or given up when `permanent`.
+    pub fn record_failure(&mut self, attempts: u32, next_attempt_ms: i64, permanent: bool, now_ms: i64, message: &str) {
+        self.attempts = attempts;
+        self.gave_up = permanent;
+        self.next_attempt_ms = next_attempt_ms;
+        self.failing_since_ms = self.failing_since_ms.or(Some(now_ms));
+        self.last_error = Some(message.to_string());
+    }
+
     /// Outstanding, and its next attempt has come.
     pub fn is_due(&self, now_ms: i64) -> bool {
         self.is_outstanding() && self.next_attempt_ms <= now_ms
