@@ -399,7 +399,7 @@ fn reopened(path: &Path) {
 
     // sled alone, on the same files and range (the store closed): the scan without decoding,
     // twice (an empty and a used cache), then decoding alone over values already in memory.
-    let db = sled::Config::new().path(path).cache_capacity(cache_bytes).open().expect("sled");
+    let db = slawatch::store::sled_config(path).cache_capacity(cache_bytes).open().expect("sled");
     let tree = db.open_tree("kpi").expect("kpi tree");
     let bounds = instant_key(FROM)..instant_key(TO);
     for pass in ["reopened", "again"] {

@@ -20,7 +20,7 @@
 //! after the compaction only, `none` leaves it to sled's flusher. At the end it checks that the
 //! KPI report of the last year (inside the window) counts every ticket created then, and that of
 //! the older tickets only those left open remain; then the store is reopened and counted tree by
-//! tree (the bytes of live keys and values against the file) and copied into a fresh store.
+//! tree (the bytes of live keys and values against the file) and rewritten as `slawatch compact-store` does.
 //!
 //! `SLAWATCH_SOAK_TICKETS_PER_YEAR` (200,000), `SLAWATCH_SOAK_DAYS` (730),
 //! `SLAWATCH_SOAK_RETAIN_DAYS` (400, the default `[store] retain_closed`; at least 32),
@@ -605,32 +605,22 @@ fn main() {
 }
 
 /// What the store holds, tree by tree (entries and bytes of keys and values), against its size
-/// on disk; then the same entries written into a fresh sled store (the store's cache size), as
-/// an offline copy would: sled's log keeps what it has not reclaimed.
+/// on disk; then the store rewritten by `slawatch compact-store`: sled's log keeps what it has
+/// not reclaimed.
 fn census(path: &Path, cache_bytes: u64) {
-    let db = sled::Config::new().path(path).cache_capacity(cache_bytes).open().expect("reopen");
-    let copy_path = path.with_extension("copy");
-    let copy = sled::Config::new()
-        .path(&copy_path)
+    let db = slawatch::store::sled_config(path)
         .cache_capacity(cache_bytes)
         .open()
-        .expect("copy");
+        .expect("reopen");
     let mut live = 0usize;
     for name in db.tree_names() {
         let tree = db.open_tree(&name).expect("tree");
-        let target = copy.open_tree(&name).expect("tree");
         let (mut entries, mut bytes) = (0usize, 0usize);
-        let mut batch = sled::Batch::default();
         for item in tree.iter() {
             let (k, v) = item.expect("entry");
             entries += 1;
             bytes += k.len() + v.len();
-            batch.insert(k, v);
-            if entries % 1000 == 0 {
-                target.apply_batch(std::mem::take(&mut batch)).expect("copy");
-            }
         }
-        target.apply_batch(batch).expect("copy");
         live += bytes;
         if entries > 0 {
             println!(
@@ -640,12 +630,17 @@ fn census(path: &Path, cache_bytes: u64) {
             );
         }
     }
-    copy.flush().expect("flush");
+    let on_disk = db.size_on_disk().expect("size");
+    drop(db);
+    let start = Instant::now();
+    let rewritten = slawatch::store::rewrite(path, cache_bytes).expect("compact-store");
     println!(
-        "live keys and values {:.1} MB; sled size on disk after reopening {:.1} MB; the same written into a \
-         fresh store {:.1} MB",
+        "live keys and values {:.1} MB; sled size on disk after reopening {:.1} MB; rewritten by compact-store \
+         {:.1} MB ({} keys, {:.1} s)",
         live as f64 / 1e6,
-        db.size_on_disk().expect("size") as f64 / 1e6,
-        copy.size_on_disk().expect("size") as f64 / 1e6,
+        on_disk as f64 / 1e6,
+        rewritten.bytes_after as f64 / 1e6,
+        rewritten.keys,
+        start.elapsed().as_secs_f64()
     );
 }

@@ -84,6 +84,9 @@ enum Command {
     },
     /// Validate the configuration and print the resolved schedules and policies.
     CheckConfig(ConfigArg),
+    /// Rewrite the store's file with only its live data, with the daemon stopped: gives back the
+    /// space sled's log keeps (see `slawatch_store_size_bytes`).
+    CompactStore(ConfigArg),
     /// Print the instant by which a duration of schedule time has passed.
     Deadline {
         #[command(flatten)]
@@ -249,6 +252,22 @@ fn main() -> ExitCode {
                 + &slawatch::config::describe::describe_ingest(&config);
             cli::write_stdout(&text);
             ExitCode::SUCCESS
+        }),
+        Command::CompactStore(arg) => load(arg).map(|c| {
+            report(
+                slawatch::store::rewrite(&c.store.path, c.store.cache_bytes)
+                    .map_err(Into::into)
+                    .map(|done| {
+                        let mb = |bytes: u64| bytes as f64 / 1e6;
+                        cli::write_stdout(&format!(
+                            "store {}: {} keys rewritten, {:.1} MB on disk before, {:.1} MB after\n",
+                            c.store.path.display(),
+                            done.keys,
+                            mb(done.bytes_before),
+                            mb(done.bytes_after)
+                        ));
+                    }),
+            )
         }),
         Command::Deadline {
             config,

@@ -84,6 +84,7 @@ pub struct Metrics {
     pub rate_limit_wait_seconds: Family<ServiceLabels, Counter<f64, AtomicU64>>,
     pub polls_failed: Counter,
     pub tickets_tracked: Gauge,
+    pub store_size: Gauge,
     pub open_clocks: Family<TicketLabels, Gauge>,
     pub outbox_depth: Gauge,
     pub outbox_oldest_age: Gauge,
@@ -143,6 +144,13 @@ impl Metrics {
         registry.register("polls_failed", "Poll cycles that failed (the cursors stay)", polls_failed.clone());
         let tickets_tracked = Gauge::default();
         registry.register("tickets_tracked", "Tickets in the store", tickets_tracked.clone());
+        let store_size = Gauge::default();
+        registry.register_with_unit(
+            "store_size",
+            "The store's files on disk (`slawatch compact-store` gives back what sled's log keeps)",
+            Unit::Bytes,
+            store_size.clone(),
+        );
         let open_clocks = Family::<TicketLabels, Gauge>::default();
         registry.register(
             "open_ticket_clocks",
@@ -196,6 +204,7 @@ impl Metrics {
             rate_limit_wait_seconds,
             polls_failed,
             tickets_tracked,
+            store_size,
             open_clocks,
             outbox_depth,
             outbox_oldest_age,

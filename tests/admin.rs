@@ -117,6 +117,7 @@ async fn metrics_count_what_happened_and_show_the_state_without_secrets_or_bodie
         "slawatch_api_requests_total{service=\"zendesk\",endpoint=\"tickets_export\",status=\"200\"}",
         "slawatch_api_request_duration_seconds_bucket{le=\"0.01\",service=\"zendesk\",endpoint=\"tickets_export\"}",
         "slawatch_tickets_tracked 1\n",
+        "slawatch_store_size_bytes ",
         "slawatch_open_ticket_clocks{tier=\"self-hosted\",severity=\"sev1\",metric=\"first_response\",state=\"running\"} 1\n",
         "slawatch_outbox_depth 0\n",
         "slawatch_poll_lag_seconds ",

@@ -1,4 +1,4 @@
-//! The calculator and check-config commands, run as a user runs them.
+//! The calculator, check-config and compact-store commands, run as a user runs them.
 
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
@@ -199,4 +199,31 @@ fn batches_answer_every_line_in_order_and_go_on_past_bad_ones() {
         stdout(&out),
         "144000\n-144000\nerror: expected two fields, got \"\"\nerror: expected two fields, got \"bad\"\n"
     );
+}
+
+#[test]
+fn compact_store_rewrites_a_stopped_store_and_refuses_a_running_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let store_path = dir.path().join("slawatch.sled");
+    let config = config_file("compact", &format!("[store]\npath = {:?}\n", store_path.display().to_string()));
+    let store = slawatch::store::Store::open(&store_path, 1 << 20).unwrap();
+
+    let out = slawatch(&["compact-store", "--config", config.to_str().unwrap()], "");
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "error: store {}: in use by another process (is slawatch already running?)\n",
+            store_path.display()
+        )
+    );
+
+    drop(store);
+    let out = slawatch(&["compact-store", "--config", config.to_str().unwrap()], "");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.starts_with(&format!("store {}: ", store_path.display())), "{text}");
+    assert!(text.contains(" keys rewritten, ") && text.contains(" MB after"), "{text}");
+    // Still a store slawatch opens.
+    slawatch::store::Store::open(&store_path, 1 << 20).unwrap();
 }

@@ -129,6 +129,7 @@ impl Engine {
         let m = &self.metrics;
         let now = self.clock.now();
         m.tickets_tracked.set(self.store.ticket_count() as i64);
+        m.store_size.set(self.store.size_on_disk()? as i64);
         let mut clocks: std::collections::HashMap<TicketLabels, i64> = std::collections::HashMap::new();
         for row in super::status::open_tickets(&self.config, &self.store, &self.directory(), now)? {
             for (metric, status) in [

@@ -23,11 +23,16 @@ mod digests;
 mod migrate;
 mod records;
 mod retention;
+mod rewrite;
+mod segments;
 
 pub use records::{
     AgentRecord, AlertRecord, AlertStatus, Cursors, Delivery, DigestRecord, EscalationRecord, KpiChange, LinkedIssue, OrganizationRecord,
     RequestRecord, SeverityInputs, StoredEvent, TicketRecord, UserRecord,
 };
+
+pub use rewrite::{rewrite, Rewritten};
+pub use segments::sled_config;
 
 use crate::kpi::KpiRow;
 
@@ -300,11 +305,20 @@ impl Store {
     }
 
     fn open_with(path: &Path, cache_bytes: u64, read_comment: Option<ReadComment>) -> Result<Store, StoreError> {
-        let db = sled::Config::new()
-            .path(path)
+        if let Some(size) = segments::existing_segment_size(path).filter(|&size| size != segments::SEGMENT_BYTES) {
+            tracing::warn!(
+                store = %path.display(),
+                segment_bytes = size,
+                "the store was created with sled's small segments, with which its file grows without bound; \
+                 `slawatch compact-store` (with the daemon stopped) rewrites it with {} MiB segments",
+                segments::SEGMENT_BYTES >> 20
+            );
+        }
+        let db = sled_config(path)
             .cache_capacity(cache_bytes)
             .open()
             .map_err(|e| open_error(path, e))?;
+        rewrite::remove_leftover(path)?;
         let tree = |name: &str| db.open_tree(name);
         let store = Store {
             path: path.to_path_buf(),

@@ -86,7 +86,7 @@ pub async fn reopen(path: &std::path::Path) -> Store {
 async fn reopen_raw(path: &std::path::Path) -> sled::Db {
     let start = std::time::Instant::now();
     loop {
-        match sled::open(path) {
+        match slawatch::store::sled_config(path).open() {
             Ok(db) => return db,
             Err(e) if start.elapsed() < Duration::from_secs(5) => {
                 let _ = e;

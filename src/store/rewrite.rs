@@ -1,0 +1,216 @@
+//! Rewriting the store's file: its live keys and values copied into a fresh sled log (with
+//! today's segment size), checked, and swapped in atomically. sled's log keeps space its
+//! writes no longer use; this gives it back, and moves a store created with sled's small
+//! segments (whose file grows without bound) onto large ones.
+//!
+//! The copy is written beside the store (`<path>.rewrite`) while the store is held open, so
+//! no daemon can write to it meanwhile. The two directories are then exchanged in one
+//! `renameat2(RENAME_EXCHANGE)`: at every instant `<path>` is either the whole old store or the
+//! whole copy. Whatever `<path>.rewrite` holds afterwards (an unfinished copy, or the old store
+//! once exchanged) is never needed again, and whoever next holds the store removes it.
+
+use std::path::{Path, PathBuf};
+
+use super::segments::{sled_config, SEGMENT_BYTES};
+use super::{open_error, StoreError};
+
+/// Keys written per batch into the copy.
+const BATCH: usize = 1000;
+
+/// What a rewrite did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rewritten {
+    pub bytes_before: u64,
+    pub bytes_after: u64,
+    pub keys: u64,
+}
+
+/// Where the copy is written, beside the store.
+pub(super) fn rewrite_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    name.push(".rewrite");
+    path.with_file_name(name)
+}
+
+/// Removes what a rewrite left beside the store. Only called with the store held open.
+pub(super) fn remove_leftover(path: &Path) -> Result<(), StoreError> {
+    let leftover = rewrite_path(path);
+    match std::fs::remove_dir_all(&leftover) {
+        Ok(()) => {
+            tracing::info!(path = %leftover.display(), "removed what an earlier store rewrite left");
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(io_error(&leftover, e)),
+    }
+}
+
+fn io_error(path: &Path, e: std::io::Error) -> StoreError {
+    StoreError::Open {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    }
+}
+
+/// Rewrites the store at `path` (which must not be in use: a running daemon's store is
+/// refused as locked).
+pub fn rewrite(path: &Path, cache_bytes: u64) -> Result<Rewritten, StoreError> {
+    if !path.join("db").exists() {
+        return Err(StoreError::Open {
+            path: path.to_path_buf(),
+            message: "no store here".into(),
+        });
+    }
+    let old = sled_config(path)
+        .cache_capacity(cache_bytes)
+        .open()
+        .map_err(|e| open_error(path, e))?;
+    remove_leftover(path)?;
+    let copy_path = rewrite_path(path);
+    let copy = sled::Config::new()
+        .path(&copy_path)
+        .cache_capacity(cache_bytes)
+        .segment_size(SEGMENT_BYTES)
+        .create_new(true)
+        .open()
+        .map_err(|e| open_error(&copy_path, e))?;
+    let mut keys = 0;
+    for name in old.tree_names() {
+        let (from, to) = (old.open_tree(&name)?, copy.open_tree(&name)?);
+        let mut batch = sled::Batch::default();
+        let mut in_batch = 0;
+        for entry in from.iter() {
+            let (key, value) = entry?;
+            batch.insert(key, value);
+            in_batch += 1;
+            if in_batch == BATCH {
+                to.apply_batch(std::mem::take(&mut batch))?;
+                copy.flush()?;
+                keys += in_batch as u64;
+                in_batch = 0;
+            }
+        }
+        to.apply_batch(batch)?;
+        keys += in_batch as u64;
+    }
+    copy.flush()?;
+    let (expected, found) = (old.checksum()?, copy.checksum()?);
+    if expected != found {
+        return Err(StoreError::Open {
+            path: copy_path,
+            message: format!("the copy's checksum {found:08x} differs from the store's {expected:08x}; the store is left as it was"),
+        });
+    }
+    let bytes_before = old.size_on_disk()?;
+    let bytes_after = copy.size_on_disk()?;
+    drop(copy);
+    // `old` stays open (its lock held) until the copy is in place.
+    rustix::fs::renameat_with(
+        rustix::fs::CWD,
+        path,
+        rustix::fs::CWD,
+        &copy_path,
+        rustix::fs::RenameFlags::EXCHANGE,
+    )
+    .map_err(|e| io_error(path, e.into()))?;
+    drop(old);
+    // Done: a daemon started since may be removing the old store too.
+    if let Err(e) = remove_leftover(path) {
+        tracing::warn!(error = %e, "the old store is left beside the new one; the daemon removes it when it starts");
+    }
+    Ok(Rewritten {
+        bytes_before,
+        bytes_after,
+        keys,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::segments::existing_segment_size;
+    use crate::store::Store;
+    use sled::Transactional;
+
+    type Contents = Vec<(Vec<u8>, Vec<(Vec<u8>, Vec<u8>)>)>;
+
+    fn contents(db: &sled::Db) -> Contents {
+        let mut names = db.tree_names();
+        names.sort();
+        names
+            .into_iter()
+            .map(|name| {
+                let tree = db.open_tree(&name).unwrap();
+                let entries = tree.iter().map(|e| e.unwrap()).map(|(k, v)| (k.to_vec(), v.to_vec())).collect();
+                (name.to_vec(), entries)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_store_with_small_segments_is_rewritten_key_for_key_with_large_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store");
+        let before = {
+            let db = sled::Config::new().path(&path).segment_size(512 * 1024).open().unwrap();
+            let (tickets, meta) = (db.open_tree("tickets").unwrap(), db.open_tree("meta").unwrap());
+            // A sliding window of live tickets, each written a few times, then removed.
+            for id in 0u32..6000 {
+                for version in 0u8..3 {
+                    let value = vec![version; 1500];
+                    (&tickets, &meta)
+                        .transaction(|(tickets, meta)| {
+                            tickets.insert(&id.to_be_bytes(), value.clone())?;
+                            meta.insert("cursor", &id.to_be_bytes())?;
+                            Ok::<_, sled::transaction::ConflictableTransactionError<()>>(())
+                        })
+                        .unwrap();
+                }
+                if id >= 1000 {
+                    tickets.remove((id - 1000).to_be_bytes()).unwrap();
+                }
+            }
+            db.flush().unwrap();
+            contents(&db)
+        };
+
+        let rewritten = rewrite(&path, 1 << 20).unwrap();
+
+        assert_eq!(rewritten.keys, 1000 + 1, "the live tickets and the cursor");
+        assert!(
+            rewritten.bytes_after < rewritten.bytes_before,
+            "{} bytes before, {} after",
+            rewritten.bytes_before,
+            rewritten.bytes_after
+        );
+        assert_eq!(existing_segment_size(&path), Some(SEGMENT_BYTES));
+        assert!(!rewrite_path(&path).exists(), "the old store is removed");
+        let db = sled_config(&path).open().unwrap();
+        assert_eq!(contents(&db), before);
+    }
+
+    #[test]
+    fn a_store_in_use_is_not_rewritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store");
+        let store = Store::open(&path, 1 << 20).unwrap();
+        let error = rewrite(&path, 1 << 20).unwrap_err();
+        assert!(matches!(error, StoreError::Locked { .. }), "{error}");
+        assert!(!rewrite_path(&path).exists());
+        drop(store);
+        let error = rewrite(&dir.path().join("elsewhere"), 1 << 20).unwrap_err();
+        assert!(error.to_string().ends_with("elsewhere: cannot open: no store here"), "{error}");
+    }
+
+    #[test]
+    fn what_a_rewrite_left_is_removed_when_the_store_is_next_opened() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store");
+        drop(Store::open(&path, 1 << 20).unwrap());
+        // An interrupted rewrite: a copy (or, once exchanged, the old store) beside the store.
+        std::fs::create_dir(rewrite_path(&path)).unwrap();
+        std::fs::write(rewrite_path(&path).join("db"), b"partial").unwrap();
+        drop(Store::open(&path, 1 << 20).unwrap());
+        assert!(!rewrite_path(&path).exists());
+    }
+}
