@@ -557,3 +557,30 @@ channels = ["support"]
     assert!(texts("self-hosted-team").iter().all(|t| t.contains(&format!("#{plain}"))) && !texts("self-hosted-team").is_empty());
     assert!(texts("support").is_empty());
 }
+
+/// SPEC §5 with fewer fsyncs: a pass of the decider over many tickets writes its decisions
+/// without a flush of its own; delivery makes them durable once, before the first post, then
+/// marks each post done on disk before the next (so a power loss repeats at most the post in
+/// flight).
+#[tokio::test]
+async fn a_pass_of_decisions_reaches_the_disk_in_one_flush_before_anything_is_sent() {
+    let h = Harness::new(SUPPORT_ONLY).await;
+    let ids: Vec<u64> = (0..20).map(|_| sev1_ticket(&h)).collect();
+    h.poll().await;
+    // 16 business hours in: past the 50 % point of every first response (12 of 24), short of 75 %.
+    h.at("2026-12-02T09:00:01-08:00");
+    h.poll().await;
+    let syncs = || h.engine.store.stats.syncs.load(std::sync::atomic::Ordering::Relaxed);
+    let before = syncs();
+    let mut report = slawatch::engine::alerts::AlertReport::default();
+    h.engine.decide_due(&mut report).await.unwrap();
+    assert_eq!(report.decided, 20);
+    assert_eq!(syncs(), before, "the decider's pass flushes nothing itself");
+    h.engine.deliver_all(&mut report).await.unwrap();
+    assert_eq!(report.sent, 20);
+    assert_eq!(syncs(), before + 1 + 20, "one flush of the decisions, one per post marked sent");
+    for id in ids {
+        assert_eq!(h.engine.store.alerts_of(id).unwrap()[0].status, AlertStatus::Delivered);
+    }
+    assert_eq!(titles(&h).len(), 20);
+}

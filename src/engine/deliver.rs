@@ -272,6 +272,9 @@ impl Engine {
                     continue;
                 }
             };
+            // The decider does not flush each ticket's alerts: they reach the disk here, before
+            // anything goes out, or a power loss after the send forgets the alert and sends it again.
+            self.store.flush()?;
             let span = tracing::info_span!("delivery", ticket = alert.ticket_id, alert = %alert.key, channel);
             let outcome = self.send(&message, alert.ticket_id, channel).instrument(span).await;
             let now_ms = self.clock.now_ms();
@@ -301,6 +304,7 @@ impl Engine {
                         }
                         restored.settle();
                         self.store.record_alerts(&[restored], &[], None)?;
+                        self.store.flush()?;
                     }
                 }
                 Err(error) => {

@@ -25,8 +25,9 @@ fn outbox_prefix(channel: &str) -> Vec<u8> {
 
 impl Store {
     /// Records new (and re-decided) alerts with their outstanding deliveries, removes `voided`
-    /// ones, and saves the ticket whose next alert instant moved on: one transaction, on disk
-    /// before it returns, since deliveries follow at once.
+    /// ones, and saves the ticket whose next alert instant moved on: one transaction. Not on
+    /// disk when it returns: one flush covers a whole pass of the decider's tickets, and delivery
+    /// flushes before it sends anything, so nothing goes out for an alert a power loss forgets.
     pub fn record_alerts(&self, alerts: &[AlertRecord], voided: &[String], ticket: Option<&TicketRecord>) -> Result<(), StoreError> {
         let encoded = alerts
             .iter()
@@ -69,9 +70,7 @@ impl Store {
                 }
                 Ok(())
             });
-        transaction_result(result)?;
-        self.db.flush()?;
-        Ok(())
+        transaction_result(result)
     }
 
     /// Changes a stored alert (read afresh inside the transaction, so two channels' workers
@@ -101,7 +100,7 @@ impl Store {
             TransactionError::Abort(e) => e,
             TransactionError::Storage(e) => StoreError::Sled(e),
         })?;
-        self.db.flush()?;
+        self.flush()?;
         Ok(updated)
     }
 
@@ -116,7 +115,7 @@ impl Store {
             Ok(())
         });
         transaction_result(result)?;
-        self.db.flush()?;
+        self.flush()?;
         Ok(())
     }
 

@@ -39,7 +39,7 @@ impl Store {
             .digests
             .compare_and_swap(key(record.fired_at), None as Option<&[u8]>, Some(bytes))?
             .is_ok();
-        self.db.flush()?;
+        self.flush()?;
         Ok(inserted)
     }
 
@@ -51,7 +51,7 @@ impl Store {
         change(&mut record);
         self.digests
             .insert(key(fired_at), encode(&format!("digest {fired_at}"), &record)?)?;
-        self.db.flush()?;
+        self.flush()?;
         Ok(Some(record))
     }
 
