@@ -7,7 +7,7 @@ mod common;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::binary::{eventually, free_port, slawatch, status_json, terminate};
+use common::binary::{eventually, free_port, slawatch, status_json, terminate, Start};
 
 use serde_json::Value;
 use slawatch::clock::Clock;
@@ -85,8 +85,7 @@ listen = "127.0.0.1:{port}"
         .env("RUST_LOG", "info")
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
+        .start();
     eventually("status from the running daemon to list both tickets", &log, || {
         status_json(&config).is_some_and(|rows| rows.len() == 2)
     })
@@ -232,8 +231,7 @@ listen = "127.0.0.1:{port}"
             .env("RUST_LOG", "info")
             .stdout(Stdio::null())
             .stderr(std::fs::OpenOptions::new().create(true).append(true).open(log).unwrap())
-            .spawn()
-            .unwrap()
+            .start()
     };
     let mut daemon = start(&log);
     let warning_sent = || slack.messages().iter().any(|m| m.text.contains("warning"));

@@ -6,7 +6,7 @@ mod common;
 
 use std::process::Stdio;
 
-use common::binary::{eventually, free_port, slawatch, terminate};
+use common::binary::{daemon_config, eventually, free_port, slawatch, terminate, Start};
 use slawatch::clock::Clock;
 use slawatch::sim::slack::SimSlack;
 use slawatch::sim::zendesk::{NewTicket, SimOptions, SimZendesk};
@@ -47,44 +47,8 @@ async fn no_secret_and_no_comment_body_reaches_a_log_line_status_or_metrics() {
 
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    let config = dir.path().join("config.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"
-goals = []
-[zendesk]
-url = "{url}"
-email = "agent@example.com"
-token_env = "SIM_ZENDESK_TOKEN"
-poll_interval = "30s"
-start_time = "2020-01-01T00:00:00Z"
-[policy]
-default_tier = "managed"
-[tiers.managed]
-schedule = "24x7"
-targets.sev1 = {{ first_response = "1h", resolution = "72h" }}
-[notify]
-internal_notes = "breaches"
-[notify.channels.oncall]
-kind = "slack"
-url_env = "SIM_SLACK_ONCALL"
-[[notify.routes]]
-channels = ["oncall"]
-[store]
-path = "{store}"
-[admin]
-listen = "127.0.0.1:{port}"
-token_env = "SLAWATCH_ADMIN_TOKEN"
-[log]
-format = "json"
-"#,
-            url = sim.base_url(),
-            store = dir.path().join("store").display(),
-        ),
-    )
-    .unwrap();
-    let config = config.to_str().unwrap().to_string();
+    let extra = "token_env = \"SLAWATCH_ADMIN_TOKEN\"\n[notify]\ninternal_notes = \"breaches\"\n[log]\nformat = \"json\"";
+    let config = daemon_config(dir.path(), &sim, port, extra);
     let webhook = slack.url("oncall");
     let log = dir.path().join("daemon.log");
     let mut daemon = slawatch(&["run", "--config", &config])
@@ -94,8 +58,7 @@ format = "json"
         .env("RUST_LOG", "debug")
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
+        .start();
     let breached = || {
         slack
             .messages()

@@ -38,8 +38,9 @@ struct World {
 /// Three open tickets of a managed customer (the calendar clock: sev1 first response in 24 h,
 /// sev2 in a week), created so their deadlines sit around the real now: the browser counts
 /// them down with its own clock. The daemon's (virtual) clock stops at the real now, after a
-/// poll; the admin HTTP serves it with a token.
-async fn world() -> World {
+/// poll; the admin HTTP serves it with a token. With `poll_error`, the polls since then failed so
+/// long that `/readyz`'s poll check fails.
+async fn world_with(poll_error: Option<&str>) -> World {
     let real_now = slawatch::clock::Clock::system().now();
     let mut h = Harness::build(real_now - 30 * 3600, 1000, |_| String::new()).await;
     let org = h
@@ -63,6 +64,10 @@ async fn world() -> World {
     h.clock.set(real_now - 61);
     assert!(h.poll().await.complete);
     h.engine.health.poll_succeeded(h.clock.now_ms());
+    if let Some(error) = poll_error {
+        h.clock.set(real_now + 3600);
+        h.engine.health.poll_failed(error.to_string());
+    }
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -77,6 +82,10 @@ async fn world() -> World {
         soon,
         later,
     }
+}
+
+async fn world() -> World {
+    world_with(None).await
 }
 
 async fn get(url: &str, bearer: Option<&str>) -> reqwest::Response {
@@ -174,6 +183,26 @@ fn chromium() -> Option<PathBuf> {
         .find(|candidate| candidate.is_file())
 }
 
+/// Chromium for a browser test; without it, says loudly that the test was not run (or fails,
+/// where CI requires it).
+fn browser() -> Option<PathBuf> {
+    let found = chromium();
+    if found.is_none() {
+        if browser_required() {
+            panic!("chromium is not installed, and CI or SLAWATCH_REQUIRE_BROWSER=1 requires the browser test");
+        }
+        // Straight to the process's stderr: the test harness would hide eprintln! of a test that
+        // passes.
+        let banner = "!".repeat(78);
+        let _ = writeln!(
+            std::io::stderr().lock(),
+            "\n{banner}\n!! THE STATUS PAGE BROWSER TEST WAS NOT RUN: chromium is not installed.\n\
+             !! Install it (apt-get install chromium) or set SLAWATCH_CHROMIUM=/path/to/it.\n{banner}\n"
+        );
+    }
+    found
+}
+
 fn browser_required() -> bool {
     std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false" && v != "0")
         || std::env::var("SLAWATCH_REQUIRE_BROWSER").is_ok_and(|v| v == "1")
@@ -268,20 +297,7 @@ fn text_after(dom: &str, attribute: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn in_a_real_browser_the_countdowns_move_and_the_rows_are_those_of_status() {
-    let Some(chromium) = chromium() else {
-        if browser_required() {
-            panic!("chromium is not installed, and CI or SLAWATCH_REQUIRE_BROWSER=1 requires the browser test");
-        }
-        // Straight to the process's stderr: the test harness would hide eprintln! of a test that
-        // passes.
-        let banner = "!".repeat(78);
-        let _ = writeln!(
-            std::io::stderr().lock(),
-            "\n{banner}\n!! THE STATUS PAGE BROWSER TEST WAS NOT RUN: chromium is not installed.\n\
-             !! Install it (apt-get install chromium) or set SLAWATCH_CHROMIUM=/path/to/it.\n{banner}\n"
-        );
-        return;
-    };
+    let Some(chromium) = browser() else { return };
     let w = world().await;
     let status = get_json(&format!("{}/status", w.base)).await;
     let status = status.as_array().unwrap().clone();
@@ -346,6 +362,11 @@ async fn in_a_real_browser_the_countdowns_move_and_the_rows_are_those_of_status(
     near(w.breached, -6 * 3600);
     near(w.soon, 23 * 3600);
     near(w.later, 166 * 3600);
+    // The breached ticket's resolution clock still runs: its row says when it is due.
+    let resolution = status.iter().find(|r| r["ticket_id"] == w.breached).unwrap()["metrics"]["resolution"].clone();
+    assert_eq!(resolution["state"], "running", "{resolution:#}");
+    let due = format!("resolution still running, due {}", resolution["deadline_local"].as_str().unwrap());
+    assert!(first.contains(&due), "no {due:?} in the breached row");
 
     // Customer text is text: the subject is shown escaped, and its markup never ran.
     assert!(first.contains("&lt;img src=x onerror=\"document.title='owned'\"&gt; Login &lt;b&gt;fails&lt;/b&gt; &amp; SSO"));
@@ -391,6 +412,40 @@ async fn in_a_real_browser_the_countdowns_move_and_the_rows_are_those_of_status(
         assert!(
             first.contains(&format!(r#"data-region="{region}">{count}</text>"#)),
             "region {region} ({count}) not drawn"
+        );
+    }
+    w.stop.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_a_real_browser_a_failing_check_is_shown_failing_with_its_reason() {
+    let Some(chromium) = browser() else { return };
+    let w = world_with(Some("Zendesk answered 401 Unauthorized")).await;
+    let readyz = get(&format!("{}/readyz", w.base), Some(TOKEN)).await;
+    assert_eq!(readyz.status(), 503);
+    let readyz: Value = readyz.json().await.unwrap();
+    let detail = readyz["poll"]["detail"].as_str().unwrap().to_string();
+    assert!(detail.contains("401 Unauthorized"), "{readyz:#}");
+
+    let artifacts = Path::new(env!("CARGO_TARGET_TMPDIR")).parent().unwrap().join("status-page");
+    std::fs::create_dir_all(&artifacts).unwrap();
+    let shot = artifacts.join("status-page-not-ready.png");
+    let url = format!("{}/?token={TOKEN}", w.base);
+    let dom = tokio::task::spawn_blocking(move || load(&chromium, &url, &shot)).await.unwrap();
+    std::fs::write(artifacts.join("status-page-not-ready.html"), &dom).unwrap();
+    assert!(
+        dom.contains(r#"<span id="health-pill" class="pill bad">not ready</span>"#),
+        "the header does not say not ready"
+    );
+    let failing = format!(
+        r#"<li data-check="poll"><span class="bad">✗</span><span>poll</span><span class="detail">{}</span></li>"#,
+        detail
+    );
+    assert!(dom.contains(&failing), "no {failing:?} in the page");
+    for check in ["store", "outbox"] {
+        assert!(
+            dom.contains(&format!(r#"<li data-check="{check}"><span class="ok">✓</span>"#)),
+            "{check} not shown ok"
         );
     }
     w.stop.cancel();

@@ -7,7 +7,7 @@ mod common;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::binary::{eventually, free_port, slawatch, status_json, terminate};
+use common::binary::{daemon_config, eventually, free_port, slawatch, status_json, terminate, Start};
 use slawatch::clock::Clock;
 use slawatch::sim::slack::SimSlack;
 use slawatch::sim::zendesk::{NewTicket, SimOptions, SimZendesk};
@@ -16,45 +16,6 @@ const HOUR: i64 = 3600;
 
 /// World time runs this much faster than the wall clock, for the simulators and the binary alike.
 const SPEED: f64 = 30.0;
-
-fn config(dir: &std::path::Path, sim: &SimZendesk, extra: &str) -> String {
-    let path = dir.join("config.toml");
-    std::fs::write(
-        &path,
-        format!(
-            r#"
-goals = []
-[zendesk]
-url = "{url}"
-email = "agent@example.com"
-token_env = "SIM_ZENDESK_TOKEN"
-poll_interval = "30s"
-start_time = "2020-01-01T00:00:00Z"
-export_requests_per_minute = 1000
-[policy]
-default_tier = "managed"
-[tiers.managed]
-schedule = "24x7"
-targets.sev1 = {{ first_response = "1h", resolution = "72h" }}
-[notify.channels.oncall]
-kind = "slack"
-url_env = "SIM_SLACK_ONCALL"
-[[notify.routes]]
-channels = ["oncall"]
-[store]
-path = "{store}"
-[admin]
-listen = "127.0.0.1:{port}"
-{extra}
-"#,
-            url = sim.base_url(),
-            store = dir.join("store").display(),
-            port = free_port()
-        ),
-    )
-    .unwrap();
-    path.to_str().unwrap().to_string()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_breach_only_the_events_export_reveals_is_told_once() {
@@ -105,7 +66,7 @@ async fn breach_only_the_events_export_reveals(kill: bool) {
     sim.set_rate_limit(Some(3));
 
     let dir = tempfile::tempdir().unwrap();
-    let config = config(dir.path(), &sim, "");
+    let config = daemon_config(dir.path(), &sim, free_port(), "");
     let log = dir.path().join("daemon.log");
     let start_daemon = || {
         slawatch(&["run", "--config", &config])
@@ -114,8 +75,7 @@ async fn breach_only_the_events_export_reveals(kill: bool) {
             .env("RUST_LOG", "info")
             .stdout(Stdio::null())
             .stderr(std::fs::OpenOptions::new().create(true).append(true).open(&log).unwrap())
-            .spawn()
-            .unwrap()
+            .start()
     };
     let mut daemon = start_daemon();
     if kill {
@@ -220,7 +180,7 @@ async fn sigterm_stops_run_and_run_once_within_ten_seconds_while_zendesk_makes_t
     for (limit, args) in phases {
         let sim = rate_limited_world(limit).await;
         let dir = tempfile::tempdir().unwrap();
-        let config = config(dir.path(), &sim, "");
+        let config = daemon_config(dir.path(), &sim, free_port(), "");
         let log = dir.path().join("daemon.log");
         let mut command = slawatch(args);
         let mut daemon = command
@@ -229,8 +189,7 @@ async fn sigterm_stops_run_and_run_once_within_ten_seconds_while_zendesk_makes_t
             .env("RUST_LOG", "info")
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .unwrap();
+            .start();
         eventually("a request refused with 429", &log, || {
             std::fs::read_to_string(&log).unwrap_or_default().contains("rate limited")
         })
@@ -252,7 +211,7 @@ async fn sigterm_stops_run_and_run_once_within_ten_seconds_while_zendesk_makes_t
 async fn run_once_that_cannot_become_current_exits_3_naming_what_it_waited_for() {
     let sim = rate_limited_world(2).await;
     let dir = tempfile::tempdir().unwrap();
-    let config = config(dir.path(), &sim, "");
+    let config = daemon_config(dir.path(), &sim, free_port(), "");
     let started = Instant::now();
     let out = slawatch(&["run", "--once", "--max-wait", "2s", "--config", &config])
         .env("SIM_SLACK_ONCALL", "http://127.0.0.1:9/unreachable")
@@ -273,15 +232,14 @@ async fn sigterm_stops_run_within_ten_seconds_while_deliveries_back_off() {
     // the delivery worker backs off, and SIGTERM ends its wait.
     let sim = world_with_a_sev1_ticket_created(3300).await;
     let dir = tempfile::tempdir().unwrap();
-    let config = config(dir.path(), &sim, "");
+    let config = daemon_config(dir.path(), &sim, free_port(), "");
     let log = dir.path().join("daemon.log");
     let mut daemon = slawatch(&["run", "--config", &config])
         .env("SIM_SLACK_ONCALL", "http://127.0.0.1:9/refused")
         .env("RUST_LOG", "info")
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
+        .start();
     eventually("a delivery failing and backing off", &log, || {
         std::fs::read_to_string(&log)
             .unwrap_or_default()
