@@ -7,6 +7,10 @@
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
+#[path = "common/memory.rs"]
+mod memory;
+use memory::rss_kib;
+
 use std::time::{Duration, Instant};
 
 use serde_json::json;
@@ -64,17 +68,6 @@ fn event_page(first: u64) -> String {
         })
         .collect();
     json!({"ticket_events": events, "end_time": T0 + 200_000, "end_of_stream": false, "count": PAGE}).to_string()
-}
-
-fn rss_kib(field: &str) -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with(field))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
 }
 
 fn main() {

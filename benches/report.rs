@@ -15,6 +15,10 @@
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
+#[path = "common/memory.rs"]
+mod memory;
+use memory::rss_kib;
+
 use std::hint::black_box;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -147,17 +151,6 @@ fn row(rng: &mut Rng, index: u64, total: u64) -> KpiRow {
             count: customer_count,
         },
     }
-}
-
-fn rss_kib(field: &str) -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with(field))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
 }
 
 /// Resident now and the process's peak, in MiB.

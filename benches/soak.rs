@@ -34,6 +34,10 @@
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
+#[path = "common/memory.rs"]
+mod memory;
+use memory::rss_kib;
+
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -299,17 +303,6 @@ fn audit(id: u64, at: Timestamp, step: Step) -> Value {
     };
     json!({"id": audit_id, "ticket_id": id, "timestamp": at, "updater_id": updater, "via": via, "event_type": "Audit",
            "child_events": children})
-}
-
-fn rss_kib(field: &str) -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with(field))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
 }
 
 /// Bytes the files under `dir` take on the disk (allocated blocks, as `du` counts them).
