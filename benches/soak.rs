@@ -24,7 +24,8 @@
 //!
 //! `SLAWATCH_SOAK_TICKETS_PER_YEAR` (200,000), `SLAWATCH_SOAK_DAYS` (730),
 //! `SLAWATCH_SOAK_RETAIN_DAYS` (400, the default `[store] retain_closed`; at least 32),
-//! `SLAWATCH_SOAK_COMPACT_EVERY` (compact every 1 simulated day), `SLAWATCH_SOAK_EVERY` (print
+//! `SLAWATCH_SOAK_COMPACT_EVERY` (compact every 1 simulated day), `SLAWATCH_SOAK_STORE` (a new
+//! directory for the store, kept afterwards), `SLAWATCH_SOAK_EVERY` (print
 //! every 30 days) and `SLAWATCH_BENCH_CACHE_MB` (16, the default store cache) change the run.
 //! Quick run: `SLAWATCH_SOAK_TICKETS_PER_YEAR=20000 SLAWATCH_SOAK_DAYS=120
 //! SLAWATCH_SOAK_RETAIN_DAYS=40 cargo bench --bench soak`.
@@ -38,7 +39,7 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 mod memory;
 use memory::rss_kib;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
@@ -346,7 +347,8 @@ fn main() {
     let traffic = Traffic { per_year };
 
     let dir = tempfile::tempdir().expect("temp dir");
-    let store_path = dir.path().join("store");
+    // SLAWATCH_SOAK_STORE keeps the store for a look afterwards (`slawatch compact-store` on it).
+    let store_path = std::env::var_os("SLAWATCH_SOAK_STORE").map_or_else(|| dir.path().join("store"), PathBuf::from);
     let mut config = Config::defaults();
     config.store.cache_bytes = cache_mb << 20;
     config.store.retain_closed = Duration::from_secs(retain_days * DAY as u64);
@@ -625,15 +627,17 @@ fn census(path: &Path, cache_bytes: u64) {
     }
     let on_disk = db.size_on_disk().expect("size");
     drop(db);
+    let read_peak = mib(rss_kib("VmHWM:"));
     let start = Instant::now();
     let rewritten = slawatch::store::rewrite(path, cache_bytes).expect("compact-store");
     println!(
-        "live keys and values {:.1} MB; sled size on disk after reopening {:.1} MB; rewritten by compact-store \
-         {:.1} MB ({} keys, {:.1} s)",
+        "live keys and values {:.1} MB; sled size on disk after reopening {:.1} MB (peak RSS after reading it all \
+         {read_peak:.1} MiB); rewritten by compact-store {:.1} MB ({} keys, {:.1} s; peak RSS then {:.1} MiB)",
         live as f64 / 1e6,
         on_disk as f64 / 1e6,
         rewritten.bytes_after as f64 / 1e6,
         rewritten.keys,
-        start.elapsed().as_secs_f64()
+        start.elapsed().as_secs_f64(),
+        mib(rss_kib("VmHWM:"))
     );
 }

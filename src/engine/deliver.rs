@@ -69,6 +69,11 @@ enum Plan {
     Later,
 }
 
+/// The earlier of a wake-up instant so far (if any) and `at`.
+pub(super) fn earliest(next: Option<i64>, at: i64) -> Option<i64> {
+    Some(next.map_or(at, |next| next.min(at)))
+}
+
 fn channel_words(kind: Option<ChannelKind>, channel: &str) -> String {
     match kind {
         Some(ChannelKind::Slack) => format!("Slack ({channel})"),
@@ -249,7 +254,7 @@ impl Engine {
                 continue;
             };
             if !delivery.is_due(self.clock.now_ms()) {
-                next = next.min(Some(delivery.next_attempt_ms)).or(Some(delivery.next_attempt_ms));
+                next = earliest(next, delivery.next_attempt_ms);
                 continue;
             }
             let now = self.clock.now();
@@ -267,7 +272,7 @@ impl Engine {
                 }
                 Plan::Later => {
                     let at = retry::due_ms(self.clock.now_ms(), Duration::from_secs(60));
-                    next = next.min(Some(at)).or(Some(at));
+                    next = earliest(next, at);
                     self.mark(&alert.key, channel, |d| d.next_attempt_ms = at)?;
                     continue;
                 }
@@ -317,7 +322,7 @@ impl Engine {
                     } else {
                         // A channel that is down is waited for, however long: the alert goes out when it is back.
                         tracing::warn!(ticket = alert.ticket_id, alert = %alert.key, channel, error = %error.message, attempts, "delivery failed; will retry");
-                        next = next.min(Some(at)).or(Some(at));
+                        next = earliest(next, at);
                     }
                     self.mark(&alert.key, channel, |d| {
                         d.record_failure(attempts, at, error.permanent, now_ms, &error.message)

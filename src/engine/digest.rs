@@ -6,6 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::deliver::earliest;
 use super::poll::{Engine, EngineError};
 use crate::config::ChannelKind;
 use crate::kpi::digest::{firings_back, next_firing, BreachedTicket, Digest};
@@ -22,10 +23,6 @@ const MISSED_PERIODS: usize = 53;
 
 /// How often a digest whose period's facts are not all in yet is looked at again.
 const FACTS_WAIT_MS: i64 = 60_000;
-
-fn earliest(a: Option<i64>, b: i64) -> Option<i64> {
-    Some(a.map_or(b, |a| a.min(b)))
-}
 
 impl Engine {
     /// Records the digests owed for the firings up to now that are not recorded yet (one a
