@@ -254,6 +254,8 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }),
         Command::CompactStore(arg) => load(arg).map(|c| {
+            // Its steps and warnings (an old store left beside the new one) go to the log.
+            init_logs(c.log.json, &c.log.level);
             report(
                 slawatch::store::rewrite(&c.store.path, c.store.cache_bytes)
                     .map_err(Into::into)

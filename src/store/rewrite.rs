@@ -94,15 +94,16 @@ pub fn rewrite(path: &Path, cache_bytes: u64) -> Result<Rewritten, StoreError> {
         keys += in_batch as u64;
     }
     copy.flush()?;
-    let (expected, found) = (old.checksum()?, copy.checksum()?);
-    if expected != found {
+    tracing::info!(keys, copy = %copy_path.display(), "store copied; checking the copy against it");
+    if let Some(difference) = first_difference(&old, &copy)? {
         return Err(StoreError::Open {
             path: copy_path,
-            message: format!("the copy's checksum {found:08x} differs from the store's {expected:08x}; the store is left as it was"),
+            message: format!("the copy differs from the store {difference}; the store is left as it was"),
         });
     }
     let bytes_before = old.size_on_disk()?;
     let bytes_after = copy.size_on_disk()?;
+    tracing::info!("the copy matches the store; swapping it in");
     drop(copy);
     // `old` stays open (its lock held) until the copy is in place.
     rustix::fs::renameat_with(
@@ -113,6 +114,7 @@ pub fn rewrite(path: &Path, cache_bytes: u64) -> Result<Rewritten, StoreError> {
         rustix::fs::RenameFlags::EXCHANGE,
     )
     .map_err(|e| io_error(path, e.into()))?;
+    tracing::info!("swapped; removing the old store");
     drop(old);
     // Done: a daemon started since may be removing the old store too.
     if let Err(e) = remove_leftover(path) {
@@ -123,6 +125,35 @@ pub fn rewrite(path: &Path, cache_bytes: u64) -> Result<Rewritten, StoreError> {
         bytes_after,
         keys,
     })
+}
+
+/// Where `copy` first fails to hold exactly `old`'s trees, keys and values (`None`: nowhere), read
+/// side by side. Not sled's `Db::checksum`: that kept every page it read in memory until it
+/// finished (1.4 GiB for a 700 MB store, against 300 MiB for this).
+fn first_difference(old: &sled::Db, copy: &sled::Db) -> Result<Option<String>, StoreError> {
+    let (mut names, mut copied) = (old.tree_names(), copy.tree_names());
+    names.sort();
+    copied.sort();
+    if names != copied {
+        return Ok(Some("in the trees it has".into()));
+    }
+    for name in names {
+        let (from, to) = (old.open_tree(&name)?, copy.open_tree(&name)?);
+        let mut written = to.iter();
+        for entry in from.iter() {
+            let same = match (entry?, written.next().transpose()?) {
+                ((key, value), Some((copied_key, copied_value))) => key == copied_key && value == copied_value,
+                (_, None) => false,
+            };
+            if !same {
+                return Ok(Some(format!("in tree {}", String::from_utf8_lossy(&name))));
+            }
+        }
+        if written.next().is_some() {
+            return Ok(Some(format!("in tree {}", String::from_utf8_lossy(&name))));
+        }
+    }
+    Ok(None)
 }
 
 #[cfg(test)]
@@ -212,5 +243,44 @@ mod tests {
         std::fs::write(rewrite_path(&path).join("db"), b"partial").unwrap();
         drop(Store::open(&path, 1 << 20).unwrap());
         assert!(!rewrite_path(&path).exists());
+    }
+
+    #[test]
+    fn a_copy_that_lacks_a_key_or_a_tree_or_holds_another_value_or_key_is_caught() {
+        let db = |entries: &[(&str, &str, &str)]| {
+            let db = sled::Config::new().temporary(true).open().unwrap();
+            for (tree, key, value) in entries {
+                db.open_tree(tree).unwrap().insert(key, *value).unwrap();
+            }
+            db
+        };
+        let old = db(&[("tickets", "1", "a"), ("tickets", "2", "b"), ("meta", "cursor", "9")]);
+        assert_eq!(
+            first_difference(&old, &db(&[("tickets", "1", "a"), ("tickets", "2", "b"), ("meta", "cursor", "9")])).unwrap(),
+            None
+        );
+        let differs = |copy: &[(&str, &str, &str)]| first_difference(&old, &db(copy)).unwrap();
+        assert_eq!(
+            differs(&[("tickets", "1", "a"), ("meta", "cursor", "9")]).as_deref(),
+            Some("in tree tickets")
+        );
+        assert_eq!(
+            differs(&[("tickets", "1", "a"), ("tickets", "2", "c"), ("meta", "cursor", "9")]).as_deref(),
+            Some("in tree tickets")
+        );
+        assert_eq!(
+            differs(&[
+                ("tickets", "1", "a"),
+                ("tickets", "2", "b"),
+                ("tickets", "3", "c"),
+                ("meta", "cursor", "9")
+            ])
+            .as_deref(),
+            Some("in tree tickets")
+        );
+        assert_eq!(
+            differs(&[("tickets", "1", "a"), ("tickets", "2", "b")]).as_deref(),
+            Some("in the trees it has")
+        );
     }
 }
