@@ -32,17 +32,44 @@ pub(super) fn rewrite_path(path: &Path) -> PathBuf {
     path.with_file_name(name)
 }
 
-/// Removes what a rewrite left beside the store. Only called with the store held open.
+/// Removes what a rewrite left beside the store. Only called with the store's lock held: the
+/// next holder may be writing a copy there.
 pub(super) fn remove_leftover(path: &Path) -> Result<(), StoreError> {
     let leftover = rewrite_path(path);
     match std::fs::remove_dir_all(&leftover) {
         Ok(()) => {
-            tracing::info!(path = %leftover.display(), "removed what an earlier store rewrite left");
+            tracing::info!(path = %leftover.display(), "removed what a store rewrite left beside the store");
             Ok(())
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(io_error(&leftover, e)),
     }
+}
+
+/// How often (100 ms apart) the freed store's lock is tried: sled's threads may hold its
+/// file a moment after it is dropped.
+const LOCK_ATTEMPTS: u32 = 20;
+
+/// Removes what a rewrite left beside the store while holding the store's lock (sled's own:
+/// an exclusive `flock` on `<path>/db`); `false` if someone else holds the store.
+fn remove_leftover_if_unheld(path: &Path, attempts: u32) -> Result<bool, StoreError> {
+    let db = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path.join("db"))
+        .map_err(|e| io_error(path, e))?;
+    for attempt in 1..=attempts {
+        match rustix::fs::flock(&db, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
+            Ok(()) => {
+                remove_leftover(path)?;
+                return Ok(true);
+            }
+            Err(rustix::io::Errno::WOULDBLOCK) if attempt < attempts => std::thread::sleep(std::time::Duration::from_millis(100)),
+            Err(rustix::io::Errno::WOULDBLOCK) => return Ok(false),
+            Err(e) => return Err(io_error(path, e.into())),
+        }
+    }
+    Ok(false)
 }
 
 fn io_error(path: &Path, e: std::io::Error) -> StoreError {
@@ -114,11 +141,20 @@ pub fn rewrite(path: &Path, cache_bytes: u64) -> Result<Rewritten, StoreError> {
         rustix::fs::RenameFlags::EXCHANGE,
     )
     .map_err(|e| io_error(path, e.into()))?;
+    // The exchange reaches the disk before anything is removed.
+    let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::File::open(parent)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| io_error(parent, e))?;
     tracing::info!("swapped; removing the old store");
     drop(old);
-    // Done: a daemon started since may be removing the old store too.
-    if let Err(e) = remove_leftover(path) {
-        tracing::warn!(error = %e, "the old store is left beside the new one; the daemon removes it when it starts");
+    // `<path>` is the copy now, and nobody holds it: whoever opens it next (a daemon, another
+    // compact-store) removes what is beside it and may start writing there. So the old store
+    // is only removed under `<path>`'s lock, or left to whoever holds it.
+    match remove_leftover_if_unheld(path, LOCK_ATTEMPTS) {
+        Ok(true) => {}
+        Ok(false) => tracing::info!("the store is in use again: whoever holds it removes the old store beside it"),
+        Err(e) => tracing::warn!(error = %e, "the old store is left beside the new one; the daemon removes it when it starts"),
     }
     Ok(Rewritten {
         bytes_before,
@@ -282,5 +318,20 @@ mod tests {
             differs(&[("tickets", "1", "a"), ("tickets", "2", "b")]).as_deref(),
             Some("in the trees it has")
         );
+    }
+
+    #[test]
+    fn the_old_store_is_only_removed_by_whoever_holds_the_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store");
+        let store = Store::open(&path, 1 << 20).unwrap();
+        // As after an exchange: the old store beside the new one, which someone else now holds
+        // (and may be writing its own copy beside).
+        std::fs::create_dir(rewrite_path(&path)).unwrap();
+        assert!(!remove_leftover_if_unheld(&path, 1).unwrap());
+        assert!(rewrite_path(&path).exists());
+        drop(store);
+        assert!(remove_leftover_if_unheld(&path, LOCK_ATTEMPTS).unwrap());
+        assert!(!rewrite_path(&path).exists());
     }
 }
