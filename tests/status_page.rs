@@ -203,6 +203,13 @@ fn browser() -> Option<PathBuf> {
     found
 }
 
+/// Where the browser tests keep their screenshots and DOMs: `target/status-page/`.
+fn artifacts() -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).parent().unwrap().join("status-page");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
 fn browser_required() -> bool {
     std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false" && v != "0")
         || std::env::var("SLAWATCH_REQUIRE_BROWSER").is_ok_and(|v| v == "1")
@@ -317,8 +324,7 @@ async fn in_a_real_browser_the_countdowns_move_and_the_rows_are_those_of_status(
     assert_eq!(breached_in_status, [w.breached]);
     assert_eq!(running_in_status, [w.soon, w.later]);
 
-    let artifacts = Path::new(env!("CARGO_TARGET_TMPDIR")).parent().unwrap().join("status-page");
-    std::fs::create_dir_all(&artifacts).unwrap();
+    let artifacts = artifacts();
     let url = format!("{}/?token={TOKEN}", w.base);
     let shots = [artifacts.join("status-page-1.png"), artifacts.join("status-page-2.png")];
     let (chromium_1, url_1, shot_1) = (chromium.clone(), url.clone(), shots[0].clone());
@@ -427,8 +433,7 @@ async fn in_a_real_browser_a_failing_check_is_shown_failing_with_its_reason() {
     let detail = readyz["poll"]["detail"].as_str().unwrap().to_string();
     assert!(detail.contains("401 Unauthorized"), "{readyz:#}");
 
-    let artifacts = Path::new(env!("CARGO_TARGET_TMPDIR")).parent().unwrap().join("status-page");
-    std::fs::create_dir_all(&artifacts).unwrap();
+    let artifacts = artifacts();
     let shot = artifacts.join("status-page-not-ready.png");
     let url = format!("{}/?token={TOKEN}", w.base);
     let dom = tokio::task::spawn_blocking(move || load(&chromium, &url, &shot)).await.unwrap();

@@ -174,19 +174,14 @@ fn first_difference(old: &sled::Db, copy: &sled::Db) -> Result<Option<String>, S
         return Ok(Some("in the trees it has".into()));
     }
     for name in names {
-        let (from, to) = (old.open_tree(&name)?, copy.open_tree(&name)?);
-        let mut written = to.iter();
-        for entry in from.iter() {
-            let same = match (entry?, written.next().transpose()?) {
-                ((key, value), Some((copied_key, copied_value))) => key == copied_key && value == copied_value,
-                (_, None) => false,
-            };
-            if !same {
-                return Ok(Some(format!("in tree {}", String::from_utf8_lossy(&name))));
+        let (mut read, mut written) = (old.open_tree(&name)?.iter(), copy.open_tree(&name)?.iter());
+        loop {
+            // Entry by entry, to the end of both: a key missing, added or changed on either side differs.
+            match (read.next().transpose()?, written.next().transpose()?) {
+                (None, None) => break,
+                (entry, copied) if entry == copied => {}
+                _ => return Ok(Some(format!("in tree {}", String::from_utf8_lossy(&name)))),
             }
-        }
-        if written.next().is_some() {
-            return Ok(Some(format!("in tree {}", String::from_utf8_lossy(&name))));
         }
     }
     Ok(None)
