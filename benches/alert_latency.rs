@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use slawatch::clock::Clock;
 use slawatch::config::{ChannelKind, Config};
-use slawatch::engine::poll::Engine;
+use slawatch::engine::Engine;
 use slawatch::sim::slack::SimSlack;
 use slawatch::sim::zendesk::{NewTicket, SimOptions, SimZendesk};
 use slawatch::store::Store;

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use slawatch::clock::Clock;
 use slawatch::config::Config;
-use slawatch::engine::poll::Engine;
+use slawatch::engine::Engine;
 use slawatch::store::{Cursors, Store};
 use slawatch::zendesk::client::{Auth, ClientOptions, ZendeskClient};
 use slawatch::zendesk::models::{EventPage, Ticket, TicketEvent, TicketPage};

@@ -24,7 +24,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use slawatch::config::Config;
-use slawatch::kpi::{self, KpiRow, Outcome, Report, ReportBuilder, Satisfaction, Waits};
+use slawatch::kpi::{KpiRow, Outcome, Report, ReportBuilder, Satisfaction, Waits};
 use slawatch::sla::time::Timestamp;
 use slawatch::store::{OrganizationRecord, Store};
 
@@ -189,7 +189,7 @@ fn rate(rows: u64, elapsed: Duration) -> String {
 /// Times one `kpi::report` and checks it counted `expected` tickets.
 fn timed_report(config: &Config, store: &Store, from: Timestamp, to: Timestamp, expected: u64) -> (Report, Duration) {
     let start = Instant::now();
-    let report = kpi::report(config, store, from, to, NOW).expect("report");
+    let report = slawatch::engine::kpis::report(config, store, from, to, NOW).expect("report");
     let elapsed = start.elapsed();
     assert_eq!(report.tickets_created, expected);
     (black_box(report), elapsed)
@@ -374,7 +374,7 @@ fn reopened(path: &Path) {
     );
     let mut rows = Vec::with_capacity(tickets as usize);
     rows.extend(store.kpi_rows(FROM, TO).map(|row| row.expect("row")));
-    let organizations = kpi::organization_names(&store).expect("organizations");
+    let organizations = slawatch::engine::kpis::organization_names(&store).expect("organizations");
     let start = Instant::now();
     let mut builder = ReportBuilder::new(&config, &organizations, FROM, TO, NOW);
     for row in &rows {

@@ -46,7 +46,7 @@ use serde_json::{json, Value};
 use slawatch::clock::Clock;
 use slawatch::config::Config;
 use slawatch::engine::alerts::AlertReport;
-use slawatch::engine::poll::Engine;
+use slawatch::engine::Engine;
 use slawatch::sla::time::{format_rfc3339, Timestamp};
 use slawatch::store::{AgentRecord, Cursors, OrganizationRecord, Store, UserRecord};
 use slawatch::zendesk::client::{Auth, ClientOptions, ZendeskClient};
@@ -564,7 +564,7 @@ fn main() {
         .filter(|&id| !traffic.deleted_by(id, end))
         .count() as u64;
     let start = Instant::now();
-    let report = slawatch::kpi::report(&engine.config, &engine.store, from, end, clock.now()).expect("report");
+    let report = slawatch::engine::kpis::report(&engine.config, &engine.store, from, end, clock.now()).expect("report");
     println!(
         "KPI report {} .. {} in {:.2} s: {} tickets created (simulated, not deleted: {expected}); first response (met, breached, running, n/a) {:?}, resolution {:?}",
         &format_rfc3339(from)[..10],
@@ -579,7 +579,7 @@ fn main() {
     // compactions), only those left open stay.
     let old_to = end - (retain_days as Timestamp + compact_every) * DAY - LIFE;
     if old_to > T0 {
-        let old = slawatch::kpi::report(&engine.config, &engine.store, T0, old_to, clock.now()).expect("report");
+        let old = slawatch::engine::kpis::report(&engine.config, &engine.store, T0, old_to, clock.now()).expect("report");
         let created = traffic.first_from(old_to) - 1;
         let left_open = (1..=created).filter(|&id| Traffic::left_open(id)).count();
         println!(

@@ -10,7 +10,7 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 use std::time::Instant;
 
 use slawatch::config::Config;
-use slawatch::engine::apply::Directory;
+use slawatch::engine::directory::Directory;
 use slawatch::engine::status::open_tickets;
 use slawatch::sla::clock::{Event, Role};
 use slawatch::store::{Cursors, Store, StoredEvent, TicketRecord};

@@ -25,7 +25,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::clock::Clock;
 use crate::config::{ChannelKind, Config};
-use crate::engine::poll::Engine;
+use crate::engine::Engine;
 use crate::github::client::{GithubClient, GithubOptions};
 use crate::sim::github::{IssueView, SimGithub};
 use crate::sim::slack::SimSlack;

@@ -16,4 +16,5 @@ pub mod retry;
 pub mod sim;
 pub mod sla;
 pub mod store;
+pub mod sync;
 pub mod zendesk;

@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand};
 
 use slawatch::cli;
 use slawatch::config::Config;
-use slawatch::engine::poll::EngineError;
+use slawatch::engine::EngineError;
 
 /// SLA clocks, breach warnings and engineering escalation for a support team on Zendesk.
 #[derive(Parser)]

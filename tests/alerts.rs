@@ -5,7 +5,7 @@
 mod common;
 
 use common::{t, titles, Harness, ANSWER, SUPPORT_ONLY};
-use slawatch::engine::poll::Engine;
+use slawatch::engine::Engine;
 use slawatch::store::AlertStatus;
 
 /// Runs the daemon's two loops in virtual time until `until`: a poll every ten minutes,

@@ -5,8 +5,8 @@ mod common;
 
 use common::{client, reopen, Harness, ANSWER};
 use serde_json::{json, Map, Value};
-use slawatch::engine::poll::Engine;
 use slawatch::engine::status::open_tickets;
+use slawatch::engine::Engine;
 use slawatch::sim::zendesk::NewTicket;
 use slawatch::sla::clock::ClockState;
 use slawatch::sla::policy::Metric;

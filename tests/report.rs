@@ -101,7 +101,7 @@ impl World {
 
     fn report(&self, now: &str) -> Value {
         let config = &self.h.engine.config;
-        let report = slawatch::kpi::report(config, &self.h.engine.store, t(FROM), t(TO), t(now)).unwrap();
+        let report = slawatch::engine::kpis::report(config, &self.h.engine.store, t(FROM), t(TO), t(now)).unwrap();
         serde_json::to_value(report).unwrap()
     }
 }
@@ -249,7 +249,7 @@ async fn a_running_clock_counts_as_breached_once_the_facts_reach_past_its_deadli
 async fn each_format_reads_the_same_report() {
     let w = november().await;
     let config = &w.h.engine.config;
-    let report = slawatch::kpi::report(config, &w.h.engine.store, t(FROM), t(TO), t(NOW)).unwrap();
+    let report = slawatch::engine::kpis::report(config, &w.h.engine.store, t(FROM), t(TO), t(NOW)).unwrap();
     insta::assert_snapshot!("november_md", render(&report, Format::Markdown));
     insta::assert_snapshot!("november_csv", render(&report, Format::Csv));
     insta::assert_snapshot!("november_json", render(&report, Format::Json));

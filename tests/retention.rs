@@ -7,7 +7,7 @@ use common::{t, Harness, ANSWER, SUPPORT_ONLY};
 use slawatch::engine::status::open_tickets;
 
 fn report_count(h: &Harness, from: &str, to: &str) -> u64 {
-    let report = slawatch::kpi::report(&h.engine.config, &h.engine.store, t(from), t(to), h.clock.now()).unwrap();
+    let report = slawatch::engine::kpis::report(&h.engine.config, &h.engine.store, t(from), t(to), h.clock.now()).unwrap();
     report.tickets_created
 }
 

@@ -13,8 +13,8 @@ use axum::{Json, Router};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::engine::poll::Engine;
 use crate::engine::status::open_tickets;
+use crate::engine::Engine;
 
 mod auth;
 mod page;
@@ -101,7 +101,8 @@ async fn report(State(engine): State<Arc<Engine>>, Query(range): Query<Range>) -
         return (StatusCode::BAD_REQUEST, "from must be before to\n").into_response();
     }
     let now = engine.clock.now();
-    let work = tokio::task::spawn_blocking(move || crate::kpi::report(&engine.config, &engine.store, range.from, range.to, now)).await;
+    let work =
+        tokio::task::spawn_blocking(move || crate::engine::kpis::report(&engine.config, &engine.store, range.from, range.to, now)).await;
     match work {
         Ok(Ok(report)) => Json(report).into_response(),
         Ok(Err(error)) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{error}\n")).into_response(),

@@ -17,7 +17,7 @@ use rand::RngCore;
 use serde::Serialize;
 
 use crate::config::Config;
-use crate::engine::poll::Engine;
+use crate::engine::Engine;
 use crate::sla::time::Timestamp;
 
 const TEMPLATE: &str = include_str!("page.html");

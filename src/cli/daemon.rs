@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 
 use crate::config::{ChannelKind, Config, ZendeskConfig};
 use crate::engine::directory::load_directory;
-use crate::engine::poll::Engine;
 use crate::engine::status::{open_tickets, render_table, TicketStatus};
+use crate::engine::Engine;
 use crate::store::{Store, StoreError};
 use crate::zendesk::client::{Auth, ClientOptions, ZendeskClient};
 
@@ -263,7 +263,7 @@ pub async fn report(config: Config, from: i64, to: i64) -> anyhow::Result<crate:
                  the figures below may be stale; `slawatch run` brings them up to date at its start"
             );
         }
-        Ok(crate::kpi::report(&config, store, from, to, clock_from_env()?.now())?)
+        Ok(crate::engine::kpis::report(&config, store, from, to, clock_from_env()?.now())?)
     })
     .await
 }

@@ -5,8 +5,9 @@
 
 use std::time::Duration;
 
-use super::apply::{apply_live, clocks_and_kpi, facts_complete, mark_deleted, unknown_authors, Directory};
-use super::poll::{Engine, EngineError};
+use super::apply::{apply_live, clocks_and_kpi, facts_complete, mark_deleted, unknown_authors};
+use super::directory::Directory;
+use super::engine::{Engine, EngineError};
 use crate::config::NoteMode;
 use crate::notify::message::AlertKind;
 use crate::retry::Backoff;

@@ -1,44 +1,16 @@
 //! Turning what the exports say into ticket records, and records into the
 //! facts the clocks read. No I/O: the poll cycle feeds it pages.
 
-use std::collections::HashMap;
-use std::sync::Arc;
-
 use serde_json::Value;
 
+use super::directory::Directory;
 use crate::config::{Config, CustomerMapping, SeverityMapping};
 use crate::kpi::{KpiRow, RowInputs};
-use crate::sla::clock::{Event, Role, TicketClocks, TicketFacts};
+use crate::sla::clock::{Event, TicketClocks, TicketFacts};
 use crate::sla::policy::Customer;
 use crate::sla::time::Timestamp;
 use crate::store::{KpiChange, OrganizationRecord, SeverityInputs, StoredEvent, TicketRecord};
 use crate::zendesk::models::{Change, Comment, Ticket, TicketEvent};
-
-/// Who is who: the roles known (every listed agent and admin, and users looked up live), names,
-/// and organizations by id. Each part is shared, so a copy is cheap and a refresh swaps it whole.
-#[derive(Debug, Default, Clone)]
-pub struct Directory {
-    pub roles: Arc<HashMap<u64, Role>>,
-    pub names: Arc<HashMap<u64, String>>,
-    pub organizations: Arc<HashMap<u64, OrganizationRecord>>,
-}
-
-impl Directory {
-    /// A user's role when known: listed as an agent, or looked up.
-    pub fn known_role(&self, user: u64) -> Option<Role> {
-        self.roles.get(&user).copied()
-    }
-
-    /// A user's role, taking one neither listed nor looked up for a customer (the agent listing
-    /// names every agent; an agent added since it was read is looked up before an alert).
-    pub fn role(&self, user: u64) -> Role {
-        self.known_role(user).unwrap_or(Role::EndUser)
-    }
-
-    pub fn is_agent(&self, user: u64) -> bool {
-        self.known_role(user).is_some_and(Role::is_agent)
-    }
-}
 
 /// Where a ticket's snapshot came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -537,6 +509,7 @@ pub fn unknown_authors(record: &TicketRecord, directory: &Directory) -> Vec<u64>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sla::clock::Role;
 
     #[test]
     fn a_comment_stored_under_another_role_is_the_same_comment() {

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tracing::Instrument;
 
-use super::poll::{Engine, EngineError};
+use super::engine::{Engine, EngineError};
 use crate::config::Config;
 
 /// Everything that decides a stored ticket's clocks and KPI row: the resolved policy as

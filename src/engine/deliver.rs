@@ -9,8 +9,8 @@ use std::time::Duration;
 use tracing::Instrument;
 
 use super::alerts::{AlertReport, NOTE_CHANNEL};
-use super::apply::Directory;
-use super::poll::{Engine, EngineError};
+use super::directory::Directory;
+use super::engine::{Engine, EngineError};
 use super::status::clock_display;
 use crate::config::ChannelKind;
 use crate::notify::message::{AlertMessage, Render, TicketLine};

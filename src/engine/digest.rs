@@ -7,10 +7,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::deliver::earliest;
-use super::poll::{Engine, EngineError};
+use super::engine::{Engine, EngineError};
+use super::kpis::organization_names;
 use crate::config::ChannelKind;
 use crate::kpi::digest::{firings_back, next_firing, BreachedTicket, Digest};
-use crate::kpi::{organization_names, ReportBuilder};
+use crate::kpi::ReportBuilder;
 use crate::retry::{self, Backoff};
 use crate::store::{Delivery, DigestRecord};
 use crate::zendesk::client::ZendeskError;
@@ -66,7 +67,7 @@ impl Engine {
 
     /// The digest of a record, from the store as it is now.
     fn render_digest(&self, record: &DigestRecord) -> Result<(serde_json::Value, serde_json::Value), EngineError> {
-        let now = crate::kpi::known_through(&self.store, self.clock.now())?;
+        let now = crate::engine::kpis::known_through(&self.store, self.clock.now())?;
         let organizations = organization_names(&self.store)?;
         let mut current =
             ReportBuilder::new(&self.config, &organizations, record.from, record.fired_at, now).keep_breaches(LISTED_BREACHES);

@@ -1,17 +1,37 @@
-//! Who is who: agents and organizations listed from Zendesk (each list saved as it completes),
-//! users looked up live when an alert depends on their role, and the tickets a change in
-//! either re-evaluates.
+//! Who is who: the roles known (listed agents and admins, users looked up live), names, and
+//! organizations, as the store last saved them. Refreshing them from Zendesk is `refresh.rs`.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::apply::{customer_of_organization, Directory};
-use super::poll::{lock, Engine, EngineError};
-use crate::sla::clock::{Event, Role};
-use crate::sla::policy::Customer;
-use crate::store::{AgentRecord, OrganizationRecord, Store, StoreError, UserRecord};
-use crate::zendesk::client::{Pacing, ZendeskError};
-use crate::zendesk::models::User;
+use crate::sla::clock::Role;
+use crate::store::{OrganizationRecord, Store, StoreError};
+
+/// Who is who: the roles known (every listed agent and admin, and users looked up live), names,
+/// and organizations by id. Each part is shared, so a copy is cheap and a refresh swaps it whole.
+#[derive(Debug, Default, Clone)]
+pub struct Directory {
+    pub roles: Arc<HashMap<u64, Role>>,
+    pub names: Arc<HashMap<u64, String>>,
+    pub organizations: Arc<HashMap<u64, OrganizationRecord>>,
+}
+
+impl Directory {
+    /// A user's role when known: listed as an agent, or looked up.
+    pub fn known_role(&self, user: u64) -> Option<Role> {
+        self.roles.get(&user).copied()
+    }
+
+    /// A user's role, taking one neither listed nor looked up for a customer (the agent listing
+    /// names every agent; an agent added since it was read is looked up before an alert).
+    pub fn role(&self, user: u64) -> Role {
+        self.known_role(user).unwrap_or(Role::EndUser)
+    }
+
+    pub fn is_agent(&self, user: u64) -> bool {
+        self.known_role(user).is_some_and(Role::is_agent)
+    }
+}
 
 pub fn role_of(role: &str) -> Role {
     match role {
@@ -41,157 +61,4 @@ pub fn load_directory(store: &Store) -> Result<Directory, StoreError> {
         names: Arc::new(names),
         organizations: Arc::new(organizations),
     })
-}
-
-fn agent_record(user: &User) -> AgentRecord {
-    AgentRecord {
-        id: user.id,
-        name: user.name.clone().unwrap_or_default(),
-        role: user.role.clone().unwrap_or_default(),
-    }
-}
-
-/// Whether a stored ticket's facts name `user` as an author or its submitter.
-fn involves(record: &crate::store::TicketRecord, users: &HashSet<u64>) -> bool {
-    record.submitter_id.is_some_and(|s| users.contains(&s))
-        || record
-            .events
-            .iter()
-            .any(|e| matches!(&e.event, Event::Comment { author_id, .. } if users.contains(author_id)))
-}
-
-impl Engine {
-    /// Lists agents and organizations again when the last listing is older than the refresh
-    /// interval (or when `force`d). Each list is saved as it completes; a new agent, or an
-    /// organization whose tier or contract changed, re-evaluates the tickets it touches.
-    pub async fn refresh_directory(&self, force: bool) -> Result<(), EngineError> {
-        let now = self.clock.now_ms();
-        let refresh_ms = self
-            .config
-            .zendesk
-            .as_ref()
-            .map_or(600_000, |z| z.directory_refresh.as_millis() as i64);
-        let stale = lock(&self.directory_fetched_ms).is_none_or(|at| now - at >= refresh_ms);
-        if !force && !stale {
-            return Ok(());
-        }
-
-        let agents: Vec<AgentRecord> = self.client.agents().await?.iter().map(agent_record).collect();
-        self.store.save_agents(&agents)?;
-        let changed_roles: HashSet<u64> = {
-            let mut directory = lock(&self.directory);
-            let mut roles = (*directory.roles).clone();
-            let mut names = (*directory.names).clone();
-            let mut changed = HashSet::new();
-            for agent in &agents {
-                let role = role_of(&agent.role);
-                if roles.insert(agent.id, role) != Some(role) {
-                    changed.insert(agent.id);
-                }
-                names.insert(agent.id, agent.name.clone());
-            }
-            directory.roles = Arc::new(roles);
-            directory.names = Arc::new(names);
-            changed
-        };
-        if !changed_roles.is_empty() {
-            self.reevaluate_involving(&changed_roles)?;
-        }
-
-        let organizations: Vec<OrganizationRecord> = self
-            .client
-            .organizations()
-            .await?
-            .into_iter()
-            .map(|o| OrganizationRecord {
-                id: o.id,
-                name: o.name.unwrap_or_default(),
-                tags: o.tags,
-                fields: o.organization_fields,
-            })
-            .collect();
-        self.store.save_organizations(&organizations)?;
-        let moved: Vec<u64> = {
-            let mut directory = lock(&self.directory);
-            let customer = |o: &OrganizationRecord| -> Customer { customer_of_organization(o, &self.config.customers) };
-            let moved = organizations
-                .iter()
-                .filter(|o| directory.organizations.get(&o.id).is_none_or(|old| customer(old) != customer(o)))
-                .map(|o| o.id)
-                .collect();
-            directory.organizations = Arc::new(organizations.into_iter().map(|o| (o.id, o)).collect());
-            moved
-        };
-        for org in moved {
-            let ids = self.store.tickets_of_organization(org)?;
-            if !ids.is_empty() {
-                tracing::info!(
-                    organization = org,
-                    tickets = ids.len(),
-                    "organization's tier or contract changed: its tickets re-evaluated"
-                );
-                self.reevaluate(&ids)?;
-            }
-        }
-        *lock(&self.directory_fetched_ms) = Some(now);
-        Ok(())
-    }
-
-    /// Re-evaluates the tickets (with an alert still to come or awaiting facts) whose comments or
-    /// submitter are by `users`.
-    fn reevaluate_involving(&self, users: &HashSet<u64>) -> Result<(), StoreError> {
-        let mut ids = Vec::new();
-        for record in self.store.tickets() {
-            let record = record?;
-            if (record.next_alert.is_some() || record.awaiting_events.is_some()) && involves(&record, users) {
-                ids.push(record.id);
-            }
-        }
-        if !ids.is_empty() {
-            tracing::info!(
-                users = users.len(),
-                tickets = ids.len(),
-                "new or changed agents: their tickets re-evaluated"
-            );
-            self.reevaluate(&ids)?;
-        }
-        Ok(())
-    }
-
-    /// Asks Zendesk for users whose role is not known (an agent added since the last listing, a
-    /// customer not yet looked up), saves them and merges them into the directory. A 429 is
-    /// handed back: the caller looks again later rather than assume a role.
-    pub(super) async fn look_up_users(&self, ids: &[u64]) -> Result<Directory, ZendeskError> {
-        if ids.is_empty() {
-            return Ok(self.directory());
-        }
-        let users = self.client.users_by_id(ids, Pacing::Return).await?;
-        let now = self.clock.now();
-        let records: Vec<UserRecord> = users
-            .iter()
-            .map(|u| UserRecord {
-                id: u.id,
-                name: u.name.clone().unwrap_or_default(),
-                role: u.role.clone().unwrap_or_default(),
-                looked_up_at: now,
-            })
-            .collect();
-        if let Err(error) = self.store.save_users(&records) {
-            tracing::warn!(%error, "could not save looked-up users; they are kept in memory");
-        }
-        let mut directory = lock(&self.directory);
-        let mut roles = (*directory.roles).clone();
-        let mut names = (*directory.names).clone();
-        for user in &records {
-            roles.insert(user.id, role_of(&user.role));
-            names.insert(user.id, user.name.clone());
-        }
-        // A user Zendesk no longer knows (deleted) cannot be an agent now: a customer, for this run.
-        for id in ids {
-            roles.entry(*id).or_insert(Role::EndUser);
-        }
-        directory.roles = Arc::new(roles);
-        directory.names = Arc::new(names);
-        Ok(directory.clone())
-    }
 }

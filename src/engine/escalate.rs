@@ -7,8 +7,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::apply::{clocks_of, Directory};
-use super::poll::{Engine, EngineError};
+use super::apply::clocks_of;
+use super::directory::Directory;
+use super::engine::{Engine, EngineError};
 use super::status::clock_display;
 use crate::config::{ChannelKind, EscalationConfig};
 use crate::escalate::issue::{draft, marker, matching_rule, Request};
@@ -82,7 +83,7 @@ impl Engine {
     /// under the escalation lock), so that what a poll decided meanwhile (a new request, the
     /// matching flag) is kept. A request's steps are only ever written here.
     fn save_request(&self, escalation: &EscalationRecord, index: usize) -> Result<(), StoreError> {
-        let _writing = super::poll::lock(&self.escalation_lock);
+        let _writing = crate::sync::lock(&self.escalation_lock);
         let mine = &escalation.requests[index];
         let mut stored = self.store.escalation(escalation.ticket_id)?.unwrap_or_else(|| escalation.clone());
         match stored.requests.iter_mut().find(|r| r.number == mine.number) {
@@ -99,7 +100,7 @@ impl Engine {
         let Some(config) = &self.config.escalation else { return Ok(0) };
         let now = self.clock.now();
         let mut decided = 0;
-        let _writing = super::poll::lock(&self.escalation_lock);
+        let _writing = crate::sync::lock(&self.escalation_lock);
         // A solved or closed ticket requests nothing (a store's first poll reads old tickets too).
         for record in records.iter().filter(|r| r.is_open()) {
             let request_type = config.request_type_field.and_then(|f| record.fields.get(&f)).map(String::as_str);

@@ -7,8 +7,17 @@ pub mod daemon;
 pub mod deliver;
 pub mod digest;
 pub mod directory;
+#[allow(clippy::module_inception)]
+mod engine;
 pub mod escalate;
+pub mod evaluate;
+pub mod gauges;
 pub mod health;
+pub mod kpis;
 pub mod poll;
+pub mod readiness;
+pub mod refresh;
 pub mod retention;
 pub mod status;
+
+pub use engine::{Engine, EngineError, POST_TIMEOUT};

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::poll::{Engine, EngineError};
+use super::engine::{Engine, EngineError};
 use crate::store::TicketRecord;
 
 /// Tickets read (and written) per step, under the write lock.

@@ -4,7 +4,8 @@ use serde::{Deserialize, Serialize};
 
 use chrono_tz::Tz;
 
-use super::apply::{clocks_of, facts_complete, Directory};
+use super::apply::{clocks_of, facts_complete};
+use super::directory::Directory;
 use crate::config::Config;
 use crate::notify::wording;
 use crate::sla::calendar::Schedule;

@@ -1,0 +1,152 @@
+//! The engine: the configuration, the Zendesk client, the store and the clock one daemon works
+//! with, and the locks and wake-ups its loops share. What it does lives beside it, one file a
+//! step: `poll` (the exports), `evaluate`, `alerts` (deciding), `deliver`, `escalate`,
+//! `refresh` (who is who), `digest`, `retention`, `readiness` and `gauges`.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Mutex;
+
+use tokio_util::sync::CancellationToken;
+
+use super::apply::clocks_of;
+use super::directory::{load_directory, Directory};
+use crate::clock::Clock;
+use crate::config::{ChannelKind, Config};
+use crate::github::client::GithubClient;
+use crate::sla::clock::TicketClocks;
+use crate::sla::time::Timestamp;
+use crate::store::{Store, StoreError, TicketRecord};
+use crate::sync::lock;
+use crate::zendesk::client::{ZendeskClient, ZendeskError};
+
+/// How long a webhook post may take: a post in flight at shutdown ends well within the 10 s.
+pub const POST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Zendesk(#[from] ZendeskError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// `run --once` could not bring the exports up to date within its limit.
+    #[error("the exports could not be made current within {limit}: {waiting}")]
+    NotCurrent { limit: String, waiting: String },
+}
+
+impl EngineError {
+    /// Shutdown interrupted the work: not a failure.
+    pub fn is_cancelled(&self) -> bool {
+        matches!(self, EngineError::Zendesk(ZendeskError::Cancelled))
+    }
+}
+
+pub struct Engine {
+    pub config: Config,
+    pub client: ZendeskClient,
+    pub store: Store,
+    pub clock: Clock,
+    /// Swapped whole on refresh; readers hold the one they started with.
+    pub(super) directory: Mutex<Directory>,
+    pub(super) directory_fetched_ms: Mutex<Option<i64>>,
+    pub(super) unknown_statuses: Mutex<HashSet<String>>,
+    /// Resolved alert channels: name → (kind, webhook URL).
+    pub(super) channels: BTreeMap<String, (ChannelKind, String)>,
+    pub(super) http: reqwest::Client,
+    /// Woken when new facts arrive, so the alert timer looks again.
+    pub wake: tokio::sync::Notify,
+    /// Bumped when alerts are recorded, so each channel's delivery worker looks again (a watch:
+    /// a worker busy when it moves still sees it).
+    pub(super) outbox_wake: tokio::sync::watch::Sender<u64>,
+    /// Shutdown: every loop, wait and request of the engine (and its client) ends with it.
+    pub shutdown: CancellationToken,
+    /// GitHub, when escalation is configured.
+    pub github: Option<GithubClient>,
+    /// Woken when a request for engineering is decided.
+    pub(super) escalation_wake: tokio::sync::Notify,
+    /// Held while an escalation record is read, changed and written back, by the poll and by
+    /// the escalation worker alike.
+    pub(super) escalation_lock: Mutex<()>,
+    /// Held while a ticket is read, changed and written back, by the poll and by the alert
+    /// timer alike, so neither overwrites what the other committed.
+    write_lock: Mutex<()>,
+    /// How the polls are going, for `/readyz`.
+    pub health: super::health::Health,
+    /// What `/metrics` shows; the clients count their requests here too.
+    pub metrics: std::sync::Arc<crate::metrics::Metrics>,
+}
+
+impl Engine {
+    /// An engine on an open store; the directory starts from what the store has.
+    pub fn new(config: Config, client: ZendeskClient, store: Store, clock: Clock) -> Result<Engine, StoreError> {
+        let directory = load_directory(&store)?;
+        let shutdown = CancellationToken::new();
+        let metrics = std::sync::Arc::new(crate::metrics::Metrics::new());
+        Ok(Engine {
+            config,
+            client: client.with_cancel(shutdown.clone()).with_metrics(metrics.clone()),
+            store,
+            clock,
+            directory: Mutex::new(directory),
+            directory_fetched_ms: Mutex::new(None),
+            unknown_statuses: Mutex::new(HashSet::new()),
+            channels: BTreeMap::new(),
+            http: reqwest::Client::builder().timeout(POST_TIMEOUT).build().unwrap_or_default(),
+            wake: tokio::sync::Notify::new(),
+            outbox_wake: tokio::sync::watch::Sender::new(0),
+            shutdown,
+            github: None,
+            escalation_wake: tokio::sync::Notify::new(),
+            escalation_lock: Mutex::new(()),
+            write_lock: Mutex::new(()),
+            health: Default::default(),
+            metrics,
+        })
+    }
+
+    /// Alert channels by name, with their webhook URLs (secrets, read from the environment at start).
+    pub fn with_channels(mut self, channels: BTreeMap<String, (ChannelKind, String)>) -> Engine {
+        self.channels = channels;
+        self
+    }
+
+    /// Files engineering's issues through `github`.
+    pub fn with_github(mut self, github: GithubClient) -> Engine {
+        self.github = Some(github.with_cancel(self.shutdown.clone()).with_metrics(self.metrics.clone()));
+        self
+    }
+
+    /// Ends with `shutdown` rather than a token of its own.
+    pub fn with_shutdown(mut self, shutdown: CancellationToken) -> Engine {
+        self.client = self.client.with_cancel(shutdown.clone());
+        self.github = self.github.map(|g| g.with_cancel(shutdown.clone()));
+        self.shutdown = shutdown;
+        self
+    }
+
+    pub(super) fn write_lock(&self) -> std::sync::MutexGuard<'_, ()> {
+        lock(&self.write_lock)
+    }
+
+    pub fn directory(&self) -> Directory {
+        lock(&self.directory).clone()
+    }
+
+    /// The clocks of a stored ticket at `now`.
+    pub fn clocks(&self, record: &TicketRecord, directory: &Directory, now: Timestamp) -> Option<TicketClocks> {
+        clocks_of(&self.config, record, directory, now)
+    }
+
+    /// A stored ticket; None when it is not stored, or when its record cannot be read (counted,
+    /// and taken out of the timer's index so it cannot wedge it).
+    pub(super) fn readable_ticket(&self, id: u64) -> Result<Option<TicketRecord>, StoreError> {
+        match self.store.ticket(id) {
+            Err(error @ StoreError::Corrupt { .. }) => {
+                self.store.stats.unreadable.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                tracing::error!(ticket = id, %error, "a stored ticket cannot be read: skipped until the exports bring it again");
+                self.store.unindex(id)?;
+                Ok(None)
+            }
+            other => other,
+        }
+    }
+}
