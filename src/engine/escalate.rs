@@ -85,7 +85,18 @@ impl Engine {
     fn save_request(&self, escalation: &EscalationRecord, index: usize) -> Result<(), StoreError> {
         let _writing = crate::sync::lock(&self.escalation_lock);
         let mine = &escalation.requests[index];
-        let mut stored = self.store.escalation(escalation.ticket_id)?.unwrap_or_else(|| escalation.clone());
+        let mut stored = match self.store.escalation(escalation.ticket_id) {
+            Ok(stored) => stored.unwrap_or_else(|| escalation.clone()),
+            // Garbled since this pass read it (a pass skips records it cannot read). The worker's
+            // copy is the record as last readable, with this step done: written over the garbage,
+            // the step stays done (an issue filed is not filed again) and the pass goes on.
+            Err(error @ StoreError::Corrupt { .. }) => {
+                self.store.stats.unreadable.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                tracing::error!(ticket = escalation.ticket_id, %error, "a stored escalation cannot be read: replaced by the worker's copy");
+                escalation.clone()
+            }
+            Err(other) => return Err(other),
+        };
         match stored.requests.iter_mut().find(|r| r.number == mine.number) {
             Some(request) => *request = mine.clone(),
             None => stored.requests.push(mine.clone()),

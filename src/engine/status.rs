@@ -194,15 +194,27 @@ pub fn open_tickets(config: &Config, store: &Store, directory: &Directory, now: 
             let complete = facts_complete(&record, through);
             let mut row = ticket_status(config, &record, &clocks, complete);
             if config.escalation.is_some() {
-                row.engineering_issue = store
-                    .escalation(record.id)?
-                    .and_then(|e| e.latest().and_then(|r| r.issue.as_ref()).map(|i| i.url.clone()));
+                row.engineering_issue = engineering_issue(store, record.id)?;
             }
             rows.push((urgency(&clocks), row));
         }
     }
     rows.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.ticket_id.cmp(&b.1.ticket_id)));
     Ok(rows.into_iter().map(|(_, row)| row).collect())
+}
+
+/// The URL of the issue of the ticket's latest request for engineering. An escalation record
+/// that cannot be read is counted and shown as no issue, as an unreadable ticket is skipped: one
+/// bad record never breaks the page (the escalation worker's passes log it).
+fn engineering_issue(store: &Store, ticket_id: u64) -> Result<Option<String>, StoreError> {
+    match store.escalation(ticket_id) {
+        Ok(escalation) => Ok(escalation.and_then(|e| e.latest().and_then(|r| r.issue.as_ref()).map(|i| i.url.clone()))),
+        Err(StoreError::Corrupt { .. }) => {
+            store.stats.unreadable.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            Ok(None)
+        }
+        Err(other) => Err(other),
+    }
 }
 
 /// `51 business hours left, due Thu 10 Dec 12:59 PST`: clock time (business hours on a business
