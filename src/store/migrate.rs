@@ -3,15 +3,40 @@
 //! Version 1 kept comment bodies and each alert's message text; version 2 keeps a comment's
 //! facts (length, acknowledgement) instead, renders messages at delivery, indexes tickets by
 //! organization and by the events they wait for, and keeps one outbox entry per channel.
+//!
+//! A migration stopped anywhere (killed, a disk error) runs again from its start at the next
+//! open and ends as one never stopped: what a step derives (the ticket indexes, the outbox) is
+//! emptied and built anew from the records, records are rewritten a batch to a transaction, and
+//! a record an earlier run already rewrote is read as it is. `Store::upgrade` writes the schema
+//! version only after every step.
 
 use serde_json::Value;
 
 use super::{AlertRecord, ReadComment, Store, StoreError, TicketRecord};
 
-pub(super) fn from_v1(store: &Store, read_comment: ReadComment) -> Result<(), StoreError> {
+/// Records rewritten in one transaction.
+pub(super) const BATCH: usize = 1000;
+
+/// Called after each of a migration's writes that stands on its own (a tree emptied, a batch's
+/// transaction); an error from it stops the migration there, as a kill would (tests stop it at
+/// each in turn).
+pub(super) type Checkpoint<'a> = &'a mut dyn FnMut() -> Result<(), StoreError>;
+
+pub(super) fn from_v1(store: &Store, read_comment: ReadComment, batch: usize, checkpoint: Checkpoint) -> Result<(), StoreError> {
     tracing::info!(path = %store.path.display(), "migrating the store to schema 2: comment bodies become facts and are dropped");
-    store.due.clear()?;
-    let mut batch: Vec<TicketRecord> = Vec::new();
+    tickets_from_v1(store, read_comment, batch, checkpoint)?;
+    alerts_from_v1(store, batch, checkpoint)
+}
+
+/// Each ticket's comment bodies become facts, and the ticket indexes are built from the tickets.
+fn tickets_from_v1(store: &Store, read_comment: ReadComment, batch: usize, checkpoint: Checkpoint) -> Result<(), StoreError> {
+    // Emptied whole: a save writes only the index entries that differ from the ticket's old ones,
+    // so a ticket an interrupted run saved would otherwise stay out of the emptied `due`.
+    for tree in [&store.due, &store.index, &store.awaiting, &store.org_tickets] {
+        tree.clear()?;
+    }
+    checkpoint()?;
+    let mut tickets: Vec<TicketRecord> = Vec::new();
     for entry in store.tickets.iter() {
         let (key, bytes) = entry?;
         let id = key.as_ref().try_into().map(u64::from_be_bytes).unwrap_or(0);
@@ -22,49 +47,75 @@ pub(super) fn from_v1(store: &Store, read_comment: ReadComment) -> Result<(), St
             })
             .and_then(serde_json::from_value::<TicketRecord>);
         match ticket {
-            Ok(ticket) => batch.push(ticket),
+            Ok(ticket) => tickets.push(ticket),
             Err(e) => store.skip_unreadable(&StoreError::Corrupt {
                 key: format!("ticket {id}"),
                 message: e.to_string(),
             }),
         }
-        if batch.len() >= 1000 {
-            store.save_tickets(&std::mem::take(&mut batch))?;
+        if tickets.len() >= batch {
+            store.save_tickets(&std::mem::take(&mut tickets))?;
+            checkpoint()?;
         }
     }
-    store.save_tickets(&batch)?;
+    if !tickets.is_empty() {
+        store.save_tickets(&tickets)?;
+        checkpoint()?;
+    }
+    Ok(())
+}
 
+/// Each alert's message text goes, and the outbox is built from the alerts' outstanding
+/// deliveries, one entry per channel.
+fn alerts_from_v1(store: &Store, batch: usize, checkpoint: Checkpoint) -> Result<(), StoreError> {
     store.outbox.clear()?;
+    checkpoint()?;
+    let mut alerts: Vec<AlertRecord> = Vec::new();
     for entry in store.alerts.iter() {
         let (key, bytes) = entry?;
         let key = String::from_utf8_lossy(&key).into_owned();
         let alert = serde_json::from_slice::<Value>(&bytes)
-            .map(|mut value| {
-                if let Some(object) = value.as_object_mut() {
-                    let goal = object.get("message").and_then(|m| m.get("goal")).is_some_and(|g| !g.is_null());
-                    object.insert("goal".into(), Value::Bool(goal));
-                    if let Some(at) = object.get("at").cloned() {
-                        object.insert("effective_at".into(), at);
-                    }
-                    object.remove("message");
-                }
-                value
-            })
+            .map(alert_without_message)
             .and_then(serde_json::from_value::<AlertRecord>);
         match alert {
-            Ok(alert) => {
-                store.record_alerts(std::slice::from_ref(&alert), &[], None)?;
-            }
+            Ok(alert) => alerts.push(alert),
             Err(e) => store.skip_unreadable(&StoreError::Corrupt {
                 key,
                 message: e.to_string(),
             }),
         }
+        if alerts.len() >= batch {
+            store.record_alerts(&std::mem::take(&mut alerts), &[], None)?;
+            checkpoint()?;
+        }
+    }
+    if !alerts.is_empty() {
+        store.record_alerts(&alerts, &[], None)?;
+        checkpoint()?;
     }
     Ok(())
 }
 
-/// Replaces each stored comment's body with its facts.
+/// A v1 alert in version 2's shape: whether it is a goal's, read from its message, which goes;
+/// told as crossed when it was. One already in that shape (an interrupted run rewrote it) has
+/// no message and keeps what it holds.
+fn alert_without_message(mut alert: Value) -> Value {
+    if let Some(object) = alert.as_object_mut() {
+        if let Some(message) = object.remove("message") {
+            let goal = message.get("goal").is_some_and(|g| !g.is_null());
+            object.insert("goal".into(), Value::Bool(goal));
+        }
+        if !object.contains_key("effective_at") {
+            if let Some(at) = object.get("at").cloned() {
+                object.insert("effective_at".into(), at);
+            }
+        }
+    }
+    alert
+}
+
+/// Replaces each stored comment's body with its facts (a comment without a body, one an
+/// interrupted run rewrote, is left as it is).
 fn drop_bodies(ticket: &mut Value, read_comment: ReadComment) {
     let Some(events) = ticket.get_mut("events").and_then(Value::as_array_mut) else {
         return;
@@ -78,5 +129,232 @@ fn drop_bodies(ticket: &mut Value, read_comment: ReadComment) {
             event.insert("length".into(), Value::from(length));
             event.insert("acknowledgement".into(), Value::Bool(acknowledgement));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::time::{Duration, Instant};
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::sla::alerting::AlertId;
+    use crate::sla::clock::AlertPoint;
+    use crate::sla::policy::{Metric, Threshold};
+    use crate::store::{AlertStatus, Delivery};
+
+    const CACHE: u64 = 1 << 20;
+    /// Small batches, so a migration has several to stop between.
+    const TEST_BATCH: usize = 2;
+
+    fn read_comment(body: &str) -> (u32, bool) {
+        (body.chars().count() as u32, body.contains("looking into"))
+    }
+
+    fn v1_ticket(id: u64, status: &str, next_alert: Option<i64>, organization: Option<u64>) -> Value {
+        json!({
+            "id": id, "subject": format!("Ticket {id}"), "status": status,
+            "created_at": 1_796_058_000 + id as i64, "updated_at": 1_796_058_600 + id as i64,
+            "requester_id": 3, "submitter_id": 3, "assignee_id": null, "group_id": null,
+            "organization_id": organization, "severity": "sev1", "exported": true, "next_alert": next_alert,
+            "events": [
+                {"audit_id": 10 * id + 1, "event": {"kind": "comment", "at": 1_796_058_000, "author_id": 3, "role": "end_user", "public": true, "body": "It crashes, my password is hunter2"}},
+                {"audit_id": 10 * id + 2, "event": {"kind": "status", "at": 1_796_058_100, "status": "open"}},
+                {"audit_id": 10 * id + 3, "event": {"kind": "comment", "at": 1_796_058_600, "author_id": 4, "role": "agent", "public": true, "body": "We are looking into this."}}
+            ]
+        })
+    }
+
+    /// An alert as version 1 kept it: its message text, no goal flag, no effective instant.
+    fn v1_alert(ticket_id: u64, percent: u8, goal: Option<&str>, sent: bool) -> (String, Value) {
+        let id = AlertId {
+            ticket_id,
+            metric: Metric::FirstResponse,
+            target_name: goal.unwrap_or("contract").to_string(),
+            target: crate::sla::time::Duration(86_400),
+            point: AlertPoint::Warning(Threshold::Percent(percent)),
+        };
+        let mut delivery = Delivery::new("support".into(), 1_796_100_000_000);
+        if sent {
+            delivery.sent_at = Some(1_796_100_001);
+        }
+        let record = AlertRecord {
+            key: id.key(),
+            ticket_id,
+            id,
+            goal: false,
+            at: 1_796_100_000,
+            effective_at: 0,
+            decided_at: 1_796_100_000,
+            status: if sent { AlertStatus::Delivered } else { AlertStatus::Pending },
+            deliveries: vec![delivery],
+        };
+        let mut value = serde_json::to_value(&record).unwrap();
+        let object = value.as_object_mut().unwrap();
+        object.remove("goal");
+        object.remove("effective_at");
+        object.insert("message".into(), json!({"goal": goal, "text": "First response due in 12 hours"}));
+        (record.key, value)
+    }
+
+    /// A store of schema 1 at `path`: tickets with comment bodies and alerts with message text,
+    /// one of each garbled.
+    fn write_v1(path: &Path) {
+        let db = crate::store::sled_config(path).open().unwrap();
+        let tickets = db.open_tree("tickets").unwrap();
+        for (id, status, next_alert, organization) in [
+            (1, "open", Some(1_796_100_000), Some(7)),
+            (2, "solved", None, Some(7)),
+            (4, "open", Some(1_796_200_000), None),
+            (5, "pending", Some(1_796_150_000), Some(8)),
+            (6, "open", None, None),
+        ] {
+            let ticket = v1_ticket(id, status, next_alert, organization);
+            tickets.insert(id.to_be_bytes(), serde_json::to_vec(&ticket).unwrap()).unwrap();
+        }
+        tickets.insert(3u64.to_be_bytes(), &b"\x00garbled"[..]).unwrap();
+        let alerts = db.open_tree("alerts").unwrap();
+        for (ticket, percent, goal, sent) in [(1, 50, None, true), (1, 75, None, false), (4, 50, Some("fast-first-reply"), false)] {
+            let (key, value) = v1_alert(ticket, percent, goal, sent);
+            alerts.insert(key.as_bytes(), serde_json::to_vec(&value).unwrap()).unwrap();
+        }
+        alerts.insert(&b"00000000000000000005/garbled"[..], &b"{not json"[..]).unwrap();
+        // Version 1's outbox: one entry per alert, whatever its channels.
+        db.open_tree("outbox")
+            .unwrap()
+            .insert(&b"00000000000000000001/first_response"[..], &[][..])
+            .unwrap();
+        db.flush().unwrap();
+    }
+
+    /// Each tree's name and entries.
+    type Trees = Vec<(Vec<u8>, Vec<(Vec<u8>, Vec<u8>)>)>;
+
+    /// Every tree of the store, every key and value, byte for byte.
+    fn trees(store: &Store) -> Trees {
+        let mut names = store.db.tree_names();
+        names.sort();
+        names
+            .into_iter()
+            .map(|name| {
+                let tree = store.db.open_tree(&name).unwrap();
+                let entries = tree.iter().map(|e| e.unwrap()).map(|(k, v)| (k.to_vec(), v.to_vec())).collect();
+                (name.to_vec(), entries)
+            })
+            .collect()
+    }
+
+    /// The name of the first tree whose entries differ, if any.
+    fn differing(a: &Trees, b: &Trees) -> Option<String> {
+        let names = |t: &Trees| t.iter().map(|(name, _)| name.clone()).collect::<Vec<_>>();
+        if names(a) != names(b) {
+            return Some(format!(
+                "the tree names: {:?}",
+                names(a).iter().map(|n| String::from_utf8_lossy(n).into_owned()).collect::<Vec<_>>()
+            ));
+        }
+        a.iter()
+            .zip(b)
+            .find(|(x, y)| x != y)
+            .map(|((name, _), _)| String::from_utf8_lossy(name).into_owned())
+    }
+
+    /// Opens a store just closed: sled's flusher lets go of the file lock a moment after the
+    /// last handle is dropped.
+    fn retrying(open: impl Fn() -> Result<Store, StoreError>) -> Result<Store, StoreError> {
+        let start = Instant::now();
+        loop {
+            match open() {
+                Err(StoreError::Locked { .. }) if start.elapsed() < Duration::from_secs(5) => std::thread::sleep(Duration::from_millis(20)),
+                other => return other,
+            }
+        }
+    }
+
+    fn migrated(path: &Path) -> Store {
+        retrying(|| Store::open_migrating(path, CACHE, &read_comment)).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Runs the migration on the store at `path`, stopped at its `stop`-th checkpoint (never
+    /// when None); returns how many checkpoints it passed.
+    fn run_stopped(path: &Path, stop: Option<usize>) -> (usize, Result<(), StoreError>) {
+        let store = retrying(|| Store::open_trees(path, CACHE)).unwrap();
+        let mut passed = 0;
+        let result = from_v1(&store, &read_comment, TEST_BATCH, &mut || {
+            if Some(passed) == stop {
+                return Err(StoreError::Open {
+                    path: path.to_path_buf(),
+                    message: format!("interrupted at checkpoint {passed}"),
+                });
+            }
+            passed += 1;
+            Ok(())
+        });
+        (passed, result)
+    }
+
+    /// The trees of the v1 store migrated in one go.
+    fn reference() -> Trees {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store");
+        write_v1(&path);
+        let store = migrated(&path);
+        // What the comparison stands on: the indexes, the outbox and the alerts were rewritten.
+        assert_eq!(
+            store.due(i64::MAX).unwrap(),
+            vec![(1_796_100_000, 1), (1_796_150_000, 5), (1_796_200_000, 4)]
+        );
+        assert_eq!(store.tickets_of_organization(7).unwrap(), vec![1, 2]);
+        assert_eq!(store.open_ticket_ids().unwrap(), vec![1, 4, 5, 6]);
+        assert_eq!(store.outbox_len(), 2, "one entry per outstanding delivery");
+        let goals: Vec<bool> = [1, 4].iter().flat_map(|&t| store.alerts_of(t).unwrap()).map(|a| a.goal).collect();
+        assert_eq!(goals, vec![false, false, true]);
+        trees(&store)
+    }
+
+    #[test]
+    fn a_migration_stopped_after_any_step_and_run_again_ends_as_one_never_stopped() {
+        let reference = reference();
+        let dir = tempfile::tempdir().unwrap();
+        let whole = dir.path().join("whole");
+        write_v1(&whole);
+        let (steps, result) = run_stopped(&whole, None);
+        result.unwrap();
+        assert!(steps >= 7, "a checkpoint after each emptied tree and each batch: {steps}");
+
+        for stop in 0..steps {
+            let path = dir.path().join(format!("stopped-{stop}"));
+            write_v1(&path);
+            let (_, result) = run_stopped(&path, Some(stop));
+            assert!(result.is_err(), "stopped at checkpoint {stop}");
+            // The version is not written yet: a plain open still finds schema 1.
+            assert!(
+                matches!(retrying(|| Store::open(&path, CACHE)), Err(StoreError::Schema { found: 1, .. })),
+                "stopped at checkpoint {stop}"
+            );
+            let store = migrated(&path);
+            assert_eq!(
+                differing(&trees(&store), &reference),
+                None,
+                "stopped at checkpoint {stop}, then run again"
+            );
+        }
+    }
+
+    #[test]
+    fn a_migration_stopped_again_and_again_each_time_a_step_later_ends_the_same() {
+        let reference = reference();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store");
+        write_v1(&path);
+        let mut stop = 0;
+        while run_stopped(&path, Some(stop)).1.is_err() {
+            stop += 1;
+        }
+        assert!(stop >= 7, "{stop}");
+        let store = migrated(&path);
+        assert_eq!(differing(&trees(&store), &reference), None);
     }
 }

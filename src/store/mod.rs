@@ -307,6 +307,26 @@ impl Store {
     }
 
     fn open_with(path: &Path, cache_bytes: u64, read_comment: Option<ReadComment>) -> Result<Store, StoreError> {
+        let store = Store::open_trees(path, cache_bytes)?;
+        match store.meta.get(SCHEMA)? {
+            None if store.tickets.is_empty() && store.alerts.is_empty() => {
+                store.meta.insert(SCHEMA, &SCHEMA_VERSION.to_be_bytes())?;
+            }
+            // Written before the version was kept: the first schema.
+            None => store.upgrade(1, read_comment)?,
+            Some(bytes) => {
+                let found = bytes.as_ref().try_into().map(u64::from_be_bytes).unwrap_or(0);
+                if found != SCHEMA_VERSION {
+                    store.upgrade(found, read_comment)?;
+                }
+            }
+        }
+        store.build_open_index()?;
+        Ok(store)
+    }
+
+    /// Opens the database and its trees, whatever the schema.
+    fn open_trees(path: &Path, cache_bytes: u64) -> Result<Store, StoreError> {
         if let Some(size) = segments::existing_segment_size(path).filter(|&size| size != segments::SEGMENT_BYTES) {
             tracing::warn!(
                 store = %path.display(),
@@ -322,7 +342,7 @@ impl Store {
             .map_err(|e| open_error(path, e))?;
         rewrite::remove_leftover(path)?;
         let tree = |name: &str| db.open_tree(name);
-        let store = Store {
+        Ok(Store {
             path: path.to_path_buf(),
             tickets: tree("tickets")?,
             index: tree("ticket_index")?,
@@ -341,22 +361,7 @@ impl Store {
             open: tree("open_tickets")?,
             stats: StoreStats::default(),
             db,
-        };
-        match store.meta.get(SCHEMA)? {
-            None if store.tickets.is_empty() && store.alerts.is_empty() => {
-                store.meta.insert(SCHEMA, &SCHEMA_VERSION.to_be_bytes())?;
-            }
-            // Written before the version was kept: the first schema.
-            None => store.upgrade(1, read_comment)?,
-            Some(bytes) => {
-                let found = bytes.as_ref().try_into().map(u64::from_be_bytes).unwrap_or(0);
-                if found != SCHEMA_VERSION {
-                    store.upgrade(found, read_comment)?;
-                }
-            }
-        }
-        store.build_open_index()?;
-        Ok(store)
+        })
     }
 
     /// Builds the index of open tickets once, for a store written before it was kept.
@@ -391,6 +396,9 @@ impl Store {
         Ok(out)
     }
 
+    /// Brings a store of schema `found` forward. A migration stopped anywhere (killed, a disk
+    /// error) is run again from its start at the next open and ends the same: each of its steps
+    /// can be repeated, and the version is written only once every step is on disk.
     fn upgrade(&self, found: u64, read_comment: Option<ReadComment>) -> Result<(), StoreError> {
         let schema_error = || StoreError::Schema {
             path: self.path.clone(),
@@ -398,7 +406,8 @@ impl Store {
         };
         match (found, read_comment) {
             (1, Some(read_comment)) => {
-                migrate::from_v1(self, read_comment)?;
+                migrate::from_v1(self, read_comment, migrate::BATCH, &mut || Ok(()))?;
+                self.flush()?;
                 self.meta.insert(SCHEMA, &SCHEMA_VERSION.to_be_bytes())?;
                 self.flush()?;
                 Ok(())
