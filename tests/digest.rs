@@ -154,3 +154,84 @@ async fn the_digest_lists_breached_tickets_and_compares_with_the_period_before()
     let blocks = sent.last().unwrap().body["blocks"].to_string();
     assert!(blocks.contains(&format!("/agent/tickets/{late}|#{late}>")), "{blocks}");
 }
+
+/// Each digest's first line (its period), in the order sent.
+fn periods(h: &Harness) -> Vec<String> {
+    digests(h)
+        .iter()
+        .map(|m| m.body["text"].as_str().unwrap().lines().next().unwrap().to_string())
+        .collect()
+}
+
+/// At `at`, the facts brought up to it, then one pass.
+async fn pass_at(h: &Harness, at: &str) {
+    h.at(at);
+    h.poll().await;
+    h.poll().await;
+    pass(h).await;
+}
+
+/// A digest firing at 01:30 on Sundays, in the harness's zone (America/Los_Angeles).
+const SUNDAY_0130: &str = "\n[report.digest]\ncron = \"0 30 1 * * Sun\"\nroute = [\"support\"]\n";
+
+#[tokio::test]
+async fn a_firing_in_the_repeated_hour_of_november_posts_once() {
+    // Sun 1 Nov 2026: at 02:00 PDT the clocks go back to 01:00 PST, so 01:30 comes twice.
+    let h = Harness::build(t("2026-10-25T02:00:00-07:00"), 1000, |_| format!("{SUPPORT_ONLY}{SUNDAY_0130}")).await;
+    pass(&h).await;
+    pass_at(&h, "2026-11-01T01:30:00-07:00").await;
+    assert_eq!(
+        periods(&h),
+        ["Support KPIs for tickets created Sun 25 Oct 01:30 PDT – Sun 1 Nov 01:30 PDT"]
+    );
+    // The second 01:30 (PST) owes nothing.
+    pass_at(&h, "2026-11-01T01:30:00-08:00").await;
+    pass_at(&h, "2026-11-01T03:00:00-08:00").await;
+    assert_eq!(periods(&h).len(), 1, "{:#?}", periods(&h));
+    // The next Sunday's covers the week from the first 01:30.
+    pass_at(&h, "2026-11-08T01:30:00-08:00").await;
+    assert_eq!(
+        periods(&h)[1..],
+        ["Support KPIs for tickets created Sun 1 Nov 01:30 PDT – Sun 8 Nov 01:30 PST"]
+    );
+}
+
+#[tokio::test]
+async fn a_firing_in_the_repeated_hour_missed_while_down_posts_once() {
+    let mut h = Harness::build(t("2026-10-25T02:00:00-07:00"), 1000, |_| format!("{SUPPORT_ONLY}{SUNDAY_0130}")).await;
+    pass(&h).await;
+    // Down through the whole repeated hour; back at 02:30 PST.
+    h.at("2026-11-01T02:30:00-08:00");
+    h.restart().await;
+    h.poll().await;
+    h.poll().await;
+    pass(&h).await;
+    pass(&h).await;
+    assert_eq!(
+        periods(&h),
+        ["Support KPIs for tickets created Sun 25 Oct 01:30 PDT – Sun 1 Nov 01:30 PDT"]
+    );
+}
+
+#[tokio::test]
+async fn a_firing_in_the_skipped_hour_of_march_posts_at_the_next_valid_instant() {
+    // Sun 14 Mar 2027: at 02:00 PST the clocks go forward to 03:00 PDT; 02:30 never comes.
+    let digest = "\n[report.digest]\ncron = \"0 30 2 * * Sun\"\nroute = [\"support\"]\n";
+    let h = Harness::build(t("2027-03-07T03:00:00-08:00"), 1000, |_| format!("{SUPPORT_ONLY}{digest}")).await;
+    pass(&h).await;
+    pass_at(&h, "2027-03-14T01:50:00-08:00").await;
+    assert!(periods(&h).is_empty(), "sent before the firing");
+    // 03:00 PDT, the first instant after the skipped hour (and the facts up to it).
+    pass_at(&h, "2027-03-14T03:00:00-07:00").await;
+    assert_eq!(
+        periods(&h),
+        ["Support KPIs for tickets created Sun 7 Mar 02:30 PST – Sun 14 Mar 03:00 PDT"]
+    );
+    pass_at(&h, "2027-03-14T09:00:00-07:00").await;
+    assert_eq!(periods(&h).len(), 1, "{:#?}", periods(&h));
+    pass_at(&h, "2027-03-21T02:30:00-07:00").await;
+    assert_eq!(
+        periods(&h)[1..],
+        ["Support KPIs for tickets created Sun 14 Mar 03:00 PDT – Sun 21 Mar 02:30 PDT"]
+    );
+}

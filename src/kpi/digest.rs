@@ -1,7 +1,7 @@
 //! The weekly digest: which period a firing of `[report.digest] cron` covers, and the message
 //! (each KPI against its target, the change since the period before, the breached tickets).
 
-use chrono::TimeZone;
+use chrono::{NaiveDateTime, TimeDelta, TimeZone, Utc};
 use chrono_tz::Tz;
 use serde_json::{json, Value};
 
@@ -21,12 +21,87 @@ pub struct Firing {
     pub before: Timestamp,
 }
 
+/// How far the wall clock can be set back (a repeated hour): a wall time later than `now`'s may
+/// have had its instant already (01:30 PDT comes before 01:15 PST).
+const WALL_CLOCK_SETBACK_SECS: i64 = 86_400;
+
+/// Every zone's offset from UTC is within a day of it.
+const MAX_OFFSET_SECS: i64 = 86_400;
+
+/// The wall time of an instant in `zone`.
+fn wall_time(zone: Tz, at: Timestamp) -> Option<NaiveDateTime> {
+    zone.timestamp_opt(at, 0).single().map(|t| t.naive_local())
+}
+
+/// The cron's wall times, from `from` (exclusive) on: the cron read in UTC, which has no DST,
+/// gives `zone`'s wall clock without the crate's handling of its gaps and overlaps (it fires
+/// twice in a repeated hour and never in a skipped one).
+fn wall_times(cron: &cron::Schedule, from: NaiveDateTime) -> cron::OwnedScheduleIterator<Utc> {
+    cron.after_owned(Utc.from_utc_datetime(&from))
+}
+
+/// When a firing at wall time `local` happens: the first instant whose wall time in `zone`
+/// reaches it. In a repeated hour that is its first pass, so the firing happens once; in a
+/// skipped hour it is the first instant after the gap (03:00 for 02:30 on the night the clocks
+/// go forward).
+fn instant_of(zone: Tz, local: NaiveDateTime) -> Option<Timestamp> {
+    if let Some(at) = zone.from_local_datetime(&local).earliest() {
+        return Some(at.timestamp());
+    }
+    // In a gap, the wall time is before `local` until the gap's end and after it from then on.
+    let guess = local.and_utc().timestamp();
+    let (mut before, mut after) = (guess - MAX_OFFSET_SECS, guess + MAX_OFFSET_SECS);
+    while after - before > 1 {
+        let middle = before + (after - before) / 2;
+        if wall_time(zone, middle)? >= local {
+            after = middle;
+        } else {
+            before = middle;
+        }
+    }
+    Some(after)
+}
+
+/// The instants of the firings after `after`, earliest first, each once.
+pub fn firings_after(cron: &cron::Schedule, zone: Tz, after: Timestamp) -> impl Iterator<Item = Timestamp> + '_ {
+    // Every wall time up to `after`'s has had its instant by `after`.
+    let mut last = after;
+    wall_time(zone, after)
+        .into_iter()
+        .flat_map(move |from| wall_times(cron, from))
+        .filter_map(move |wall| instant_of(zone, wall.naive_utc()))
+        // Several wall times in one gap happen at its end, once.
+        .filter(move |&at| {
+            let later = at > last;
+            if later {
+                last = at;
+            }
+            later
+        })
+}
+
+/// The instants of the firings at or before `now`, latest first, each once.
+fn instants_back(cron: &cron::Schedule, zone: Tz, now: Timestamp) -> impl Iterator<Item = Timestamp> + '_ {
+    // Wall times up to a day past `now`'s may have had their instants (a repeated hour); those
+    // whose instants are after `now` are passed over.
+    let mut last = now + 1;
+    wall_time(zone, now)
+        .map(|wall| wall + TimeDelta::seconds(WALL_CLOCK_SETBACK_SECS))
+        .into_iter()
+        .flat_map(move |until| wall_times(cron, until).rev())
+        .filter_map(move |wall| instant_of(zone, wall.naive_utc()))
+        .filter(move |&at| {
+            let earlier = at < last;
+            if earlier {
+                last = at;
+            }
+            earlier
+        })
+}
+
 /// The firings at or before `now`, latest first, each with the two before it.
 pub fn firings_back(cron: &cron::Schedule, zone: Tz, now: Timestamp) -> impl Iterator<Item = Firing> + '_ {
-    let after = zone.timestamp_opt(now + 1, 0).single();
-    let mut back = after
-        .into_iter()
-        .flat_map(move |after| cron.after_owned(after).rev().map(|t| t.timestamp()));
+    let mut back = instants_back(cron, zone, now);
     let mut window = [back.next(), back.next(), back.next()];
     std::iter::from_fn(move || {
         let [Some(at), Some(previous), Some(before)] = window else {
@@ -44,8 +119,7 @@ pub fn latest_firing(cron: &cron::Schedule, zone: Tz, now: Timestamp) -> Option<
 
 /// The first firing after `now`.
 pub fn next_firing(cron: &cron::Schedule, zone: Tz, now: Timestamp) -> Option<Timestamp> {
-    let at = zone.timestamp_opt(now, 0).single()?;
-    cron.after(&at).next().map(|t| t.timestamp())
+    firings_after(cron, zone, now).next()
 }
 
 /// A ticket of the period whose contractual clock breached.
@@ -279,5 +353,108 @@ mod tests {
         );
         assert_eq!(latest_firing(&cron, zone, monday_9 - 1).map(|f| f.at), Some(monday_9 - 7 * 86_400));
         assert_eq!(next_firing(&cron, zone, monday_9), Some(monday_9 + 7 * 86_400));
+    }
+
+    const WEEK: i64 = 7 * 86_400;
+
+    fn schedule(text: &str) -> cron::Schedule {
+        cron::Schedule::from_str(text).unwrap_or_else(|e| panic!("{text}: {e}"))
+    }
+
+    fn at(text: &str) -> Timestamp {
+        crate::sla::time::parse_rfc3339(text).unwrap_or_else(|e| panic!("{text}: {e}"))
+    }
+
+    const LA: Tz = Tz::America__Los_Angeles;
+
+    #[test]
+    fn a_firing_in_the_repeated_hour_happens_once_at_its_first_pass() {
+        // Sun 1 Nov 2026: 02:00 PDT becomes 01:00 PST, so 01:30 comes twice.
+        let sunday = schedule("0 30 1 * * Sun");
+        let first = at("2026-11-01T01:30:00-07:00");
+        let week_before = at("2026-10-25T01:30:00-07:00");
+        let week_after = at("2026-11-08T01:30:00-08:00");
+        assert_eq!(next_firing(&sunday, LA, first - 1), Some(first));
+        for now in [
+            first,
+            at("2026-11-01T01:00:00-08:00"),
+            at("2026-11-01T01:30:00-08:00"),
+            at("2026-11-07T23:00:00-08:00"),
+        ] {
+            let firing = Firing {
+                at: first,
+                previous: week_before,
+                before: week_before - WEEK,
+            };
+            assert_eq!(latest_firing(&sunday, LA, now), Some(firing), "at {now}");
+            assert_eq!(next_firing(&sunday, LA, now), Some(week_after), "at {now}");
+        }
+        assert_eq!(latest_firing(&sunday, LA, week_after).map(|f| f.previous), Some(first));
+
+        let daily: Vec<Timestamp> = firings_after(&schedule("0 30 1 * * *"), LA, at("2026-10-31T12:00:00-07:00"))
+            .take(3)
+            .collect();
+        assert_eq!(daily, [first, at("2026-11-02T01:30:00-08:00"), at("2026-11-03T01:30:00-08:00")]);
+        let hourly: Vec<Timestamp> = firings_after(&schedule("0 0 * * * *"), LA, at("2026-10-31T23:30:00-07:00"))
+            .take(3)
+            .collect();
+        assert_eq!(
+            hourly,
+            [
+                at("2026-11-01T00:00:00-07:00"),
+                at("2026-11-01T01:00:00-07:00"),
+                at("2026-11-01T02:00:00-08:00")
+            ]
+        );
+        let back = firings_back(&schedule("0 0 * * * *"), LA, at("2026-11-01T02:00:00-08:00"))
+            .next()
+            .map(|f| [f.at, f.previous, f.before]);
+        assert_eq!(
+            back,
+            Some([
+                at("2026-11-01T02:00:00-08:00"),
+                at("2026-11-01T01:00:00-07:00"),
+                at("2026-11-01T00:00:00-07:00")
+            ])
+        );
+    }
+
+    #[test]
+    fn a_firing_in_the_skipped_hour_happens_at_the_first_instant_after_it() {
+        // Sun 14 Mar 2027: 02:00 PST becomes 03:00 PDT; 02:30 never comes.
+        let sunday = schedule("0 30 2 * * Sun");
+        let gap_end = at("2027-03-14T03:00:00-07:00");
+        let week_before = at("2027-03-07T02:30:00-08:00");
+        let week_after = at("2027-03-21T02:30:00-07:00");
+        assert_eq!(next_firing(&sunday, LA, at("2027-03-14T01:59:59-08:00")), Some(gap_end));
+        assert_eq!(next_firing(&sunday, LA, gap_end - 1), Some(gap_end));
+        assert_eq!(next_firing(&sunday, LA, gap_end), Some(week_after));
+        assert_eq!(latest_firing(&sunday, LA, gap_end - 1).map(|f| f.at), Some(week_before));
+        assert_eq!(
+            latest_firing(&sunday, LA, gap_end),
+            Some(Firing {
+                at: gap_end,
+                previous: week_before,
+                before: week_before - WEEK
+            })
+        );
+        assert_eq!(latest_firing(&sunday, LA, week_after).map(|f| f.previous), Some(gap_end));
+
+        // A wall time in the gap and one at its end: one firing.
+        let two_and_three = schedule("0 0 2,3 * * *");
+        let after: Vec<Timestamp> = firings_after(&two_and_three, LA, at("2027-03-13T12:00:00-08:00")).take(3).collect();
+        assert_eq!(after, [gap_end, at("2027-03-15T02:00:00-07:00"), at("2027-03-15T03:00:00-07:00")]);
+        let back = latest_firing(&two_and_three, LA, at("2027-03-14T12:00:00-07:00")).map(|f| [f.at, f.previous, f.before]);
+        assert_eq!(
+            back,
+            Some([gap_end, at("2027-03-13T03:00:00-08:00"), at("2027-03-13T02:00:00-08:00")])
+        );
+
+        // Lord Howe Island goes forward half an hour (02:00 +10:30 to 02:30 +11:00).
+        let lord_howe = Tz::Australia__Lord_Howe;
+        assert_eq!(
+            next_firing(&schedule("0 15 2 * * *"), lord_howe, at("2026-10-03T12:00:00+10:30")),
+            Some(at("2026-10-04T02:30:00+11:00"))
+        );
     }
 }
