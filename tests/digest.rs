@@ -4,6 +4,8 @@
 mod common;
 
 use common::{t, Harness, ANSWER, SUPPORT_ONLY};
+use slawatch::config::Config;
+use slawatch::engine::Engine;
 use slawatch::sim::slack::ReceivedMessage;
 
 const DIGEST: &str = r#"
@@ -155,6 +157,20 @@ async fn the_digest_lists_breached_tickets_and_compares_with_the_period_before()
     assert!(blocks.contains(&format!("/agent/tickets/{late}|#{late}>")), "{blocks}");
 }
 
+/// A restart with `[report.digest]` replaced by `digest` (the rest of the file as it was).
+async fn restart_with_digest(h: &mut Harness, digest: &str) {
+    let text = h.config_text.replace(DIGEST, digest);
+    assert_ne!(text, h.config_text, "the digest section is replaced");
+    let config = Config::parse("test.toml", &text).unwrap_or_else(|e| panic!("{e}"));
+    drop(h.take_engine());
+    let store = common::reopen(&config.store.path).await;
+    let channels = common::channels(&config, &h.slack);
+    h.engine = Engine::new(config, common::client(&h.sim, &h.clock), store, h.clock.clone())
+        .unwrap()
+        .with_channels(channels);
+    h.config_text = text;
+}
+
 /// Each digest's first line (its period), in the order sent.
 fn periods(h: &Harness) -> Vec<String> {
     digests(h)
@@ -169,6 +185,85 @@ async fn pass_at(h: &Harness, at: &str) {
     h.poll().await;
     h.poll().await;
     pass(h).await;
+}
+
+#[tokio::test]
+async fn a_new_cron_owes_only_its_firings_after_the_change() {
+    let mut h = harness("2026-11-23T09:30:00-08:00").await;
+    pass(&h).await;
+    pass_at(&h, "2026-11-30T09:00:00-08:00").await;
+    assert_eq!(
+        periods(&h),
+        ["Support KPIs for tickets created Mon 23 Nov 09:00 PST – Mon 30 Nov 09:00 PST"]
+    );
+
+    // Wed 2 Dec: the digest becomes daily. The daily firings before the change (24 Nov to 2 Dec)
+    // were never promised: nothing is owed at once.
+    h.at("2026-12-02T10:00:00-08:00");
+    restart_with_digest(&mut h, "\n[report.digest]\ncron = \"0 0 9 * * *\"\nroute = [\"support\"]\n").await;
+    h.poll().await;
+    pass(&h).await;
+    pass(&h).await;
+    assert_eq!(
+        periods(&h).len(),
+        1,
+        "no burst of the new schedule's past firings: {:#?}",
+        periods(&h)
+    );
+
+    // Its first firing after the change is owed, for the new schedule's period.
+    pass_at(&h, "2026-12-03T09:00:00-08:00").await;
+    assert_eq!(
+        periods(&h)[1..],
+        ["Support KPIs for tickets created Wed 2 Dec 09:00 PST – Thu 3 Dec 09:00 PST"]
+    );
+
+    // Downtime across two firings of the new schedule still owes both, in order.
+    h.at("2026-12-05T12:00:00-08:00");
+    h.restart().await;
+    h.poll().await;
+    h.poll().await;
+    pass(&h).await;
+    pass(&h).await;
+    assert_eq!(
+        periods(&h)[2..],
+        [
+            "Support KPIs for tickets created Thu 3 Dec 09:00 PST – Fri 4 Dec 09:00 PST",
+            "Support KPIs for tickets created Fri 4 Dec 09:00 PST – Sat 5 Dec 09:00 PST"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_new_time_zone_owes_only_its_firings_after_the_change() {
+    let mut h = harness("2026-11-23T09:30:00-08:00").await;
+    pass(&h).await;
+    pass_at(&h, "2026-11-30T09:00:00-08:00").await;
+    // Tue 1 Dec: the digest moves to London's Monday morning. Its firing of Mon 30 Nov 09:00 GMT
+    // (01:00 PST) came before the change: not owed.
+    h.at("2026-12-01T10:00:00-08:00");
+    restart_with_digest(
+        &mut h,
+        "\n[report.digest]\ncron = \"0 0 9 * * Mon\"\ntime_zone = \"Europe/London\"\nroute = [\"support\"]\n",
+    )
+    .await;
+    h.poll().await;
+    pass(&h).await;
+    pass(&h).await;
+    assert_eq!(
+        periods(&h),
+        ["Support KPIs for tickets created Mon 23 Nov 09:00 PST – Mon 30 Nov 09:00 PST"]
+    );
+
+    pass_at(&h, "2026-12-07T09:00:00Z").await;
+    assert_eq!(
+        periods(&h)[1..],
+        ["Support KPIs for tickets created Mon 30 Nov 09:00 GMT – Mon 7 Dec 09:00 GMT"]
+    );
+    // The same schedule after a restart: nothing more is owed.
+    h.restart().await;
+    pass(&h).await;
+    assert_eq!(periods(&h).len(), 2);
 }
 
 /// A digest firing at 01:30 on Sundays, in the harness's zone (America/Los_Angeles).

@@ -10,7 +10,7 @@ use super::deliver::earliest;
 use super::engine::{Engine, EngineError};
 use super::kpis::organization_names;
 use crate::config::ChannelKind;
-use crate::kpi::digest::{firings_back, next_firing, BreachedTicket, Digest};
+use crate::kpi::digest::{firings_back, next_firing, owed_since, schedule_key, BreachedTicket, Decided, Digest, Owed};
 use crate::kpi::ReportBuilder;
 use crate::retry::{self, Backoff};
 use crate::store::{Delivery, DigestRecord};
@@ -28,17 +28,31 @@ const FACTS_WAIT_MS: i64 = 60_000;
 impl Engine {
     /// Records the digests owed for the firings up to now that are not recorded yet (one a
     /// period: after downtime, each missed period is sent late), back to when slawatch first ran
-    /// with a digest. Returns how many were recorded now.
+    /// with this digest's schedule: a new cron or zone owes its firings from the change on, not
+    /// every past one. Returns how many were recorded now.
     pub fn decide_digest(&self) -> Result<usize, EngineError> {
         let Some(digest) = &self.config.report.digest else { return Ok(0) };
         let now = self.clock.now();
-        let since = match self.store.digest_since()? {
-            Some(since) => since,
-            None => {
-                self.store.set_digest_since(now)?;
-                now
-            }
+        let schedule = self.store.digest_schedule()?;
+        // Only a store from before the schedule was kept needs its latest digest to tell.
+        let latest = match schedule {
+            None => self.store.latest_digest()?.map(|r| (r.fired_at, r.from)),
+            Some(_) => None,
         };
+        let decided = Decided {
+            schedule: schedule.as_deref(),
+            since: self.store.digest_since()?,
+            latest,
+        };
+        let start = owed_since(decided, &digest.cron, digest.time_zone, now);
+        if start.is_new() {
+            let key = schedule_key(&digest.cron, digest.time_zone);
+            self.store.set_digest_schedule(&key, start.since())?;
+            if let Owed::Changed(_) = start {
+                tracing::info!(schedule = key, was = ?schedule, "digest schedule changed: its firings from now on are owed");
+            }
+        }
+        let since = start.since();
         let mut owed = Vec::new();
         for firing in firings_back(&digest.cron, digest.time_zone, now).take(MISSED_PERIODS) {
             if firing.at < since || self.store.digest(firing.at)?.is_some() {
@@ -186,7 +200,8 @@ pub async fn digest_loop(engine: Arc<Engine>) {
     };
     let mut failures = 0;
     loop {
-        let result = match engine.decide_digest() {
+        let step = crate::liveness::step("posting the digest");
+        let result = match crate::sync::blocking(|| engine.decide_digest()) {
             Ok(_) => engine.deliver_digests().await,
             Err(error) => Err(error),
         };
@@ -211,6 +226,7 @@ pub async fn digest_loop(engine: Arc<Engine>) {
         let wait = wake.map_or(Duration::from_secs(3600), |at| {
             Duration::from_millis((at - engine.clock.now_ms()).clamp(0, 3_600_000) as u64)
         });
+        drop(step);
         tokio::select! {
             _ = engine.shutdown.cancelled() => break,
             _ = engine.clock.sleep(wait.max(Duration::from_millis(10))) => {}

@@ -1,6 +1,8 @@
 //! The weekly digest: which period a firing of `[report.digest] cron` covers, and the message
 //! (each KPI against its target, the change since the period before, the breached tickets).
 
+use std::str::FromStr;
+
 use chrono::{NaiveDateTime, TimeDelta, TimeZone, Utc};
 use chrono_tz::Tz;
 use serde_json::{json, Value};
@@ -120,6 +122,80 @@ pub fn latest_firing(cron: &cron::Schedule, zone: Tz, now: Timestamp) -> Option<
 /// The first firing after `now`.
 pub fn next_firing(cron: &cron::Schedule, zone: Tz, now: Timestamp) -> Option<Timestamp> {
     firings_after(cron, zone, now).next()
+}
+
+/// The schedule digests are decided under, as the store keeps it: the zone, then the cron.
+pub fn schedule_key(cron: &cron::Schedule, zone: Tz) -> String {
+    format!("{} {}", zone.name(), cron.source())
+}
+
+/// Whether a stored `schedule_key` names `cron` in `zone` (the cron's fields are compared:
+/// writing "Mon" as "MON" changes nothing).
+fn same_schedule(stored: &str, cron: &cron::Schedule, zone: Tz) -> bool {
+    stored.split_once(' ').is_some_and(|(stored_zone, source)| {
+        stored_zone == zone.name() && cron::Schedule::from_str(source).is_ok_and(|s| s.timeunitspec_eq(cron))
+    })
+}
+
+/// What the store says of the digests decided before.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Decided<'a> {
+    /// The schedule they were decided under (`schedule_key`); None in a store from before it
+    /// was kept.
+    pub schedule: Option<&'a str>,
+    /// Since when firings were owed.
+    pub since: Option<Timestamp>,
+    /// The latest recorded digest's firing and its period's start (read only when `schedule` is
+    /// None).
+    pub latest: Option<(Timestamp, Timestamp)>,
+}
+
+/// Since when the firings of the configured schedule are owed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Owed {
+    /// As stored: the schedule is the one the digests were decided under.
+    Since(Timestamp),
+    /// The first run with a digest: firings before it were never promised.
+    First(Timestamp),
+    /// A new cron or zone: only its firings from the change on are owed, not every past one.
+    Changed(Timestamp),
+    /// A store from before the schedule was kept, whose digests agree with this schedule: since
+    /// as stored.
+    Kept(Timestamp),
+}
+
+impl Owed {
+    pub fn since(self) -> Timestamp {
+        match self {
+            Owed::Since(at) | Owed::First(at) | Owed::Changed(at) | Owed::Kept(at) => at,
+        }
+    }
+
+    /// Whether the schedule is to be stored now, with `since`.
+    pub fn is_new(self) -> bool {
+        !matches!(self, Owed::Since(_))
+    }
+}
+
+/// Since when the firings of `cron` in `zone` are owed, `now` being the first moment slawatch
+/// runs with them if the store names another schedule. A downtime across several firings of the
+/// same schedule still owes each of them.
+pub fn owed_since(decided: Decided<'_>, cron: &cron::Schedule, zone: Tz, now: Timestamp) -> Owed {
+    let Some(since) = decided.since else {
+        return Owed::First(now);
+    };
+    match decided.schedule {
+        Some(stored) if same_schedule(stored, cron, zone) => Owed::Since(since),
+        Some(_) => Owed::Changed(now),
+        // Decided before the schedule was kept: the latest digest tells whether it was this one.
+        None => match decided.latest {
+            None => Owed::Kept(since),
+            Some((at, from)) => match latest_firing(cron, zone, at) {
+                Some(firing) if firing.at == at && firing.previous == from => Owed::Kept(since),
+                _ => Owed::Changed(now),
+            },
+        },
+    }
 }
 
 /// A ticket of the period whose contractual clock breached.
@@ -334,7 +410,6 @@ impl Digest<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::str::FromStr;
 
     #[test]
     fn the_latest_firing_includes_now_and_names_the_two_before() {
@@ -456,5 +531,39 @@ mod tests {
             next_firing(&schedule("0 15 2 * * *"), lord_howe, at("2026-10-03T12:00:00+10:30")),
             Some(at("2026-10-04T02:30:00+11:00"))
         );
+    }
+
+    #[test]
+    fn only_the_firings_of_a_new_schedule_after_the_change_are_owed() {
+        let monday = schedule("0 0 9 * * Mon");
+        let since = at("2026-11-23T09:30:00-08:00");
+        let now = at("2026-12-02T10:00:00-08:00");
+        let key = schedule_key(&monday, LA);
+        assert_eq!(key, "America/Los_Angeles 0 0 9 * * Mon");
+        let decided = Decided {
+            schedule: Some(&key),
+            since: Some(since),
+            latest: None,
+        };
+        assert_eq!(owed_since(decided, &monday, LA, now), Owed::Since(since));
+        assert_eq!(owed_since(decided, &schedule("0  0 9 * * MON"), LA, now), Owed::Since(since));
+        assert_eq!(owed_since(decided, &schedule("0 0 9 * * Fri"), LA, now), Owed::Changed(now));
+        assert_eq!(owed_since(decided, &monday, Tz::Europe__London, now), Owed::Changed(now));
+        assert_eq!(owed_since(Decided::default(), &monday, LA, now), Owed::First(now));
+        assert!(!Owed::Since(since).is_new());
+        assert!(Owed::Changed(now).is_new());
+
+        // A store from before the schedule was kept: its latest digest says which it was.
+        let monday_30 = at("2026-11-30T09:00:00-08:00");
+        let legacy = |latest| Decided {
+            schedule: None,
+            since: Some(since),
+            latest,
+        };
+        assert_eq!(owed_since(legacy(None), &monday, LA, now), Owed::Kept(since));
+        let mondays = Some((monday_30, monday_30 - WEEK));
+        assert_eq!(owed_since(legacy(mondays), &monday, LA, now), Owed::Kept(since));
+        assert_eq!(owed_since(legacy(mondays), &schedule("0 0 9 * * Fri"), LA, now), Owed::Changed(now));
+        assert_eq!(owed_since(legacy(mondays), &monday, Tz::Europe__London, now), Owed::Changed(now));
     }
 }

@@ -5,6 +5,8 @@ use super::{decode, encode, DigestRecord, Store, StoreError};
 use crate::sla::time::Timestamp;
 
 const DIGEST_SINCE: &[u8] = b"digest_since";
+/// The schedule (`kpi::digest::schedule_key`) firings are owed under since `DIGEST_SINCE`.
+const DIGEST_SCHEDULE: &[u8] = b"digest_schedule";
 
 fn key(fired_at: Timestamp) -> [u8; 8] {
     fired_at.to_be_bytes()
@@ -19,9 +21,29 @@ impl Store {
             .and_then(|v| v.as_ref().try_into().ok().map(i64::from_be_bytes)))
     }
 
-    pub fn set_digest_since(&self, at: Timestamp) -> Result<(), StoreError> {
-        self.meta.insert(DIGEST_SINCE, &at.to_be_bytes())?;
+    /// The schedule the digests are decided under; None before the first digest, and in a store
+    /// from before the schedule was kept.
+    pub fn digest_schedule(&self) -> Result<Option<String>, StoreError> {
+        Ok(self.meta.get(DIGEST_SCHEDULE)?.map(|v| String::from_utf8_lossy(&v).into_owned()))
+    }
+
+    /// Owes the firings of `schedule` since `since`: both written at once, on disk before it
+    /// returns (a crash cannot leave a new schedule with the old one's start).
+    pub fn set_digest_schedule(&self, schedule: &str, since: Timestamp) -> Result<(), StoreError> {
+        let mut batch = sled::Batch::default();
+        batch.insert(DIGEST_SINCE, &since.to_be_bytes());
+        batch.insert(DIGEST_SCHEDULE, schedule.as_bytes());
+        self.meta.apply_batch(batch)?;
+        self.flush()?;
         Ok(())
+    }
+
+    /// The digest of the latest firing recorded.
+    pub fn latest_digest(&self) -> Result<Option<DigestRecord>, StoreError> {
+        match self.digests.last()? {
+            None => Ok(None),
+            Some((_, bytes)) => decode("latest digest", &bytes).map(Some),
+        }
     }
 
     pub fn digest(&self, fired_at: Timestamp) -> Result<Option<DigestRecord>, StoreError> {
