@@ -232,14 +232,31 @@ fn deserialize(file: &str, text: &str) -> Result<RawConfig, ConfigErrors> {
         let inner = e.into_inner();
         let line = inner.span().map(|s| line_of(text, s.start));
         let key = if key == "." { String::new() } else { key };
+        let problem = match (inner.message().trim(), inner.span()) {
+            ("", Some(span)) => unexpected(text, span.start),
+            ("", None) => "invalid TOML".to_string(),
+            (message, _) => message.to_string(),
+        };
         ConfigErrors(vec![ConfigError {
             file: file.to_string(),
             line,
             key,
-            problem: inner.message().trim().to_string(),
+            problem,
             default_hint: None,
         }])
     })
+}
+
+/// What the parser stopped at, for the syntax errors toml leaves without a message (a control
+/// character such as a lone carriage return, or the end of the file where a value is expected).
+fn unexpected(text: &str, at: usize) -> String {
+    let control = |c: &char| c.is_control() && !matches!(c, '\n' | '\t');
+    let before = text.get(..at).and_then(|t| t.chars().next_back()).filter(control);
+    match before.or_else(|| text.get(at..).and_then(|t| t.chars().next())) {
+        None => "invalid TOML: the file ends where a value, or the end of a string, array or table, is expected".to_string(),
+        Some(c) if control(&c) => format!("invalid TOML: the control character {c:?} is not allowed here"),
+        Some(c) => format!("invalid TOML at {c:?}"),
+    }
 }
 
 #[derive(Deserialize)]
