@@ -16,6 +16,19 @@ use slawatch::config::Config;
 // The regressions the properties found
 // ---------------------------------------------------------------------------------------------
 
+/// Found by `config_integers_are_read_or_refused_by_name`: `zendesk.page_size` out of range was
+/// refused without its line.
+#[test]
+fn a_page_size_out_of_range_is_refused_at_its_line() {
+    let text =
+        "[zendesk]\nurl = \"https://acme.zendesk.com\"\noauth_token_env = \"ZENDESK_OAUTH_TOKEN\"\npage_size = 9223372036854775807\n";
+    let errors = Config::parse("mutated.toml", text).unwrap_err();
+    assert_eq!(
+        errors.to_string(),
+        "mutated.toml:4: zendesk.page_size: 9223372036854775807 is not between 1 and 1000"
+    );
+}
+
 /// Found by `toml_text_mutations_parse_or_fail_clearly` and the truncations: toml leaves some
 /// syntax errors without a message (a lone carriage return, a NUL, a file cut where a value is
 /// expected), and the error said nothing but the line.

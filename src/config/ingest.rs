@@ -23,7 +23,7 @@ pub(super) struct RawZendesk {
     export_requests_per_minute: Option<u32>,
     poll_interval: Option<Spanned<String>>,
     start_time: Option<Spanned<String>>,
-    page_size: Option<usize>,
+    page_size: Option<Spanned<usize>>,
     timeout: Option<Spanned<String>>,
     directory_refresh: Option<Spanned<String>>,
 }
@@ -205,9 +205,10 @@ impl Checker<'_> {
                 0
             }),
         };
-        let page_size = raw.page_size.unwrap_or(1000);
+        let page_size = raw.page_size.as_ref().map_or(1000, |p| *p.get_ref());
         if !(1..=1000).contains(&page_size) {
-            self.error(0..0, "zendesk.page_size", format!("{page_size} is not between 1 and 1000"));
+            let span = raw.page_size.as_ref().map_or(0..0, Spanned::span);
+            self.error(span, "zendesk.page_size", format!("{page_size} is not between 1 and 1000"));
         }
         Some(ZendeskConfig {
             base_url,
