@@ -16,6 +16,21 @@ use slawatch::config::Config;
 // The regressions the properties found
 // ---------------------------------------------------------------------------------------------
 
+/// Found by `config_integers_are_read_or_refused_by_name`: the store's cache in bytes
+/// (`cache_mb` × 1 MiB) overflowed u64: a panic in debug builds, a tiny cache in release ones.
+#[test]
+fn a_cache_too_large_to_count_in_bytes_is_refused_by_name() {
+    for mb in ["9223372036854775807", "17592186044416"] {
+        let errors = Config::parse("mutated.toml", &format!("[store]\ncache_mb = {mb}\n")).unwrap_err();
+        assert_eq!(
+            errors.to_string(),
+            format!("mutated.toml:2: store.cache_mb: {mb} MiB is too large (at most 17592186044415)")
+        );
+    }
+    let config = Config::parse("mutated.toml", "[store]\ncache_mb = 17592186044415\n").unwrap();
+    assert_eq!(config.store.cache_bytes, 17_592_186_044_415 << 20, "the largest that fits is kept");
+}
+
 /// Found by `config_integers_are_read_or_refused_by_name`: `zendesk.page_size` out of range was
 /// refused without its line.
 #[test]

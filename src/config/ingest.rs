@@ -57,7 +57,7 @@ pub(super) struct RawCustomers {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawStore {
     path: Option<String>,
-    cache_mb: Option<u64>,
+    cache_mb: Option<Spanned<u64>>,
     retain_closed: Option<Spanned<String>>,
 }
 
@@ -380,9 +380,19 @@ impl Checker<'_> {
             );
             retain_closed = default_retention;
         }
+        let cache_mb = raw.cache_mb.as_ref().map_or(16, |mb| *mb.get_ref()).max(1);
+        let cache_bytes = cache_mb.checked_mul(1024 * 1024).unwrap_or_else(|| {
+            let span = raw.cache_mb.as_ref().map_or(0..0, Spanned::span);
+            self.error(
+                span,
+                "store.cache_mb",
+                format!("{cache_mb} MiB is too large (at most {})", u64::MAX >> 20),
+            );
+            16 * 1024 * 1024
+        });
         StoreConfig {
             path: PathBuf::from(raw.path.unwrap_or_else(|| "slawatch.sled".to_string())),
-            cache_bytes: raw.cache_mb.unwrap_or(16).max(1) * 1024 * 1024,
+            cache_bytes,
             retain_closed,
         }
     }
