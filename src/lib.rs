@@ -10,6 +10,7 @@ pub mod engine;
 pub mod escalate;
 pub mod github;
 pub mod kpi;
+pub mod liveness;
 pub mod metrics;
 pub mod notify;
 pub mod retry;

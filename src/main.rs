@@ -122,8 +122,9 @@ enum Command {
 
 /// Exit status for bad configuration or arguments.
 const USAGE: u8 = 2;
-/// `run --once` could not make the exports current within `--max-wait`.
-const NOT_CURRENT: u8 = 3;
+/// `run --once` could not do everything due (make the exports current, deliver the alerts, file
+/// and sync the issues) within `--max-wait`.
+const OWED: u8 = 3;
 
 fn load(arg: &ConfigArg) -> Result<Config, ExitCode> {
     match &arg.config {
@@ -210,14 +211,14 @@ fn main() -> ExitCode {
                 init_logs(*json_logs || c.log.json, &c.log.level);
                 let once = once.then_some(max_wait);
                 let result = runtime().block_on(cli::daemon::run(c, once));
-                let not_current = result
+                let owed = result
                     .as_ref()
                     .err()
                     .and_then(|e| e.downcast_ref::<EngineError>())
-                    .is_some_and(|e| matches!(e, EngineError::NotCurrent { .. }));
-                if not_current {
+                    .is_some_and(|e| matches!(e, EngineError::Owed { .. }));
+                if owed {
                     let _ = report(result);
-                    return ExitCode::from(NOT_CURRENT);
+                    return ExitCode::from(OWED);
                 }
                 report(result)
             })
@@ -251,6 +252,9 @@ fn main() -> ExitCode {
             let text = slawatch::config::describe::describe(&config, arg.config.as_deref())
                 + &slawatch::config::describe::describe_ingest(&config);
             cli::write_stdout(&text);
+            for warning in config.warnings() {
+                eprintln!("warning: {warning}");
+            }
             ExitCode::SUCCESS
         }),
         Command::CompactStore(arg) => load(arg).map(|c| {

@@ -96,11 +96,13 @@ pub fn retry_after(headers: &reqwest::header::HeaderMap, now: i64) -> Option<Dur
     parse_retry_after(headers.get(reqwest::header::RETRY_AFTER).and_then(|v| v.to_str().ok()), now)
 }
 
-/// Waits `d` of the clock's time, or until `cancel`.
+/// Waits `d` of the clock's time, or until `cancel`. A wait on purpose is not a stall: the
+/// task waiting says so (`crate::liveness`).
 pub async fn wait(clock: &Clock, cancel: &CancellationToken, d: Duration) -> Result<(), Cancelled> {
     if cancel.is_cancelled() {
         return Err(Cancelled);
     }
+    crate::liveness::waiting(clock, d);
     tokio::select! {
         _ = cancel.cancelled() => Err(Cancelled),
         _ = clock.sleep(d) => Ok(()),

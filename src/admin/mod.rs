@@ -27,12 +27,23 @@ pub fn router(engine: Arc<Engine>, token: Option<String>) -> Router {
         .route("/metrics", get(metrics))
         .route("/status", get(status))
         .route("/report", get(report))
-        .with_state(engine);
+        .with_state(engine.clone());
     let protected = match token {
         Some(token) => protected.route_layer(axum::middleware::from_fn_with_state(Arc::new(token), auth::require_token)),
         None => protected,
     };
-    Router::new().route("/healthz", get(|| async { "ok\n" })).merge(protected)
+    Router::new().route("/healthz", get(healthz)).with_state(engine).merge(protected)
+}
+
+/// Alive means making progress: 200 while every loop does, else 503 naming what stalled (the
+/// process exits shortly after, for its supervisor to restart it). It touches no store.
+async fn healthz(State(engine): State<Arc<Engine>>) -> Response {
+    let stalled = engine.liveness.stalled_now();
+    if stalled.is_empty() {
+        return "ok\n".into_response();
+    }
+    let lines: String = stalled.iter().map(|s| format!("{s}\n")).collect();
+    (StatusCode::SERVICE_UNAVAILABLE, lines).into_response()
 }
 
 /// Prometheus text (OpenMetrics), the gauges of state set from the store first.

@@ -151,10 +151,16 @@ pub async fn run(config: Config, once: Option<std::time::Duration>) -> anyhow::R
         engine = engine.with_github(github);
     }
     let engine = Arc::new(engine.with_shutdown(shutdown.clone()));
+    let flusher = engine.clone();
+    super::watchdog::start(engine.liveness.clone(), move || {
+        let _ = flusher.store.flush();
+    })
+    .context("cannot start the watchdog thread")?;
     let signal = shutdown.clone();
     tokio::spawn(async move {
         shutdown_signal().await;
         tracing::info!("shutdown asked; finishing in-flight work");
+        super::watchdog::stopping();
         signal.cancel();
     });
     let server = if once.is_some() {
@@ -164,6 +170,9 @@ pub async fn run(config: Config, once: Option<std::time::Duration>) -> anyhow::R
             .await
             .with_context(|| format!("admin.listen {admin}: cannot listen"))?;
         tracing::info!(address = %admin, "admin HTTP listening");
+        for warning in engine.config.warnings() {
+            tracing::warn!("{warning}");
+        }
         Some(tokio::spawn(crate::admin::serve(
             listener,
             engine.clone(),
@@ -171,6 +180,7 @@ pub async fn run(config: Config, once: Option<std::time::Duration>) -> anyhow::R
             shutdown.clone(),
         )))
     };
+    super::watchdog::ready();
     let result = match once {
         Some(max_wait) => crate::engine::daemon::run_once(engine, max_wait).await,
         None => crate::engine::daemon::run(engine).await,

@@ -2,6 +2,7 @@
 
 pub mod calc;
 pub mod daemon;
+pub mod watchdog;
 
 /// Writes to stdout; a reader that went away (`| head`) is not an error worth a panic.
 pub fn write_stdout(text: &str) {

@@ -67,6 +67,7 @@ pub(super) struct RawAdmin {
     listen: Option<Spanned<String>>,
     token_env: Option<String>,
     outbox_stuck_after: Option<Spanned<String>>,
+    stall_after: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -94,6 +95,9 @@ pub struct AdminConfig {
     pub token_env: Option<String>,
     /// `/readyz` fails while an alert has waited longer than this for delivery.
     pub outbox_stuck_after: std::time::Duration,
+    /// A loop that makes no progress this long has stalled (`/healthz` fails, the process
+    /// exits to be restarted); None: `Config::stall_after`'s default.
+    pub stall_after: Option<std::time::Duration>,
 }
 
 /// How to reach Zendesk. Secrets are named environment variables, read at start.
@@ -113,6 +117,16 @@ pub struct ZendeskConfig {
     pub timeout: StdDuration,
     /// How often agents and organizations are listed again.
     pub directory_refresh: StdDuration,
+}
+
+impl ZendeskConfig {
+    /// How often polls can really start: each costs two export requests, so no more often than
+    /// the export budget (and the account's) allows, whatever `poll_interval` asks for.
+    pub fn effective_poll_interval(&self) -> StdDuration {
+        let per_minute = self.export_requests_per_minute.min(self.requests_per_minute).max(1);
+        let paced = StdDuration::from_secs(120_u64.div_ceil(u64::from(per_minute)));
+        self.poll_interval.max(paced)
+    }
 }
 
 /// A ticket's severity: the dropdown field's option tag, else a tag, else the priority.
@@ -301,6 +315,7 @@ impl Checker<'_> {
             listen: None,
             token_env: None,
             outbox_stuck_after: None,
+            stall_after: None,
         });
         let listen = match &raw.listen {
             None => default,
@@ -328,10 +343,26 @@ impl Checker<'_> {
             "admin.outbox_stuck_after",
             std::time::Duration::from_secs(900),
         );
+        let stall_after = raw.stall_after.as_ref().and_then(|text| {
+            let d = self.duration(text, "admin.stall_after")?;
+            if d.0 < 30 {
+                self.error(
+                    text.span(),
+                    "admin.stall_after",
+                    format!(
+                        "{:?} is too short: a loop waiting on a slow request must not be taken for stalled (at least 30s)",
+                        text.get_ref()
+                    ),
+                );
+                return None;
+            }
+            Some(std::time::Duration::from_secs(d.0 as u64))
+        });
         AdminConfig {
             listen,
             token_env,
             outbox_stuck_after,
+            stall_after,
         }
     }
 

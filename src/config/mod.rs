@@ -127,6 +127,43 @@ impl Config {
         }
     }
 
+    /// How long a loop may make no progress before it counts as stalled: `[admin] stall_after`,
+    /// else five poll intervals (as the export budget paces them), at least two minutes.
+    pub fn stall_after(&self) -> std::time::Duration {
+        self.admin.stall_after.unwrap_or_else(|| {
+            let interval = self
+                .zendesk
+                .as_ref()
+                .map_or(std::time::Duration::from_secs(30), |z| z.effective_poll_interval());
+            (interval * 5).max(std::time::Duration::from_secs(120))
+        })
+    }
+
+    /// What is valid but will not work as written, for `check-config` and the daemon's log.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(z) = &self.zendesk {
+            let effective = z.effective_poll_interval();
+            if effective > z.poll_interval {
+                out.push(format!(
+                    "zendesk.poll_interval: {}s is shorter than the exports allow: each poll costs two export requests, \
+                     and at {} a minute (zendesk.export_requests_per_minute{}) polls start at most every {}s; \
+                     /readyz judges the polls against {}s",
+                    z.poll_interval.as_secs(),
+                    z.export_requests_per_minute.min(z.requests_per_minute),
+                    if z.requests_per_minute < z.export_requests_per_minute {
+                        ", capped by zendesk.requests_per_minute"
+                    } else {
+                        ""
+                    },
+                    effective.as_secs(),
+                    effective.as_secs()
+                ));
+            }
+        }
+        out
+    }
+
     pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
         let name = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|e| {

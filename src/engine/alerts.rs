@@ -15,6 +15,7 @@ use crate::sla::alerting::{decide, next_look, Decision, Recorded, Sight, Verdict
 use crate::sla::policy::TargetKind;
 use crate::sla::time::Timestamp;
 use crate::store::{AlertRecord, AlertStatus, Delivery, StoreError, TicketRecord};
+use crate::sync::blocking;
 use crate::zendesk::client::ZendeskError;
 use crate::zendesk::models::{Comment, Ticket};
 
@@ -43,6 +44,16 @@ pub struct AlertReport {
 /// A live read of a ticket: None when Zendesk says (twice) it is gone.
 type Live = (Option<Ticket>, Vec<Comment>);
 
+/// A ticket due for a decision, as its stored facts stand.
+struct Prepared {
+    record: TicketRecord,
+    directory: Directory,
+    /// How many alerts it would send.
+    sends: usize,
+    /// Whether they rest on facts to be confirmed with a live read first.
+    confirm: bool,
+}
+
 impl Engine {
     /// The channels an alert goes to: the first matching route's, and the ticket itself.
     fn deliveries(&self, record: &AlertRecord, severity: &str, tier: &str, group: Option<u64>, now_ms: i64) -> Vec<Delivery> {
@@ -62,17 +73,18 @@ impl Engine {
 
     /// Reads one ticket and its latest comments live, so an alert never reports what a reply the
     /// exports have not shown yet already prevented. A 404 is read again before it is believed.
+    /// Ahead of routine requests, waiting out Zendesk's 429s.
     async fn read_live(&self, id: u64) -> Result<Live, ZendeskError> {
-        use crate::zendesk::client::Pacing::Return;
-        let mut ticket = self.client.ticket(id, Return).await?;
+        use crate::zendesk::client::Pacing::Urgent;
+        let mut ticket = self.client.ticket(id, Urgent).await?;
         if ticket.is_none() {
             crate::retry::wait(&self.clock, &self.shutdown, NOT_FOUND_RECHECK)
                 .await
                 .map_err(|_| ZendeskError::Cancelled)?;
-            ticket = self.client.ticket(id, Return).await?;
+            ticket = self.client.ticket(id, Urgent).await?;
         }
         let comments = match ticket {
-            Some(_) => self.client.latest_comments(id, Return).await?,
+            Some(_) => self.client.latest_comments(id, Urgent).await?,
             None => Vec::new(),
         };
         Ok((ticket, comments))
@@ -88,15 +100,17 @@ impl Engine {
         Ok(())
     }
 
-    /// After Zendesk could not answer: shutdown ends the pass; a 429 is waited out by looking
-    /// again after its `Retry-After`; anything else, a minute later.
-    fn retry_later(&self, id: u64, now: Timestamp, error: ZendeskError) -> Result<(), EngineError> {
+    /// After Zendesk could not answer `what` (the confirmation reads, the user lookups): shutdown
+    /// ends the pass; otherwise the ticket's `alerts` are owed, and it is looked at again after a
+    /// 429's `Retry-After`, or a minute later.
+    fn retry_later(&self, id: u64, now: Timestamp, alerts: usize, what: &str, error: ZendeskError) -> Result<(), EngineError> {
         let at = match &error {
             ZendeskError::Cancelled => return Err(error.into()),
             ZendeskError::RateLimited { retry_after, .. } => now + retry_after.as_secs().max(1) as i64,
             _ => now + CONFIRM_RETRY,
         };
         tracing::warn!(ticket = id, %error, "cannot confirm an alert with Zendesk; will look again");
+        self.owed.alerts_deferred(id, alerts, super::owed::cause(what, &error));
         Ok(self.look_again(id, Some(at))?)
     }
 
@@ -116,38 +130,62 @@ impl Engine {
         Ok(sends.iter().any(|d| d.effective_at > facts_as_of || partial_history))
     }
 
-    /// Decides (and records) the alerts a ticket owes at `now`. Nothing is decided while its
-    /// facts are incomplete; a decision to send is confirmed first when it must be.
-    async fn decide_ticket(&self, id: u64, now: Timestamp, report: &mut AlertReport) -> Result<(), EngineError> {
-        let Some(record) = self.readable_ticket(id)? else { return Ok(()) };
+    /// What a ticket would send at `now` on its stored facts: None when nothing is to be decided
+    /// for it now (facts incomplete, clocks unknown: it is set to wait).
+    fn prepare(&self, id: u64, now: Timestamp) -> Result<Option<Prepared>, EngineError> {
+        let Some(record) = self.readable_ticket(id)? else { return Ok(None) };
         if !facts_complete(&record, self.store.cursors()?.events_through) {
             // Back to waiting for the events export; decided once it has passed the ticket.
             self.reevaluate(&[id])?;
-            return Ok(());
+            return Ok(None);
         }
-        let mut directory = self.directory();
+        let directory = self.directory();
         let Some(clocks) = self.clocks(&record, &directory, now) else {
-            return Ok(self.look_again(id, None)?);
+            self.look_again(id, None)?;
+            return Ok(None);
         };
         let recorded = self.store.recorded_alerts(id)?;
         let pending = decide(id, &clocks, now, self.sight(&record), |k| recorded.get(k).copied());
         let sends: Vec<&Decision> = pending.decided.iter().filter(|d| d.verdict == Verdict::Send).collect();
+        let confirm = !sends.is_empty() && self.needs_confirmation(&record, &sends)?;
+        Ok(Some(Prepared {
+            sends: sends.len(),
+            confirm,
+            record,
+            directory,
+        }))
+    }
 
-        // Only what would be sent is confirmed; the network is awaited outside the write lock.
+    /// Decides (and records) the alerts a ticket owes at `now`. Nothing is decided while its
+    /// facts are incomplete; a decision to send is confirmed first when it must be. The store's
+    /// work runs off the async workers; the network is awaited outside the write lock.
+    async fn decide_ticket(&self, id: u64, now: Timestamp, report: &mut AlertReport) -> Result<(), EngineError> {
+        let Some(Prepared {
+            record,
+            mut directory,
+            sends,
+            confirm,
+        }) = blocking(|| self.prepare(id, now))?
+        else {
+            return Ok(());
+        };
+        // Only what would be sent is confirmed, ahead of every routine request: a poll may wait,
+        // a breach may not.
         let mut live: Option<Live> = None;
-        if !sends.is_empty() {
+        if sends > 0 {
+            let _first = self.client.urgent();
             let unknown = unknown_authors(&record, &directory);
             if !unknown.is_empty() {
                 match self.look_up_users(&unknown).await {
                     Ok(known) => directory = known,
-                    Err(error) => return self.retry_later(id, now, error),
+                    Err(error) => return blocking(|| self.retry_later(id, now, sends, "user lookups", error)),
                 }
             }
-            if self.needs_confirmation(&record, &sends)? {
+            if confirm {
                 report.confirmations += 1;
                 let read = match self.read_live(id).await {
                     Ok(read) => read,
-                    Err(error) => return self.retry_later(id, now, error),
+                    Err(error) => return blocking(|| self.retry_later(id, now, sends, "confirmation reads", error)),
                 };
                 let authors: Vec<u64> = read
                     .1
@@ -158,13 +196,15 @@ impl Engine {
                 if !authors.is_empty() {
                     match self.look_up_users(&authors).await {
                         Ok(known) => directory = known,
-                        Err(error) => return self.retry_later(id, now, error),
+                        Err(error) => return blocking(|| self.retry_later(id, now, sends, "user lookups", error)),
                     }
                 }
                 live = Some(read);
             }
         }
-        self.decide_on(id, now, live, &directory, report)
+        blocking(|| self.decide_on(id, now, live, &directory, report))?;
+        self.owed.alerts_decided(id);
+        Ok(())
     }
 
     /// Decides on the freshest stored facts (with a live read on top), under the write lock so
@@ -269,11 +309,11 @@ impl Engine {
     /// stop the others.
     pub async fn decide_due(&self, report: &mut AlertReport) -> Result<(), EngineError> {
         let now = self.clock.now();
-        for (at, id) in self.store.due(now)? {
+        for (at, id) in blocking(|| self.store.due(now))? {
             if self.shutdown.is_cancelled() {
                 return Err(ZendeskError::Cancelled.into());
             }
-            if self.store.remove_stale_due(at, id)? {
+            if blocking(|| self.store.remove_stale_due(at, id))? {
                 continue;
             }
             match self.decide_ticket(id, now, report).await {
@@ -281,9 +321,11 @@ impl Engine {
                 Err(error) if error.is_cancelled() => return Err(error),
                 Err(error) => {
                     tracing::error!(ticket = id, %error, "cannot decide the ticket's alerts; will retry");
-                    self.look_again(id, Some(now + CONFIRM_RETRY))?;
+                    self.owed.alerts_deferred(id, 1, format!("could not be decided: {error}"));
+                    blocking(|| self.look_again(id, Some(now + CONFIRM_RETRY)))?;
                 }
             }
+            crate::liveness::beat();
         }
         Ok(())
     }
@@ -307,6 +349,7 @@ pub async fn decider_loop(engine: std::sync::Arc<Engine>) {
     let mut failures = 0;
     loop {
         let mut report = AlertReport::default();
+        let step = crate::liveness::step("deciding the alerts due");
         match engine.decide_due(&mut report).await {
             Ok(()) => failures = 0,
             Err(error) if error.is_cancelled() => break,
@@ -321,13 +364,14 @@ pub async fn decider_loop(engine: std::sync::Arc<Engine>) {
         let wait = if failures > 0 {
             backoff.delay(failures)
         } else {
-            match engine.store.next_due() {
+            match blocking(|| engine.store.next_due()) {
                 // To the millisecond: a wait rounded to whole seconds would be up to a second late.
                 Ok(Some(at)) => Duration::from_millis((at * 1000 - engine.clock.now_ms()).max(0) as u64),
                 Ok(None) => Duration::from_secs(3600),
                 Err(_) => backoff.delay(1),
             }
         };
+        drop(step);
         tokio::select! {
             _ = engine.shutdown.cancelled() => break,
             _ = engine.wake.notified() => {}

@@ -8,6 +8,7 @@ use tracing::Instrument;
 
 use super::engine::{Engine, EngineError};
 use crate::config::Config;
+use crate::sync::blocking;
 
 /// Everything that decides a stored ticket's clocks and KPI row: the resolved policy as
 /// `check-config` prints it, how tickets map to severities and customers, the report's fields,
@@ -69,23 +70,51 @@ fn evaluate_if_policy_changed(engine: &Engine) -> Result<(), EngineError> {
     Ok(())
 }
 
+/// A task of the daemon, spawned as the liveness task `name`: its steps and waits are its own.
+fn spawn<F>(engine: &Engine, name: impl Into<String>, work: F) -> tokio::task::JoinHandle<()>
+where
+    F: std::future::Future<Output = ()> + Send + 'static,
+{
+    tokio::spawn(engine.liveness.task(name).scope(work))
+}
+
 /// Polls until shutdown (`engine.shutdown`), with the decider and one delivery worker per
 /// channel alongside. A failed poll is logged and retried at the next interval: the cursors
 /// stay where the last committed page left them.
 pub async fn run(engine: Arc<Engine>) -> Result<(), EngineError> {
-    evaluate_if_policy_changed(&engine)?;
+    let startup = engine.liveness.task("startup");
+    {
+        let _step = startup.step("evaluating the stored tickets");
+        startup
+            .clone()
+            .scope(async { blocking(|| evaluate_if_policy_changed(&engine)) })
+            .await?;
+    }
     let interval = engine.config.zendesk.as_ref().map_or(Duration::from_secs(30), |z| z.poll_interval);
-    let mut workers = vec![tokio::spawn(super::alerts::decider_loop(engine.clone()))];
+    let mut workers = vec![spawn(&engine, "alert decider", super::alerts::decider_loop(engine.clone()))];
     for channel in engine.delivery_channels()? {
-        workers.push(tokio::spawn(super::deliver::delivery_loop(engine.clone(), channel)));
+        let name = format!("delivery to {channel}");
+        workers.push(spawn(&engine, name, super::deliver::delivery_loop(engine.clone(), channel)));
     }
     if engine.github.is_some() {
-        workers.push(tokio::spawn(super::escalate::escalation_loop(engine.clone())));
+        workers.push(spawn(
+            &engine,
+            "escalation worker",
+            super::escalate::escalation_loop(engine.clone()),
+        ));
     }
     if engine.config.report.digest.is_some() {
-        workers.push(tokio::spawn(super::digest::digest_loop(engine.clone())));
+        workers.push(spawn(&engine, "digest", super::digest::digest_loop(engine.clone())));
     }
-    workers.push(tokio::spawn(super::retention::retention_loop(engine.clone())));
+    workers.push(spawn(&engine, "retention", super::retention::retention_loop(engine.clone())));
+    let polls = engine.liveness.task("poll loop");
+    polls.clone().scope(poll_loop(&engine, interval)).await;
+    tracing::info!("shutting down");
+    stop(&engine, workers).await
+}
+
+/// Polls at `interval` until shutdown.
+async fn poll_loop(engine: &Engine, interval: Duration) {
     let backoff = crate::retry::Backoff {
         first: interval,
         max: Duration::from_secs(600).max(interval),
@@ -93,6 +122,7 @@ pub async fn run(engine: Arc<Engine>) -> Result<(), EngineError> {
     let (mut failures, mut cycle) = (0, 0u64);
     while !engine.shutdown.is_cancelled() {
         cycle += 1;
+        let step = crate::liveness::step("polling the exports");
         let wait = match engine.poll().instrument(tracing::info_span!("poll_cycle", cycle)).await {
             Ok(report) => {
                 failures = 0;
@@ -111,12 +141,11 @@ pub async fn run(engine: Arc<Engine>) -> Result<(), EngineError> {
                 backoff.delay(failures)
             }
         };
+        drop(step);
         if crate::retry::wait(&engine.clock, &engine.shutdown, wait).await.is_err() {
             break;
         }
     }
-    tracing::info!("shutting down");
-    stop(&engine, workers).await
 }
 
 async fn stop(engine: &Engine, workers: Vec<tokio::task::JoinHandle<()>>) -> Result<(), EngineError> {
@@ -128,50 +157,96 @@ async fn stop(engine: &Engine, workers: Vec<tokio::task::JoinHandle<()>>) -> Res
             worker.abort();
         }
     }
-    engine.store.flush()?;
+    blocking(|| engine.store.flush())?;
     tracing::info!("store flushed; stopped");
     Ok(())
 }
 
-/// `run --once`: polls until the exports are current, then decides and delivers what is due.
-/// When the exports cannot be made current within `max_wait`, it says what it waited for.
+/// How soon `run --once` tries again to read a linked issue it could not.
+const SYNC_RETRY_MS: i64 = 30_000;
+
+/// `run --once`: polls until the exports are current, then decides and delivers the alerts due,
+/// files the engineering requests due, syncs the linked issues and posts the digest due,
+/// retrying what fails (a confirmation rate-limited, a channel down) as its waits allow, until
+/// nothing due is owed or `max_wait` has passed. Then `EngineError::Owed` names what is owed.
 pub async fn run_once(engine: Arc<Engine>, max_wait: Duration) -> Result<(), EngineError> {
-    evaluate_if_policy_changed(&engine)?;
+    let task = engine.liveness.task("run --once");
+    task.scope(once(&engine, max_wait)).await
+}
+
+async fn once(engine: &Engine, max_wait: Duration) -> Result<(), EngineError> {
+    let _step = crate::liveness::step("running one cycle");
+    let started_ms = engine.clock.now_ms();
+    let deadline_ms = crate::retry::due_ms(started_ms, max_wait);
+    let limit = crate::sla::time::Duration(max_wait.as_secs() as i64).to_string();
+    blocking(|| evaluate_if_policy_changed(engine))?;
+    let mut owed = Vec::new();
+    let mut failed = None;
     let polled = tokio::select! {
         polled = engine.poll() => Some(polled),
         _ = engine.clock.sleep(max_wait) => None,
     };
-    let result = match polled {
-        Some(Ok(report)) => {
-            tracing::info!(?report, "poll done");
-            Ok(())
-        }
-        Some(Err(error)) if error.is_cancelled() => Ok(()),
-        Some(Err(error)) => Err(error),
-        None => Err(EngineError::NotCurrent {
-            limit: crate::sla::time::Duration(max_wait.as_secs() as i64).to_string(),
-            waiting: engine.client.waiting_for().unwrap_or_else(|| "Zendesk's responses".to_string()),
-        }),
-    };
-    // What was decided on complete facts goes out even when the exports fell behind.
-    if !engine.shutdown.is_cancelled() {
-        match engine.fire_due().await {
-            Ok(report) => tracing::info!(?report, "alerts due delivered"),
-            Err(error) if error.is_cancelled() => {}
+    match polled {
+        Some(Ok(report)) => tracing::info!(?report, "poll done"),
+        Some(Err(error)) if error.is_cancelled() => {}
+        // What was decided on complete facts goes out even when the poll failed.
+        Some(Err(error)) => failed = Some(error),
+        None => owed.push(format!(
+            "the exports could not be made current within {limit}: {}",
+            engine.client.waiting_for().unwrap_or_else(|| "Zendesk's responses".to_string())
+        )),
+    }
+    while !engine.shutdown.is_cancelled() {
+        let next = match one_pass(engine).await {
+            Ok(next) => next,
+            Err(error) if error.is_cancelled() => break,
             Err(error) => return Err(error),
+        };
+        let now_owed = blocking(|| engine.owed_work(started_ms))?;
+        if now_owed.is_empty() {
+            break;
         }
-        match engine.file_escalations().await {
-            Ok(_) => {}
-            Err(error) if error.is_cancelled() => {}
-            Err(error) => return Err(error),
-        }
-        engine.decide_digest()?;
-        match engine.deliver_digests().await {
-            Ok(_) => {}
-            Err(error) if error.is_cancelled() => {}
-            Err(error) => return Err(error),
+        let now_ms = engine.clock.now_ms();
+        match next {
+            Some(at) if at <= deadline_ms => {
+                let wait = Duration::from_millis((at - now_ms).max(10) as u64);
+                tracing::info!(
+                    owed = now_owed.len(),
+                    wait_ms = wait.as_millis() as u64,
+                    "work owed; trying again when its wait is over"
+                );
+                if crate::retry::wait(&engine.clock, &engine.shutdown, wait).await.is_err() {
+                    break;
+                }
+            }
+            _ => {
+                owed.extend(now_owed);
+                break;
+            }
         }
     }
-    engine.store.flush()?;
-    result
+    blocking(|| engine.store.flush())?;
+    if let Some(error) = failed {
+        return Err(error);
+    }
+    if owed.is_empty() {
+        tracing::info!("everything due done");
+        Ok(())
+    } else {
+        Err(EngineError::Owed { limit, owed })
+    }
+}
+
+/// One pass over everything due: alerts decided and delivered, engineering requests filed,
+/// linked issues synced, digests posted. Returns when something next needs doing (ms), if ever.
+async fn one_pass(engine: &Engine) -> Result<Option<i64>, EngineError> {
+    let report = engine.fire_due().await?;
+    tracing::info!(?report, "alerts due decided and delivered");
+    let escalations = engine.file_escalations().await?;
+    let syncs_owed = engine.sync_issues().await?;
+    blocking(|| engine.decide_digest())?;
+    let digests = engine.deliver_digests().await?;
+    let alerts = blocking(|| engine.next_wake_ms())?;
+    let syncs = (syncs_owed > 0).then(|| engine.clock.now_ms() + SYNC_RETRY_MS);
+    Ok([alerts, escalations, digests, syncs].into_iter().flatten().min())
 }

@@ -20,6 +20,7 @@ use crate::sla::alerting::{at_delivery, AtDelivery};
 use crate::sla::clock::TicketClocks;
 use crate::sla::time::Timestamp;
 use crate::store::{AlertRecord, TicketRecord};
+use crate::sync::blocking;
 use crate::zendesk::client::ZendeskError;
 
 /// A message sent this much after its point was crossed says that it is late, and why.
@@ -245,7 +246,7 @@ impl Engine {
             max: self.config.notify.max_backoff,
         };
         let mut next: Option<i64> = None;
-        for alert in self.store.outbox(channel)? {
+        for alert in blocking(|| self.store.outbox(channel))? {
             // Nothing new goes out after the signal; what is left is sent after the restart.
             if self.shutdown.is_cancelled() {
                 return Err(ZendeskError::Cancelled.into());
@@ -258,28 +259,28 @@ impl Engine {
                 continue;
             }
             let now = self.clock.now();
-            let message = match self.plan(&alert, channel, now)? {
+            let message = match blocking(|| self.plan(&alert, channel, now))? {
                 Plan::Send(message) => message,
                 Plan::Drop(reason) => {
                     tracing::info!(alert = %alert.key, channel, reason, "delivery dropped");
                     report.dropped += 1;
-                    self.mark(&alert.key, channel, |d| d.dropped = Some(reason.clone()))?;
+                    blocking(|| self.mark(&alert.key, channel, |d| d.dropped = Some(reason.clone())))?;
                     continue;
                 }
                 Plan::Undo => {
-                    self.undo(&alert, channel, now, report)?;
+                    blocking(|| self.undo(&alert, channel, now, report))?;
                     continue;
                 }
                 Plan::Later => {
                     let at = retry::due_ms(self.clock.now_ms(), Duration::from_secs(60));
                     next = earliest(next, at);
-                    self.mark(&alert.key, channel, |d| d.next_attempt_ms = at)?;
+                    blocking(|| self.mark(&alert.key, channel, |d| d.next_attempt_ms = at))?;
                     continue;
                 }
             };
             // The decider does not flush each ticket's alerts: they reach the disk here, before
             // anything goes out, or a power loss after the send forgets the alert and sends it again.
-            self.store.flush()?;
+            blocking(|| self.store.flush())?;
             let span = tracing::info_span!("delivery", ticket = alert.ticket_id, alert = %alert.key, channel);
             let outcome = self.send(&message, alert.ticket_id, channel).instrument(span).await;
             let now_ms = self.clock.now_ms();
@@ -288,13 +289,15 @@ impl Engine {
                 Ok(()) => {
                     report.sent += 1;
                     tracing::info!(ticket = alert.ticket_id, alert = %alert.key, channel, "{}", message.title());
-                    let marked = self.store.update_alert(&alert.key, |a| {
-                        if let Some(d) = a.deliveries.iter_mut().find(|d| d.channel == channel) {
-                            d.attempts += 1;
-                            d.sent_at = Some(now);
-                            d.last_error = None;
-                        }
-                        a.settle();
+                    let marked = blocking(|| {
+                        self.store.update_alert(&alert.key, |a| {
+                            if let Some(d) = a.deliveries.iter_mut().find(|d| d.channel == channel) {
+                                d.attempts += 1;
+                                d.sent_at = Some(now);
+                                d.last_error = None;
+                            }
+                            a.settle();
+                        })
                     })?;
                     if marked.is_none() {
                         // Undone by another channel's worker while this post was in flight: it
@@ -308,8 +311,10 @@ impl Engine {
                             }
                         }
                         restored.settle();
-                        self.store.record_alerts(&[restored], &[], None)?;
-                        self.store.flush()?;
+                        blocking(|| {
+                            self.store.record_alerts(&[restored], &[], None)?;
+                            self.store.flush()
+                        })?;
                     }
                 }
                 Err(error) => {
@@ -324,8 +329,10 @@ impl Engine {
                         tracing::warn!(ticket = alert.ticket_id, alert = %alert.key, channel, error = %error.message, attempts, "delivery failed; will retry");
                         next = earliest(next, at);
                     }
-                    self.mark(&alert.key, channel, |d| {
-                        d.record_failure(attempts, at, error.permanent, now_ms, &error.message)
+                    blocking(|| {
+                        self.mark(&alert.key, channel, |d| {
+                            d.record_failure(attempts, at, error.permanent, now_ms, &error.message)
+                        })
                     })?;
                 }
             }
@@ -416,6 +423,7 @@ pub async fn delivery_loop(engine: Arc<Engine>, channel: String) {
     loop {
         recorded.borrow_and_update();
         let mut report = AlertReport::default();
+        let step = crate::liveness::step("delivering alerts");
         let next = match engine.deliver_channel(&channel, &mut report).await {
             Ok(next) => {
                 failures = 0;
@@ -431,6 +439,7 @@ pub async fn delivery_loop(engine: Arc<Engine>, channel: String) {
         let wait = next.map_or(Duration::from_secs(3600), |at| {
             Duration::from_millis((at - engine.clock.now_ms()).clamp(0, 3_600_000) as u64)
         });
+        drop(step);
         tokio::select! {
             _ = engine.shutdown.cancelled() => break,
             _ = recorded.changed() => {}

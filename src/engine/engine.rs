@@ -28,9 +28,9 @@ pub enum EngineError {
     Zendesk(#[from] ZendeskError),
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// `run --once` could not bring the exports up to date within its limit.
-    #[error("the exports could not be made current within {limit}: {waiting}")]
-    NotCurrent { limit: String, waiting: String },
+    /// `run --once` could not finish what was due within its limit: one line per kind of work.
+    #[error("not everything due was done within {limit}:\n{}", .owed.join("\n"))]
+    Owed { limit: String, owed: Vec<String> },
 }
 
 impl EngineError {
@@ -73,6 +73,10 @@ pub struct Engine {
     pub health: super::health::Health,
     /// What `/metrics` shows; the clients count their requests here too.
     pub metrics: std::sync::Arc<crate::metrics::Metrics>,
+    /// Work due and not done that only memory knows of (for `run --once`'s answer).
+    pub(super) owed: super::owed::Owed,
+    /// Whether each loop makes progress, for `/healthz` and the watchdog.
+    pub liveness: std::sync::Arc<crate::liveness::Liveness>,
 }
 
 impl Engine {
@@ -81,6 +85,7 @@ impl Engine {
         let directory = load_directory(&store)?;
         let shutdown = CancellationToken::new();
         let metrics = std::sync::Arc::new(crate::metrics::Metrics::new());
+        let liveness = crate::liveness::Liveness::new(clock.clone(), config.stall_after());
         Ok(Engine {
             config,
             client: client.with_cancel(shutdown.clone()).with_metrics(metrics.clone()),
@@ -99,7 +104,9 @@ impl Engine {
             escalation_lock: Mutex::new(()),
             write_lock: Mutex::new(()),
             health: Default::default(),
+            owed: Default::default(),
             metrics,
+            liveness,
         })
     }
 

@@ -83,6 +83,11 @@ impl Engine {
     /// under the escalation lock), so that what a poll decided meanwhile (a new request, the
     /// matching flag) is kept. A request's steps are only ever written here.
     fn save_request(&self, escalation: &EscalationRecord, index: usize) -> Result<(), StoreError> {
+        // An fsync under a lock: off the async workers.
+        crate::sync::blocking(|| self.write_request(escalation, index))
+    }
+
+    fn write_request(&self, escalation: &EscalationRecord, index: usize) -> Result<(), StoreError> {
         let _writing = crate::sync::lock(&self.escalation_lock);
         let mine = &escalation.requests[index];
         let mut stored = match self.store.escalation(escalation.ticket_id) {
@@ -397,10 +402,11 @@ pub async fn escalation_loop(engine: Arc<Engine>) {
         .as_ref()
         .map_or(Duration::from_secs(300), |e| e.sync_interval);
     loop {
+        let step = crate::liveness::step("filing and syncing engineering issues");
         match engine.sync_issues().await {
             Err(error) if error.is_cancelled() => break,
             Err(error) => tracing::error!(%error, "issue sync failed; will retry"),
-            Ok(()) => {}
+            Ok(_) => {}
         }
         let next = match engine.file_escalations().await {
             Ok(next) => next,
@@ -415,6 +421,7 @@ pub async fn escalation_loop(engine: Arc<Engine>) {
                 Duration::from_millis((at - engine.clock.now_ms()).clamp(0, 3_600_000) as u64)
             })
             .min(sync_every);
+        drop(step);
         tokio::select! {
             _ = engine.shutdown.cancelled() => break,
             _ = engine.escalation_wake.notified() => {}
@@ -558,11 +565,13 @@ impl Engine {
         Ok(())
     }
 
-    /// Reads every linked issue whose sync interval has passed.
-    pub async fn sync_issues(&self) -> Result<(), EngineError> {
+    /// Reads every linked issue whose sync interval has passed; returns how many could not be
+    /// (they are owed, and read again at the next sync).
+    pub async fn sync_issues(&self) -> Result<usize, EngineError> {
         let (Some(config), Some(github)) = (&self.config.escalation, &self.github) else {
-            return Ok(());
+            return Ok(0);
         };
+        let mut failed = 0;
         let interval_ms = config.sync_interval.as_millis() as i64;
         for mut escalation in self.store.escalations()? {
             for index in 0..escalation.requests.len() {
@@ -576,15 +585,18 @@ impl Engine {
                 if self.shutdown.is_cancelled() {
                     return Err(ZendeskError::Cancelled.into());
                 }
+                let number = escalation.requests[index].number;
                 match self.sync_issue(github, config, &mut escalation, index).await {
-                    Ok(()) => {}
+                    Ok(()) => self.owed.synced(escalation.ticket_id, number),
                     Err(error) if error.cancelled() => return Err(ZendeskError::Cancelled.into()),
                     Err(error) => {
-                        tracing::warn!(ticket = escalation.ticket_id, %error, "cannot read the linked issue; will retry at the next sync")
+                        failed += 1;
+                        tracing::warn!(ticket = escalation.ticket_id, %error, "cannot read the linked issue; will retry at the next sync");
+                        self.owed.sync_failed(escalation.ticket_id, number, error.to_string());
                     }
                 }
             }
         }
-        Ok(())
+        Ok(failed)
     }
 }

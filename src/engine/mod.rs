@@ -13,6 +13,7 @@ pub mod escalate;
 pub mod evaluate;
 pub mod gauges;
 pub mod health;
+pub mod owed;
 pub mod kpis;
 pub mod poll;
 pub mod readiness;

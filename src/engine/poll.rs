@@ -10,6 +10,7 @@ use super::directory::Directory;
 use super::engine::{Engine, EngineError};
 use crate::sla::time::Timestamp;
 use crate::store::{Cursors, StoreError, TicketRecord};
+use crate::sync::blocking;
 use crate::zendesk::client::ExportStart;
 use crate::zendesk::models::{Ticket, TicketEvent};
 
@@ -149,7 +150,8 @@ impl Engine {
             if let Some(after) = page.after_cursor {
                 cursors.tickets = Some(after);
             }
-            report.tickets_changed += self.apply_ticket_page(&tickets, &cursors)?;
+            report.tickets_changed += blocking(|| self.apply_ticket_page(&tickets, &cursors))?;
+            crate::liveness::beat();
             report.ticket_pages += 1;
             if page.end_of_stream || !moved {
                 break;
@@ -178,7 +180,8 @@ impl Engine {
             };
             cursors.events_start = Some(next_start);
             cursors.events_through = cursors.events_through.max(Some(through));
-            let (changed, applied) = self.apply_event_page(&audits, &cursors)?;
+            let (changed, applied) = blocking(|| self.apply_event_page(&audits, &cursors))?;
+            crate::liveness::beat();
             report.tickets_changed += changed;
             report.audits_applied += applied;
             report.event_pages += 1;
@@ -189,7 +192,7 @@ impl Engine {
         report.skipped = self.client.stats.skipped_records.load(std::sync::atomic::Ordering::Relaxed) - skipped_before;
         report.complete = true;
         // Zendesk's exports show everything up to a minute before they were asked.
-        self.store.set_facts_as_of(started - HORIZON)?;
+        blocking(|| self.store.set_facts_as_of(started - HORIZON))?;
         self.wake.notify_one();
         Ok(report)
     }

@@ -36,7 +36,12 @@ impl Engine {
                 detail: error.to_string(),
             },
         };
-        let interval = self.config.zendesk.as_ref().map_or(30_000, |z| z.poll_interval.as_millis() as i64);
+        // Judged against the pace the export budget allows, not a `poll_interval` it cannot keep.
+        let interval = self
+            .config
+            .zendesk
+            .as_ref()
+            .map_or(30_000, |z| z.effective_poll_interval().as_millis() as i64);
         let poll = match (self.health.last_success_ms(), self.health.last_error()) {
             (Some(at), error) if now_ms - at <= 3 * interval => Check {
                 ok: true,
@@ -49,9 +54,10 @@ impl Engine {
             (Some(at), error) => Check {
                 ok: false,
                 detail: format!(
-                    "no complete poll for {}s (since {}, more than 3 poll intervals){}",
+                    "no complete poll for {}s (since {}, more than 3 poll intervals of {}s){}",
                     (now_ms - at) / 1000,
                     format_rfc3339(at / 1000),
+                    interval / 1000,
                     error.map_or(String::new(), |e| format!(": {e}"))
                 ),
             },

@@ -11,7 +11,7 @@ use super::engine::{Engine, EngineError};
 use crate::sla::clock::{Event, Role};
 use crate::sla::policy::Customer;
 use crate::store::{AgentRecord, OrganizationRecord, StoreError, UserRecord};
-use crate::sync::lock;
+use crate::sync::{blocking, lock};
 use crate::zendesk::client::{Pacing, ZendeskError};
 use crate::zendesk::models::User;
 
@@ -49,13 +49,33 @@ impl Engine {
         }
 
         let agents: Vec<AgentRecord> = self.client.agents().await?.iter().map(agent_record).collect();
-        self.store.save_agents(&agents)?;
+        blocking(|| self.take_agents(&agents))?;
+        let organizations: Vec<OrganizationRecord> = self
+            .client
+            .organizations()
+            .await?
+            .into_iter()
+            .map(|o| OrganizationRecord {
+                id: o.id,
+                name: o.name.unwrap_or_default(),
+                tags: o.tags,
+                fields: o.organization_fields,
+            })
+            .collect();
+        blocking(|| self.take_organizations(organizations))?;
+        *lock(&self.directory_fetched_ms) = Some(now);
+        Ok(())
+    }
+
+    /// Saves the agents listed and re-evaluates the tickets of those new or changed.
+    fn take_agents(&self, agents: &[AgentRecord]) -> Result<(), StoreError> {
+        self.store.save_agents(agents)?;
         let changed_roles: HashSet<u64> = {
             let mut directory = lock(&self.directory);
             let mut roles = (*directory.roles).clone();
             let mut names = (*directory.names).clone();
             let mut changed = HashSet::new();
-            for agent in &agents {
+            for agent in agents {
                 let role = role_of(&agent.role);
                 if roles.insert(agent.id, role) != Some(role) {
                     changed.insert(agent.id);
@@ -69,19 +89,12 @@ impl Engine {
         if !changed_roles.is_empty() {
             self.reevaluate_involving(&changed_roles)?;
         }
+        Ok(())
+    }
 
-        let organizations: Vec<OrganizationRecord> = self
-            .client
-            .organizations()
-            .await?
-            .into_iter()
-            .map(|o| OrganizationRecord {
-                id: o.id,
-                name: o.name.unwrap_or_default(),
-                tags: o.tags,
-                fields: o.organization_fields,
-            })
-            .collect();
+    /// Saves the organizations listed and re-evaluates the tickets of those whose tier or
+    /// contract changed.
+    fn take_organizations(&self, organizations: Vec<OrganizationRecord>) -> Result<(), StoreError> {
         self.store.save_organizations(&organizations)?;
         let moved: Vec<u64> = {
             let mut directory = lock(&self.directory);
@@ -105,7 +118,6 @@ impl Engine {
                 self.reevaluate(&ids)?;
             }
         }
-        *lock(&self.directory_fetched_ms) = Some(now);
         Ok(())
     }
 
@@ -131,13 +143,13 @@ impl Engine {
     }
 
     /// Asks Zendesk for users whose role is not known (an agent added since the last listing, a
-    /// customer not yet looked up), saves them and merges them into the directory. A 429 is
-    /// handed back: the caller looks again later rather than assume a role.
+    /// customer not yet looked up), saves them and merges them into the directory. An alert waits
+    /// for them (ahead of routine requests) rather than assume a role.
     pub(super) async fn look_up_users(&self, ids: &[u64]) -> Result<Directory, ZendeskError> {
         if ids.is_empty() {
             return Ok(self.directory());
         }
-        let users = self.client.users_by_id(ids, Pacing::Return).await?;
+        let users = self.client.users_by_id(ids, Pacing::Urgent).await?;
         let now = self.clock.now();
         let records: Vec<UserRecord> = users
             .iter()
@@ -148,7 +160,7 @@ impl Engine {
                 looked_up_at: now,
             })
             .collect();
-        if let Err(error) = self.store.save_users(&records) {
+        if let Err(error) = blocking(|| self.store.save_users(&records)) {
             tracing::warn!(%error, "could not save looked-up users; they are kept in memory");
         }
         let mut directory = lock(&self.directory);

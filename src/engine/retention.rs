@@ -54,6 +54,7 @@ pub async fn retention_loop(engine: Arc<Engine>) {
             _ = engine.shutdown.cancelled() => break,
             _ = engine.clock.sleep(wait) => {}
         }
+        let _step = crate::liveness::step("compacting closed tickets");
         let worker = engine.clone();
         match tokio::task::spawn_blocking(move || worker.compact_closed()).await {
             Ok(Ok(removed)) => {

@@ -165,6 +165,11 @@ struct Faults {
     rate_limit: Option<u32>,
     /// World times of the requests admitted within the rate window.
     admitted: Vec<i64>,
+    /// A storm: every n-th request admitted gets this status; every m-th answer is cut in half.
+    fail_every: Option<(u64, u16)>,
+    truncate_every: Option<u64>,
+    /// Requests admitted, counted for the storm.
+    admitted_count: u64,
 }
 
 /// Locks without propagating a poisoned lock: the data stays usable after a panicking test thread.
@@ -395,6 +400,16 @@ impl SimZendesk {
         let mut faults = self.state().faults();
         faults.fail_next = n;
         faults.fail_status = status;
+    }
+
+    /// A fault storm: every `fail_every.0`-th request within the rate gets status `fail_every.1`,
+    /// and every `truncate_every`-th answer is cut off halfway (a truncated JSON body). None
+    /// calms each.
+    pub fn set_storm(&self, fail_every: Option<(u64, u16)>, truncate_every: Option<u64>) {
+        let mut faults = self.state().faults();
+        faults.fail_every = fail_every.filter(|(n, _)| *n > 0);
+        faults.truncate_every = truncate_every.filter(|n| *n > 0);
+        faults.admitted_count = 0;
     }
 
     /// The next `n` authenticated requests within the rate get 200 with a body that is not JSON.

@@ -29,6 +29,7 @@ impl Store {
     /// disk when it returns: one flush covers a whole pass of the decider's tickets, and delivery
     /// flushes before it sends anything, so nothing goes out for an alert a power loss forgets.
     pub fn record_alerts(&self, alerts: &[AlertRecord], voided: &[String], ticket: Option<&TicketRecord>) -> Result<(), StoreError> {
+        super::faults::before_write();
         let encoded = alerts
             .iter()
             .map(|a| Ok((a, encode(&a.key, a)?)))
@@ -78,6 +79,7 @@ impl Store {
     /// alert is gone. On disk before it returns: a delivery marked done must stay marked through
     /// a power loss, or it goes out again.
     pub fn update_alert(&self, key: &str, change: impl Fn(&mut AlertRecord)) -> Result<Option<AlertRecord>, StoreError> {
+        super::faults::before_write();
         let result: Result<Option<AlertRecord>, TransactionError<StoreError>> =
             (&self.alerts, &self.outbox).transaction(|(alerts, outbox)| {
                 let Some(bytes) = alerts.get(key.as_bytes())? else {

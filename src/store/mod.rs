@@ -20,6 +20,7 @@ use crate::sla::time::Timestamp;
 
 mod alerts;
 mod digests;
+mod faults;
 mod migrate;
 mod records;
 mod retention;
@@ -422,6 +423,7 @@ impl Store {
 
     /// Writes everything to disk (nothing, and no fsync, when nothing is new).
     pub fn flush(&self) -> Result<(), StoreError> {
+        faults::before_write();
         if self.db.flush()? > 0 {
             self.stats.syncs.fetch_add(1, Ordering::Relaxed);
         }
@@ -515,6 +517,7 @@ impl Store {
     }
 
     fn ticket_transaction(&self, tickets: &[EncodedTicket], meta: Option<(&[u8], &[u8])>) -> Result<(), StoreError> {
+        faults::before_write();
         let trees = (
             &self.tickets,
             &self.index,

@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 use super::models::{read_records, read_tickets, Comment, EventPage, Organization, Ticket, TicketPage, User};
 use crate::clock::Clock;
 use crate::retry::{self, Backoff};
+use crate::sync::lock;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ZendeskError {
@@ -41,14 +42,8 @@ impl ZendeskError {
     }
 }
 
-/// What a request does when Zendesk answers 429.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Pacing {
-    /// Wait `Retry-After` and ask again (the exports and listings: nothing else to do meanwhile).
-    Wait,
-    /// Hand the 429 back at once: the caller has other work and comes back later.
-    Return,
-}
+pub use super::pacing::Pacing;
+use super::pacing::{Admission, Admit, Why};
 
 #[derive(Clone)]
 pub enum Auth {
@@ -111,9 +106,8 @@ pub struct ZendeskClient {
     http: reqwest::Client,
     options: ClientOptions,
     clock: Clock,
-    /// Start times (ms) of the requests in the last minute: all, and the exports'.
-    budget: Mutex<std::collections::VecDeque<i64>>,
-    export_budget: Mutex<std::collections::VecDeque<i64>>,
+    /// Who may send next: the budgets, 429s' holds, alerts' confirmations first.
+    admission: Admission,
     pub stats: ApiStats,
     /// Shutdown: ends every wait and every request in flight.
     cancel: CancellationToken,
@@ -123,10 +117,6 @@ pub struct ZendeskClient {
     /// Ticket fields already logged for an unreadable value: each is logged once.
     unknown_logged: Mutex<HashSet<&'static str>>,
     metrics: Option<std::sync::Arc<crate::metrics::Metrics>>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// Where a ticket export page starts.
@@ -144,10 +134,9 @@ impl ZendeskClient {
             .build()?;
         Ok(ZendeskClient {
             http,
+            admission: Admission::new(options.requests_per_minute, options.export_requests_per_minute),
             options,
             clock,
-            budget: Mutex::new(Default::default()),
-            export_budget: Mutex::new(Default::default()),
             stats: ApiStats::default(),
             cancel: CancellationToken::new(),
             waiting: Mutex::new(None),
@@ -188,35 +177,53 @@ impl ZendeskClient {
         waited.map_err(|_| ZendeskError::Cancelled)
     }
 
-    /// Waits until one more request fits in `budget`'s per-minute limit.
-    async fn take(&self, endpoint: &str, budget: &Mutex<std::collections::VecDeque<i64>>, per_minute: u32) -> Result<(), ZendeskError> {
-        loop {
-            let wait_ms = {
-                let mut sent = lock(budget);
-                let now = self.clock.now_ms();
-                while sent.front().is_some_and(|&t| t <= now - 60_000) {
-                    sent.pop_front();
-                }
-                if sent.len() < per_minute.max(1) as usize {
-                    sent.push_back(now);
-                    return Ok(());
-                }
-                sent.front().map_or(0, |&t| t + 60_000 - now)
-            };
-            let d = Duration::from_millis(wait_ms.max(1) as u64);
-            self.rate_limit_waited(d);
-            self.wait(d, format!("{endpoint}: the configured budget of {per_minute} requests a minute"))
-                .await?;
-        }
+    /// An alert's confirmation is under way until the guard is dropped: routine requests wait
+    /// behind it, so that the next slot Zendesk gives goes to the alert.
+    pub fn urgent(&self) -> super::pacing::UrgentGuard<'_> {
+        self.admission.urgent()
     }
 
-    /// Waits for the request's slot: the exports have a budget of their own within the account's.
-    async fn take_budget(&self, endpoint: &str) -> Result<(), ZendeskError> {
-        if endpoint.ends_with("_export") {
-            self.take(endpoint, &self.export_budget, self.options.export_requests_per_minute)
-                .await?;
+    /// Waits for the request's slot: the account's budget, the exports' own within it, any hold
+    /// a 429 put on them, and (for routine requests) any alert's confirmation under way.
+    async fn take_budget(&self, endpoint: &str, pacing: Pacing) -> Result<(), ZendeskError> {
+        let export = endpoint.ends_with("_export");
+        loop {
+            let urgent_done = self.admission.urgent_done.notified();
+            tokio::pin!(urgent_done);
+            urgent_done.as_mut().enable();
+            let now = self.clock.now_ms();
+            match self.admission.admit(export, pacing, now) {
+                Admit::Go => return Ok(()),
+                Admit::Wait { ms, why: Why::RateLimited } if pacing == Pacing::Return => {
+                    return Err(ZendeskError::RateLimited {
+                        endpoint: endpoint.to_string(),
+                        retry_after: Duration::from_millis(ms as u64),
+                    })
+                }
+                Admit::Wait { ms, why } => {
+                    let d = Duration::from_millis(ms.max(1) as u64);
+                    self.rate_limit_waited(d);
+                    let why = match why {
+                        Why::RateLimited => format!("{endpoint}: Zendesk's rate limit (429, Retry-After {}s)", d.as_secs().max(1)),
+                        Why::Budget { per_minute } => format!("{endpoint}: the configured budget of {per_minute} requests a minute"),
+                    };
+                    self.wait(d, why).await?;
+                }
+                Admit::BehindUrgent => {
+                    // However long the confirmation takes, this is a wait on purpose.
+                    crate::liveness::waiting(&self.clock, retry::MAX_RETRY_AFTER + self.options.timeout);
+                    *lock(&self.waiting) = Some(format!("{endpoint}: behind an alert's confirmation"));
+                    let cancelled = tokio::select! {
+                        _ = self.cancel.cancelled() => true,
+                        _ = urgent_done => false,
+                    };
+                    *lock(&self.waiting) = None;
+                    if cancelled {
+                        return Err(ZendeskError::Cancelled);
+                    }
+                }
+            }
         }
-        self.take(endpoint, &self.budget, self.options.requests_per_minute).await
     }
 
     async fn send_once<T: DeserializeOwned>(
@@ -225,8 +232,9 @@ impl ZendeskClient {
         method: reqwest::Method,
         path_and_query: &str,
         body: Option<&Value>,
+        pacing: Pacing,
     ) -> Result<T, ZendeskError> {
-        self.take_budget(endpoint).await?;
+        self.take_budget(endpoint, pacing).await?;
         self.stats.requests.fetch_add(1, Ordering::Relaxed);
         let url = format!("{}{}", self.options.base_url.trim_end_matches('/'), path_and_query);
         let mut request = self.http.request(method, &url);
@@ -246,6 +254,8 @@ impl ZendeskClient {
             Ok::<_, ZendeskError>((status, retry_after, bytes))
         };
         let started = std::time::Instant::now();
+        // A request is a wait on purpose, bounded by its timeout: not a stall.
+        crate::liveness::waiting(&self.clock, self.options.timeout);
         let exchanged = tokio::select! {
             _ = self.cancel.cancelled() => return Err(ZendeskError::Cancelled),
             exchange = exchange => exchange,
@@ -307,7 +317,7 @@ impl ZendeskClient {
         let (mut attempt, mut paced) = (0, 0);
         loop {
             attempt += 1;
-            let error = match self.send_once(endpoint, method.clone(), path_and_query, body).await {
+            let error = match self.send_once(endpoint, method.clone(), path_and_query, body, pacing).await {
                 Ok(value) => return Ok(value),
                 Err(error) => error,
             };
@@ -318,16 +328,17 @@ impl ZendeskClient {
             let (wait, why) = match &error {
                 ZendeskError::RateLimited { retry_after, .. } => {
                     self.stats.rate_limited.fetch_add(1, Ordering::Relaxed);
+                    // Held back for everyone it limits: the next attempt (this one's or another's)
+                    // waits it out in `take_budget`, alerts' confirmations first.
+                    let until = retry::due_ms(self.clock.now_ms(), *retry_after);
+                    self.admission.hold(endpoint.ends_with("_export"), until);
                     if pacing == Pacing::Return || paced >= MAX_RATE_LIMITED {
                         return Err(error);
                     }
                     paced += 1;
                     attempt -= 1;
-                    self.rate_limit_waited(*retry_after);
-                    (
-                        *retry_after,
-                        format!("{endpoint}: Zendesk's rate limit (429, Retry-After {}s)", retry_after.as_secs()),
-                    )
+                    tracing::warn!(%error, "Zendesk asked to wait; holding requests back");
+                    continue;
                 }
                 _ if !error.retryable() || attempt >= max_attempts => return Err(error),
                 _ => (backoff.delay(attempt), format!("{endpoint}: a retry after {error}")),

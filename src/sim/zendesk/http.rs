@@ -165,7 +165,7 @@ async fn handle(AxumState(state): AxumState<Arc<State>>, method: Method, uri: Ur
                 };
                 match body {
                     Some(body) => match route(&state, &method, path, Query::parse(uri.query()), &body) {
-                        Ok(answer) => answer.into(),
+                        Ok(answer) => truncated_if_due(&state, answer.into()).await,
                         Err(error) => error.into(),
                     },
                     None => json_response(
@@ -186,6 +186,20 @@ async fn handle(AxumState(state): AxumState<Arc<State>>, method: Method, uri: Ur
         }
     }
     response
+}
+
+/// The storm's truncation: every n-th answer cut off halfway through its JSON.
+async fn truncated_if_due(state: &State, response: Response) -> Response {
+    let due = {
+        let faults = state.faults();
+        faults.truncate_every.is_some_and(|n| faults.admitted_count % n == 0)
+    };
+    if !due {
+        return response;
+    }
+    let status = response.status();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap_or_default();
+    respond(status, String::from_utf8_lossy(&bytes[..bytes.len() / 2]).into_owned())
 }
 
 fn rate_headers(headers: &mut HeaderMap, limit: u32, remaining: u32, reset: i64) {
@@ -252,9 +266,15 @@ fn admit(state: &State) -> Rate {
     }
 }
 
-/// fail_next, then malformed_next: the answer they force, if one is armed.
+/// fail_next, then malformed_next, then the storm's failures: the answer they force, if one is armed.
 fn injected_fault(state: &State) -> Option<Response> {
     let mut faults = state.faults();
+    faults.admitted_count += 1;
+    let storm_fails = faults.fail_every.filter(|(n, _)| faults.admitted_count % n == 0);
+    if let Some((_, status)) = storm_fails {
+        faults.fail_next = faults.fail_next.max(1);
+        faults.fail_status = status;
+    }
     if faults.fail_next > 0 {
         faults.fail_next -= 1;
         let status = StatusCode::from_u16(faults.fail_status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);

@@ -1,0 +1,313 @@
+//! The real binary left alone: a wedged store fails `/healthz` and ends the process for its
+//! supervisor to restart (nothing decided is lost); a slow disk holds up neither `/healthz`
+//! nor a due alert; `run --once` finishes what it owes through a fault storm, or exits 3
+//! naming it; a due breach goes before routine reads when the request budget is tight.
+
+mod common;
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use common::binary::{daemon_config, eventually, free_port, slawatch, Running, Start};
+use slawatch::clock::Clock;
+use slawatch::sim::slack::SimSlack;
+use slawatch::sim::zendesk::{NewTicket, SimOptions, SimZendesk};
+
+const HOUR: i64 = 3600;
+
+/// A world on `clock` with `n` Severity 1 tickets on the test tier's 1-hour
+/// first-response target, each created `ago` seconds before `clock`'s now.
+async fn world(clock: &Clock, n: usize, ago: i64) -> (SimZendesk, Vec<u64>) {
+    let now = clock.now();
+    clock.set(now - ago - 60);
+    let sim = SimZendesk::start_with_clock(SimOptions::default(), clock.clone()).await.unwrap();
+    let customer = sim.add_user("Casey", "casey@example.com", "end-user", None);
+    clock.set(now - ago);
+    let ids = (0..n)
+        .map(|i| {
+            sim.create_ticket(NewTicket {
+                subject: format!("Down {i}"),
+                body: "It is down.".into(),
+                requester_id: customer,
+                tags: vec!["sev1".into()],
+                ..NewTicket::default()
+            })
+        })
+        .collect();
+    clock.set(now);
+    (sim, ids)
+}
+
+fn log_file(dir: &std::path::Path) -> (std::path::PathBuf, std::fs::File) {
+    let log = dir.join("daemon.log");
+    let file = std::fs::OpenOptions::new().create(true).append(true).open(&log).unwrap();
+    (log, file)
+}
+
+/// `run` on the accelerated `clock`, logging at info to `dir/daemon.log`.
+fn run(config: &str, clock: &Clock, speed: f64, slack: &SimSlack, dir: &std::path::Path) -> Running {
+    let (_, log) = log_file(dir);
+    slawatch(&["run", "--config", config])
+        .env("SLAWATCH_TEST_CLOCK", format!("{}:{speed}", clock.now()))
+        .env("SIM_SLACK_ONCALL", slack.url("oncall"))
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .start()
+}
+
+async fn get(url: &str, timeout: Duration) -> Result<(u16, String), String> {
+    let response = reqwest::Client::new()
+        .get(url)
+        .timeout(timeout)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    let status = response.status().as_u16();
+    Ok((status, response.text().await.unwrap_or_default()))
+}
+
+/// Whether `text` names ticket `id` after `prefix` (`#1` is not `#10`).
+fn names(text: &str, prefix: &str, id: u64) -> bool {
+    let needle = format!("{prefix} #{id}");
+    text.match_indices(&needle)
+        .any(|(at, _)| !text[at + needle.len()..].starts_with(|c: char| c.is_ascii_digit()))
+}
+
+fn breaches(slack: &SimSlack, id: u64) -> usize {
+    slack
+        .messages()
+        .iter()
+        .filter(|m| names(&m.text, "SLA breached: first response on", id))
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wedged_store_fails_healthz_and_the_process_exits_to_be_restarted_losing_nothing() {
+    const SPEED: f64 = 30.0;
+    // A ticket whose 50% warning is due at first sight (its 75% one 14 minutes later), and a
+    // Slack that is down: the warning is decided and waits in the outbox.
+    let clock = Clock::scaled(Clock::system().now(), SPEED);
+    let (sim, ids) = world(&clock, 1, 31 * 60).await;
+    let slack = SimSlack::start().await.unwrap();
+    slack.set_down(true);
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let config = daemon_config(dir.path(), &sim, port, "stall_after = \"2m\"");
+    let wedge = dir.path().join("wedge");
+    let (log, file) = log_file(dir.path());
+    let mut daemon = slawatch(&["run", "--config", &config])
+        .env("SLAWATCH_TEST_CLOCK", format!("{}:{SPEED}", clock.now()))
+        .env("SLAWATCH_TEST_STORE", format!("wedge-when:{}", wedge.display()))
+        .env("SIM_SLACK_ONCALL", slack.url("oncall"))
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(file)
+        .start();
+    let healthz = format!("http://127.0.0.1:{port}/healthz");
+    eventually("the warning decided and waiting for Slack", &log, || {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .contains("delivery failed; will retry")
+    })
+    .await;
+    assert_eq!(get(&healthz, Duration::from_secs(5)).await, Ok((200, "ok\n".to_string())));
+
+    // The store wedges: every write and flush blocks for ever from now on.
+    std::fs::write(&wedge, b"").unwrap();
+    let wedged = Instant::now();
+    let mut told = None;
+    let status = loop {
+        if let Some(status) = daemon.try_wait().unwrap() {
+            break status;
+        }
+        if let Ok((503, body)) = get(&healthz, Duration::from_secs(1)).await {
+            told.get_or_insert(body);
+        }
+        assert!(
+            wedged.elapsed() < Duration::from_secs(30),
+            "still running 30 s after the wedge:\n{}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    // The bound: stall_after (2 min) past the last sign of life, which a request's 30 s timeout
+    // or a 30 s poll interval can move on, then 2 s of 503 and at most 1 s for a last flush.
+    let bound = Duration::from_secs_f64((120.0 + 30.0 + 30.0) / SPEED) + Duration::from_secs(3);
+    assert!(
+        wedged.elapsed() <= bound + Duration::from_secs(2),
+        "exited after {:?}:\n{text}",
+        wedged.elapsed()
+    );
+    assert_eq!(status.code(), Some(70), "{text}");
+    let told = told.unwrap_or_else(|| panic!("/healthz never answered 503:\n{text}"));
+    assert!(told.contains("stalled while") && told.contains("no progress for"), "{told}");
+    assert!(text.contains("a loop makes no progress: exiting"), "{text}");
+
+    // The supervisor starts it again on the same store, healthy this time, with Slack back: the
+    // warning decided before the wedge goes out, once.
+    slack.set_down(false);
+    let mut daemon = run(&config, &clock, SPEED, &slack, dir.path());
+    slack.wait_for(1).await;
+    let shown = clock.now();
+    eventually("two minutes more of world time", &log, || clock.now() > shown + 120).await;
+    let texts: Vec<String> = slack.messages().iter().map(|m| m.text.clone()).collect();
+    assert_eq!(texts.len(), 1, "{texts:#?}");
+    assert!(names(&texts[0], "SLA warning: first response on", ids[0]), "{texts:#?}");
+    daemon.kill().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_disk_holds_up_neither_healthz_nor_a_due_breach() {
+    const SPEED: f64 = 10.0;
+    // One async worker, as on a small machine, and every write and flush of the store taking
+    // two seconds: run on the worker, one of them would hold up everything else.
+    let clock = Clock::scaled(Clock::system().now(), SPEED);
+    let (sim, ids) = world(&clock, 1, HOUR - 40).await;
+    let slack = SimSlack::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let config = daemon_config(dir.path(), &sim, port, "");
+    let (log, file) = log_file(dir.path());
+    let _daemon = slawatch(&["run", "--config", &config])
+        .env("SLAWATCH_TEST_CLOCK", format!("{}:{SPEED}", clock.now()))
+        .env("SLAWATCH_TEST_STORE", "slow:2000")
+        .env("TOKIO_WORKER_THREADS", "1")
+        .env("SIM_SLACK_ONCALL", slack.url("oncall"))
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(file)
+        .start();
+    let healthz = format!("http://127.0.0.1:{port}/healthz");
+    let started = Instant::now();
+    let mut answered = 0;
+    while breaches(&slack, ids[0]) == 0 {
+        if let Ok(answer) = get(&healthz, Duration::from_secs(3)).await {
+            answered += 1;
+            assert_eq!(answer, (200, "ok\n".to_string()));
+        }
+        // Once it listens, /healthz answers at once (well within the two seconds a write takes)
+        // however busy the store is.
+        let asked = Instant::now();
+        if answered > 0 {
+            let answer = get(&healthz, Duration::from_secs(1)).await;
+            assert!(
+                answer.is_ok(),
+                "/healthz did not answer within 1 s ({:?}) while the store was slow: {answer:?}\n{}",
+                asked.elapsed(),
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no breach after 60 s:\n{}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(answered > 5, "{answered}");
+    assert_eq!(breaches(&slack, ids[0]), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_once_through_a_fault_storm_delivers_every_alert_due_and_exits_0() {
+    const SPEED: f64 = 60.0;
+    // Ten tickets whose first-response breach comes due 10 s after the start, so each needs a
+    // live read to confirm it; Zendesk allows 6 requests a minute (with an honest Retry-After),
+    // answers every 3rd 503 and cuts every 4th answer short.
+    let clock = Clock::scaled(Clock::system().now(), SPEED);
+    let (sim, ids) = world(&clock, 10, HOUR - 10).await;
+    let slack = SimSlack::start().await.unwrap();
+    sim.set_rate_limit(Some(6));
+    sim.set_storm(Some((3, 503)), Some(4));
+    let dir = tempfile::tempdir().unwrap();
+    let config = daemon_config(dir.path(), &sim, free_port(), "");
+    let out = slawatch(&["run", "--once", "--max-wait", "30m", "--config", &config])
+        .env("SLAWATCH_TEST_CLOCK", format!("{}:{SPEED}", clock.now()))
+        .env("SIM_SLACK_ONCALL", slack.url("oncall"))
+        .env("RUST_LOG", "info")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("cannot confirm an alert") || stderr.contains("Zendesk request failed"),
+        "the storm was felt:\n{stderr}"
+    );
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    for id in &ids {
+        assert_eq!(breaches(&slack, *id), 1, "#{id}:\n{stderr}");
+    }
+    assert_eq!(slack.messages().len(), 10);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_once_that_cannot_deliver_exits_3_naming_what_is_owed_and_why() {
+    const SPEED: f64 = 60.0;
+    let clock = Clock::scaled(Clock::system().now(), SPEED);
+    let (sim, ids) = world(&clock, 2, HOUR + 60).await;
+    let slack = SimSlack::start().await.unwrap();
+    slack.fail_next(1000, 503);
+    let dir = tempfile::tempdir().unwrap();
+    let config = daemon_config(dir.path(), &sim, free_port(), "");
+    let out = slawatch(&["run", "--once", "--max-wait", "5m", "--config", &config])
+        .env("SLAWATCH_TEST_CLOCK", format!("{}:{SPEED}", clock.now()))
+        .env("SIM_SLACK_ONCALL", slack.url("oncall"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("error: not everything due was done within 5m:\n2 alerts owed to Slack (oncall): oncall: HTTP 503"),
+        "{stderr}"
+    );
+    assert!(slack.messages().is_empty());
+    // Slack back: the next run delivers both breaches and exits 0.
+    slack.fail_next(0, 503);
+    let out = slawatch(&["run", "--once", "--config", &config])
+        .env("SLAWATCH_TEST_CLOCK", format!("{}:{SPEED}", clock.now()))
+        .env("SIM_SLACK_ONCALL", slack.url("oncall"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    for id in &ids {
+        assert_eq!(breaches(&slack, *id), 1);
+    }
+}
+
+/// A managed Severity 1 ticket whose first-response breach is due 150 s after the daemon starts,
+/// against a Zendesk that allows 3 requests a minute (the polls alone nearly use them): how late
+/// (world seconds) the breach reaches Slack.
+async fn breach_lateness(poll_interval: &str) -> f64 {
+    const SPEED: f64 = 10.0;
+    let clock = Clock::scaled(Clock::system().now(), SPEED);
+    let (sim, ids) = world(&clock, 1, HOUR - 150).await;
+    let due = clock.now() + 150;
+    sim.set_rate_limit(Some(3));
+    let slack = SimSlack::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = daemon_config(dir.path(), &sim, free_port(), "");
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("poll_interval = \"30s\"", &format!("poll_interval = \"{poll_interval}\""));
+    std::fs::write(&config, text).unwrap();
+    let (log, _) = log_file(dir.path());
+    let mut daemon = run(&config, &clock, SPEED, &slack, dir.path());
+    eventually("the breach in Slack", &log, || breaches(&slack, ids[0]) > 0).await;
+    daemon.kill().unwrap();
+    let message = slack.messages().into_iter().find(|m| m.text.contains("SLA breached")).unwrap();
+    let due_real = clock.real_instant_of(due * 1000).unwrap();
+    message.received_at.saturating_duration_since(due_real).as_secs_f64() * SPEED
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_due_breach_goes_before_routine_reads_with_30s_polls() {
+    let late = breach_lateness("30s").await;
+    assert!(late <= 65.0, "the breach reached Slack {late:.0} s after it was due");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_due_breach_goes_before_routine_reads_with_10s_polls() {
+    let late = breach_lateness("10s").await;
+    assert!(late <= 65.0, "the breach reached Slack {late:.0} s after it was due");
+}
