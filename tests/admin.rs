@@ -158,3 +158,38 @@ async fn status_lists_the_open_tickets_from_their_index_a_page_at_a_time() {
     assert_eq!(page[0]["ticket_id"], ids[2]);
     stop.cancel();
 }
+
+#[tokio::test]
+async fn readyz_judges_the_polls_against_the_pace_the_export_budget_allows() {
+    // Each poll costs two export requests: at Zendesk's 10 a minute, a 5 s poll_interval is
+    // really one poll every 12 s, and /readyz measures against that.
+    let h = Harness::new(SUPPORT_ONLY).await;
+    let text = h
+        .config_text
+        .replace("page_size = 1000", "page_size = 1000\npoll_interval = \"5s\"");
+    let config = slawatch::config::Config::parse("test.toml", &text).unwrap();
+    let zendesk = config.zendesk.clone().unwrap();
+    assert_eq!(zendesk.effective_poll_interval(), std::time::Duration::from_secs(12));
+    assert!(
+        config.warnings()[0].contains("polls start at most every 12s"),
+        "{:?}",
+        config.warnings()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let store = slawatch::store::Store::open(&dir.path().join("store"), 1 << 20).unwrap();
+    let engine = slawatch::engine::Engine::new(config, common::client(&h.sim, &h.clock), store, h.clock.clone()).unwrap();
+    engine.health.poll_succeeded(h.clock.now_ms());
+    // 19 s since the last complete poll, as a healthy soak saw: more than three 5 s intervals,
+    // well within three of the 12 s the budget allows.
+    h.advance(19);
+    let ready = engine.readiness();
+    assert!(ready.poll.ok, "{ready:?}");
+    h.advance(18);
+    let stale = engine.readiness();
+    assert!(!stale.poll.ok);
+    assert!(
+        stale.poll.detail.contains("more than 3 poll intervals of 12s"),
+        "{}",
+        stale.poll.detail
+    );
+}

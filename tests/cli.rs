@@ -61,6 +61,22 @@ fn check_config_prints_the_resolved_policy_or_the_errors() {
 }
 
 #[test]
+fn check_config_warns_when_the_poll_interval_is_shorter_than_the_exports_allow() {
+    let path = config_file(
+        "pace",
+        "[zendesk]\nsubdomain = \"acme\"\nemail = \"a@b.c\"\ntoken_env = \"T\"\npoll_interval = \"5s\"\n",
+    );
+    let out = slawatch(&["check-config", "--config", path.to_str().unwrap()], "");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        "warning: zendesk.poll_interval: 5s is shorter than the exports allow: each poll costs two export requests, \
+         and at 10 a minute (zendesk.export_requests_per_minute) polls start at most every 12s; \
+         /readyz judges the polls against 12s\n"
+    );
+}
+
+#[test]
 fn deadline_and_elapsed_answer_one_question() {
     // Monday 09:00 PST + 24 business hours = Wednesday 17:00 PST.
     let out = slawatch(

@@ -366,3 +366,23 @@ async fn engineerings_news_goes_to_the_tickets_route() {
     let eng: Vec<String> = h.slack.messages_for("eng").iter().map(|m| m.text.clone()).collect();
     assert_eq!(eng.len(), 1, "{eng:?}");
 }
+
+#[tokio::test]
+async fn run_once_brings_engineerings_comment_and_close_back_to_the_ticket_too() {
+    let mut h = Harness::new(ESCALATION).await;
+    let (github, id) = filed(&mut h).await;
+    github.comment(REPO, 1, "eng-alice", "Fixed in 4.2.1, please upgrade.");
+    github.set_open(REPO, 1, false);
+    h.advance(301);
+    let engine = std::sync::Arc::new(h.take_engine());
+    slawatch::engine::daemon::run_once(engine, std::time::Duration::from_secs(600))
+        .await
+        .unwrap();
+    let notes = engineering_notes(&h, id);
+    assert_eq!(notes.len(), 2, "{notes:?}");
+    assert!(
+        notes.iter().any(|n| n.starts_with("slawatch: eng-alice commented on ")),
+        "{notes:?}"
+    );
+    assert!(notes.iter().any(|n| n.starts_with("slawatch: engineering closed ")), "{notes:?}");
+}

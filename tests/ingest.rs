@@ -209,6 +209,21 @@ async fn unknown_fields_and_statuses_are_ingested() {
 }
 
 #[tokio::test]
+async fn one_garbled_string_never_breaks_a_page() {
+    // A lone surrogate escape in one ticket's subject: no strict JSON reader takes the page. The
+    // page is read with that text replaced, every ticket on it kept, and the poll completes.
+    let h = Harness::new("").await;
+    let ids: Vec<u64> = (0..3).map(|_| h.ticket("sev1")).collect();
+    h.sim.set_garble(Some("Connector crashes"));
+    let report = h.poll().await;
+    assert!(report.complete);
+    for id in &ids {
+        let record = h.engine.store.ticket(*id).unwrap().expect("kept");
+        assert!(record.subject.contains('\u{FFFD}'), "{:?}", record.subject);
+    }
+}
+
+#[tokio::test]
 async fn server_errors_and_unreadable_pages_are_retried_and_lose_nothing() {
     let h = Harness::new("").await;
     let ids: Vec<u64> = (0..5).map(|_| h.ticket("sev1")).collect();

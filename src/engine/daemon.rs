@@ -9,6 +9,7 @@ use tracing::Instrument;
 use super::engine::{Engine, EngineError};
 use crate::config::Config;
 use crate::sync::blocking;
+use crate::zendesk::client::ZendeskError;
 
 /// Everything that decides a stored ticket's clocks and KPI row: the resolved policy as
 /// `check-config` prints it, how tickets map to severities and customers, the report's fields,
@@ -182,19 +183,16 @@ async fn once(engine: &Engine, max_wait: Duration) -> Result<(), EngineError> {
     blocking(|| evaluate_if_policy_changed(engine))?;
     let mut owed = Vec::new();
     let mut failed = None;
-    let polled = tokio::select! {
-        polled = engine.poll() => Some(polled),
-        _ = engine.clock.sleep(max_wait) => None,
-    };
-    match polled {
-        Some(Ok(report)) => tracing::info!(?report, "poll done"),
-        Some(Err(error)) if error.is_cancelled() => {}
+    // No Zendesk wait past the limit: what cannot be done within it is owed, and said.
+    engine.client.set_deadline(Some(deadline_ms));
+    match engine.poll().await {
+        Ok(report) => tracing::info!(?report, "poll done"),
+        Err(error) if error.is_cancelled() => {}
+        Err(EngineError::Zendesk(ZendeskError::Deadline { waiting, .. })) => {
+            owed.push(format!("the exports could not be made current within {limit}: {waiting}"))
+        }
         // What was decided on complete facts goes out even when the poll failed.
-        Some(Err(error)) => failed = Some(error),
-        None => owed.push(format!(
-            "the exports could not be made current within {limit}: {}",
-            engine.client.waiting_for().unwrap_or_else(|| "Zendesk's responses".to_string())
-        )),
+        Err(error) => failed = Some(error),
     }
     while !engine.shutdown.is_cancelled() {
         let next = match one_pass(engine).await {

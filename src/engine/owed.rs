@@ -51,6 +51,14 @@ pub fn cause(what: &str, error: &ZendeskError) -> String {
         ZendeskError::Transient { message, .. } => format!("{what} failed ({message})"),
         ZendeskError::Malformed { .. } => format!("{what} answered with unreadable JSON"),
         ZendeskError::Cancelled => format!("{what} stopped by shutdown"),
+        ZendeskError::Deadline {
+            waiting,
+            rate_limited: true,
+        } => {
+            let after = waiting.find("(429").map_or("(429)", |at| &waiting[at..]);
+            format!("{what} rate-limited {after}")
+        }
+        ZendeskError::Deadline { waiting, .. } => format!("{what} still waiting on {waiting}"),
     }
 }
 

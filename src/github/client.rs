@@ -133,8 +133,11 @@ impl GithubClient {
         }
         if header(headers, "x-ratelimit-remaining") == Some("0") {
             let reset = header(headers, "x-ratelimit-reset").and_then(|r| r.parse::<i64>().ok())?;
-            let secs = (reset - self.clock.now()).max(1) as u64;
-            return Some(Duration::from_secs(secs).min(retry::MAX_RETRY_AFTER));
+            // A hostile or garbled reset (i64::MIN, say) must not overflow: saturate, then clamp.
+            let secs = reset
+                .saturating_sub(self.clock.now())
+                .clamp(1, retry::MAX_RETRY_AFTER.as_secs() as i64) as u64;
+            return Some(Duration::from_secs(secs));
         }
         // 429 without a hint: a minute, as GitHub's documentation suggests.
         (status == 429).then_some(Duration::from_secs(60))
@@ -154,7 +157,7 @@ impl GithubClient {
             self.stats.held_back.fetch_add(1, Ordering::Relaxed);
             return Err(GithubError::RateLimited {
                 endpoint: endpoint.to_string(),
-                retry_after: Duration::from_secs((reset - self.clock.now()) as u64).min(retry::MAX_RETRY_AFTER),
+                retry_after: Duration::from_secs(reset.saturating_sub(self.clock.now()).max(1) as u64).min(retry::MAX_RETRY_AFTER),
             });
         }
         self.stats.requests.fetch_add(1, Ordering::Relaxed);
@@ -366,4 +369,30 @@ fn encode(text: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_garbled_rate_limit_reset_is_clamped_not_overflowed() {
+        let options = GithubOptions {
+            api_url: "http://127.0.0.1:9".into(),
+            token: "t".into(),
+            timeout: Duration::from_secs(1),
+            max_attempts: 1,
+            backoff: Backoff {
+                first: Duration::from_secs(1),
+                max: Duration::from_secs(1),
+            },
+        };
+        let client = GithubClient::new(options, Clock::manual(1_800_000_000)).unwrap();
+        for (reset, wait) in [(i64::MIN, 1), (i64::MAX, 600), (1_800_000_030, 30)] {
+            let mut headers = reqwest::header::HeaderMap::new();
+            headers.insert("x-ratelimit-remaining", "0".parse().unwrap());
+            headers.insert("x-ratelimit-reset", reset.to_string().parse().unwrap());
+            assert_eq!(client.rate_wait(403, &headers), Some(Duration::from_secs(wait)), "reset {reset}");
+        }
+    }
 }

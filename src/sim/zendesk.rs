@@ -168,6 +168,9 @@ struct Faults {
     /// A storm: every n-th request admitted gets this status; every m-th answer is cut in half.
     fail_every: Option<(u64, u16)>,
     truncate_every: Option<u64>,
+    /// Text that answers carry as a lone surrogate escape (`\ud800`) instead, as a garbled
+    /// record in a real export page would.
+    garble: Option<String>,
     /// Requests admitted, counted for the storm.
     admitted_count: u64,
 }
@@ -410,6 +413,12 @@ impl SimZendesk {
         faults.fail_every = fail_every.filter(|(n, _)| *n > 0);
         faults.truncate_every = truncate_every.filter(|n| *n > 0);
         faults.admitted_count = 0;
+    }
+
+    /// Every answer carries `text` (say, a ticket's subject) as a lone surrogate escape, which
+    /// no strict JSON reader takes; None stops it.
+    pub fn set_garble(&self, text: Option<&str>) {
+        self.state().faults().garble = text.map(str::to_string);
     }
 
     /// The next `n` authenticated requests within the rate get 200 with a body that is not JSON.

@@ -30,6 +30,9 @@ pub enum ZendeskError {
     Malformed { endpoint: String, message: String },
     #[error("stopped: shutdown asked for")]
     Cancelled,
+    /// Waiting on `waiting` would pass the deadline set for this run (`run --once --max-wait`).
+    #[error("{waiting}: waiting would pass the run's time limit")]
+    Deadline { waiting: String, rate_limited: bool },
 }
 
 impl ZendeskError {
@@ -37,7 +40,7 @@ impl ZendeskError {
         match self {
             ZendeskError::Status { status, .. } => *status >= 500 || *status == 408,
             ZendeskError::RateLimited { .. } | ZendeskError::Transient { .. } | ZendeskError::Malformed { .. } => true,
-            ZendeskError::Cancelled => false,
+            ZendeskError::Cancelled | ZendeskError::Deadline { .. } => false,
         }
     }
 }
@@ -108,6 +111,8 @@ pub struct ZendeskClient {
     clock: Clock,
     /// Who may send next: the budgets, 429s' holds, alerts' confirmations first.
     admission: Admission,
+    /// No wait past this instant (ms); i64::MAX: none.
+    deadline_ms: std::sync::atomic::AtomicI64,
     pub stats: ApiStats,
     /// Shutdown: ends every wait and every request in flight.
     cancel: CancellationToken,
@@ -135,6 +140,7 @@ impl ZendeskClient {
         Ok(ZendeskClient {
             http,
             admission: Admission::new(options.requests_per_minute, options.export_requests_per_minute),
+            deadline_ms: std::sync::atomic::AtomicI64::new(i64::MAX),
             options,
             clock,
             stats: ApiStats::default(),
@@ -169,8 +175,20 @@ impl ZendeskClient {
         lock(&self.waiting).clone()
     }
 
+    /// No wait past `deadline_ms` (None: no limit): a request that would wait longer fails with
+    /// `ZendeskError::Deadline` at once (`run --once --max-wait`).
+    pub fn set_deadline(&self, deadline_ms: Option<i64>) {
+        self.deadline_ms.store(deadline_ms.unwrap_or(i64::MAX), Ordering::Relaxed);
+    }
+
     /// Waits `d`, telling `waiting_for` why meanwhile.
     async fn wait(&self, d: Duration, why: String) -> Result<(), ZendeskError> {
+        if retry::due_ms(self.clock.now_ms(), d) > self.deadline_ms.load(Ordering::Relaxed) {
+            return Err(ZendeskError::Deadline {
+                rate_limited: why.contains("(429"),
+                waiting: why,
+            });
+        }
         *lock(&self.waiting) = Some(why);
         let waited = retry::wait(&self.clock, &self.cancel, d).await;
         *lock(&self.waiting) = None;
@@ -279,10 +297,20 @@ impl ZendeskClient {
                 body,
             });
         }
-        serde_json::from_slice(&bytes).map_err(|e| ZendeskError::Malformed {
-            endpoint: endpoint.to_string(),
-            message: e.to_string(),
-        })
+        serde_json::from_slice(&bytes)
+            .or_else(|error| match super::repair::repaired(&bytes) {
+                // One bad string must not refuse a whole page for ever: it is kept as garbled text.
+                Some(fixed) => {
+                    self.stats.unknown_values.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(endpoint, %error, "an answer held text that is not UTF-8: replaced with U+FFFD, its records kept");
+                    serde_json::from_slice(&fixed)
+                }
+                None => Err(error),
+            })
+            .map_err(|e| ZendeskError::Malformed {
+                endpoint: endpoint.to_string(),
+                message: e.to_string(),
+            })
     }
 
     /// GET with retries: backoff with jitter on transient failures; on 429, `pacing`.

@@ -188,18 +188,33 @@ async fn handle(AxumState(state): AxumState<Arc<State>>, method: Method, uri: Ur
     response
 }
 
-/// The storm's truncation: every n-th answer cut off halfway through its JSON.
+/// The storm's truncation (every n-th answer cut off halfway through its JSON) and the garbled
+/// text, when armed.
 async fn truncated_if_due(state: &State, response: Response) -> Response {
-    let due = {
+    let (truncate, garble) = {
         let faults = state.faults();
-        faults.truncate_every.is_some_and(|n| faults.admitted_count % n == 0)
+        (
+            faults.truncate_every.is_some_and(|n| faults.admitted_count % n == 0),
+            faults.garble.clone(),
+        )
     };
-    if !due {
+    if !truncate && garble.is_none() {
         return response;
     }
     let status = response.status();
     let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap_or_default();
-    respond(status, String::from_utf8_lossy(&bytes[..bytes.len() / 2]).into_owned())
+    let mut text = String::from_utf8_lossy(&bytes).into_owned();
+    if let Some(garble) = garble {
+        text = text.replace(&garble, "\\ud800");
+    }
+    if truncate {
+        let mut cut = text.len() / 2;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.truncate(cut);
+    }
+    respond(status, text)
 }
 
 fn rate_headers(headers: &mut HeaderMap, limit: u32, remaining: u32, reset: i64) {
