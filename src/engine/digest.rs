@@ -14,6 +14,7 @@ use crate::kpi::digest::{firings_back, next_firing, owed_since, schedule_key, Br
 use crate::kpi::ReportBuilder;
 use crate::retry::{self, Backoff};
 use crate::store::{Delivery, DigestRecord};
+use crate::sync::blocking;
 use crate::zendesk::client::ZendeskError;
 
 /// The breached tickets a digest lists by name (the rest are counted).
@@ -130,7 +131,7 @@ impl Engine {
             max: self.config.notify.max_backoff,
         };
         let mut next = None;
-        for record in self.store.outstanding_digests()? {
+        for record in blocking(|| self.store.outstanding_digests())? {
             if self.shutdown.is_cancelled() {
                 return Err(ZendeskError::Cancelled.into());
             }
@@ -149,7 +150,7 @@ impl Engine {
                 }
                 let (slack, webhook) = match &rendered {
                     Some(bodies) => bodies,
-                    None => rendered.insert(self.render_digest(&record)?),
+                    None => rendered.insert(blocking(|| self.render_digest(&record))?),
                 };
                 let channel = delivery.channel.as_str();
                 let body = match self.channels.get(channel).map(|(kind, _)| *kind) {
@@ -159,11 +160,14 @@ impl Engine {
                 let outcome = self.post(channel, body).await;
                 let now_ms = self.clock.now_ms();
                 let now = self.clock.now();
+                // Marked on disk (an fsync): off the async workers.
                 let mark = |change: &dyn Fn(&mut Delivery)| {
-                    self.store.update_digest(record.fired_at, |r| {
-                        if let Some(d) = r.deliveries.iter_mut().find(|d| d.channel == channel) {
-                            change(d);
-                        }
+                    blocking(|| {
+                        self.store.update_digest(record.fired_at, |r| {
+                            if let Some(d) = r.deliveries.iter_mut().find(|d| d.channel == channel) {
+                                change(d);
+                            }
+                        })
                     })
                 };
                 match outcome {
@@ -201,7 +205,7 @@ pub async fn digest_loop(engine: Arc<Engine>) {
     let mut failures = 0;
     loop {
         let step = crate::liveness::step("posting the digest");
-        let result = match crate::sync::blocking(|| engine.decide_digest()) {
+        let result = match blocking(|| engine.decide_digest()) {
             Ok(_) => engine.deliver_digests().await,
             Err(error) => Err(error),
         };

@@ -358,7 +358,10 @@ impl Engine {
             max: Duration::from_secs(600),
         };
         let mut next: Option<i64> = None;
-        for mut escalation in self.store.escalations()?.into_iter().filter(EscalationRecord::has_pending) {
+        for mut escalation in crate::sync::blocking(|| self.store.escalations())?
+            .into_iter()
+            .filter(EscalationRecord::has_pending)
+        {
             for index in 0..escalation.requests.len() {
                 if !escalation.requests[index].is_pending() {
                     continue;
@@ -573,7 +576,7 @@ impl Engine {
         };
         let mut failed = 0;
         let interval_ms = config.sync_interval.as_millis() as i64;
-        for mut escalation in self.store.escalations()? {
+        for mut escalation in crate::sync::blocking(|| self.store.escalations())? {
             for index in 0..escalation.requests.len() {
                 let due = escalation.requests[index]
                     .issue
