@@ -96,7 +96,22 @@ async fn a_wedged_store_fails_healthz_and_the_process_exits_to_be_restarted_losi
     let config = daemon_config(dir.path(), &sim, port, "stall_after = \"2m\"");
     let wedge = dir.path().join("wedge");
     let (log, file) = log_file(dir.path());
+    // systemd's side of the notify protocol: what the daemon tells it, as systemd would read it.
+    let socket = tokio::net::UnixDatagram::bind(dir.path().join("notify.sock")).unwrap();
+    let told_systemd = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let listening = told_systemd.clone();
+    tokio::spawn(async move {
+        let mut buffer = vec![0u8; 4096];
+        while let Ok(n) = socket.recv(&mut buffer).await {
+            listening
+                .lock()
+                .unwrap()
+                .push(String::from_utf8_lossy(&buffer[..n]).trim_end().to_string());
+        }
+    });
     let mut daemon = slawatch(&["run", "--config", &config])
+        .env("NOTIFY_SOCKET", dir.path().join("notify.sock"))
+        .env("WATCHDOG_USEC", "1000000")
         .env("SLAWATCH_TEST_CLOCK", format!("{}:{SPEED}", clock.now()))
         .env("SLAWATCH_TEST_STORE", format!("wedge-when:{}", wedge.display()))
         .env("SIM_SLACK_ONCALL", slack.url("oncall"))
@@ -112,6 +127,11 @@ async fn a_wedged_store_fails_healthz_and_the_process_exits_to_be_restarted_losi
     })
     .await;
     assert_eq!(get(&healthz, Duration::from_secs(5)).await, Ok((200, "ok\n".to_string())));
+
+    // Ready, and the watchdog pinged (every half second, half of WATCHDOG_USEC) while healthy.
+    let pings = || told_systemd.lock().unwrap().iter().filter(|m| m.as_str() == "WATCHDOG=1").count();
+    eventually("two watchdog pings", &log, || pings() >= 2).await;
+    assert_eq!(told_systemd.lock().unwrap()[0], "READY=1");
 
     // The store wedges: every write and flush blocks for ever from now on.
     std::fs::write(&wedge, b"").unwrap();
@@ -144,6 +164,13 @@ async fn a_wedged_store_fails_healthz_and_the_process_exits_to_be_restarted_losi
     let told = told.unwrap_or_else(|| panic!("/healthz never answered 503:\n{text}"));
     assert!(told.contains("stalled while") && told.contains("no progress for"), "{told}");
     assert!(text.contains("a loop makes no progress: exiting"), "{text}");
+    // systemd heard why, and no ping after it.
+    let messages = told_systemd.lock().unwrap().clone();
+    let stalled = messages
+        .iter()
+        .position(|m| m.starts_with("STATUS=stalled: "))
+        .expect("a stall told to systemd");
+    assert!(!messages[stalled..].iter().any(|m| m == "WATCHDOG=1"), "{messages:?}");
 
     // The supervisor starts it again on the same store, healthy this time, with Slack back: the
     // warning decided before the wedge goes out, once.
