@@ -759,7 +759,21 @@ impl PageCache {
     /// Flushes any pending IO buffers to disk to ensure durability.
     /// Returns the number of bytes written during this call.
     pub(crate) fn flush(&self) -> Result<usize> {
-        self.log.flush()
+        let flushed = self.log.flush()?;
+        // slawatch: on Linux the log's writes end in `sync_file_range`, which
+        // flushes neither the disk's write cache nor the file's size, so a
+        // power loss could forget what this returned for (spacejam/sled#1452):
+        // fdatasync, also after writes that other threads made stable.
+        // vendor/sled/README.md.
+        if !self.config.temporary {
+            if let Err(e) = self.config.file.sync_data() {
+                let error: Error = e.into();
+                error!("failed to fdatasync in flush: {:?}", error);
+                self.config.set_global_error(error.clone());
+                return Err(error);
+            }
+        }
+        Ok(flushed)
     }
 
     /// Create a new page, trying to reuse old freed pages if possible
