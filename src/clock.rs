@@ -41,6 +41,11 @@ impl Clock {
         }))
     }
 
+    /// Whether this is the wall clock (which NTP or a resumed VM can step).
+    pub fn is_system(&self) -> bool {
+        matches!(&*self.0, Kind::System)
+    }
+
     /// Milliseconds since the Unix epoch.
     pub fn now_ms(&self) -> i64 {
         match &*self.0 {

@@ -1,17 +1,20 @@
 //! Liveness is progress. Each of the daemon's loops says when it starts a step and when it is
-//! done with it; inside a step, every deliberate wait (a rate limit, a backoff, a request within
-//! its timeout) says until when it waits, and long work says it moved on. A loop that stays
-//! inside one step `stall_after` past its last sign of life has stalled: `/healthz` answers 503
-//! naming it, and the watchdog ends the process so that its supervisor restarts it. A loop that
-//! sleeps between steps (until its next poll or its next alert) is idle, not stalled.
+//! done with it; inside a step, long work says it moved on (`beat`), and every deliberate wait
+//! (a rate limit, a backoff, a request within its timeout) says until when it waits, for as
+//! long as it waits. A loop still inside one step `stall_after` past its last sign of life (or
+//! past the end its current wait said) has stalled: `/healthz` answers 503 naming it, and the
+//! watchdog ends the process so that its supervisor restarts it. A loop that sleeps between
+//! steps (until its next poll or its next alert) is idle, not stalled; one that ended while the
+//! daemon was not stopping (a panic, say) has stalled for good.
 //!
 //! The waits and the work deep inside a step (the clients, the store) report through the task
-//! they run on (`Task::scope`), so they need no handle passed down.
+//! they run on (`Task::scope`), so they need no handle passed down. On the wall clock, time is
+//! measured on the monotonic one: a clock stepped by NTP makes no false stall.
 
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
@@ -21,6 +24,9 @@ use crate::sync::lock;
 #[derive(Debug)]
 pub struct Liveness {
     clock: Clock,
+    /// The monotonic clock's reading when the wall clock read `origin_ms` (for the system clock).
+    origin: Instant,
+    origin_ms: i64,
     stall_after_ms: i64,
     tasks: Mutex<BTreeMap<String, Slot>>,
 }
@@ -31,8 +37,13 @@ struct Slot {
     step: Option<&'static str>,
     /// When the step began.
     since_ms: i64,
-    /// Stalled when still inside the step after this instant.
-    deadline_ms: i64,
+    /// The last sign of life inside the step.
+    progress_ms: i64,
+    /// While a wait on purpose lasts: until when it said it waits (i64::MAX: as long as it
+    /// takes another task, which is itself watched).
+    waiting_until: Option<i64>,
+    /// Ended while the daemon was not stopping.
+    exited: bool,
 }
 
 /// A task that has stalled: what it was doing, since when, and how long it has shown no life.
@@ -57,9 +68,13 @@ impl std::fmt::Display for Stall {
     }
 }
 
+const EXITED: &str = "running: it ended unexpectedly";
+
 impl Liveness {
     pub fn new(clock: Clock, stall_after: Duration) -> Arc<Liveness> {
         Arc::new(Liveness {
+            origin: Instant::now(),
+            origin_ms: clock.now_ms(),
             clock,
             stall_after_ms: i64::try_from(stall_after.as_millis()).unwrap_or(i64::MAX),
             tasks: Mutex::new(BTreeMap::new()),
@@ -70,6 +85,14 @@ impl Liveness {
         Duration::from_millis(self.stall_after_ms.max(0) as u64)
     }
 
+    fn now_ms(&self) -> i64 {
+        if self.clock.is_system() {
+            self.origin_ms + i64::try_from(self.origin.elapsed().as_millis()).unwrap_or(i64::MAX / 2)
+        } else {
+            self.clock.now_ms()
+        }
+    }
+
     /// A task of the daemon, idle until it starts a step.
     pub fn task(self: &Arc<Self>, name: impl Into<String>) -> Task {
         let name = name.into();
@@ -78,7 +101,9 @@ impl Liveness {
             Slot {
                 step: None,
                 since_ms: 0,
-                deadline_ms: i64::MAX,
+                progress_ms: 0,
+                waiting_until: None,
+                exited: false,
             },
         );
         Task {
@@ -87,17 +112,26 @@ impl Liveness {
         }
     }
 
-    /// The tasks stalled at `now_ms`, by name.
-    pub fn stalled(&self, now_ms: i64) -> Vec<Stall> {
+    /// The tasks stalled at `now_ms` (on this liveness's own clock), by name.
+    fn stalled_at(&self, now_ms: i64) -> Vec<Stall> {
         lock(&self.tasks)
             .iter()
             .filter_map(|(name, slot)| {
+                if slot.exited {
+                    return Some(Stall {
+                        task: name.clone(),
+                        step: EXITED,
+                        since_ms: slot.since_ms,
+                        silent_ms: now_ms - slot.progress_ms,
+                    });
+                }
                 let step = slot.step?;
-                (now_ms > slot.deadline_ms).then(|| Stall {
+                let alive = slot.progress_ms.max(slot.waiting_until.unwrap_or(i64::MIN));
+                (now_ms > alive.saturating_add(self.stall_after_ms)).then(|| Stall {
                     task: name.clone(),
                     step,
                     since_ms: slot.since_ms,
-                    silent_ms: now_ms - slot.deadline_ms.saturating_sub(self.stall_after_ms),
+                    silent_ms: now_ms - alive,
                 })
             })
             .collect()
@@ -105,13 +139,13 @@ impl Liveness {
 
     /// The tasks stalled now.
     pub fn stalled_now(&self) -> Vec<Stall> {
-        self.stalled(self.clock.now_ms())
+        self.stalled_at(self.now_ms())
     }
 
-    fn update(&self, name: &str, change: impl FnOnce(&mut Slot, i64, i64)) {
-        let now = self.clock.now_ms();
+    fn update(&self, name: &str, change: impl FnOnce(&mut Slot, i64)) {
+        let now = self.now_ms();
         if let Some(slot) = lock(&self.tasks).get_mut(name) {
-            change(slot, now, self.stall_after_ms);
+            change(slot, now);
         }
     }
 }
@@ -130,29 +164,37 @@ tokio::task_local! {
 impl Task {
     /// Starts a step; it ends when the guard is dropped (the task is idle again).
     pub fn step(&self, what: &'static str) -> Step {
-        self.liveness.update(&self.name, |slot, now, stall_after| {
-            *slot = Slot {
-                step: Some(what),
-                since_ms: now,
-                deadline_ms: now.saturating_add(stall_after),
-            }
+        self.liveness.update(&self.name, |slot, now| {
+            slot.step = Some(what);
+            slot.since_ms = now;
+            slot.progress_ms = now;
+            slot.waiting_until = None;
         });
         Step { task: self.clone() }
     }
 
     /// The step moved on (a page committed, a batch written).
     pub fn beat(&self) {
-        self.liveness.update(&self.name, |slot, now, stall_after| {
-            slot.deadline_ms = slot.deadline_ms.max(now.saturating_add(stall_after));
+        self.liveness.update(&self.name, |slot, now| slot.progress_ms = now);
+    }
+
+    /// The task ended while the daemon was not stopping: stalled for good.
+    pub fn exited(&self) {
+        self.liveness.update(&self.name, |slot, now| {
+            slot.exited = true;
+            slot.since_ms = now;
+            slot.progress_ms = now;
         });
     }
 
-    /// The step waits on purpose until `until_ms` (a rate limit, a backoff, a request's timeout):
-    /// it is not stalled before it has had `stall_after` past that to show life again.
-    pub fn waiting_until(&self, until_ms: i64) {
-        self.liveness.update(&self.name, |slot, _, stall_after| {
-            slot.deadline_ms = slot.deadline_ms.max(until_ms.saturating_add(stall_after));
+    /// A wait on purpose for `d` (None: as long as another, watched, task takes) begins; it
+    /// ends, as a sign of life, when the guard is dropped.
+    fn waiting(&self, d: Option<Duration>) -> Wait {
+        let liveness = &self.liveness;
+        liveness.update(&self.name, |slot, now| {
+            slot.waiting_until = Some(d.map_or(i64::MAX, |d| crate::retry::due_ms(now, d)));
         });
+        Wait { task: self.clone() }
     }
 
     /// Runs `work` as this task: the waits and beats inside it (`beat`, `waiting`) are its own.
@@ -169,9 +211,24 @@ pub struct Step {
 
 impl Drop for Step {
     fn drop(&mut self) {
-        self.task.liveness.update(&self.task.name, |slot, _, _| {
+        self.task.liveness.update(&self.task.name, |slot, _| {
             slot.step = None;
-            slot.deadline_ms = i64::MAX;
+            slot.waiting_until = None;
+        });
+    }
+}
+
+/// A wait on purpose in progress; when it ends, the task has shown life.
+#[derive(Debug)]
+pub struct Wait {
+    task: Task,
+}
+
+impl Drop for Wait {
+    fn drop(&mut self) {
+        self.task.liveness.update(&self.task.name, |slot, now| {
+            slot.waiting_until = None;
+            slot.progress_ms = slot.progress_ms.max(now);
         });
     }
 }
@@ -186,10 +243,19 @@ pub fn beat() {
     let _ = CURRENT.try_with(Task::beat);
 }
 
-/// The current task (if any) waits on purpose for `d` from now on `clock`.
-pub fn waiting(clock: &Clock, d: Duration) {
-    let until = crate::retry::due_ms(clock.now_ms(), d);
-    let _ = CURRENT.try_with(|task| task.waiting_until(until));
+/// The current task, to take along to a thread of its own (`spawn_blocking`).
+pub fn current() -> Option<Task> {
+    CURRENT.try_with(Task::clone).ok()
+}
+
+/// The current task (if any) waits on purpose for `d` from now, until the guard is dropped.
+pub fn waiting(d: Duration) -> Option<Wait> {
+    CURRENT.try_with(|task| task.waiting(Some(d))).ok()
+}
+
+/// The current task (if any) waits on another task, itself watched, for as long as it takes.
+pub fn waiting_on_another() -> Option<Wait> {
+    CURRENT.try_with(|task| task.waiting(None)).ok()
 }
 
 #[cfg(test)]
@@ -211,11 +277,20 @@ mod tests {
         poll.beat();
         clock.advance(Duration::from_secs(100));
         assert!(liveness.stalled_now().is_empty(), "a beat 100 s ago");
-        // A 10-minute Retry-After is a wait, not a stall.
-        poll.waiting_until(clock.now_ms() + 600_000);
+        // A 10-minute Retry-After is a wait, not a stall, for as long as it lasts.
+        let wait = poll.waiting(Some(Duration::from_secs(600)));
         clock.advance(Duration::from_secs(700));
         assert!(liveness.stalled_now().is_empty());
+        // Ended at once: the wait's end is a sign of life, its promise no longer counts.
         clock.advance(Duration::from_secs(21));
+        assert_eq!(
+            liveness.stalled_now()[0].silent_ms,
+            121_000,
+            "10 s past the wait's end and stall_after"
+        );
+        drop(wait);
+        assert!(liveness.stalled_now().is_empty());
+        clock.advance(Duration::from_secs(121));
         let stalled = liveness.stalled_now();
         assert_eq!(stalled.len(), 1);
         assert_eq!(stalled[0].task, "poll loop");
@@ -223,7 +298,14 @@ mod tests {
         assert_eq!(stalled[0].silent_ms, 121_000);
         drop(step);
         assert!(liveness.stalled_now().is_empty(), "done: idle again");
-        drop(decider);
+
+        // A wait on another task lasts as long as it takes; a task that ends stalls for good.
+        let _step = decider.step("deciding");
+        let _behind = decider.waiting(None);
+        clock.advance(Duration::from_secs(86_400));
+        assert!(liveness.stalled_now().is_empty());
+        decider.exited();
+        assert_eq!(liveness.stalled_now()[0].step, EXITED);
     }
 
     #[tokio::test]
@@ -232,15 +314,13 @@ mod tests {
         let liveness = Liveness::new(clock.clone(), Duration::from_secs(120));
         let task = liveness.task("delivery to support");
         let _step = task.step("delivering");
-        task.clone()
-            .scope(async {
-                waiting(&clock, Duration::from_secs(300));
-            })
-            .await;
-        waiting(&clock, Duration::from_secs(9_000)); // outside the scope: nobody's
-        clock.advance(Duration::from_secs(420));
+        let inner = clock.clone();
+        let wait = task.clone().scope(async move { waiting(Duration::from_secs(300)) }).await;
+        assert!(wait.is_some());
+        assert!(waiting(Duration::from_secs(9_000)).is_none(), "outside the scope: nobody's");
+        inner.advance(Duration::from_secs(420));
         assert!(liveness.stalled_now().is_empty());
-        clock.advance(Duration::from_secs(1));
+        inner.advance(Duration::from_secs(1));
         assert_eq!(liveness.stalled_now().len(), 1);
     }
 }

@@ -102,7 +102,7 @@ pub async fn wait(clock: &Clock, cancel: &CancellationToken, d: Duration) -> Res
     if cancel.is_cancelled() {
         return Err(Cancelled);
     }
-    crate::liveness::waiting(clock, d);
+    let _wait = crate::liveness::waiting(d);
     tokio::select! {
         _ = cancel.cancelled() => Err(Cancelled),
         _ = clock.sleep(d) => Ok(()),

@@ -167,6 +167,8 @@ impl Engine {
             confirm,
         }) = blocking(|| self.prepare(id, now))?
         else {
+            // Nothing to decide now (its facts are on their way): nothing owed either.
+            self.owed.alerts_decided(id);
             return Ok(());
         };
         // Only what would be sent is confirmed, ahead of every routine request: a poll may wait,
@@ -309,7 +311,11 @@ impl Engine {
     /// stop the others.
     pub async fn decide_due(&self, report: &mut AlertReport) -> Result<(), EngineError> {
         let now = self.clock.now();
-        for (at, id) in blocking(|| self.store.due(now))? {
+        let due = blocking(|| self.store.due(now))?;
+        // The whole pass goes before routine requests, not one ticket at a time with a poll's
+        // request slipping in between.
+        let _first = (!due.is_empty()).then(|| self.client.urgent());
+        for (at, id) in due {
             if self.shutdown.is_cancelled() {
                 return Err(ZendeskError::Cancelled.into());
             }

@@ -64,6 +64,7 @@ fn evaluate_if_policy_changed(engine: &Engine) -> Result<(), EngineError> {
             batch.push(ticket?);
             if batch.len() == 1000 {
                 engine.decide_escalations(&std::mem::take(&mut batch))?;
+                crate::liveness::beat();
             }
         }
         engine.decide_escalations(&batch)?;
@@ -71,12 +72,36 @@ fn evaluate_if_policy_changed(engine: &Engine) -> Result<(), EngineError> {
     Ok(())
 }
 
-/// A task of the daemon, spawned as the liveness task `name`: its steps and waits are its own.
+/// A task of the daemon, spawned as the liveness task `name`: its steps and waits are its own,
+/// and should it end while the daemon is not stopping (a panic, say), it has stalled for good.
 fn spawn<F>(engine: &Engine, name: impl Into<String>, work: F) -> tokio::task::JoinHandle<()>
 where
     F: std::future::Future<Output = ()> + Send + 'static,
 {
-    tokio::spawn(engine.liveness.task(name).scope(work))
+    let task = engine.liveness.task(name);
+    let ended = Ended {
+        task: task.clone(),
+        shutdown: engine.shutdown.clone(),
+    };
+    tokio::spawn(task.scope(async move {
+        let _ended = ended;
+        work.await;
+    }))
+}
+
+/// Dropped when a task's work ends, by returning or by a panic unwinding it.
+struct Ended {
+    task: crate::liveness::Task,
+    shutdown: tokio_util::sync::CancellationToken,
+}
+
+impl Drop for Ended {
+    fn drop(&mut self) {
+        if !self.shutdown.is_cancelled() {
+            tracing::error!(task = ?self.task, "a task of the daemon ended while it was running");
+            self.task.exited();
+        }
+    }
 }
 
 /// Polls until shutdown (`engine.shutdown`), with the decider and one delivery worker per
@@ -181,58 +206,67 @@ async fn once(engine: &Engine, max_wait: Duration) -> Result<(), EngineError> {
     let deadline_ms = crate::retry::due_ms(started_ms, max_wait);
     let limit = crate::sla::time::Duration(max_wait.as_secs() as i64).to_string();
     blocking(|| evaluate_if_policy_changed(engine))?;
-    let mut owed = Vec::new();
-    let mut failed = None;
     // No Zendesk wait past the limit: what cannot be done within it is owed, and said.
     engine.client.set_deadline(Some(deadline_ms));
+    let result = cycle(engine, deadline_ms, &limit).await;
+    engine.client.set_deadline(None);
+    blocking(|| engine.store.flush())?;
+    let mut owed = result?;
+    if owed.is_empty() {
+        tracing::info!("everything due done");
+        return Ok(());
+    }
+    if engine.shutdown.is_cancelled() {
+        owed.insert(0, "stopped by a signal before everything due was done".to_string());
+    }
+    Err(EngineError::Owed { limit, owed })
+}
+
+/// Polls, then goes over what is due until nothing is owed, `deadline_ms` (`limit` from the
+/// start) or shutdown; returns what is still owed then.
+async fn cycle(engine: &Engine, deadline_ms: i64, limit: &str) -> Result<Vec<String>, EngineError> {
+    let mut not_current = None;
     match engine.poll().await {
         Ok(report) => tracing::info!(?report, "poll done"),
         Err(error) if error.is_cancelled() => {}
         Err(EngineError::Zendesk(ZendeskError::Deadline { waiting, .. })) => {
-            owed.push(format!("the exports could not be made current within {limit}: {waiting}"))
+            not_current = Some(format!("the exports could not be made current within {limit}: {waiting}"));
         }
-        // What was decided on complete facts goes out even when the poll failed.
-        Err(error) => failed = Some(error),
+        // What was decided on complete facts goes out even when the poll failed: the failure
+        // is told once that is done.
+        Err(error) => {
+            if let Err(other) = one_pass(engine).await {
+                tracing::error!(error = %other, "delivering what was due failed too");
+            }
+            return Err(error);
+        }
     }
-    while !engine.shutdown.is_cancelled() {
+    let mut owed;
+    loop {
         let next = match one_pass(engine).await {
             Ok(next) => next,
-            Err(error) if error.is_cancelled() => break,
+            Err(error) if error.is_cancelled() => None,
             Err(error) => return Err(error),
         };
-        let now_owed = blocking(|| engine.owed_work(started_ms))?;
-        if now_owed.is_empty() {
+        owed = blocking(|| engine.owed_work())?;
+        if owed.is_empty() || engine.shutdown.is_cancelled() {
             break;
         }
         let now_ms = engine.clock.now_ms();
-        match next {
-            Some(at) if at <= deadline_ms => {
-                let wait = Duration::from_millis((at - now_ms).max(10) as u64);
-                tracing::info!(
-                    owed = now_owed.len(),
-                    wait_ms = wait.as_millis() as u64,
-                    "work owed; trying again when its wait is over"
-                );
-                if crate::retry::wait(&engine.clock, &engine.shutdown, wait).await.is_err() {
-                    break;
-                }
-            }
-            _ => {
-                owed.extend(now_owed);
-                break;
-            }
+        let Some(at) = next.filter(|&at| at <= deadline_ms) else { break };
+        let wait = Duration::from_millis((at - now_ms).max(10) as u64);
+        tracing::info!(
+            owed = owed.len(),
+            wait_ms = wait.as_millis() as u64,
+            "work owed; trying again when its wait is over"
+        );
+        if crate::retry::wait(&engine.clock, &engine.shutdown, wait).await.is_err() {
+            owed = blocking(|| engine.owed_work())?;
+            break;
         }
     }
-    blocking(|| engine.store.flush())?;
-    if let Some(error) = failed {
-        return Err(error);
-    }
-    if owed.is_empty() {
-        tracing::info!("everything due done");
-        Ok(())
-    } else {
-        Err(EngineError::Owed { limit, owed })
-    }
+    owed.splice(0..0, not_current);
+    Ok(owed)
 }
 
 /// One pass over everything due: alerts decided and delivered, engineering requests filed,

@@ -10,7 +10,7 @@ use tracing::Instrument;
 
 use super::alerts::{AlertReport, NOTE_CHANNEL};
 use super::directory::Directory;
-use super::engine::{Engine, EngineError};
+use super::engine::{Engine, EngineError, POST_TIMEOUT};
 use super::status::clock_display;
 use crate::config::ChannelKind;
 use crate::notify::message::{AlertMessage, Render, TicketLine};
@@ -25,9 +25,6 @@ use crate::zendesk::client::ZendeskError;
 
 /// A message sent this much after its point was crossed says that it is late, and why.
 const LATE: Timestamp = 120;
-
-/// How long a webhook post may take: a post in flight at shutdown ends well within the 10 s.
-pub const POST_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Why a delivery failed, and whether (and when) to try again.
 pub(super) struct DeliveryError {
@@ -215,6 +212,8 @@ impl Engine {
         let Some((_, url)) = self.channels.get(channel) else {
             return Err(DeliveryError::permanent(format!("channel {channel:?} has no URL")));
         };
+        // A wait on purpose, bounded by the post's timeout: not a stall.
+        let _post = crate::liveness::waiting(POST_TIMEOUT);
         let response = self
             .http
             .post(url)
@@ -247,6 +246,7 @@ impl Engine {
         };
         let mut next: Option<i64> = None;
         for alert in blocking(|| self.store.outbox(channel))? {
+            crate::liveness::beat();
             // Nothing new goes out after the signal; what is left is sent after the restart.
             if self.shutdown.is_cancelled() {
                 return Err(ZendeskError::Cancelled.into());
@@ -274,7 +274,12 @@ impl Engine {
                 Plan::Later => {
                     let at = retry::due_ms(self.clock.now_ms(), Duration::from_secs(60));
                     next = earliest(next, at);
-                    blocking(|| self.mark(&alert.key, channel, |d| d.next_attempt_ms = at))?;
+                    blocking(|| {
+                        self.mark(&alert.key, channel, |d| {
+                            d.next_attempt_ms = at;
+                            d.last_error = Some("the ticket's stored record cannot be read".to_string());
+                        })
+                    })?;
                     continue;
                 }
             };
@@ -324,6 +329,7 @@ impl Engine {
                     let at = retry::due_ms(now_ms, wait);
                     if error.permanent {
                         tracing::error!(ticket = alert.ticket_id, alert = %alert.key, channel, error = %error.message, attempts, "delivery given up");
+                        self.owed.refused("alert", channel, &error.message);
                     } else {
                         // A channel that is down is waited for, however long: the alert goes out when it is back.
                         tracing::warn!(ticket = alert.ticket_id, alert = %alert.key, channel, error = %error.message, attempts, "delivery failed; will retry");
@@ -404,7 +410,7 @@ impl Engine {
 
     /// Delivers what every channel owes now (one after another: `run --once` and tests).
     pub async fn deliver_all(&self, report: &mut AlertReport) -> Result<(), EngineError> {
-        for channel in self.store.outbox_channels()? {
+        for channel in blocking(|| self.store.outbox_channels())? {
             self.deliver_channel(&channel, report).await?;
         }
         Ok(())

@@ -132,6 +132,7 @@ impl Engine {
         };
         let mut next = None;
         for record in blocking(|| self.store.outstanding_digests())? {
+            crate::liveness::beat();
             if self.shutdown.is_cancelled() {
                 return Err(ZendeskError::Cancelled.into());
             }
@@ -184,6 +185,7 @@ impl Engine {
                         let at = retry::due_ms(now_ms, backoff.after(attempts, error.retry_after));
                         if error.permanent {
                             tracing::error!(fired_at = record.fired_at, channel, error = %error.message, "digest given up");
+                            self.owed.refused("digest", channel, &error.message);
                         } else {
                             tracing::warn!(fired_at = record.fired_at, channel, error = %error.message, attempts, "digest failed; will retry");
                             next = earliest(next, at);

@@ -313,6 +313,7 @@ impl Engine {
                     serde_json::json!({"event": "escalation_filed", "text": text, "ticket_id": escalation.ticket_id, "issue_url": issue.url})
                 }
             };
+            let _post = crate::liveness::waiting(super::engine::POST_TIMEOUT);
             let response = self
                 .http
                 .post(url)
@@ -475,6 +476,7 @@ impl Engine {
                 ChannelKind::Slack => serde_json::json!({"text": text}),
                 ChannelKind::Webhook => serde_json::json!({"event": "escalation_update", "ticket_id": ticket_id, "text": text}),
             };
+            let _post = crate::liveness::waiting(super::engine::POST_TIMEOUT);
             if let Err(error) = self.http.post(url).json(&body).send().await.and_then(|r| r.error_for_status()) {
                 tracing::warn!(channel, error = %error.without_url(), "could not tell the channel about the issue");
             }

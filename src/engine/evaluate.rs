@@ -78,6 +78,7 @@ impl Engine {
             }
             self.store.save_tickets(&batch)?;
             count += batch.len() as u64;
+            crate::liveness::beat();
         }
         if count > 0 {
             self.wake.notify_one();
@@ -129,6 +130,7 @@ impl Engine {
             if batch.len() >= BATCH {
                 count += batch.len() as u64;
                 self.store.save_tickets(&std::mem::take(&mut batch))?;
+                crate::liveness::beat();
             }
             if rows.len() >= BATCH {
                 self.store.save_kpi(&std::mem::take(&mut rows))?;

@@ -3,8 +3,9 @@
 //! (`5 alerts owed: confirmation reads rate-limited (429, Retry-After 57s)`).
 //!
 //! Most of it is in the store (undelivered alerts and digests, pending engineering requests);
-//! what is only in memory is what could not even be decided: alerts whose confirmation Zendesk
-//! refused, and linked issues that could not be read.
+//! what is only in memory is what could not even be decided (alerts whose confirmation Zendesk
+//! refused), linked issues that could not be read, and deliveries refused for good while this
+//! process ran (the store no longer counts them as owed: nothing will send them).
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -21,7 +22,12 @@ pub struct Owed {
     alerts: Mutex<BTreeMap<u64, (usize, String)>>,
     /// (Ticket, request number) → why its linked issue could not be read.
     syncs: Mutex<BTreeMap<(u64, u32), String>>,
+    /// (What, channel) → how many deliveries were refused for good, and the last reason.
+    refused: Mutex<BTreeMap<(&'static str, String), Refusals>>,
 }
+
+/// How many deliveries were refused for good, and the last reason given.
+type Refusals = (usize, String);
 
 impl Owed {
     pub fn alerts_deferred(&self, ticket: u64, alerts: usize, cause: String) {
@@ -38,6 +44,14 @@ impl Owed {
 
     pub fn synced(&self, ticket: u64, request: u32) {
         lock(&self.syncs).remove(&(ticket, request));
+    }
+
+    /// A delivery of `what` (an alert, a digest) to `channel` was refused for good.
+    pub fn refused(&self, what: &'static str, channel: &str, reason: &str) {
+        let mut refused = lock(&self.refused);
+        let entry = refused.entry((what, channel.to_string())).or_default();
+        entry.0 += 1;
+        entry.1 = reason.to_string();
     }
 }
 
@@ -62,11 +76,25 @@ pub fn cause(what: &str, error: &ZendeskError) -> String {
     }
 }
 
-/// Counts of one kind of owed work by cause, as lines: `N {things} owed{place}: {cause}`.
-fn lines(out: &mut Vec<String>, counts: BTreeMap<String, usize>, one: &str, many: &str, place: &str) {
-    for (cause, n) in counts {
-        let noun = if n == 1 { one } else { many };
-        out.push(format!("{n} {noun} owed{place}: {cause}"));
+/// Owed work counted by the kind of its cause: the cause's words before any parenthesis
+/// (`confirmation reads rate-limited`), with the latest cause of that kind in full.
+#[derive(Default)]
+struct Causes(BTreeMap<String, (usize, String)>);
+
+impl Causes {
+    fn add(&mut self, cause: &str, n: usize) {
+        let kind = cause.split(" (").next().unwrap_or(cause).to_string();
+        let entry = self.0.entry(kind).or_default();
+        entry.0 += n;
+        entry.1 = cause.to_string();
+    }
+
+    /// One line a kind: `N {things} owed{place}: {cause}`.
+    fn lines(self, out: &mut Vec<String>, one: &str, many: &str, place: &str) {
+        for (n, cause) in self.0.into_values() {
+            let noun = if n == 1 { one } else { many };
+            out.push(format!("{n} {noun} owed{place}: {cause}"));
+        }
     }
 }
 
@@ -79,81 +107,66 @@ fn channel_words(kind: Option<ChannelKind>, channel: &str) -> String {
     }
 }
 
-/// Why a delivery is still owed: its last error, or that it was refused for good.
+/// Why a delivery is still owed: its last error.
 fn delivery_cause(delivery: &Delivery) -> String {
-    let error = delivery.last_error.clone().unwrap_or_else(|| "not attempted yet".to_string());
-    if delivery.gave_up {
-        format!("refused for good: {error}")
-    } else {
-        error
-    }
+    delivery.last_error.clone().unwrap_or_else(|| "not attempted yet".to_string())
 }
 
 impl Engine {
-    /// Every kind of work due and not done, one line each with its cause; `since_ms`: the run's
-    /// start (a delivery refused for good before it is not this run's to report).
-    pub fn owed_work(&self, since_ms: i64) -> Result<Vec<String>, StoreError> {
+    /// Every kind of work due and not done, one line each with its cause.
+    pub fn owed_work(&self) -> Result<Vec<String>, StoreError> {
         let mut out = Vec::new();
-        let mut deferred: BTreeMap<String, usize> = BTreeMap::new();
+        let mut deferred = Causes::default();
         for (alerts, cause) in lock(&self.owed.alerts).values() {
-            *deferred.entry(cause.clone()).or_default() += alerts;
+            deferred.add(cause, *alerts);
         }
-        lines(&mut out, deferred, "alert", "alerts", "");
+        deferred.lines(&mut out, "alert", "alerts", "");
 
-        let owed_delivery = |d: &Delivery| d.is_outstanding() || (d.gave_up && d.failing_since_ms.is_some_and(|at| at >= since_ms));
+        let channel_words = |channel: &str| channel_words(self.channels.get(channel).map(|(kind, _)| *kind), channel);
         for channel in self.store.outbox_channels()? {
-            let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+            let mut causes = Causes::default();
             for alert in self.store.outbox(&channel)? {
-                for delivery in alert.deliveries.iter().filter(|d| d.channel == channel && owed_delivery(d)) {
-                    *counts.entry(delivery_cause(delivery)).or_default() += 1;
+                for delivery in alert.deliveries.iter().filter(|d| d.channel == channel && d.is_outstanding()) {
+                    causes.add(&delivery_cause(delivery), 1);
                 }
             }
-            let kind = self.channels.get(&channel).map(|(kind, _)| *kind);
-            lines(
-                &mut out,
-                counts,
-                "alert",
-                "alerts",
-                &format!(" to {}", channel_words(kind, &channel)),
-            );
+            causes.lines(&mut out, "alert", "alerts", &format!(" to {}", channel_words(&channel)));
+        }
+        for ((what, channel), (n, reason)) in lock(&self.owed.refused).iter() {
+            let noun = if *n == 1 { what.to_string() } else { format!("{what}s") };
+            out.push(format!(
+                "{n} {noun} not delivered to {}, refused for good: {reason}",
+                channel_words(channel)
+            ));
         }
 
-        let mut digests: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
+        let mut digests: BTreeMap<String, Causes> = BTreeMap::new();
         for digest in self.store.outstanding_digests()? {
             for delivery in digest.deliveries.iter().filter(|d| d.is_outstanding()) {
-                *digests
+                digests
                     .entry(delivery.channel.clone())
                     .or_default()
-                    .entry(delivery_cause(delivery))
-                    .or_default() += 1;
+                    .add(&delivery_cause(delivery), 1);
             }
         }
-        for (channel, counts) in digests {
-            let kind = self.channels.get(&channel).map(|(kind, _)| *kind);
-            lines(
-                &mut out,
-                counts,
-                "digest",
-                "digests",
-                &format!(" to {}", channel_words(kind, &channel)),
-            );
+        for (channel, causes) in digests {
+            causes.lines(&mut out, "digest", "digests", &format!(" to {}", channel_words(&channel)));
         }
 
         if self.github.is_some() {
-            let mut requests: BTreeMap<String, usize> = BTreeMap::new();
+            let mut requests = Causes::default();
             for escalation in self.store.escalations()? {
                 for request in escalation.requests.iter().filter(|r| r.is_pending()) {
-                    let cause = request.last_error.clone().unwrap_or_else(|| "not attempted yet".to_string());
-                    *requests.entry(cause).or_default() += 1;
+                    requests.add(request.last_error.as_deref().unwrap_or("not attempted yet"), 1);
                 }
             }
-            lines(&mut out, requests, "engineering request", "engineering requests", "");
+            requests.lines(&mut out, "engineering request", "engineering requests", "");
         }
-        let mut syncs: BTreeMap<String, usize> = BTreeMap::new();
+        let mut syncs = Causes::default();
         for cause in lock(&self.owed.syncs).values() {
-            *syncs.entry(cause.clone()).or_default() += 1;
+            syncs.add(cause, 1);
         }
-        lines(&mut out, syncs, "linked issue's sync", "linked issues' syncs", "");
+        syncs.lines(&mut out, "linked issue's sync", "linked issues' syncs", "");
         Ok(out)
     }
 }

@@ -125,7 +125,10 @@ impl Engine {
     /// submitter are by `users`.
     fn reevaluate_involving(&self, users: &HashSet<u64>) -> Result<(), StoreError> {
         let mut ids = Vec::new();
-        for record in self.store.tickets() {
+        for (read, record) in self.store.tickets().enumerate() {
+            if read % 1000 == 999 {
+                crate::liveness::beat();
+            }
             let record = record?;
             if (record.next_alert.is_some() || record.awaiting_events.is_some()) && involves(&record, users) {
                 ids.push(record.id);

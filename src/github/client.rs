@@ -191,7 +191,7 @@ impl GithubClient {
         };
         let started = std::time::Instant::now();
         // A request is a wait on purpose, bounded by its timeout: not a stall.
-        crate::liveness::waiting(&self.clock, self.options.timeout);
+        let _request = crate::liveness::waiting(self.options.timeout);
         let exchanged = tokio::select! {
             _ = self.cancel.cancelled() => return Err(GithubError::Cancelled),
             exchange = exchange => exchange,

@@ -228,8 +228,9 @@ impl ZendeskClient {
                     self.wait(d, why).await?;
                 }
                 Admit::BehindUrgent => {
-                    // However long the confirmation takes, this is a wait on purpose.
-                    crate::liveness::waiting(&self.clock, retry::MAX_RETRY_AFTER + self.options.timeout);
+                    // However long the confirmation takes (its own task is watched), this is a
+                    // wait on purpose.
+                    let _behind = crate::liveness::waiting_on_another();
                     *lock(&self.waiting) = Some(format!("{endpoint}: behind an alert's confirmation"));
                     let cancelled = tokio::select! {
                         _ = self.cancel.cancelled() => true,
@@ -273,7 +274,7 @@ impl ZendeskClient {
         };
         let started = std::time::Instant::now();
         // A request is a wait on purpose, bounded by its timeout: not a stall.
-        crate::liveness::waiting(&self.clock, self.options.timeout);
+        let _request = crate::liveness::waiting(self.options.timeout);
         let exchanged = tokio::select! {
             _ = self.cancel.cancelled() => return Err(ZendeskError::Cancelled),
             exchange = exchange => exchange,
