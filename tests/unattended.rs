@@ -56,6 +56,16 @@ fn run(config: &str, clock: &Clock, speed: f64, slack: &SimSlack, dir: &std::pat
         .start()
 }
 
+/// `run --once` with `args` on the accelerated `clock`, logging at info.
+fn run_once(config: &str, clock: &Clock, speed: f64, slack: &SimSlack, args: &[&str]) -> std::process::Output {
+    slawatch(&[&["run", "--once", "--config", config], args].concat())
+        .env("SLAWATCH_TEST_CLOCK", format!("{}:{speed}", clock.now()))
+        .env("SIM_SLACK_ONCALL", slack.url("oncall"))
+        .env("RUST_LOG", "info")
+        .output()
+        .unwrap()
+}
+
 async fn get(url: &str, timeout: Duration) -> Result<(u16, String), String> {
     let response = reqwest::Client::new()
         .get(url)
@@ -258,12 +268,7 @@ async fn run_once_through_a_fault_storm_delivers_every_alert_due_and_exits_0() {
     sim.set_storm(Some((3, 503)), Some(4));
     let dir = tempfile::tempdir().unwrap();
     let config = daemon_config(dir.path(), &sim, free_port(), "");
-    let out = slawatch(&["run", "--once", "--max-wait", "30m", "--config", &config])
-        .env("SLAWATCH_TEST_CLOCK", format!("{}:{SPEED}", clock.now()))
-        .env("SIM_SLACK_ONCALL", slack.url("oncall"))
-        .env("RUST_LOG", "info")
-        .output()
-        .unwrap();
+    let out = run_once(&config, &clock, SPEED, &slack, &["--max-wait", "30m"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains("cannot confirm an alert") || stderr.contains("Zendesk request failed"),
@@ -285,11 +290,7 @@ async fn run_once_that_cannot_deliver_exits_3_naming_what_is_owed_and_why() {
     slack.fail_next(1000, 503);
     let dir = tempfile::tempdir().unwrap();
     let config = daemon_config(dir.path(), &sim, free_port(), "");
-    let out = slawatch(&["run", "--once", "--max-wait", "5m", "--config", &config])
-        .env("SLAWATCH_TEST_CLOCK", format!("{}:{SPEED}", clock.now()))
-        .env("SIM_SLACK_ONCALL", slack.url("oncall"))
-        .output()
-        .unwrap();
+    let out = run_once(&config, &clock, SPEED, &slack, &["--max-wait", "5m"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{stderr}");
     assert!(
@@ -299,11 +300,7 @@ async fn run_once_that_cannot_deliver_exits_3_naming_what_is_owed_and_why() {
     assert!(slack.messages().is_empty());
     // Slack back: the next run delivers both breaches and exits 0.
     slack.fail_next(0, 503);
-    let out = slawatch(&["run", "--once", "--config", &config])
-        .env("SLAWATCH_TEST_CLOCK", format!("{}:{SPEED}", clock.now()))
-        .env("SIM_SLACK_ONCALL", slack.url("oncall"))
-        .output()
-        .unwrap();
+    let out = run_once(&config, &clock, SPEED, &slack, &[]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     for id in &ids {
         assert_eq!(breaches(&slack, *id), 1);
@@ -403,11 +400,7 @@ async fn run_once_whose_alert_is_refused_for_good_exits_3_saying_so() {
     slack.fail_next(1, 404);
     let dir = tempfile::tempdir().unwrap();
     let config = daemon_config(dir.path(), &sim, free_port(), "");
-    let out = slawatch(&["run", "--once", "--config", &config])
-        .env("SLAWATCH_TEST_CLOCK", format!("{}:{SPEED}", clock.now()))
-        .env("SIM_SLACK_ONCALL", slack.url("oncall"))
-        .output()
-        .unwrap();
+    let out = run_once(&config, &clock, SPEED, &slack, &[]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{stderr}");
     assert!(
