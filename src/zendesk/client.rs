@@ -615,3 +615,46 @@ fn encode(text: &str) -> String {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::zendesk::{SimOptions, SimZendesk};
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_routine_request_waits_while_a_confirmation_is_under_way_and_goes_when_it_is_done() {
+        let sim = SimZendesk::start(SimOptions::default()).await.unwrap();
+        let client = std::sync::Arc::new(
+            ZendeskClient::new(
+                ClientOptions {
+                    base_url: sim.base_url(),
+                    auth: Auth::ApiToken {
+                        email: "agent@example.com".into(),
+                        token: "sim-token".into(),
+                    },
+                    requests_per_minute: 100,
+                    export_requests_per_minute: 10,
+                    timeout: Duration::from_secs(5),
+                    max_attempts: 1,
+                    backoff: Duration::from_millis(10),
+                    max_backoff: Duration::from_millis(10),
+                },
+                Clock::system(),
+            )
+            .unwrap(),
+        );
+        let guard = client.urgent();
+        let routine = tokio::spawn({
+            let client = client.clone();
+            async move { client.agents().await.map(|agents| agents.len()) }
+        });
+        // Urgent requests go meanwhile; the routine one is not even sent.
+        assert!(client.ticket(1, Pacing::Urgent).await.unwrap().is_none());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(!routine.is_finished());
+        assert_eq!(sim.request_count("/api/v2/users.json"), 0);
+        drop(guard);
+        let agents = tokio::time::timeout(Duration::from_secs(10), routine).await.unwrap().unwrap();
+        assert_eq!(agents.unwrap(), 1, "the API user, listed once the confirmation is done");
+    }
+}
