@@ -15,6 +15,7 @@ pub mod gauges;
 pub mod health;
 pub mod kpis;
 pub mod owed;
+pub mod owed_work;
 pub mod poll;
 pub mod readiness;
 pub mod refresh;

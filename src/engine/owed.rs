@@ -1,6 +1,5 @@
-//! What is owed: work that came due and is not done yet, with why. `run --once` exits 0 only
-//! when nothing is owed, and otherwise names each kind of owed work and its cause in one line
-//! (`5 alerts owed: confirmation reads rate-limited (429, Retry-After 57s)`).
+//! What is owed that only memory knows: work that came due and is not done yet, with why
+//! (`owed_work.rs` adds what the store knows, for `run --once`'s answer).
 //!
 //! Most of it is in the store (undelivered alerts and digests, pending engineering requests);
 //! what is only in memory is what could not even be decided (alerts whose confirmation Zendesk
@@ -10,20 +9,17 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use super::engine::Engine;
-use crate::config::ChannelKind;
-use crate::store::{Delivery, StoreError};
 use crate::sync::lock;
 use crate::zendesk::client::ZendeskError;
 
 #[derive(Debug, Default)]
 pub struct Owed {
     /// Ticket → (alerts it would send, why they could not be decided).
-    alerts: Mutex<BTreeMap<u64, (usize, String)>>,
+    pub(super) alerts: Mutex<BTreeMap<u64, (usize, String)>>,
     /// (Ticket, request number) → why its linked issue could not be read.
-    syncs: Mutex<BTreeMap<(u64, u32), String>>,
+    pub(super) syncs: Mutex<BTreeMap<(u64, u32), String>>,
     /// (What, channel) → how many deliveries were refused for good, and the last reason.
-    refused: Mutex<BTreeMap<(&'static str, String), Refusals>>,
+    pub(super) refused: Mutex<BTreeMap<(&'static str, String), Refusals>>,
 }
 
 /// How many deliveries were refused for good, and the last reason given.
@@ -73,100 +69,5 @@ pub fn cause(what: &str, error: &ZendeskError) -> String {
             format!("{what} rate-limited {after}")
         }
         ZendeskError::Deadline { waiting, .. } => format!("{what} still waiting on {waiting}"),
-    }
-}
-
-/// Owed work counted by the kind of its cause: the cause's words before any parenthesis
-/// (`confirmation reads rate-limited`), with the latest cause of that kind in full.
-#[derive(Default)]
-struct Causes(BTreeMap<String, (usize, String)>);
-
-impl Causes {
-    fn add(&mut self, cause: &str, n: usize) {
-        let kind = cause.split(" (").next().unwrap_or(cause).to_string();
-        let entry = self.0.entry(kind).or_default();
-        entry.0 += n;
-        entry.1 = cause.to_string();
-    }
-
-    /// One line a kind: `N {things} owed{place}: {cause}`.
-    fn lines(self, out: &mut Vec<String>, one: &str, many: &str, place: &str) {
-        for (n, cause) in self.0.into_values() {
-            let noun = if n == 1 { one } else { many };
-            out.push(format!("{n} {noun} owed{place}: {cause}"));
-        }
-    }
-}
-
-fn channel_words(kind: Option<ChannelKind>, channel: &str) -> String {
-    match kind {
-        Some(ChannelKind::Slack) => format!("Slack ({channel})"),
-        Some(ChannelKind::Webhook) => format!("the {channel} webhook"),
-        None if channel == super::alerts::NOTE_CHANNEL => "Zendesk (internal notes)".to_string(),
-        None => format!("channel {channel} (no longer configured)"),
-    }
-}
-
-/// Why a delivery is still owed: its last error.
-fn delivery_cause(delivery: &Delivery) -> String {
-    delivery.last_error.clone().unwrap_or_else(|| "not attempted yet".to_string())
-}
-
-impl Engine {
-    /// Every kind of work due and not done, one line each with its cause.
-    pub fn owed_work(&self) -> Result<Vec<String>, StoreError> {
-        let mut out = Vec::new();
-        let mut deferred = Causes::default();
-        for (alerts, cause) in lock(&self.owed.alerts).values() {
-            deferred.add(cause, *alerts);
-        }
-        deferred.lines(&mut out, "alert", "alerts", "");
-
-        let channel_words = |channel: &str| channel_words(self.channels.get(channel).map(|(kind, _)| *kind), channel);
-        for channel in self.store.outbox_channels()? {
-            let mut causes = Causes::default();
-            for alert in self.store.outbox(&channel)? {
-                for delivery in alert.deliveries.iter().filter(|d| d.channel == channel && d.is_outstanding()) {
-                    causes.add(&delivery_cause(delivery), 1);
-                }
-            }
-            causes.lines(&mut out, "alert", "alerts", &format!(" to {}", channel_words(&channel)));
-        }
-        for ((what, channel), (n, reason)) in lock(&self.owed.refused).iter() {
-            let noun = if *n == 1 { what.to_string() } else { format!("{what}s") };
-            out.push(format!(
-                "{n} {noun} not delivered to {}, refused for good: {reason}",
-                channel_words(channel)
-            ));
-        }
-
-        let mut digests: BTreeMap<String, Causes> = BTreeMap::new();
-        for digest in self.store.outstanding_digests()? {
-            for delivery in digest.deliveries.iter().filter(|d| d.is_outstanding()) {
-                digests
-                    .entry(delivery.channel.clone())
-                    .or_default()
-                    .add(&delivery_cause(delivery), 1);
-            }
-        }
-        for (channel, causes) in digests {
-            causes.lines(&mut out, "digest", "digests", &format!(" to {}", channel_words(&channel)));
-        }
-
-        if self.github.is_some() {
-            let mut requests = Causes::default();
-            for escalation in self.store.escalations()? {
-                for request in escalation.requests.iter().filter(|r| r.is_pending()) {
-                    requests.add(request.last_error.as_deref().unwrap_or("not attempted yet"), 1);
-                }
-            }
-            requests.lines(&mut out, "engineering request", "engineering requests", "");
-        }
-        let mut syncs = Causes::default();
-        for cause in lock(&self.owed.syncs).values() {
-            syncs.add(cause, 1);
-        }
-        syncs.lines(&mut out, "linked issue's sync", "linked issues' syncs", "");
-        Ok(out)
     }
 }
