@@ -81,10 +81,6 @@ impl Liveness {
         })
     }
 
-    pub fn stall_after(&self) -> Duration {
-        Duration::from_millis(self.stall_after_ms.max(0) as u64)
-    }
-
     fn now_ms(&self) -> i64 {
         if self.clock.is_system() {
             self.origin_ms + i64::try_from(self.origin.elapsed().as_millis()).unwrap_or(i64::MAX / 2)
@@ -162,6 +158,10 @@ tokio::task_local! {
 }
 
 impl Task {
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
     /// Starts a step; it ends when the guard is dropped (the task is idle again).
     pub fn step(&self, what: &'static str) -> Step {
         self.liveness.update(&self.name, |slot, now| {
@@ -241,11 +241,6 @@ pub fn step(what: &'static str) -> Option<Step> {
 /// The current task (if any) moved on.
 pub fn beat() {
     let _ = CURRENT.try_with(Task::beat);
-}
-
-/// The current task, to take along to a thread of its own (`spawn_blocking`).
-pub fn current() -> Option<Task> {
-    CURRENT.try_with(Task::clone).ok()
 }
 
 /// The current task (if any) waits on purpose for `d` from now, until the guard is dropped.

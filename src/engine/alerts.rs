@@ -91,13 +91,16 @@ impl Engine {
     }
 
     /// Looks at the ticket again at `at` without deciding (a confirmation that failed, say).
+    /// Under the write lock, off the async workers.
     pub(super) fn look_again(&self, id: u64, at: Option<Timestamp>) -> Result<(), StoreError> {
-        let _writing = self.write_lock();
-        if let Some(mut record) = self.readable_ticket(id)? {
-            record.next_alert = at;
-            self.store.save_tickets(std::slice::from_ref(&record))?;
-        }
-        Ok(())
+        blocking(|| {
+            let _writing = self.write_lock();
+            if let Some(mut record) = self.readable_ticket(id)? {
+                record.next_alert = at;
+                self.store.save_tickets(std::slice::from_ref(&record))?;
+            }
+            Ok(())
+        })
     }
 
     /// After Zendesk could not answer `what` (the confirmation reads, the user lookups): shutdown
@@ -180,14 +183,14 @@ impl Engine {
             if !unknown.is_empty() {
                 match self.look_up_users(&unknown).await {
                     Ok(known) => directory = known,
-                    Err(error) => return blocking(|| self.retry_later(id, now, sends, "user lookups", error)),
+                    Err(error) => return self.retry_later(id, now, sends, "user lookups", error),
                 }
             }
             if confirm {
                 report.confirmations += 1;
                 let read = match self.read_live(id).await {
                     Ok(read) => read,
-                    Err(error) => return blocking(|| self.retry_later(id, now, sends, "confirmation reads", error)),
+                    Err(error) => return self.retry_later(id, now, sends, "confirmation reads", error),
                 };
                 let authors: Vec<u64> = read
                     .1
@@ -198,7 +201,7 @@ impl Engine {
                 if !authors.is_empty() {
                     match self.look_up_users(&authors).await {
                         Ok(known) => directory = known,
-                        Err(error) => return blocking(|| self.retry_later(id, now, sends, "user lookups", error)),
+                        Err(error) => return self.retry_later(id, now, sends, "user lookups", error),
                     }
                 }
                 live = Some(read);
@@ -328,7 +331,7 @@ impl Engine {
                 Err(error) => {
                     tracing::error!(ticket = id, %error, "cannot decide the ticket's alerts; will retry");
                     self.owed.alerts_deferred(id, 1, format!("could not be decided: {error}"));
-                    blocking(|| self.look_again(id, Some(now + CONFIRM_RETRY)))?;
+                    self.look_again(id, Some(now + CONFIRM_RETRY))?;
                 }
             }
             crate::liveness::beat();

@@ -98,7 +98,7 @@ struct Ended {
 impl Drop for Ended {
     fn drop(&mut self) {
         if !self.shutdown.is_cancelled() {
-            tracing::error!(task = ?self.task, "a task of the daemon ended while it was running");
+            tracing::error!(task = self.task.name(), "a task of the daemon ended while it was running");
             self.task.exited();
         }
     }
@@ -109,13 +109,9 @@ impl Drop for Ended {
 /// stay where the last committed page left them.
 pub async fn run(engine: Arc<Engine>) -> Result<(), EngineError> {
     let startup = engine.liveness.task("startup");
-    {
-        let _step = startup.step("evaluating the stored tickets");
-        startup
-            .clone()
-            .scope(async { blocking(|| evaluate_if_policy_changed(&engine)) })
-            .await?;
-    }
+    let evaluating = startup.step("evaluating the stored tickets");
+    startup.scope(async { blocking(|| evaluate_if_policy_changed(&engine)) }).await?;
+    drop(evaluating);
     let interval = engine.config.zendesk.as_ref().map_or(Duration::from_secs(30), |z| z.poll_interval);
     let mut workers = vec![spawn(&engine, "alert decider", super::alerts::decider_loop(engine.clone()))];
     for channel in engine.delivery_channels()? {
@@ -133,8 +129,7 @@ pub async fn run(engine: Arc<Engine>) -> Result<(), EngineError> {
         workers.push(spawn(&engine, "digest", super::digest::digest_loop(engine.clone())));
     }
     workers.push(spawn(&engine, "retention", super::retention::retention_loop(engine.clone())));
-    let polls = engine.liveness.task("poll loop");
-    polls.clone().scope(poll_loop(&engine, interval)).await;
+    engine.liveness.task("poll loop").scope(poll_loop(&engine, interval)).await;
     tracing::info!("shutting down");
     stop(&engine, workers).await
 }
@@ -261,7 +256,6 @@ async fn cycle(engine: &Engine, deadline_ms: i64, limit: &str) -> Result<Vec<Str
             "work owed; trying again when its wait is over"
         );
         if crate::retry::wait(&engine.clock, &engine.shutdown, wait).await.is_err() {
-            owed = blocking(|| engine.owed_work())?;
             break;
         }
     }

@@ -264,7 +264,7 @@ impl Engine {
                 Plan::Drop(reason) => {
                     tracing::info!(alert = %alert.key, channel, reason, "delivery dropped");
                     report.dropped += 1;
-                    blocking(|| self.mark(&alert.key, channel, |d| d.dropped = Some(reason.clone())))?;
+                    self.mark(&alert.key, channel, |d| d.dropped = Some(reason.clone()))?;
                     continue;
                 }
                 Plan::Undo => {
@@ -274,11 +274,9 @@ impl Engine {
                 Plan::Later => {
                     let at = retry::due_ms(self.clock.now_ms(), Duration::from_secs(60));
                     next = earliest(next, at);
-                    blocking(|| {
-                        self.mark(&alert.key, channel, |d| {
-                            d.next_attempt_ms = at;
-                            d.last_error = Some("the ticket's stored record cannot be read".to_string());
-                        })
+                    self.mark(&alert.key, channel, |d| {
+                        d.next_attempt_ms = at;
+                        d.last_error = Some("the ticket's stored record cannot be read".to_string());
                     })?;
                     continue;
                 }
@@ -335,10 +333,8 @@ impl Engine {
                         tracing::warn!(ticket = alert.ticket_id, alert = %alert.key, channel, error = %error.message, attempts, "delivery failed; will retry");
                         next = earliest(next, at);
                     }
-                    blocking(|| {
-                        self.mark(&alert.key, channel, |d| {
-                            d.record_failure(attempts, at, error.permanent, now_ms, &error.message)
-                        })
+                    self.mark(&alert.key, channel, |d| {
+                        d.record_failure(attempts, at, error.permanent, now_ms, &error.message)
                     })?;
                 }
             }
@@ -349,11 +345,13 @@ impl Engine {
     /// Changes one channel's delivery of an alert (and settles its status), on disk at once: a
     /// crash from here on never sends this delivery again.
     fn mark(&self, key: &str, channel: &str, change: impl Fn(&mut crate::store::Delivery)) -> Result<(), EngineError> {
-        self.store.update_alert(key, |alert| {
-            if let Some(delivery) = alert.deliveries.iter_mut().find(|d| d.channel == channel) {
-                change(delivery);
-            }
-            alert.settle();
+        blocking(|| {
+            self.store.update_alert(key, |alert| {
+                if let Some(delivery) = alert.deliveries.iter_mut().find(|d| d.channel == channel) {
+                    change(delivery);
+                }
+                alert.settle();
+            })
         })?;
         Ok(())
     }

@@ -54,20 +54,18 @@ impl Owed {
 /// Why Zendesk could not answer `what` (the confirmation reads, the user lookups), in a few words.
 pub fn cause(what: &str, error: &ZendeskError) -> String {
     match error {
-        ZendeskError::RateLimited { retry_after, .. } => {
-            format!("{what} rate-limited (429, Retry-After {}s)", retry_after.as_secs().max(1))
-        }
+        ZendeskError::RateLimited { retry_after, .. }
+        | ZendeskError::Deadline {
+            retry_after: Some(retry_after),
+            ..
+        } => format!("{what} rate-limited (429, Retry-After {}s)", retry_after.as_secs().max(1)),
         ZendeskError::Status { status, .. } => format!("{what} refused (HTTP {status})"),
         ZendeskError::Transient { message, .. } => format!("{what} failed ({message})"),
         ZendeskError::Malformed { .. } => format!("{what} answered with unreadable JSON"),
         ZendeskError::Cancelled => format!("{what} stopped by shutdown"),
         ZendeskError::Deadline {
             waiting,
-            rate_limited: true,
-        } => {
-            let after = waiting.find("(429").map_or("(429)", |at| &waiting[at..]);
-            format!("{what} rate-limited {after}")
-        }
-        ZendeskError::Deadline { waiting, .. } => format!("{what} still waiting on {waiting}"),
+            retry_after: None,
+        } => format!("{what} still waiting on {waiting}"),
     }
 }

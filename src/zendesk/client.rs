@@ -30,9 +30,10 @@ pub enum ZendeskError {
     Malformed { endpoint: String, message: String },
     #[error("stopped: shutdown asked for")]
     Cancelled,
-    /// Waiting on `waiting` would pass the deadline set for this run (`run --once --max-wait`).
+    /// Waiting on `waiting` (a 429's `retry_after`, say) would pass the deadline set for this
+    /// run (`run --once --max-wait`).
     #[error("{waiting}: waiting would pass the run's time limit")]
-    Deadline { waiting: String, rate_limited: bool },
+    Deadline { waiting: String, retry_after: Option<Duration> },
 }
 
 impl ZendeskError {
@@ -116,9 +117,6 @@ pub struct ZendeskClient {
     pub stats: ApiStats,
     /// Shutdown: ends every wait and every request in flight.
     cancel: CancellationToken,
-    /// What the client waits for right now (a rate limit, a backoff), so that a run that cannot
-    /// become current can say why.
-    waiting: Mutex<Option<String>>,
     /// Ticket fields already logged for an unreadable value: each is logged once.
     unknown_logged: Mutex<HashSet<&'static str>>,
     metrics: Option<std::sync::Arc<crate::metrics::Metrics>>,
@@ -145,7 +143,6 @@ impl ZendeskClient {
             clock,
             stats: ApiStats::default(),
             cancel: CancellationToken::new(),
-            waiting: Mutex::new(None),
             unknown_logged: Mutex::new(HashSet::new()),
             metrics: None,
         })
@@ -170,29 +167,22 @@ impl ZendeskClient {
         }
     }
 
-    /// What the client waits for right now, if anything.
-    pub fn waiting_for(&self) -> Option<String> {
-        lock(&self.waiting).clone()
-    }
-
     /// No wait past `deadline_ms` (None: no limit): a request that would wait longer fails with
     /// `ZendeskError::Deadline` at once (`run --once --max-wait`).
     pub fn set_deadline(&self, deadline_ms: Option<i64>) {
         self.deadline_ms.store(deadline_ms.unwrap_or(i64::MAX), Ordering::Relaxed);
     }
 
-    /// Waits `d`, telling `waiting_for` why meanwhile.
-    async fn wait(&self, d: Duration, why: String) -> Result<(), ZendeskError> {
+    /// Waits `d` (`why`, and whether it is a 429's `Retry-After`), unless that passes the
+    /// deadline.
+    async fn wait(&self, d: Duration, why: String, rate_limited: bool) -> Result<(), ZendeskError> {
         if retry::due_ms(self.clock.now_ms(), d) > self.deadline_ms.load(Ordering::Relaxed) {
             return Err(ZendeskError::Deadline {
-                rate_limited: why.contains("(429"),
                 waiting: why,
+                retry_after: rate_limited.then_some(d),
             });
         }
-        *lock(&self.waiting) = Some(why);
-        let waited = retry::wait(&self.clock, &self.cancel, d).await;
-        *lock(&self.waiting) = None;
-        waited.map_err(|_| ZendeskError::Cancelled)
+        retry::wait(&self.clock, &self.cancel, d).await.map_err(|_| ZendeskError::Cancelled)
     }
 
     /// An alert's confirmation is under way until the guard is dropped: routine requests wait
@@ -221,24 +211,19 @@ impl ZendeskClient {
                 Admit::Wait { ms, why } => {
                     let d = Duration::from_millis(ms.max(1) as u64);
                     self.rate_limit_waited(d);
-                    let why = match why {
+                    let text = match why {
                         Why::RateLimited => format!("{endpoint}: Zendesk's rate limit (429, Retry-After {}s)", d.as_secs().max(1)),
                         Why::Budget { per_minute } => format!("{endpoint}: the configured budget of {per_minute} requests a minute"),
                     };
-                    self.wait(d, why).await?;
+                    self.wait(d, text, why == Why::RateLimited).await?;
                 }
                 Admit::BehindUrgent => {
                     // However long the confirmation takes (its own task is watched), this is a
                     // wait on purpose.
                     let _behind = crate::liveness::waiting_on_another();
-                    *lock(&self.waiting) = Some(format!("{endpoint}: behind an alert's confirmation"));
-                    let cancelled = tokio::select! {
-                        _ = self.cancel.cancelled() => true,
-                        _ = urgent_done => false,
-                    };
-                    *lock(&self.waiting) = None;
-                    if cancelled {
-                        return Err(ZendeskError::Cancelled);
+                    tokio::select! {
+                        _ = self.cancel.cancelled() => return Err(ZendeskError::Cancelled),
+                        _ = urgent_done => {}
                     }
                 }
             }
@@ -373,7 +358,7 @@ impl ZendeskClient {
                 _ => (backoff.delay(attempt), format!("{endpoint}: a retry after {error}")),
             };
             tracing::warn!(%error, attempt, wait_ms = wait.as_millis() as u64, "Zendesk request failed; retrying");
-            self.wait(wait, why).await?;
+            self.wait(wait, why, false).await?;
         }
     }
 

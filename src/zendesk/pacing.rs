@@ -142,17 +142,6 @@ impl Admission {
         *held = (*held).max(until_ms);
     }
 
-    /// How long a 429's hold still keeps a request back at `now_ms` (0: none).
-    pub fn held_for(&self, export: bool, now_ms: i64) -> i64 {
-        let state = lock(&self.state);
-        let held = if export {
-            state.held_until.max(state.exports_held_until)
-        } else {
-            state.held_until
-        };
-        (held - now_ms).max(0)
-    }
-
     /// An alert's confirmation is under way until the guard is dropped: routine requests wait.
     pub fn urgent(&self) -> UrgentGuard<'_> {
         lock(&self.state).urgent += 1;
@@ -215,7 +204,13 @@ mod tests {
             "the exports' limit is their own"
         );
         admission.hold(false, 45_000);
-        assert_eq!(admission.held_for(false, 5_000), 40_000);
+        assert_eq!(
+            admission.admit(false, Pacing::Wait, 5_000),
+            Admit::Wait {
+                ms: 40_000,
+                why: Why::RateLimited
+            }
+        );
         assert_eq!(
             admission.admit(true, Pacing::Wait, 40_000),
             Admit::Wait {
