@@ -15,9 +15,25 @@ use slawatch::sim::zendesk::{NewTicket, SimOptions, SimZendesk};
 
 const HOUR: i64 = 3600;
 
-/// A world on `clock` with `n` Severity 1 tickets on the test tier's 1-hour
-/// first-response target, each created `ago` seconds before `clock`'s now.
-async fn world(clock: &Clock, n: usize, ago: i64) -> (SimZendesk, Vec<u64>) {
+/// A world and the daemon's surroundings: world time `speed` times the wall clock's, a simulated
+/// Zendesk with `ids` Severity 1 tickets on the test tier's 1-hour first-response target, a
+/// simulated Slack, and the daemon's configuration, store and log in `dir`.
+struct Scene {
+    speed: f64,
+    clock: Clock,
+    sim: SimZendesk,
+    ids: Vec<u64>,
+    slack: SimSlack,
+    dir: tempfile::TempDir,
+    port: u16,
+    config: String,
+    log: std::path::PathBuf,
+}
+
+/// A scene whose `n` tickets were created `ago` seconds before now; `extra` goes on after
+/// `[admin] listen` in the configuration.
+async fn scene(speed: f64, n: usize, ago: i64, extra: &str) -> Scene {
+    let clock = Clock::scaled(Clock::system().now(), speed);
     let now = clock.now();
     clock.set(now - ago - 60);
     let sim = SimZendesk::start_with_clock(SimOptions::default(), clock.clone()).await.unwrap();
@@ -35,35 +51,58 @@ async fn world(clock: &Clock, n: usize, ago: i64) -> (SimZendesk, Vec<u64>) {
         })
         .collect();
     clock.set(now);
-    (sim, ids)
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let config = daemon_config(dir.path(), &sim, port, extra);
+    let log = dir.path().join("daemon.log");
+    Scene {
+        speed,
+        clock,
+        sim,
+        ids,
+        slack: SimSlack::start().await.unwrap(),
+        dir,
+        port,
+        config,
+        log,
+    }
 }
 
-fn log_file(dir: &std::path::Path) -> (std::path::PathBuf, std::fs::File) {
-    let log = dir.join("daemon.log");
-    let file = std::fs::OpenOptions::new().create(true).append(true).open(&log).unwrap();
-    (log, file)
-}
+impl Scene {
+    /// The binary with `args` and `--config`, on the scene's accelerated clock and Slack,
+    /// logging at info.
+    fn command(&self, args: &[&str]) -> std::process::Command {
+        let mut command = slawatch(&[args, &["--config", &self.config]].concat());
+        command
+            .env("SLAWATCH_TEST_CLOCK", format!("{}:{}", self.clock.now(), self.speed))
+            .env("SIM_SLACK_ONCALL", self.slack.url("oncall"))
+            .env("RUST_LOG", "info");
+        command
+    }
 
-/// `run` on the accelerated `clock`, logging at info to `dir/daemon.log`.
-fn run(config: &str, clock: &Clock, speed: f64, slack: &SimSlack, dir: &std::path::Path) -> Running {
-    let (_, log) = log_file(dir);
-    slawatch(&["run", "--config", config])
-        .env("SLAWATCH_TEST_CLOCK", format!("{}:{speed}", clock.now()))
-        .env("SIM_SLACK_ONCALL", slack.url("oncall"))
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(log)
-        .start()
-}
+    /// `command` in the background, its log appended to `log`.
+    fn start(&self, command: &mut std::process::Command) -> Running {
+        let file = std::fs::OpenOptions::new().create(true).append(true).open(&self.log).unwrap();
+        command.stdout(Stdio::null()).stderr(file).start()
+    }
 
-/// `run --once` with `args` on the accelerated `clock`, logging at info.
-fn run_once(config: &str, clock: &Clock, speed: f64, slack: &SimSlack, args: &[&str]) -> std::process::Output {
-    slawatch(&[&["run", "--once", "--config", config], args].concat())
-        .env("SLAWATCH_TEST_CLOCK", format!("{}:{speed}", clock.now()))
-        .env("SIM_SLACK_ONCALL", slack.url("oncall"))
-        .env("RUST_LOG", "info")
-        .output()
-        .unwrap()
+    /// `run`, in the background.
+    fn run(&self) -> Running {
+        self.start(&mut self.command(&["run"]))
+    }
+
+    /// `run --once` with `args`, to its end.
+    fn run_once(&self, args: &[&str]) -> std::process::Output {
+        self.command(&[&["run", "--once"], args].concat()).output().unwrap()
+    }
+
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn breaches(&self, ticket: usize) -> usize {
+        breaches(&self.slack, self.ids[ticket])
+    }
 }
 
 async fn get(url: &str, timeout: Duration) -> Result<(u16, String), String> {
@@ -97,17 +136,12 @@ async fn a_wedged_store_fails_healthz_and_the_process_exits_to_be_restarted_losi
     const SPEED: f64 = 30.0;
     // A ticket whose 50% warning is due at first sight (its 75% one 14 minutes later), and a
     // Slack that is down: the warning is decided and waits in the outbox.
-    let clock = Clock::scaled(Clock::system().now(), SPEED);
-    let (sim, ids) = world(&clock, 1, 31 * 60).await;
-    let slack = SimSlack::start().await.unwrap();
+    let scene = scene(SPEED, 1, 31 * 60, "stall_after = \"2m\"").await;
+    let (slack, log) = (&scene.slack, &scene.log);
     slack.set_down(true);
-    let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let config = daemon_config(dir.path(), &sim, port, "stall_after = \"2m\"");
-    let wedge = dir.path().join("wedge");
-    let (log, file) = log_file(dir.path());
+    let wedge = scene.dir.path().join("wedge");
     // systemd's side of the notify protocol: what the daemon tells it, as systemd would read it.
-    let socket = tokio::net::UnixDatagram::bind(dir.path().join("notify.sock")).unwrap();
+    let socket = tokio::net::UnixDatagram::bind(scene.dir.path().join("notify.sock")).unwrap();
     let told_systemd = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
     let listening = told_systemd.clone();
     tokio::spawn(async move {
@@ -119,28 +153,23 @@ async fn a_wedged_store_fails_healthz_and_the_process_exits_to_be_restarted_losi
                 .push(String::from_utf8_lossy(&buffer[..n]).trim_end().to_string());
         }
     });
-    let mut daemon = slawatch(&["run", "--config", &config])
-        .env("NOTIFY_SOCKET", dir.path().join("notify.sock"))
-        .env("WATCHDOG_USEC", "1000000")
-        .env("SLAWATCH_TEST_CLOCK", format!("{}:{SPEED}", clock.now()))
-        .env("SLAWATCH_TEST_STORE", format!("wedge-when:{}", wedge.display()))
-        .env("SIM_SLACK_ONCALL", slack.url("oncall"))
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(file)
-        .start();
-    let healthz = format!("http://127.0.0.1:{port}/healthz");
-    eventually("the warning decided and waiting for Slack", &log, || {
-        std::fs::read_to_string(&log)
-            .unwrap_or_default()
-            .contains("delivery failed; will retry")
+    let mut daemon = scene.start(
+        scene
+            .command(&["run"])
+            .env("NOTIFY_SOCKET", scene.dir.path().join("notify.sock"))
+            .env("WATCHDOG_USEC", "1000000")
+            .env("SLAWATCH_TEST_STORE", format!("wedge-when:{}", wedge.display())),
+    );
+    let healthz = format!("http://127.0.0.1:{}/healthz", scene.port);
+    eventually("the warning decided and waiting for Slack", log, || {
+        scene.log_text().contains("delivery failed; will retry")
     })
     .await;
     assert_eq!(get(&healthz, Duration::from_secs(5)).await, Ok((200, "ok\n".to_string())));
 
     // Ready, and the watchdog pinged (every half second, half of WATCHDOG_USEC) while healthy.
     let pings = || told_systemd.lock().unwrap().iter().filter(|m| m.as_str() == "WATCHDOG=1").count();
-    eventually("two watchdog pings", &log, || pings() >= 2).await;
+    eventually("two watchdog pings", log, || pings() >= 2).await;
     assert_eq!(told_systemd.lock().unwrap()[0], "READY=1");
 
     // The store wedges: every write and flush blocks for ever from now on.
@@ -157,11 +186,11 @@ async fn a_wedged_store_fails_healthz_and_the_process_exits_to_be_restarted_losi
         assert!(
             wedged.elapsed() < Duration::from_secs(30),
             "still running 30 s after the wedge:\n{}",
-            std::fs::read_to_string(&log).unwrap_or_default()
+            scene.log_text()
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
-    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    let text = scene.log_text();
     // The bound: stall_after (2 min) past the last sign of life, which a request's 30 s timeout
     // or a 30 s poll interval can move on, then 2 s of 503 and at most 1 s for a last flush.
     let bound = Duration::from_secs_f64((120.0 + 30.0 + 30.0) / SPEED) + Duration::from_secs(3);
@@ -185,13 +214,13 @@ async fn a_wedged_store_fails_healthz_and_the_process_exits_to_be_restarted_losi
     // The supervisor starts it again on the same store, healthy this time, with Slack back: the
     // warning decided before the wedge goes out, once.
     slack.set_down(false);
-    let mut daemon = run(&config, &clock, SPEED, &slack, dir.path());
+    let mut daemon = scene.run();
     slack.wait_for(1).await;
-    let shown = clock.now();
-    eventually("two minutes more of world time", &log, || clock.now() > shown + 120).await;
+    let shown = scene.clock.now();
+    eventually("two minutes more of world time", log, || scene.clock.now() > shown + 120).await;
     let texts: Vec<String> = slack.messages().iter().map(|m| m.text.clone()).collect();
     assert_eq!(texts.len(), 1, "{texts:#?}");
-    assert!(names(&texts[0], "SLA warning: first response on", ids[0]), "{texts:#?}");
+    assert!(names(&texts[0], "SLA warning: first response on", scene.ids[0]), "{texts:#?}");
     daemon.kill().unwrap();
 }
 
@@ -200,27 +229,18 @@ async fn a_slow_disk_holds_up_neither_healthz_nor_a_due_breach() {
     const SPEED: f64 = 10.0;
     // One async worker, as on a small machine, and every write and flush of the store taking
     // two seconds: run on the worker, one of them would hold up everything else.
-    let clock = Clock::scaled(Clock::system().now(), SPEED);
-    let (sim, ids) = world(&clock, 1, HOUR - 40).await;
-    let due = clock.now() + 40;
-    let slack = SimSlack::start().await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let config = daemon_config(dir.path(), &sim, port, "");
-    let (log, file) = log_file(dir.path());
-    let _daemon = slawatch(&["run", "--config", &config])
-        .env("SLAWATCH_TEST_CLOCK", format!("{}:{SPEED}", clock.now()))
-        .env("SLAWATCH_TEST_STORE", "slow:2000")
-        .env("TOKIO_WORKER_THREADS", "1")
-        .env("SIM_SLACK_ONCALL", slack.url("oncall"))
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(file)
-        .start();
-    let healthz = format!("http://127.0.0.1:{port}/healthz");
+    let scene = scene(SPEED, 1, HOUR - 40, "").await;
+    let due = scene.clock.now() + 40;
+    let _daemon = scene.start(
+        scene
+            .command(&["run"])
+            .env("SLAWATCH_TEST_STORE", "slow:2000")
+            .env("TOKIO_WORKER_THREADS", "1"),
+    );
+    let healthz = format!("http://127.0.0.1:{}/healthz", scene.port);
     let started = Instant::now();
     let mut answered = 0;
-    while breaches(&slack, ids[0]) == 0 {
+    while scene.breaches(0) == 0 {
         // Once it listens, /healthz answers at once (well within the two seconds a write takes)
         // however busy the store is.
         let asked = Instant::now();
@@ -232,26 +252,31 @@ async fn a_slow_disk_holds_up_neither_healthz_nor_a_due_breach() {
             Err(error) if answered > 0 => panic!(
                 "/healthz did not answer within 1 s ({:?}) while the store was slow: {error}\n{}",
                 asked.elapsed(),
-                std::fs::read_to_string(&log).unwrap_or_default()
+                scene.log_text()
             ),
             Err(_) => {} // not listening yet
         }
         assert!(
             started.elapsed() < Duration::from_secs(60),
             "no breach after 60 s:\n{}",
-            std::fs::read_to_string(&log).unwrap_or_default()
+            scene.log_text()
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(answered > 5, "{answered}");
-    assert_eq!(breaches(&slack, ids[0]), 1);
+    assert_eq!(scene.breaches(0), 1);
     // The breach waited on its own writes (its decision, the flush before the post, a poll's
     // commit holding the write lock), not on every other slow write in the daemon: within
     // 15 s of its instant (150 s of world time), not the minutes a queue behind them takes.
-    let message = slack.messages().into_iter().find(|m| m.text.contains("SLA breached")).unwrap();
+    let message = scene
+        .slack
+        .messages()
+        .into_iter()
+        .find(|m| m.text.contains("SLA breached"))
+        .unwrap();
     let late = message
         .received_at
-        .saturating_duration_since(clock.real_instant_of(due * 1000).unwrap());
+        .saturating_duration_since(scene.clock.real_instant_of(due * 1000).unwrap());
     assert!(late < Duration::from_secs(15), "the breach reached Slack {late:?} after it was due");
 }
 
@@ -261,49 +286,41 @@ async fn run_once_through_a_fault_storm_delivers_every_alert_due_and_exits_0() {
     // Ten tickets whose first-response breach comes due 10 s after the start, so each needs a
     // live read to confirm it; Zendesk allows 6 requests a minute (with an honest Retry-After),
     // answers every 3rd 503 and cuts every 4th answer short.
-    let clock = Clock::scaled(Clock::system().now(), SPEED);
-    let (sim, ids) = world(&clock, 10, HOUR - 10).await;
-    let slack = SimSlack::start().await.unwrap();
-    sim.set_rate_limit(Some(6));
-    sim.set_storm(Some((3, 503)), Some(4));
-    let dir = tempfile::tempdir().unwrap();
-    let config = daemon_config(dir.path(), &sim, free_port(), "");
-    let out = run_once(&config, &clock, SPEED, &slack, &["--max-wait", "30m"]);
+    let scene = scene(SPEED, 10, HOUR - 10, "").await;
+    scene.sim.set_rate_limit(Some(6));
+    scene.sim.set_storm(Some((3, 503)), Some(4));
+    let out = scene.run_once(&["--max-wait", "30m"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains("cannot confirm an alert") || stderr.contains("Zendesk request failed"),
         "the storm was felt:\n{stderr}"
     );
     assert_eq!(out.status.code(), Some(0), "{stderr}");
-    for id in &ids {
-        assert_eq!(breaches(&slack, *id), 1, "#{id}:\n{stderr}");
+    for ticket in 0..10 {
+        assert_eq!(scene.breaches(ticket), 1, "#{}:\n{stderr}", scene.ids[ticket]);
     }
-    assert_eq!(slack.messages().len(), 10);
+    assert_eq!(scene.slack.messages().len(), 10);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn run_once_that_cannot_deliver_exits_3_naming_what_is_owed_and_why() {
     const SPEED: f64 = 60.0;
-    let clock = Clock::scaled(Clock::system().now(), SPEED);
-    let (sim, ids) = world(&clock, 2, HOUR + 60).await;
-    let slack = SimSlack::start().await.unwrap();
-    slack.fail_next(1000, 503);
-    let dir = tempfile::tempdir().unwrap();
-    let config = daemon_config(dir.path(), &sim, free_port(), "");
-    let out = run_once(&config, &clock, SPEED, &slack, &["--max-wait", "5m"]);
+    let scene = scene(SPEED, 2, HOUR + 60, "").await;
+    scene.slack.fail_next(1000, 503);
+    let out = scene.run_once(&["--max-wait", "5m"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{stderr}");
     assert!(
         stderr.contains("error: not everything due was done within 5m:\n2 alerts owed to Slack (oncall): oncall: HTTP 503"),
         "{stderr}"
     );
-    assert!(slack.messages().is_empty());
+    assert!(scene.slack.messages().is_empty());
     // Slack back: the next run delivers both breaches and exits 0.
-    slack.fail_next(0, 503);
-    let out = run_once(&config, &clock, SPEED, &slack, &[]);
+    scene.slack.fail_next(0, 503);
+    let out = scene.run_once(&[]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
-    for id in &ids {
-        assert_eq!(breaches(&slack, *id), 1);
+    for ticket in 0..2 {
+        assert_eq!(scene.breaches(ticket), 1);
     }
 }
 
@@ -312,32 +329,32 @@ async fn run_once_that_cannot_deliver_exits_3_naming_what_is_owed_and_why() {
 /// (world seconds) the breach reaches Slack.
 async fn breach_lateness(poll_interval: &str) -> f64 {
     const SPEED: f64 = 5.0;
-    let clock = Clock::scaled(Clock::system().now(), SPEED);
-    let (sim, ids) = world(&clock, 1, HOUR - 150).await;
-    let due = clock.now() + 150;
-    sim.set_rate_limit(Some(3));
-    let slack = SimSlack::start().await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let config = daemon_config(dir.path(), &sim, free_port(), "");
-    let text = std::fs::read_to_string(&config)
+    let scene = scene(SPEED, 1, HOUR - 150, "").await;
+    let due = scene.clock.now() + 150;
+    scene.sim.set_rate_limit(Some(3));
+    let text = std::fs::read_to_string(&scene.config)
         .unwrap()
         .replace("poll_interval = \"30s\"", &format!("poll_interval = \"{poll_interval}\""));
-    std::fs::write(&config, text).unwrap();
-    let (log, _) = log_file(dir.path());
-    let mut daemon = run(&config, &clock, SPEED, &slack, dir.path());
+    std::fs::write(&scene.config, text).unwrap();
+    let mut daemon = scene.run();
     // (150 s, then at most 65 s, of world time: 43 s of real time, more than `eventually` waits.)
     let started = Instant::now();
-    while breaches(&slack, ids[0]) == 0 {
+    while scene.breaches(0) == 0 {
         assert!(
             started.elapsed() < Duration::from_secs(90),
             "no breach in Slack after 90 s:\n{}",
-            std::fs::read_to_string(&log).unwrap_or_default()
+            scene.log_text()
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     daemon.kill().unwrap();
-    let message = slack.messages().into_iter().find(|m| m.text.contains("SLA breached")).unwrap();
-    let due_real = clock.real_instant_of(due * 1000).unwrap();
+    let message = scene
+        .slack
+        .messages()
+        .into_iter()
+        .find(|m| m.text.contains("SLA breached"))
+        .unwrap();
+    let due_real = scene.clock.real_instant_of(due * 1000).unwrap();
     let late = message.received_at.saturating_duration_since(due_real).as_secs_f64() * SPEED;
     eprintln!("poll_interval {poll_interval}: the breach reached Slack {late:.0} s after it was due");
     late
@@ -358,29 +375,16 @@ async fn a_due_breach_goes_before_routine_reads_with_10s_polls() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn run_once_stopped_by_a_signal_says_what_it_owes_and_exits_3() {
     const SPEED: f64 = 60.0;
-    let clock = Clock::scaled(Clock::system().now(), SPEED);
-    let (sim, _) = world(&clock, 1, HOUR + 60).await;
-    let slack = SimSlack::start().await.unwrap();
-    slack.set_down(true);
-    let dir = tempfile::tempdir().unwrap();
-    let config = daemon_config(dir.path(), &sim, free_port(), "");
-    let (log, file) = log_file(dir.path());
-    let mut once = slawatch(&["run", "--once", "--config", &config])
-        .env("SLAWATCH_TEST_CLOCK", format!("{}:{SPEED}", clock.now()))
-        .env("SIM_SLACK_ONCALL", slack.url("oncall"))
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(file)
-        .start();
-    eventually("the breach failing to reach Slack", &log, || {
-        std::fs::read_to_string(&log)
-            .unwrap_or_default()
-            .contains("delivery failed; will retry")
+    let scene = scene(SPEED, 1, HOUR + 60, "").await;
+    scene.slack.set_down(true);
+    let mut once = scene.start(&mut scene.command(&["run", "--once"]));
+    eventually("the breach failing to reach Slack", &scene.log, || {
+        scene.log_text().contains("delivery failed; will retry")
     })
     .await;
     common::binary::terminate(&once);
     let status = once.wait().unwrap();
-    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    let text = scene.log_text();
     assert_eq!(status.code(), Some(3), "{text}");
     assert!(
         text.contains(
@@ -393,14 +397,10 @@ async fn run_once_stopped_by_a_signal_says_what_it_owes_and_exits_3() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn run_once_whose_alert_is_refused_for_good_exits_3_saying_so() {
     const SPEED: f64 = 60.0;
-    let clock = Clock::scaled(Clock::system().now(), SPEED);
-    let (sim, _) = world(&clock, 1, HOUR + 60).await;
-    let slack = SimSlack::start().await.unwrap();
+    let scene = scene(SPEED, 1, HOUR + 60, "").await;
     // A revoked webhook: 404, for good.
-    slack.fail_next(1, 404);
-    let dir = tempfile::tempdir().unwrap();
-    let config = daemon_config(dir.path(), &sim, free_port(), "");
-    let out = run_once(&config, &clock, SPEED, &slack, &[]);
+    scene.slack.fail_next(1, 404);
+    let out = scene.run_once(&[]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{stderr}");
     assert!(
