@@ -32,6 +32,17 @@ async fn pass(h: &Harness) {
     h.engine.deliver_digests().await.unwrap();
 }
 
+/// Back up at `at` after downtime: polled (twice: the exports reach the digests' facts) and two
+/// passes (the second sends what the first recorded).
+async fn back_up_at(h: &mut Harness, at: &str) {
+    h.at(at);
+    h.restart().await;
+    h.poll().await;
+    h.poll().await;
+    pass(h).await;
+    pass(h).await;
+}
+
 #[tokio::test]
 async fn the_digest_goes_out_once_per_period_across_restarts() {
     let mut h = harness("2026-11-23T09:30:00-08:00").await;
@@ -219,12 +230,7 @@ async fn a_new_cron_owes_only_its_firings_after_the_change() {
     );
 
     // Downtime across two firings of the new schedule still owes both, in order.
-    h.at("2026-12-05T12:00:00-08:00");
-    h.restart().await;
-    h.poll().await;
-    h.poll().await;
-    pass(&h).await;
-    pass(&h).await;
+    back_up_at(&mut h, "2026-12-05T12:00:00-08:00").await;
     assert_eq!(
         periods(&h)[2..],
         [
@@ -296,12 +302,7 @@ async fn a_firing_in_the_repeated_hour_missed_while_down_posts_once() {
     let mut h = Harness::build(t("2026-10-25T02:00:00-07:00"), 1000, |_| format!("{SUPPORT_ONLY}{SUNDAY_0130}")).await;
     pass(&h).await;
     // Down through the whole repeated hour; back at 02:30 PST.
-    h.at("2026-11-01T02:30:00-08:00");
-    h.restart().await;
-    h.poll().await;
-    h.poll().await;
-    pass(&h).await;
-    pass(&h).await;
+    back_up_at(&mut h, "2026-11-01T02:30:00-08:00").await;
     assert_eq!(
         periods(&h),
         ["Support KPIs for tickets created Sun 25 Oct 01:30 PDT – Sun 1 Nov 01:30 PDT"]
