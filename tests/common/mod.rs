@@ -18,7 +18,7 @@ use slawatch::sim::zendesk::{NewTicket, SimOptions, SimZendesk};
 use slawatch::sla::clock::{ClockState, TicketClocks};
 use slawatch::sla::policy::Metric;
 use slawatch::sla::time::parse_rfc3339;
-use slawatch::store::Store;
+use slawatch::store::{Store, StoreError};
 use slawatch::zendesk::client::{Auth, ClientOptions, ZendeskClient};
 
 /// Each configured channel pointed at the simulated Slack: Slack hooks at `/services/NAME`,
@@ -79,6 +79,18 @@ pub async fn reopen(path: &std::path::Path) -> Store {
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
             Err(e) => panic!("{e}"),
+        }
+    }
+}
+
+/// Opens a store just closed (as `reopen`) from a test without a runtime, handing back any
+/// refusal other than the lock so that it can be asserted.
+pub fn open_unlocked(open: impl Fn() -> Result<Store, StoreError>) -> Result<Store, StoreError> {
+    let start = std::time::Instant::now();
+    loop {
+        match open() {
+            Err(StoreError::Locked { .. }) if start.elapsed() < Duration::from_secs(5) => std::thread::sleep(Duration::from_millis(20)),
+            other => return other,
         }
     }
 }
