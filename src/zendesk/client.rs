@@ -13,6 +13,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
+use super::account::{BusinessSchedule, Group, Me, OrganizationField, TicketField};
 use super::models::{read_records, read_tickets, Comment, EventPage, Organization, Ticket, TicketPage, User};
 use crate::clock::Clock;
 use crate::retry::{self, Backoff};
@@ -565,6 +566,76 @@ impl ZendeskClient {
             .list_all("organizations", "organizations", "/api/v2/organizations.json?page%5Bsize%5D=100")
             .await?;
         Ok(self.read(organizations))
+    }
+
+    /// Every ticket field, system ones included, with its options (dropdowns) and `active`.
+    pub async fn ticket_fields(&self) -> Result<Vec<TicketField>, ZendeskError> {
+        let fields = self
+            .list_all("ticket_fields", "ticket_fields", "/api/v2/ticket_fields.json?page%5Bsize%5D=100")
+            .await?;
+        Ok(self.read(fields))
+    }
+
+    /// Every organization field: the keys organizations hold values under.
+    pub async fn organization_fields(&self) -> Result<Vec<OrganizationField>, ZendeskError> {
+        let fields = self
+            .list_all(
+                "organization_fields",
+                "organization_fields",
+                "/api/v2/organization_fields.json?page%5Bsize%5D=100",
+            )
+            .await?;
+        Ok(self.read(fields))
+    }
+
+    /// Every group, deleted ones included (`deleted: true`).
+    pub async fn groups(&self) -> Result<Vec<Group>, ZendeskError> {
+        let groups = self.list_all("groups", "groups", "/api/v2/groups.json?page%5Bsize%5D=100").await?;
+        Ok(self.read(groups))
+    }
+
+    /// The user the token acts as, with its role (the exports need `admin`).
+    pub async fn me(&self) -> Result<Me, ZendeskError> {
+        #[derive(serde::Deserialize)]
+        struct One {
+            user: Value,
+        }
+        let one: One = self.get("users_me", "/api/v2/users/me.json", Pacing::Wait).await?;
+        serde_json::from_value(one.user).map_err(|e| ZendeskError::Malformed {
+            endpoint: "users_me".to_string(),
+            message: e.to_string(),
+        })
+    }
+
+    /// The business-hours schedules, each with its holidays (one request per schedule).
+    /// None when the account's plan has no business hours (403/404).
+    pub async fn schedules(&self) -> Result<Option<Vec<BusinessSchedule>>, ZendeskError> {
+        #[derive(serde::Deserialize)]
+        struct Schedules {
+            #[serde(default)]
+            schedules: Vec<Value>,
+        }
+        #[derive(serde::Deserialize)]
+        struct Holidays {
+            #[serde(default)]
+            holidays: Vec<Value>,
+        }
+        let list: Schedules = match self.get("schedules", "/api/v2/business_hours/schedules.json", Pacing::Wait).await {
+            Ok(list) => list,
+            Err(ZendeskError::Status { status: 403 | 404, .. }) => return Ok(None),
+            Err(error) => return Err(error),
+        };
+        let mut schedules: Vec<BusinessSchedule> = self.read(list.schedules);
+        for schedule in &mut schedules {
+            let path = format!("/api/v2/business_hours/schedules/{}/holidays.json", schedule.id);
+            schedule.holidays = match self.get::<Holidays>("schedule_holidays", &path, Pacing::Wait).await {
+                Ok(holidays) => self.read(holidays.holidays),
+                // Deleted since it was listed.
+                Err(ZendeskError::Status { status: 404, .. }) => Vec::new(),
+                Err(error) => return Err(error),
+            };
+        }
+        Ok(Some(schedules))
     }
 
     pub fn read<T: DeserializeOwned>(&self, values: Vec<Value>) -> Vec<T> {

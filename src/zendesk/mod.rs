@@ -1,5 +1,6 @@
 //! Zendesk: the client and the JSON it reads.
 
+pub mod account;
 pub mod client;
 pub mod models;
 pub mod pacing;
