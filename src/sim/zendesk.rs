@@ -1,12 +1,21 @@
-//! A simulated Zendesk account: a stateful world (users, organizations, ticket
-//! fields, tickets, comments, audits) served over HTTP with the real API's
-//! paths, shapes and quirks, for the end-to-end tests and `slawatch demo`.
+//! A simulated Zendesk account: a stateful world (users, organizations and their
+//! fields, ticket fields, groups, business-hours schedules, tickets, comments, audits)
+//! served over HTTP with the real API's paths, shapes and quirks, for the end-to-end
+//! tests and `slawatch demo`.
 //!
 //! What it speaks (HTTP Basic `{email}/token:{token}` or `Bearer {token}`):
 //! - `GET /api/v2/incremental/tickets/cursor.json` (`start_time` then `cursor`, `per_page`)
 //! - `GET /api/v2/incremental/ticket_events.json` (`start_time`, `include=comment_events`, `per_page`)
 //! - `GET /api/v2/users.json` (`role`, `role[]`, `page`, `per_page`), `/api/v2/users/show_many.json?ids=`
-//! - `GET /api/v2/organizations.json`, `/api/v2/ticket_fields.json`
+//! - `GET /api/v2/users/me.json` (the API user, [`SimZendesk::api_user_id`], with its role)
+//! - `GET /api/v2/organizations.json`, `/api/v2/ticket_fields.json` (`active`, `tag`, `key`, and
+//!   `custom_field_options` for dropdowns), `/api/v2/organization_fields.json`,
+//!   `/api/v2/groups.json` (deleted ones too, unless `exclude_deleted=true`): offset pagination
+//!   (`page`, `per_page`; refused past page 100) or cursor pagination (`page[size]`,
+//!   `page[after]`; `meta.has_more`, `links.next`)
+//! - `GET /api/v2/business_hours/schedules.json` (Rails zone names, intervals in minutes from
+//!   Sunday 00:00) and `/api/v2/business_hours/schedules/{id}/holidays.json`; both 403 when the
+//!   plan has no business hours ([`SimZendesk::set_business_hours_plan`])
 //! - `GET /api/v2/tickets/{id}.json`, `/api/v2/tickets/{id}/comments.json`, `/api/v2/tickets/{id}/tags.json`
 //!   (live reads)
 //! - `PUT /api/v2/tickets/{id}.json` (`{"ticket": {"comment": {"body", "public", "author_id"}, "status",
@@ -24,7 +33,11 @@
 //! export pages end on whole seconds and the next page re-delivers the last
 //! second; deleted tickets are exported with `"status": "deleted"` and are not
 //! found by live reads; system changes carry `updater_id: -1`; dropdown
-//! (`tagger`) fields and tags move together.
+//! (`tagger`) fields and tags move together; the incremental exports answer 403
+//! unless the API user is an admin ([`SimZendesk::set_api_user_role`]). The account
+//! stays consistent: an organization holding a value of an undefined field defines
+//! it (type `text`), and a group id a ticket names that was never added is added as
+//! "Group <id>".
 //!
 //! Time is the world's, not the wall clock's: it moves only through
 //! [`SimZendesk::set_now`] and [`SimZendesk::advance`]. Rate limits and
@@ -310,6 +323,75 @@ impl SimZendesk {
     pub fn add_ticket_field(&self, title: &str, field_type: &str, options: &[(&str, &str)]) -> u64 {
         let now = self.now();
         self.state().world().add_ticket_field(title, field_type, options, now)
+    }
+
+    /// Activates or deactivates a ticket field (system fields too); an inactive field is still
+    /// listed, with `active: false`.
+    pub fn set_ticket_field_active(&self, id: u64, active: bool) {
+        let now = self.now();
+        self.state().world().set_ticket_field_active(id, active, now);
+    }
+
+    /// Appends an option (name, tag value) to a ticket field, as an admin adding a severity
+    /// while slawatch runs; the option's id, None for an unknown field. Tags naming it set the
+    /// dropdown from then on.
+    pub fn add_ticket_field_option(&self, field_id: u64, name: &str, value: &str) -> Option<u64> {
+        let now = self.now();
+        self.state().world().add_ticket_field_option(field_id, name, value, now)
+    }
+
+    /// Defines an organization field (`text`, `dropdown`, `checkbox`, `integer`...; `options`
+    /// are (name, tag value) for a dropdown). A key defined already (say as `text`, by
+    /// `add_organization` holding it) is redefined in place and keeps its id.
+    pub fn add_organization_field(&self, key: &str, title: &str, field_type: &str, options: &[(&str, &str)]) -> u64 {
+        let now = self.now();
+        self.state().world().add_organization_field(key, title, field_type, options, now)
+    }
+
+    /// Activates or deactivates an organization field; still listed, with `active: false`.
+    pub fn set_organization_field_active(&self, id: u64, active: bool) {
+        let now = self.now();
+        self.state().world().set_organization_field_active(id, active, now);
+    }
+
+    /// Adds a group of agents. (A group id a ticket names that was never added is added by
+    /// itself, as "Group <id>".)
+    pub fn add_group(&self, name: &str) -> u64 {
+        let now = self.now();
+        self.state().world().add_group(name, now)
+    }
+
+    /// Deletes a group: still listed, with `deleted: true` (unless `exclude_deleted=true`).
+    pub fn delete_group(&self, id: u64) {
+        let now = self.now();
+        self.state().world().delete_group(id, now);
+    }
+
+    /// The API user's role (`admin` at start). With `agent` the incremental exports answer
+    /// 403, as Zendesk's do for a token that is not an admin's.
+    pub fn set_api_user_role(&self, role: &str) {
+        let id = self.api_user_id();
+        self.state().world().set_user_role(id, role);
+    }
+
+    /// Adds a business-hours schedule: `time_zone` a Rails zone name ("Pacific Time (US &
+    /// Canada)"), `intervals` (start, end) in minutes from Sunday 00:00.
+    pub fn add_schedule(&self, name: &str, time_zone: &str, intervals: &[(u32, u32)]) -> u64 {
+        let now = self.now();
+        self.state().world().add_schedule(name, time_zone, intervals, now)
+    }
+
+    /// Adds a holiday to a schedule, dates `YYYY-MM-DD` (inclusive); its id, None for an
+    /// unknown schedule.
+    pub fn add_schedule_holiday(&self, schedule: u64, name: &str, start_date: &str, end_date: &str) -> Option<u64> {
+        let now = self.now();
+        self.state().world().add_schedule_holiday(schedule, name, start_date, end_date, now)
+    }
+
+    /// Whether the account's plan has business hours (default true): without, the schedules
+    /// endpoints answer 403.
+    pub fn set_business_hours_plan(&self, available: bool) {
+        self.state().world().set_business_hours_plan(available);
     }
 
     /// Creates a ticket with its first comment, at `now()`.

@@ -19,6 +19,7 @@ use super::{lock, State, World, TICKET_UPDATE_WINDOW};
 const JSON: &str = "application/json; charset=utf-8";
 const TICKET_EXPORT: &str = "/api/v2/incremental/tickets/cursor.json";
 const EVENT_EXPORT: &str = "/api/v2/incremental/ticket_events.json";
+const SCHEDULES: &str = "/api/v2/business_hours/schedules";
 /// Zendesk's page size for offset-paginated lists (and its maximum).
 const LIST_PAGE: usize = 100;
 /// The exports' one-minute horizon: nothing newer than now - 60 s is returned.
@@ -75,6 +76,18 @@ impl ApiError {
         ApiError::new(
             StatusCode::NOT_FOUND,
             json!({"error": "RecordNotFound", "description": "Not found"}),
+        )
+    }
+
+    /// 403, as Zendesk answers an agent's token on the exports and any token on a feature the
+    /// plan lacks.
+    fn forbidden() -> ApiError {
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            json!({
+                "error": "Forbidden",
+                "description": "You do not have access to this page. Please contact the account owner of this help desk for further help.",
+            }),
         )
     }
 
@@ -316,18 +329,58 @@ fn route(state: &State, method: &Method, path: &str, query: Query, body: &[u8]) 
 }
 
 fn read(state: &State, path: &str, query: &Query) -> Result<Value, ApiError> {
+    // The incremental exports are for admins only.
+    if path.starts_with("/api/v2/incremental/") && state.world().user_role(state.api_user_id) != Some("admin") {
+        return Err(ApiError::forbidden());
+    }
     match path {
         TICKET_EXPORT => ticket_export(state, query),
         EVENT_EXPORT => event_export(state, query),
         "/api/v2/users.json" => users(state, query),
         "/api/v2/users/show_many.json" => users_by_id(state, query),
+        "/api/v2/users/me.json" => {
+            let me = state.world().user_json(state.api_user_id).ok_or_else(ApiError::not_found)?;
+            Ok(json!({"user": me}))
+        }
         "/api/v2/organizations.json" => organizations(state, query),
         "/api/v2/ticket_fields.json" => {
-            let fields = state.world().ticket_fields_json();
-            Ok(json!({"count": fields.len(), "ticket_fields": fields, "next_page": null, "previous_page": null}))
+            let all = state.world().ticket_fields_json();
+            list_page(state, query, path, "", all, "ticket_fields", false)
         }
+        "/api/v2/organization_fields.json" => {
+            let all = state.world().organization_fields_json();
+            list_page(state, query, path, "", all, "organization_fields", false)
+        }
+        "/api/v2/groups.json" => {
+            let exclude_deleted = query.get("exclude_deleted") == Some("true");
+            let all = state.world().groups_json(exclude_deleted);
+            let extra = if exclude_deleted { "&exclude_deleted=true" } else { "" };
+            list_page(state, query, path, extra, all, "groups", false)
+        }
+        _ if path.starts_with(SCHEDULES) => schedules_read(state, path),
         _ => ticket_read(state, path, query),
     }
+}
+
+/// `/api/v2/business_hours/schedules.json` and `.../schedules/{id}/holidays.json`: whole lists
+/// (Zendesk does not paginate them); 403 when the plan has no business hours.
+fn schedules_read(state: &State, path: &str) -> Result<Value, ApiError> {
+    let world = state.world();
+    if !world.has_business_hours() {
+        return Err(ApiError::forbidden());
+    }
+    let rest = &path[SCHEDULES.len()..];
+    if rest == ".json" {
+        return Ok(json!({"schedules": world.schedules_json()}));
+    }
+    let id = rest
+        .strip_prefix('/')
+        .and_then(|r| r.strip_suffix("/holidays.json"))
+        .filter(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|id| id.parse::<u64>().ok())
+        .ok_or_else(ApiError::not_found)?;
+    let holidays = world.holidays_json(id).ok_or_else(ApiError::not_found)?;
+    Ok(json!({"holidays": holidays}))
 }
 
 /// A path under `/api/v2/tickets/{id}`.

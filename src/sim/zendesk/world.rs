@@ -23,6 +23,11 @@ pub(super) struct World {
     users: BTreeMap<u64, User>,
     organizations: BTreeMap<u64, Organization>,
     fields: BTreeMap<u64, TicketField>,
+    organization_fields: BTreeMap<u64, OrganizationField>,
+    groups: BTreeMap<u64, Group>,
+    schedules: BTreeMap<u64, Schedule>,
+    /// Whether the plan has business hours: without, the schedules endpoints answer 403.
+    business_hours: bool,
     tickets: BTreeMap<u64, Ticket>,
     audits: Vec<Audit>,
     extra_ticket_fields: Map<String, Value>,
@@ -35,6 +40,10 @@ struct Ids {
     organization: u64,
     field: u64,
     option: u64,
+    organization_field: u64,
+    group: u64,
+    schedule: u64,
+    holiday: u64,
     /// Audits, their child events and comments share one sequence (a comment's id is its event's id).
     event: u64,
 }
@@ -70,7 +79,47 @@ struct TicketField {
     options: Vec<FieldOption>,
     /// Zendesk's built-in fields (subject, status...) are listed but never in `custom_fields`.
     system: bool,
+    active: bool,
     created_at: i64,
+    updated_at: i64,
+}
+
+/// An organization field: organizations hold values under its `key`.
+struct OrganizationField {
+    id: u64,
+    key: String,
+    title: String,
+    field_type: String,
+    options: Vec<FieldOption>,
+    active: bool,
+    created_at: i64,
+    updated_at: i64,
+}
+
+struct Group {
+    id: u64,
+    name: String,
+    deleted: bool,
+    created_at: i64,
+    updated_at: i64,
+}
+
+/// A business-hours schedule: `time_zone` in Rails' names, intervals in minutes from Sunday 00:00.
+struct Schedule {
+    id: u64,
+    name: String,
+    time_zone: String,
+    intervals: Vec<(u32, u32)>,
+    holidays: Vec<Holiday>,
+    created_at: i64,
+    updated_at: i64,
+}
+
+struct Holiday {
+    id: u64,
+    name: String,
+    start_date: String,
+    end_date: String,
 }
 
 struct FieldOption {
@@ -198,11 +247,19 @@ impl World {
                 organization: 2_000_001,
                 field: 3_000_001,
                 option: 4_000_001,
+                organization_field: 5_000_001,
+                group: 6_000_001,
+                schedule: 7_000_001,
+                holiday: 8_000_001,
                 event: 10_000_001,
             },
             users: BTreeMap::new(),
             organizations: BTreeMap::new(),
             fields: BTreeMap::new(),
+            organization_fields: BTreeMap::new(),
+            groups: BTreeMap::new(),
+            schedules: BTreeMap::new(),
+            business_hours: true,
             tickets: BTreeMap::new(),
             audits: Vec::new(),
             extra_ticket_fields: Map::new(),
@@ -220,7 +277,9 @@ impl World {
                 field_type: field_type.to_string(),
                 options: Vec::new(),
                 system: true,
+                active: true,
                 created_at: now,
+                updated_at: now,
             };
             world.fields.insert(id, field);
         }
@@ -244,6 +303,9 @@ impl World {
     }
 
     pub(super) fn add_organization(&mut self, name: &str, tags: &[&str], fields: Map<String, Value>, now: i64) -> u64 {
+        for key in fields.keys() {
+            self.define_organization_field(key, now);
+        }
         let id = take(&mut self.ids.organization);
         let organization = Organization {
             id,
@@ -258,6 +320,9 @@ impl World {
     }
 
     pub(super) fn set_organization_field(&mut self, org: u64, key: &str, value: Value, now: i64) {
+        if self.organizations.contains_key(&org) {
+            self.define_organization_field(key, now);
+        }
         match self.organizations.get_mut(&org) {
             Some(o) => {
                 o.fields.insert(key.to_string(), value);
@@ -293,10 +358,180 @@ impl World {
             field_type: field_type.to_string(),
             options,
             system: false,
+            active: true,
             created_at: now,
+            updated_at: now,
         };
         self.fields.insert(id, field);
         id
+    }
+
+    pub(super) fn set_ticket_field_active(&mut self, id: u64, active: bool, now: i64) {
+        match self.fields.get_mut(&id) {
+            Some(f) => {
+                f.active = active;
+                f.updated_at = now;
+            }
+            None => tracing::warn!(id, "sim zendesk: set_ticket_field_active on an unknown field"),
+        }
+    }
+
+    /// Appends an option to a field's list; None for an unknown field.
+    pub(super) fn add_ticket_field_option(&mut self, field_id: u64, name: &str, value: &str, now: i64) -> Option<u64> {
+        let Some(field) = self.fields.get_mut(&field_id) else {
+            tracing::warn!(field_id, "sim zendesk: add_ticket_field_option on an unknown field");
+            return None;
+        };
+        let id = take(&mut self.ids.option);
+        field.options.push(FieldOption {
+            id,
+            name: name.to_string(),
+            value: value.to_string(),
+        });
+        field.updated_at = now;
+        Some(id)
+    }
+
+    /// Defines an organization field; a key defined already (say, as `text` by an organization
+    /// holding it) is redefined in place, keeping its id.
+    pub(super) fn add_organization_field(&mut self, key: &str, title: &str, field_type: &str, options: &[(&str, &str)], now: i64) -> u64 {
+        let options: Vec<FieldOption> = options
+            .iter()
+            .map(|(name, value)| FieldOption {
+                id: take(&mut self.ids.option),
+                name: name.to_string(),
+                value: value.to_string(),
+            })
+            .collect();
+        if let Some(field) = self.organization_fields.values_mut().find(|f| f.key == key) {
+            field.title = title.to_string();
+            field.field_type = field_type.to_string();
+            field.options = options;
+            field.updated_at = now;
+            return field.id;
+        }
+        let id = take(&mut self.ids.organization_field);
+        let field = OrganizationField {
+            id,
+            key: key.to_string(),
+            title: title.to_string(),
+            field_type: field_type.to_string(),
+            options,
+            active: true,
+            created_at: now,
+            updated_at: now,
+        };
+        self.organization_fields.insert(id, field);
+        id
+    }
+
+    pub(super) fn set_organization_field_active(&mut self, id: u64, active: bool, now: i64) {
+        match self.organization_fields.get_mut(&id) {
+            Some(f) => {
+                f.active = active;
+                f.updated_at = now;
+            }
+            None => tracing::warn!(id, "sim zendesk: set_organization_field_active on an unknown field"),
+        }
+    }
+
+    /// An organization can hold values of defined fields only: a key not defined yet gets a
+    /// `text` field titled after it.
+    fn define_organization_field(&mut self, key: &str, now: i64) {
+        if !self.organization_fields.values().any(|f| f.key == key) {
+            self.add_organization_field(key, &title_of(key), "text", &[], now);
+        }
+    }
+
+    /// Adds a group; its id is the next free one.
+    pub(super) fn add_group(&mut self, name: &str, now: i64) -> u64 {
+        let mut id = take(&mut self.ids.group);
+        while self.groups.contains_key(&id) {
+            id = take(&mut self.ids.group);
+        }
+        self.insert_group(id, name, now);
+        id
+    }
+
+    fn insert_group(&mut self, id: u64, name: &str, now: i64) {
+        let group = Group {
+            id,
+            name: name.to_string(),
+            deleted: false,
+            created_at: now,
+            updated_at: now,
+        };
+        self.groups.insert(id, group);
+    }
+
+    /// A group a ticket names must exist: one never added is added as "Group <id>".
+    fn define_group(&mut self, id: u64, now: i64) {
+        if !self.groups.contains_key(&id) {
+            self.insert_group(id, &format!("Group {id}"), now);
+        }
+    }
+
+    /// Deletes a group: still listed, with `deleted: true`.
+    pub(super) fn delete_group(&mut self, id: u64, now: i64) {
+        match self.groups.get_mut(&id) {
+            Some(g) => {
+                g.deleted = true;
+                g.updated_at = now;
+            }
+            None => tracing::warn!(id, "sim zendesk: delete_group on an unknown group"),
+        }
+    }
+
+    pub(super) fn add_schedule(&mut self, name: &str, time_zone: &str, intervals: &[(u32, u32)], now: i64) -> u64 {
+        let id = take(&mut self.ids.schedule);
+        let schedule = Schedule {
+            id,
+            name: name.to_string(),
+            time_zone: time_zone.to_string(),
+            intervals: intervals.to_vec(),
+            holidays: Vec::new(),
+            created_at: now,
+            updated_at: now,
+        };
+        self.schedules.insert(id, schedule);
+        id
+    }
+
+    /// Adds a holiday (dates `YYYY-MM-DD`, inclusive) to a schedule; None for an unknown one.
+    pub(super) fn add_schedule_holiday(&mut self, schedule: u64, name: &str, start_date: &str, end_date: &str, now: i64) -> Option<u64> {
+        let Some(s) = self.schedules.get_mut(&schedule) else {
+            tracing::warn!(schedule, "sim zendesk: add_schedule_holiday on an unknown schedule");
+            return None;
+        };
+        let id = take(&mut self.ids.holiday);
+        s.holidays.push(Holiday {
+            id,
+            name: name.to_string(),
+            start_date: start_date.to_string(),
+            end_date: end_date.to_string(),
+        });
+        s.updated_at = now;
+        Some(id)
+    }
+
+    pub(super) fn set_business_hours_plan(&mut self, available: bool) {
+        self.business_hours = available;
+    }
+
+    pub(super) fn has_business_hours(&self) -> bool {
+        self.business_hours
+    }
+
+    /// The user's role, if the user exists.
+    pub(super) fn user_role(&self, id: u64) -> Option<&str> {
+        self.users.get(&id).map(|u| u.role.as_str())
+    }
+
+    pub(super) fn set_user_role(&mut self, id: u64, role: &str) {
+        match self.users.get_mut(&id) {
+            Some(u) => u.role = role.to_string(),
+            None => tracing::warn!(id, "sim zendesk: set_user_role on an unknown user"),
+        }
     }
 
     pub(super) fn set_extra_ticket_fields(&mut self, extra: Map<String, Value>) {
@@ -306,6 +541,9 @@ impl World {
     // ---- tickets ---------------------------------------------------------------------
 
     pub(super) fn create_ticket(&mut self, new: NewTicket, now: i64) -> u64 {
+        if let Some(group_id) = new.group_id {
+            self.define_group(group_id, now);
+        }
         let id = take(&mut self.ids.ticket);
         let audit_id = take(&mut self.ids.event);
         let submitter_id = new.submitter_id.unwrap_or(new.requester_id);
@@ -521,6 +759,9 @@ impl World {
     }
 
     pub(super) fn set_group(&mut self, ticket_id: u64, group_id: Option<u64>, updater_id: u64, now: i64) {
+        if let Some(group_id) = group_id.filter(|_| self.tickets.contains_key(&ticket_id)) {
+            self.define_group(group_id, now);
+        }
         self.update(ticket_id, as_updater(updater_id), now, |ticket, _, _| {
             if ticket.group_id == group_id {
                 return Vec::new();
@@ -717,6 +958,37 @@ impl World {
         self.organizations.values().map(|o| self.render_organization(o)).collect()
     }
 
+    pub(super) fn organization_fields_json(&self) -> Vec<Value> {
+        self.organization_fields
+            .values()
+            .enumerate()
+            .map(|(position, f)| self.render_organization_field(f, position))
+            .collect()
+    }
+
+    pub(super) fn groups_json(&self, exclude_deleted: bool) -> Vec<Value> {
+        self.groups
+            .values()
+            .filter(|g| !(exclude_deleted && g.deleted))
+            .map(|g| self.render_group(g))
+            .collect()
+    }
+
+    /// The API user as `/users/me` shows it.
+    pub(super) fn user_json(&self, id: u64) -> Option<Value> {
+        self.users.get(&id).map(|u| self.render_user(u))
+    }
+
+    pub(super) fn schedules_json(&self) -> Vec<Value> {
+        self.schedules.values().map(|s| self.render_schedule(s)).collect()
+    }
+
+    /// A schedule's holidays; None for an unknown schedule.
+    pub(super) fn holidays_json(&self, schedule: u64) -> Option<Vec<Value>> {
+        let schedule = self.schedules.get(&schedule)?;
+        Some(schedule.holidays.iter().map(|h| self.render_holiday(schedule.id, h)).collect())
+    }
+
     pub(super) fn ticket_fields_json(&self) -> Vec<Value> {
         self.fields
             .values()
@@ -804,6 +1076,16 @@ fn sync_tagger_fields(ticket: &mut Ticket, fields: &Fields) -> Vec<(u64, Value, 
         }
     }
     changes
+}
+
+/// "support_tier" → "Support tier": the title Zendesk's admin would likely have given a key.
+fn title_of(key: &str) -> String {
+    let words = key.replace(['_', '-'], " ");
+    let mut chars = words.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
 }
 
 fn push_unique(tags: &mut Vec<String>, tag: &str) {

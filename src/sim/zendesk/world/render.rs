@@ -3,7 +3,10 @@
 
 use serde_json::{json, Map, Value};
 
-use super::{Audit, Child, ChildKind, Comment, Organization, Ticket, TicketField, User, Via, World};
+use super::{
+    Audit, Child, ChildKind, Comment, FieldOption, Group, Holiday, Organization, OrganizationField, Schedule, Ticket, TicketField, User,
+    Via, World,
+};
 
 impl World {
     pub(super) fn render_ticket(&self, t: &Ticket) -> Value {
@@ -137,17 +140,7 @@ impl World {
     }
 
     pub(super) fn render_field(&self, f: &TicketField, position: usize) -> Value {
-        let options: Vec<Value> = f
-            .options
-            .iter()
-            .enumerate()
-            .map(|(position, o)| {
-                json!({
-                    "url": format!("{}/api/v2/ticket_fields/{}/options/{}.json", self.base_url, f.id, o.id),
-                    "id": o.id, "name": o.name, "raw_name": o.name, "value": o.value, "position": position, "default": false,
-                })
-            })
-            .collect();
+        let options = self.render_options(&format!("ticket_fields/{}", f.id), &f.options);
         let mut field = json!({
             "url": format!("{}/api/v2/ticket_fields/{}.json", self.base_url, f.id),
             "id": f.id,
@@ -157,7 +150,7 @@ impl World {
             "description": "",
             "raw_description": "",
             "position": position,
-            "active": true,
+            "active": f.active,
             "required": false,
             "collapsed_for_agents": false,
             "regexp_for_validation": null,
@@ -168,17 +161,101 @@ impl World {
             "required_in_portal": false,
             "tag": null,
             "created_at": rfc3339(f.created_at),
-            "updated_at": rfc3339(f.created_at),
+            "updated_at": rfc3339(f.updated_at),
             "removable": !f.system,
             "key": null,
             "agent_description": null,
         });
-        if !options.is_empty() {
+        // Dropdowns always list their options (an empty list when they have none).
+        if !options.is_empty() || matches!(f.field_type.as_str(), "tagger" | "multiselect") {
             if let Some(field) = field.as_object_mut() {
                 field.insert("custom_field_options".to_string(), Value::Array(options));
             }
         }
         field
+    }
+}
+
+impl World {
+    /// A dropdown's `custom_field_options`, under `/api/v2/{owner}/options/`.
+    fn render_options(&self, owner: &str, options: &[FieldOption]) -> Vec<Value> {
+        options
+            .iter()
+            .enumerate()
+            .map(|(position, o)| {
+                json!({
+                    "url": format!("{}/api/v2/{owner}/options/{}.json", self.base_url, o.id),
+                    "id": o.id, "name": o.name, "raw_name": o.name, "value": o.value, "position": position, "default": false,
+                })
+            })
+            .collect()
+    }
+
+    pub(super) fn render_organization_field(&self, f: &OrganizationField, position: usize) -> Value {
+        let mut field = json!({
+            "url": format!("{}/api/v2/organization_fields/{}.json", self.base_url, f.id),
+            "id": f.id,
+            "type": f.field_type,
+            "key": f.key,
+            "title": f.title,
+            "raw_title": f.title,
+            "description": "",
+            "raw_description": "",
+            "position": position,
+            "active": f.active,
+            "system": false,
+            "regexp_for_validation": null,
+            "created_at": rfc3339(f.created_at),
+            "updated_at": rfc3339(f.updated_at),
+        });
+        if f.field_type == "dropdown" || f.field_type == "multiselect" || !f.options.is_empty() {
+            let options = self.render_options(&format!("organization_fields/{}", f.id), &f.options);
+            if let Some(field) = field.as_object_mut() {
+                field.insert("custom_field_options".to_string(), Value::Array(options));
+            }
+        }
+        field
+    }
+
+    pub(super) fn render_group(&self, g: &Group) -> Value {
+        json!({
+            "url": format!("{}/api/v2/groups/{}.json", self.base_url, g.id),
+            "id": g.id,
+            "is_public": true,
+            "name": g.name,
+            "description": "",
+            "default": false,
+            "deleted": g.deleted,
+            "created_at": rfc3339(g.created_at),
+            "updated_at": rfc3339(g.updated_at),
+        })
+    }
+
+    pub(super) fn render_schedule(&self, s: &Schedule) -> Value {
+        let intervals: Vec<Value> = s
+            .intervals
+            .iter()
+            .map(|(start, end)| json!({"start_time": start, "end_time": end}))
+            .collect();
+        json!({
+            "url": format!("{}/api/v2/business_hours/schedules/{}.json", self.base_url, s.id),
+            "id": s.id,
+            "name": s.name,
+            "time_zone": s.time_zone,
+            "created_at": rfc3339(s.created_at),
+            "updated_at": rfc3339(s.updated_at),
+            "intervals": intervals,
+        })
+    }
+
+    pub(super) fn render_holiday(&self, schedule: u64, h: &Holiday) -> Value {
+        json!({
+            "url": format!("{}/api/v2/business_hours/schedules/{schedule}/holidays/{}.json", self.base_url, h.id),
+            "id": h.id,
+            "name": h.name,
+            "start_date": h.start_date,
+            "end_date": h.end_date,
+        })
     }
 }
 
