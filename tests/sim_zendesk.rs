@@ -1183,3 +1183,316 @@ async fn comments_read_newest_first_and_in_pages() {
         assert_eq!(api.get(&format!("{path}?{bad}")).await.status, 400, "{bad}");
     }
 }
+
+// ---- the account reads of a config preflight, through the client ----------------------------
+
+/// The daemon's client, pointed at the sim with its token; a 5xx would be retried up to three
+/// times, nothing else.
+fn client(sim: &SimZendesk) -> slawatch::zendesk::client::ZendeskClient {
+    use slawatch::zendesk::client::{Auth, ClientOptions, ZendeskClient};
+    let options = ClientOptions {
+        base_url: sim.base_url(),
+        auth: Auth::ApiToken {
+            email: EMAIL.to_string(),
+            token: TOKEN.to_string(),
+        },
+        requests_per_minute: 1000,
+        export_requests_per_minute: 100,
+        timeout: std::time::Duration::from_secs(10),
+        max_attempts: 3,
+        backoff: std::time::Duration::from_millis(1),
+        max_backoff: std::time::Duration::from_millis(1),
+    };
+    ZendeskClient::new(options, slawatch::clock::Clock::system()).expect("client")
+}
+
+fn option(name: &str, value: &str) -> slawatch::zendesk::account::FieldOption {
+    slawatch::zendesk::account::FieldOption {
+        name: name.to_string(),
+        value: value.to_string(),
+    }
+}
+
+#[tokio::test]
+async fn ticket_fields_carry_options_and_active_and_take_a_new_option() {
+    let (sim, api) = start().await;
+    let zendesk = client(&sim);
+    let severity = sim.add_ticket_field("Severity", "tagger", &[("Severity 1", "sev_1"), ("Severity 2", "sev_2")]);
+    let version = sim.add_ticket_field("Product version", "text", &[]);
+    let areas = sim.add_ticket_field("Areas", "multiselect", &[]);
+    sim.set_ticket_field_active(version, false);
+
+    let fields = zendesk.ticket_fields().await.expect("ticket fields");
+    assert!(
+        fields.iter().any(|f| f.field_type == "status" && f.active),
+        "system fields are listed"
+    );
+    let dropdown = fields.iter().find(|f| f.id == severity).expect("severity");
+    assert_eq!(dropdown.title, "Severity");
+    assert_eq!(dropdown.field_type, "tagger");
+    assert!(dropdown.active);
+    assert_eq!(dropdown.options, vec![option("Severity 1", "sev_1"), option("Severity 2", "sev_2")]);
+    let text = fields.iter().find(|f| f.id == version).expect("version");
+    assert!(!text.active && text.options.is_empty());
+    assert!(fields.iter().any(|f| f.id == areas && f.options.is_empty()));
+
+    // The members as Zendesk writes them; a dropdown without options still lists an empty array.
+    let raw = api.get_ok("/api/v2/ticket_fields.json").await;
+    let list = raw["ticket_fields"].as_array().expect("fields");
+    let field = |id: u64| list.iter().find(|f| f["id"] == id).expect("a field").clone();
+    assert_eq!(field(version)["active"], false);
+    assert_eq!(field(version)["key"], Value::Null);
+    assert!(field(version).get("custom_field_options").is_none());
+    assert_eq!(field(areas)["custom_field_options"], json!([]));
+    let first = &field(severity)["custom_field_options"][0];
+    for member in ["id", "name", "raw_name", "value", "position", "default"] {
+        assert!(first.get(member).is_some(), "{member} in {first}");
+    }
+    assert!(field(severity).get("tag").is_some());
+
+    // Cursor pages, as the client reads them.
+    let page = api.get_ok("/api/v2/ticket_fields.json?page%5Bsize%5D=2").await;
+    assert_eq!(page["ticket_fields"].as_array().map(Vec::len), Some(2));
+    assert_eq!(page["meta"]["has_more"], true);
+    assert!(page["links"]["next"].as_str().is_some_and(|l| l.contains("page%5Bafter%5D")));
+
+    // An admin adds a severity while slawatch runs: the next read has it, and its tag sets the
+    // dropdown as any option's does.
+    sim.advance(60);
+    assert!(sim.add_ticket_field_option(severity, "Severity 3", "sev_3").is_some());
+    assert_eq!(sim.add_ticket_field_option(999, "Nowhere", "nowhere"), None);
+    let fields = zendesk.ticket_fields().await.expect("ticket fields");
+    let dropdown = fields.iter().find(|f| f.id == severity).expect("severity");
+    assert_eq!(dropdown.options.last(), Some(&option("Severity 3", "sev_3")));
+    let (customer, _) = customer_and_agent(&sim);
+    let id = sim.create_ticket(NewTicket {
+        tags: vec!["sev_3".to_string()],
+        ..ticket("Slow", customer)
+    });
+    let rendered = sim.ticket_json(id).expect("ticket");
+    let value = rendered["custom_fields"]
+        .as_array()
+        .and_then(|all| all.iter().find(|f| f["id"] == severity))
+        .map(|f| f["value"].clone());
+    assert_eq!(value, Some(json!("sev_3")));
+}
+
+#[tokio::test]
+async fn organization_fields_are_defined_by_the_organizations_that_hold_them() {
+    let (sim, api) = start().await;
+    let zendesk = client(&sim);
+    assert!(zendesk.organization_fields().await.expect("fields").is_empty());
+
+    let mut fields = Map::new();
+    fields.insert("support_tier".to_string(), json!("self_hosted"));
+    let acme = sim.add_organization("Acme", &[], fields);
+    sim.set_organization_field(acme, "region", json!("emea"));
+    let read = zendesk.organization_fields().await.expect("fields");
+    let keys: Vec<(&str, &str, &str)> = read
+        .iter()
+        .map(|f| (f.key.as_str(), f.title.as_str(), f.field_type.as_str()))
+        .collect();
+    assert_eq!(keys, [("support_tier", "Support tier", "text"), ("region", "Region", "text")]);
+    assert!(read.iter().all(|f| f.active && f.options.is_empty()));
+
+    // A dropdown, and a key held already redefined as one in place.
+    let contract = sim.add_organization_field(
+        "contract",
+        "Contract",
+        "dropdown",
+        &[("Enterprise Plus", "enterprise_plus"), ("Elite", "elite")],
+    );
+    let tier = read[0].id;
+    assert_eq!(
+        sim.add_organization_field(
+            "support_tier",
+            "Support tier",
+            "dropdown",
+            &[("Self-hosted", "self_hosted"), ("Managed", "managed")]
+        ),
+        tier
+    );
+    sim.set_organization_field_active(contract, false);
+    let read = zendesk.organization_fields().await.expect("fields");
+    assert_eq!(read.len(), 3);
+    let tier_field = read.iter().find(|f| f.id == tier).expect("tier");
+    assert_eq!(tier_field.field_type, "dropdown");
+    assert_eq!(
+        tier_field.options,
+        vec![option("Self-hosted", "self_hosted"), option("Managed", "managed")]
+    );
+    let contract_field = read.iter().find(|f| f.id == contract).expect("contract");
+    assert_eq!((contract_field.key.as_str(), contract_field.active), ("contract", false));
+    assert_eq!(contract_field.options.len(), 2);
+
+    // Zendesk's members, and its cursor pages.
+    let raw = api.get_ok("/api/v2/organization_fields.json?page%5Bsize%5D=2").await;
+    let first = &raw["organization_fields"][0];
+    for member in [
+        "id",
+        "url",
+        "key",
+        "type",
+        "title",
+        "raw_title",
+        "description",
+        "position",
+        "active",
+        "created_at",
+        "updated_at",
+    ] {
+        assert!(first.get(member).is_some(), "{member} in {first}");
+    }
+    assert_eq!(raw["meta"]["has_more"], true);
+    let next = raw["links"]["next"].as_str().expect("next");
+    let rest = api.get_ok(next).await;
+    assert_eq!(rest["organization_fields"].as_array().map(Vec::len), Some(1));
+    assert_eq!(rest["meta"]["has_more"], false);
+    // The organization still carries its values by key.
+    let orgs = api.get_ok("/api/v2/organizations.json").await;
+    assert_eq!(
+        orgs["organizations"][0]["organization_fields"],
+        json!({"support_tier": "self_hosted", "region": "emea"})
+    );
+}
+
+#[tokio::test]
+async fn groups_are_listed_by_cursor_past_a_hundred_deleted_ones_too() {
+    let (sim, api) = start().await;
+    let zendesk = client(&sim);
+    let support = sim.add_group("Support");
+    let mut added = vec![support];
+    for n in 1..130 {
+        added.push(sim.add_group(&format!("Team {n}")));
+    }
+    // A group a ticket names that was never added is there too.
+    let (customer, agent) = customer_and_agent(&sim);
+    let id = sim.create_ticket(NewTicket {
+        group_id: Some(42),
+        ..ticket("Routed", customer)
+    });
+    sim.set_group(id, Some(43), agent);
+    sim.delete_group(added[5]);
+
+    sim.reset_counters();
+    let groups = zendesk.groups().await.expect("groups");
+    assert_eq!(sim.request_count("/api/v2/groups.json"), 2, "two cursor pages of 100");
+    assert_eq!(groups.len(), 132);
+    assert_eq!(groups.iter().filter(|g| g.deleted).map(|g| g.id).collect::<Vec<_>>(), [added[5]]);
+    let named = |id: u64| groups.iter().find(|g| g.id == id).map(|g| g.name.clone());
+    assert_eq!(named(support).as_deref(), Some("Support"));
+    assert_eq!(named(42).as_deref(), Some("Group 42"));
+    assert_eq!(named(43).as_deref(), Some("Group 43"));
+
+    let raw = api.get_ok("/api/v2/groups.json?exclude_deleted=true").await;
+    assert_eq!(raw["count"], 131);
+    let first = &raw["groups"][0];
+    for member in ["id", "url", "name", "description", "default", "deleted", "created_at", "updated_at"] {
+        assert!(first.get(member).is_some(), "{member} in {first}");
+    }
+}
+
+#[tokio::test]
+async fn me_is_the_token_user_and_an_agent_token_cannot_read_the_exports() {
+    let (sim, api) = start().await;
+    let zendesk = client(&sim);
+    let me = zendesk.me().await.expect("me");
+    assert_eq!((me.id, me.email.as_str(), me.role.as_str()), (sim.api_user_id(), EMAIL, "admin"));
+    assert_eq!(me.name, "API User");
+    assert!(zendesk
+        .ticket_page(&slawatch::zendesk::client::ExportStart::StartTime(T0 - 3600), 100)
+        .await
+        .is_ok());
+
+    sim.set_api_user_role("agent");
+    assert_eq!(zendesk.me().await.expect("me").role, "agent");
+    let raw = api.get_ok("/api/v2/users/me.json").await;
+    assert_eq!(raw["user"]["role"], "agent");
+    for export in [
+        format!("{CURSOR_EXPORT}?start_time={}", T0 - 3600),
+        format!("{EVENTS_EXPORT}?start_time={}", T0 - 3600),
+    ] {
+        let refused = api.get(&export).await;
+        assert_eq!(refused.status, 403, "{export}: {}", refused.body);
+        assert_eq!(
+            refused.json(),
+            json!({"error": "Forbidden", "description": "You do not have access to this page. Please contact the account owner of this help desk for further help."})
+        );
+    }
+    // The client gives up at once: a 403 is no reason to try again.
+    sim.reset_counters();
+    let error = zendesk
+        .ticket_page(&slawatch::zendesk::client::ExportStart::StartTime(T0 - 3600), 100)
+        .await
+        .expect_err("refused");
+    assert!(
+        matches!(error, slawatch::zendesk::client::ZendeskError::Status { status: 403, .. }),
+        "{error}"
+    );
+    assert_eq!(sim.request_count(CURSOR_EXPORT), 1);
+    assert!(zendesk.event_page(T0 - 3600).await.is_err());
+    // Everything else an agent may read.
+    assert!(zendesk.ticket_fields().await.is_ok() && zendesk.groups().await.is_ok());
+}
+
+#[tokio::test]
+async fn schedules_come_with_their_holidays_and_none_without_the_plan() {
+    let (sim, api) = start().await;
+    let zendesk = client(&sim);
+    assert_eq!(
+        zendesk.schedules().await.expect("schedules"),
+        Some(Vec::new()),
+        "available, none yet"
+    );
+
+    // Mon-Fri 09:00-17:00.
+    let weekdays: Vec<(u32, u32)> = (1..=5).map(|day| (day * 1440 + 540, day * 1440 + 1020)).collect();
+    let pacific = sim.add_schedule("Self-hosted", "Pacific Time (US & Canada)", &weekdays);
+    let london = sim.add_schedule("EMEA", "London", &[(1980, 2460)]);
+    sim.add_schedule_holiday(pacific, "Christmas", "2024-12-24", "2024-12-25")
+        .expect("added");
+    sim.add_schedule_holiday(pacific, "New Year", "2025-01-01", "2025-01-01")
+        .expect("added");
+    assert_eq!(sim.add_schedule_holiday(999, "Nowhere", "2024-01-01", "2024-01-01"), None);
+
+    let schedules = zendesk.schedules().await.expect("schedules").expect("the plan has them");
+    assert_eq!(schedules.len(), 2);
+    let first = &schedules[0];
+    assert_eq!(
+        (first.id, first.name.as_str(), first.time_zone.as_str()),
+        (pacific, "Self-hosted", "Pacific Time (US & Canada)")
+    );
+    assert_eq!(first.intervals, weekdays);
+    let holidays: Vec<(&str, &str, &str)> = first
+        .holidays
+        .iter()
+        .map(|h| (h.name.as_str(), h.start_date.as_str(), h.end_date.as_str()))
+        .collect();
+    assert_eq!(
+        holidays,
+        [("Christmas", "2024-12-24", "2024-12-25"), ("New Year", "2025-01-01", "2025-01-01")]
+    );
+    assert_eq!((schedules[1].id, schedules[1].intervals.as_slice()), (london, &[(1980, 2460)][..]));
+    assert!(schedules[1].holidays.is_empty());
+
+    let raw = api.get_ok("/api/v2/business_hours/schedules.json").await;
+    assert_eq!(raw["schedules"][0]["intervals"][0], json!({"start_time": 1980, "end_time": 2460}));
+    let raw = api
+        .get_ok(&format!("/api/v2/business_hours/schedules/{pacific}/holidays.json"))
+        .await;
+    let holiday = &raw["holidays"][0];
+    assert!(holiday["id"].is_u64());
+    assert_eq!(holiday["start_date"], "2024-12-24");
+    assert_eq!(api.get("/api/v2/business_hours/schedules/999/holidays.json").await.status, 404);
+
+    // A plan without business hours: 403 on both, and the client says there are none.
+    sim.set_business_hours_plan(false);
+    assert_eq!(api.get("/api/v2/business_hours/schedules.json").await.status, 403);
+    assert_eq!(
+        api.get(&format!("/api/v2/business_hours/schedules/{pacific}/holidays.json"))
+            .await
+            .status,
+        403
+    );
+    assert_eq!(zendesk.schedules().await.expect("schedules"), None);
+}
