@@ -1,5 +1,6 @@
 //! The GitHub client against the simulated GitHub over real HTTP: filing and finding an issue
-//! by its marker (search lag included), ETags and 304s, rate limits, GitHub down.
+//! by its marker (search lag included), ETags and 304s, rate limits, GitHub down; the token's
+//! login and its access to a repository (what `check-config --online` asks).
 
 use std::time::Duration;
 
@@ -8,7 +9,7 @@ use slawatch::config::Repository;
 use slawatch::escalate::issue::{marker, IssueDraft};
 use slawatch::github::client::{Conditional, GithubClient, GithubError, GithubOptions};
 use slawatch::retry::Backoff;
-use slawatch::sim::github::SimGithub;
+use slawatch::sim::github::{RepoRole, SimGithub};
 
 const T0: i64 = 1_796_000_000;
 
@@ -197,4 +198,129 @@ async fn comments_past_the_hundredth_are_read_since_the_newest_seen() {
         after,
         vec!["comment 101", "comment 102", "comment 103", "comment 104", "comment 105"]
     );
+}
+
+#[tokio::test]
+async fn the_token_names_its_login() {
+    let (sim, client, _clock) = setup().await;
+    assert_eq!(client.login().await.unwrap(), "slawatch-bot");
+    sim.set_login("acme-support[bot]");
+    assert_eq!(client.login().await.unwrap(), "acme-support[bot]");
+    // What it files is filed as that login.
+    client.create_issue(&draft(1)).await.unwrap();
+    let Conditional::Changed { value, .. } = client.issue(&repo(), 1, None).await.unwrap() else {
+        panic!("read")
+    };
+    assert_eq!(value.user.unwrap().login, "acme-support[bot]");
+    // A token GitHub does not know: the 401 is handed back, not retried.
+    sim.fail_next(1, 401);
+    assert!(matches!(client.login().await, Err(GithubError::Status { status: 401, .. })));
+    assert_eq!(sim.request_count("/user"), 3, "two logins, one refusal");
+}
+
+#[tokio::test]
+async fn full_access_by_default_files_with_labels() {
+    let (_sim, client, _clock) = setup().await;
+    let access = client
+        .repository_access("acme/support-escalations")
+        .await
+        .unwrap()
+        .expect("visible");
+    assert_eq!(access.full_name, "acme/support-escalations");
+    assert!(access.has_issues && !access.archived);
+    assert!(access.admin && access.push && access.triage && access.pull);
+    assert!(access.can_file());
+    assert_eq!(access.problem(), None);
+}
+
+#[tokio::test]
+async fn an_unknown_or_hidden_repository_is_none_and_files_nothing() {
+    let (sim, client, _clock) = setup().await;
+    assert_eq!(client.repository_access("acme/no-such-repo").await.unwrap(), None);
+    // Names that are no `owner/name` never reach another endpoint.
+    for name in ["acme", "/x", "acme/", "acme/support-escalations/issues"] {
+        assert_eq!(client.repository_access(name).await.unwrap(), None, "{name}");
+    }
+    // The sim creates no repository on first use: an issue in an unknown one is refused 404.
+    let mut elsewhere = draft(1);
+    elsewhere.repository = Repository::parse("acme/no-such-repo").unwrap();
+    assert!(matches!(
+        client.create_issue(&elsewhere).await,
+        Err(GithubError::Status { status: 404, .. })
+    ));
+    // A repository the token has no role in looks exactly like one that does not exist.
+    sim.set_role("acme/support-escalations", RepoRole::None);
+    assert_eq!(client.repository_access("acme/support-escalations").await.unwrap(), None);
+    assert!(matches!(
+        client.create_issue(&draft(1)).await,
+        Err(GithubError::Status { status: 404, .. })
+    ));
+    assert_eq!(sim.create_count(), 0);
+}
+
+#[tokio::test]
+async fn a_read_only_token_can_open_only_bare_issues() {
+    let (sim, client, _clock) = setup().await;
+    sim.set_role("acme/support-escalations", RepoRole::Read);
+    let access = client.repository_access("acme/support-escalations").await.unwrap().unwrap();
+    assert!(access.pull && !access.triage && !access.push && !access.admin);
+    assert!(!access.can_file());
+    let problem = access.problem().expect("a reason");
+    assert!(problem.contains("only read acme/support-escalations"), "{problem}");
+    assert!(problem.contains("labels and assignees"), "{problem}");
+    // Which is what GitHub does: the issue is filed, its labels and assignees silently dropped.
+    client.create_issue(&draft(1)).await.unwrap();
+    let filed = &sim.issues("acme/support-escalations")[0];
+    assert!(filed.labels.is_empty() && filed.assignees.is_empty());
+    // Triage is enough to label and assign.
+    sim.set_role("acme/support-escalations", RepoRole::Triage);
+    let access = client.repository_access("acme/support-escalations").await.unwrap().unwrap();
+    assert!(access.triage && !access.push && access.can_file() && access.problem().is_none());
+    client.create_issue(&draft(2)).await.unwrap();
+    assert_eq!(sim.issues("acme/support-escalations")[1].labels, vec!["rfh", "p1"]);
+    // Write implies triage and read, as GitHub lists them.
+    sim.set_role("acme/support-escalations", RepoRole::Write);
+    let access = client.repository_access("acme/support-escalations").await.unwrap().unwrap();
+    assert!(access.push && access.triage && access.pull && !access.admin && access.can_file());
+}
+
+#[tokio::test]
+async fn an_archived_repository_or_one_without_issues_says_why() {
+    let (sim, client, _clock) = setup().await;
+    sim.set_archived("acme/support-escalations", true);
+    let access = client.repository_access("acme/support-escalations").await.unwrap().unwrap();
+    assert!(access.archived && access.admin && !access.can_file());
+    assert_eq!(
+        access.problem().as_deref(),
+        Some("acme/support-escalations is archived (read-only): no issue can be filed there")
+    );
+    assert!(matches!(
+        client.create_issue(&draft(1)).await,
+        Err(GithubError::Status { status: 403, .. })
+    ));
+    sim.set_archived("acme/support-escalations", false);
+    sim.set_has_issues("acme/support-escalations", false);
+    let access = client.repository_access("acme/support-escalations").await.unwrap().unwrap();
+    assert!(!access.has_issues && !access.can_file());
+    assert!(access.problem().unwrap().contains("issues disabled"));
+    assert!(matches!(
+        client.create_issue(&draft(1)).await,
+        Err(GithubError::Status { status: 410, .. })
+    ));
+    assert_eq!(sim.create_count(), 0);
+}
+
+#[tokio::test]
+async fn github_down_while_asked_is_an_error_not_a_missing_repository() {
+    let (sim, client, _clock) = setup().await;
+    sim.set_down(true);
+    assert!(matches!(
+        client.repository_access("acme/support-escalations").await,
+        Err(GithubError::Status { status: 503, .. })
+    ));
+    assert!(matches!(client.login().await, Err(GithubError::Status { status: 503, .. })));
+    sim.set_down(false);
+    // Down for fewer attempts than the client makes: retried through.
+    sim.fail_next(2, 502);
+    assert!(client.repository_access("acme/support-escalations").await.unwrap().is_some());
 }

@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
 
-use super::models::{Issue, IssueComment, SearchResult};
+use super::models::{Issue, IssueComment, RepositoryAccess, RepositoryJson, SearchResult, User};
 use crate::clock::Clock;
 use crate::config::Repository;
 use crate::escalate::issue::IssueDraft;
@@ -350,6 +350,28 @@ impl GithubClient {
             etag,
         )
         .await
+    }
+
+    /// The login the token files as (`GET /user`). A GitHub App installation token has no user:
+    /// GitHub answers it 403 ("Resource not accessible by integration"), returned as `Status`.
+    pub async fn login(&self) -> Result<String, GithubError> {
+        let user: User = self.get("user", "/user").await?;
+        Ok(user.login)
+    }
+
+    /// The token's access to a repository (`GET /repos/{owner}/{repo}`): None when it does not
+    /// exist or the token cannot see it (GitHub answers both 404, so a private repository is
+    /// not revealed). Each part of `repo` is encoded: a name never reaches another endpoint.
+    pub async fn repository_access(&self, repo: &str) -> Result<Option<RepositoryAccess>, GithubError> {
+        let Some((owner, name)) = repo.split_once('/').filter(|(o, n)| !o.is_empty() && !n.is_empty()) else {
+            return Ok(None);
+        };
+        let path = format!("/repos/{}/{}", encode(owner), encode(name));
+        match self.get::<RepositoryJson>("repository", &path).await {
+            Ok(json) => Ok(Some(json.into())),
+            Err(GithubError::Status { status: 404, .. }) => Ok(None),
+            Err(other) => Err(other),
+        }
     }
 
     /// Comments on an issue: one attempt (the caller checks before trying again).

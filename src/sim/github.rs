@@ -4,8 +4,16 @@
 //!
 //! Endpoints: `POST /repos/{o}/{r}/issues`, `GET /repos/{o}/{r}/issues` (newest first; `state`,
 //! `per_page`), `GET|PATCH /repos/{o}/{r}/issues/{n}`, `GET|POST /repos/{o}/{r}/issues/{n}/comments` (`since`, `per_page`),
-//! `GET /search/issues?q=` (`"quoted text"` matched in bodies, `repo:o/r`). Every request needs
-//! `Authorization: Bearer TOKEN` (or `token TOKEN`) and a `User-Agent`, as GitHub does.
+//! `GET /search/issues?q=` (`"quoted text"` matched in bodies, `repo:o/r`), `GET /repos/{o}/{r}`
+//! (the token's `permissions`, `archived`, `has_issues`), `GET /user` (the token's login). Every
+//! request needs `Authorization: Bearer TOKEN` (or `token TOKEN`) and a `User-Agent`, as GitHub does.
+//!
+//! Repositories exist only once added ([`SimGithub::add_repo`]): any other answers 404, issues
+//! included. Each gives the token a role ([`SimGithub::set_role`], admin unless set) and can be
+//! archived or have issues disabled, with GitHub's consequences: a repository the token has no
+//! role in answers 404 (GitHub hides private repositories so); an archived one refuses every
+//! write with 403; one with issues disabled answers 410 to its issue endpoints; on a read-only
+//! role a new issue is filed without its labels and assignees (GitHub drops them silently).
 //!
 //! Time is the world's clock (shared with the daemon): an issue becomes searchable
 //! `search_lag` after it is created. Each answer carries `x-ratelimit-*` headers for the core
@@ -53,9 +61,43 @@ struct Issue {
     version: u64,
 }
 
+/// The token's role in a repository, as GitHub names them; each includes the ones before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub enum RepoRole {
+    /// No access: the repository answers 404, as a private one does to a stranger.
+    None,
+    Read,
+    Triage,
+    Write,
+    Maintain,
+    #[default]
+    Admin,
+}
+
+#[derive(Debug, Clone)]
+struct RepoSettings {
+    role: RepoRole,
+    archived: bool,
+    has_issues: bool,
+}
+
+impl Default for RepoSettings {
+    fn default() -> RepoSettings {
+        RepoSettings {
+            role: RepoRole::Admin,
+            archived: false,
+            has_issues: true,
+        }
+    }
+}
+
 #[derive(Default)]
 struct World {
     repos: BTreeMap<String, Vec<Issue>>,
+    /// Per repository; absent means the defaults (admin, not archived, issues on).
+    settings: BTreeMap<String, RepoSettings>,
+    /// The login the token acts as.
+    login: String,
     next_comment: u64,
     search_lag: i64,
     down: bool,
@@ -74,7 +116,6 @@ struct World {
 struct State {
     base_url: String,
     token: String,
-    login: String,
     clock: Clock,
     world: Mutex<World>,
 }
@@ -112,9 +153,9 @@ impl SimGithub {
         let state = Arc::new(State {
             base_url,
             token: token.to_string(),
-            login: login.to_string(),
             clock,
             world: Mutex::new(World {
+                login: login.to_string(),
                 fail_status: 500,
                 core_limit: CORE_LIMIT,
                 ..World::default()
@@ -145,6 +186,26 @@ impl SimGithub {
     /// Creates an empty repository (`owner/name`).
     pub fn add_repo(&self, repo: &str) {
         self.state().world().repos.entry(repo.to_string()).or_default();
+    }
+
+    /// The login the token acts as from now on (`GET /user`, the author of what it writes).
+    pub fn set_login(&self, login: &str) {
+        self.state().world().login = login.to_string();
+    }
+
+    /// The token's role in `repo` (admin unless set); `RepoRole::None` hides it (404).
+    pub fn set_role(&self, repo: &str, role: RepoRole) {
+        self.state().world().settings.entry(repo.to_string()).or_default().role = role;
+    }
+
+    /// Archives (or unarchives) `repo`: every write to it is refused 403.
+    pub fn set_archived(&self, repo: &str, archived: bool) {
+        self.state().world().settings.entry(repo.to_string()).or_default().archived = archived;
+    }
+
+    /// Turns `repo`'s issues on or off: off, its issue endpoints answer 410.
+    pub fn set_has_issues(&self, repo: &str, has_issues: bool) {
+        self.state().world().settings.entry(repo.to_string()).or_default().has_issues = has_issues;
     }
 
     /// Issues become searchable this many world seconds after they are created.
@@ -453,13 +514,30 @@ fn answer(state: &State, method: &Method, uri: &Uri, path: &str, body: &[u8], if
         let q = query_param(uri, "q").unwrap_or_default();
         return plain(search(state, &q, now));
     }
+    if path == "/user" && method == Method::GET {
+        return plain(axum::Json(user(&state.world().login)).into_response());
+    }
+    if method == Method::GET {
+        if let Some(repo) = repository_path(path) {
+            return plain(repository(state, &repo));
+        }
+    }
     let Some((repo, number, rest)) = parse_path(path) else {
         return plain(error(StatusCode::NOT_FOUND, "Not Found"));
     };
     let mut world = state.world();
-    if !world.repos.contains_key(&repo) {
+    let settings = world.settings.get(&repo).cloned().unwrap_or_default();
+    if !world.repos.contains_key(&repo) || settings.role == RepoRole::None {
         return plain(error(StatusCode::NOT_FOUND, "Not Found"));
     }
+    if !settings.has_issues {
+        return plain(error(StatusCode::GONE, "Issues are disabled for this repo"));
+    }
+    if settings.archived && *method != Method::GET {
+        return plain(error(StatusCode::FORBIDDEN, "Repository was archived so is read-only."));
+    }
+    // Below triage, GitHub files the issue but drops its labels and assignees without a word.
+    let may_label = settings.role >= RepoRole::Triage;
     let json: Value = if body.is_empty() {
         Value::Null
     } else {
@@ -486,8 +564,10 @@ fn answer(state: &State, method: &Method, uri: &Uri, path: &str, body: &[u8], if
                     .into_iter()
                     .flatten()
                     .filter_map(|v| v.as_str().map(str::to_string))
+                    .filter(|_| may_label)
                     .collect()
             };
+            let author = world.login.clone();
             let issues = world.repos.get_mut(&repo).expect("checked");
             let issue = Issue {
                 number: issues.len() as u64 + 1,
@@ -495,7 +575,7 @@ fn answer(state: &State, method: &Method, uri: &Uri, path: &str, body: &[u8], if
                 body: body.to_string(),
                 labels: strings("labels"),
                 assignees: strings("assignees"),
-                author: state.login.clone(),
+                author,
                 open: true,
                 created_at: now,
                 updated_at: now,
@@ -575,7 +655,7 @@ fn answer(state: &State, method: &Method, uri: &Uri, path: &str, body: &[u8], if
             };
             world.next_comment += 1;
             let id = world.next_comment;
-            let login = state.login.clone();
+            let login = world.login.clone();
             let Some(issue) = issue_mut(&mut world, &repo, n) else {
                 return plain(error(StatusCode::NOT_FOUND, "Not Found"));
             };
@@ -595,6 +675,44 @@ fn answer(state: &State, method: &Method, uri: &Uri, path: &str, body: &[u8], if
     }
 }
 
+/// `owner/name` of a path that is `/repos/{owner}/{name}` exactly.
+fn repository_path(path: &str) -> Option<String> {
+    let (owner, name) = path.strip_prefix("/repos/")?.split_once('/')?;
+    (!owner.is_empty() && !name.is_empty() && !name.contains('/')).then(|| format!("{owner}/{name}"))
+}
+
+/// `GET /repos/{owner}/{name}`: the token's permissions (cumulative, as GitHub lists them).
+fn repository(state: &State, repo: &str) -> Response {
+    let world = state.world();
+    let settings = world.settings.get(repo).cloned().unwrap_or_default();
+    if !world.repos.contains_key(repo) || settings.role == RepoRole::None {
+        return error(StatusCode::NOT_FOUND, "Not Found");
+    }
+    let (owner, name) = repo.split_once('/').unwrap_or((repo, ""));
+    let role = settings.role;
+    axum::Json(json!({
+        "id": 500_000 + world.repos.keys().position(|r| r == repo).unwrap_or(0),
+        "name": name,
+        "full_name": repo,
+        "owner": {"login": owner, "type": "Organization"},
+        "private": true,
+        "html_url": format!("https://github.example/{repo}"),
+        "url": format!("{}/repos/{repo}", state.base_url),
+        "archived": settings.archived,
+        "disabled": false,
+        "has_issues": settings.has_issues,
+        "open_issues_count": world.repos[repo].iter().filter(|i| i.open).count(),
+        "permissions": {
+            "admin": role >= RepoRole::Admin,
+            "maintain": role >= RepoRole::Maintain,
+            "push": role >= RepoRole::Write,
+            "triage": role >= RepoRole::Triage,
+            "pull": role >= RepoRole::Read,
+        },
+    }))
+    .into_response()
+}
+
 /// `"quoted text"` must be in the body; `repo:o/r` limits the repository. Issues created less
 /// than the search lag ago are not indexed yet.
 fn search(state: &State, q: &str, now: i64) -> Response {
@@ -605,6 +723,7 @@ fn search(state: &State, q: &str, now: i64) -> Response {
         .repos
         .iter()
         .filter(|(name, _)| repo.as_ref().is_none_or(|r| r == *name))
+        .filter(|(name, _)| world.settings.get(*name).is_none_or(|s| s.role != RepoRole::None))
         .flat_map(|(name, issues)| issues.iter().map(move |i| (name, i)))
         .filter(|(_, i)| now - i.created_at >= world.search_lag)
         .filter(|(_, i)| !phrase.is_empty() && i.body.contains(&phrase))
