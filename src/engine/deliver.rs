@@ -214,28 +214,15 @@ impl Engine {
         };
         // A wait on purpose, bounded by the post's timeout: not a stall.
         let _post = crate::liveness::waiting(POST_TIMEOUT);
-        let response = self
-            .http
-            .post(url)
-            .timeout(POST_TIMEOUT)
-            .json(body)
-            .send()
+        // Classified there, once, for alerts, digests and `slawatch test-alert` alike.
+        crate::notify::post::post(&self.http, channel, url, body, POST_TIMEOUT, self.clock.now())
             .await
+            .map(|_| ())
             .map_err(|e| DeliveryError {
-                message: format!("{channel}: {}", e.without_url()),
-                retry_after: None,
-                permanent: false,
-            })?;
-        let status = response.status();
-        if status.is_success() {
-            return Ok(());
-        }
-        // A 4xx other than a timeout or a rate limit (a revoked webhook, say) will not change.
-        Err(DeliveryError {
-            message: format!("{channel}: HTTP {status}"),
-            retry_after: retry::retry_after(response.headers(), self.clock.now()),
-            permanent: status.is_client_error() && !matches!(status.as_u16(), 408 | 429),
-        })
+                message: e.message,
+                retry_after: e.retry_after,
+                permanent: e.permanent,
+            })
     }
 
     /// Delivers `channel`'s due deliveries; returns when its next one is due (ms), if any.
