@@ -13,6 +13,7 @@ pub mod kpi;
 pub mod liveness;
 pub mod metrics;
 pub mod notify;
+pub mod preflight;
 pub mod retry;
 pub mod sim;
 pub mod sla;

@@ -55,6 +55,10 @@ enum Command {
         /// Log as JSON lines instead of human-readable text (or `[log] format = "json"`).
         #[arg(long)]
         json_logs: bool,
+        /// Start even when the config names a field, value, group or user the account lacks
+        /// (tickets it touches then get default targets; /readyz says so).
+        #[arg(long)]
+        allow_mismatch: bool,
     },
     /// Open tickets by urgency: tier, severity, each clock's state, deadline and time left.
     Status {
@@ -82,8 +86,25 @@ enum Command {
         #[arg(long, default_value = "md")]
         format: slawatch::kpi::format::Format,
     },
-    /// Validate the configuration and print the resolved schedules and policies.
-    CheckConfig(ConfigArg),
+    /// Validate the configuration and print the resolved schedules and policies; with --online,
+    /// also check every field, value, group and user it names against the live account.
+    CheckConfig {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Read the account (credentials from the environment, as for `run`) and name each
+        /// config line that does not match it: exit 2 on a mismatch, 1 when it cannot be asked.
+        #[arg(long)]
+        online: bool,
+    },
+    /// Post a test message (marked as a test, about no ticket) to one alert channel and print
+    /// what it answered: exit 0 accepted, 1 refused or unreachable, 2 no such channel or no URL.
+    TestAlert {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// The channel's name in [notify.channels].
+        #[arg(long)]
+        channel: String,
+    },
     /// Rewrite the store's file with only its live data, with the daemon stopped: gives back the
     /// space sled's log keeps (see `slawatch_store_size_bytes`).
     CompactStore(ConfigArg),
@@ -197,6 +218,7 @@ fn main() -> ExitCode {
             once,
             max_wait,
             json_logs,
+            allow_mismatch,
         } => {
             let max_wait = match max_wait.as_deref().map(slawatch::sla::time::Duration::parse).transpose() {
                 Ok(d) => d.map_or(slawatch::engine::daemon::DEFAULT_MAX_WAIT, |d| {
@@ -210,7 +232,11 @@ fn main() -> ExitCode {
             load(config).map(|c| {
                 init_logs(*json_logs || c.log.json, &c.log.level);
                 let once = once.then_some(max_wait);
-                let result = runtime().block_on(cli::daemon::run(c, once));
+                let result = runtime().block_on(cli::daemon::run(c, once, *allow_mismatch));
+                if let Some(mismatch) = result.as_ref().err().and_then(|e| e.downcast_ref::<cli::preflight::Mismatch>()) {
+                    eprintln!("error: {mismatch}");
+                    return ExitCode::from(USAGE);
+                }
                 let owed = result
                     .as_ref()
                     .err()
@@ -224,8 +250,16 @@ fn main() -> ExitCode {
             })
         }
         Command::Status { config, json } => load(config).map(|c| {
+            let runtime = runtime();
+            // Tickets on default targets because of the config come first: their rows below
+            // may be on the wrong clock.
+            if !*json {
+                if let Ok(drift) = runtime.block_on(cli::daemon::drift(&c)) {
+                    cli::write_stdout(&cli::daemon::drift_line(&drift, &c));
+                }
+            }
             report(
-                runtime()
+                runtime
                     .block_on(cli::daemon::status(c))
                     .map(|rows| cli::daemon::print_status(&rows, *json)),
             )
@@ -248,15 +282,31 @@ fn main() -> ExitCode {
                     .map(|r| cli::write_stdout(&slawatch::kpi::format::render(&r, *format))),
             ))
         }),
-        Command::CheckConfig(arg) => load(arg).map(|config| {
+        Command::CheckConfig { config: arg, online } => load(arg).map(|config| {
             let text = slawatch::config::describe::describe(&config, arg.config.as_deref())
                 + &slawatch::config::describe::describe_ingest(&config);
             cli::write_stdout(&text);
             for warning in config.warnings() {
                 eprintln!("warning: {warning}");
             }
-            ExitCode::SUCCESS
+            if !*online {
+                return ExitCode::SUCCESS;
+            }
+            match runtime().block_on(cli::preflight::online(&config)) {
+                Ok(found) => {
+                    cli::write_stdout(&format!("\n# Against the account\n{}", found.text));
+                    if found.mismatch {
+                        ExitCode::from(USAGE)
+                    } else {
+                        ExitCode::SUCCESS
+                    }
+                }
+                Err(error) => report(Err(error)),
+            }
         }),
+        Command::TestAlert { config, channel } => {
+            load(config).map(|c| ExitCode::from(runtime().block_on(cli::test_alert::run(&c, config.config.as_deref(), channel))))
+        }
         Command::CompactStore(arg) => load(arg).map(|c| {
             // Its steps and warnings (an old store left beside the new one) go to the log.
             init_logs(c.log.json, &c.log.level);

@@ -67,6 +67,20 @@ pub struct KpiLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct FallbackLabels {
+    /// `severity`, `tier`.
+    pub dimension: String,
+    /// `field_missing`, `field_empty`, `not_mapped`, `no_organization`.
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct FindingLabels {
+    /// `mismatch`, `warning`.
+    pub level: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct BuildLabels {
     version: String,
 }
@@ -91,6 +105,9 @@ pub struct Metrics {
     pub poll_lag: Gauge,
     pub records_skipped: Gauge,
     pub kpi_month: Family<KpiLabels, Gauge<f64, AtomicU64>>,
+    pub fallback_tickets: Family<FallbackLabels, Gauge>,
+    pub fallback_share: Gauge<f64, AtomicU64>,
+    pub config_findings: Family<FindingLabels, Gauge>,
 }
 
 impl Default for Metrics {
@@ -185,6 +202,24 @@ impl Metrics {
             "This month's KPIs as shares (attainment, engineering-help share, CSAT score); absent when nothing to measure",
             kpi_month.clone(),
         );
+        let fallback_tickets = Family::<FallbackLabels, Gauge>::default();
+        registry.register(
+            "fallback_tickets",
+            "Tickets created in the last day that got the default severity or tier, by reason",
+            fallback_tickets.clone(),
+        );
+        let fallback_share = Gauge::<f64, AtomicU64>::default();
+        registry.register(
+            "fallback_share",
+            "Share of the last day's tickets that fell back to a default for a reason that is config drift ([admin] fallback_max degrades /readyz)",
+            fallback_share.clone(),
+        );
+        let config_findings = Family::<FindingLabels, Gauge>::default();
+        registry.register(
+            "config_findings",
+            "What the last check of the config against the account found, by level (a mismatch: a field, value, group or user the account lacks)",
+            config_findings.clone(),
+        );
         registry.register(
             "build",
             "The running slawatch",
@@ -211,6 +246,9 @@ impl Metrics {
             poll_lag,
             records_skipped,
             kpi_month,
+            fallback_tickets,
+            fallback_share,
+            config_findings,
         }
     }
 

@@ -1,6 +1,7 @@
 //! The admin HTTP server: `/` (the status page, HTML), `/healthz` (alive), `/readyz` (store,
 //! polls, outbox), `/metrics` (Prometheus), `/status` (open tickets by urgency, JSON) and
-//! `/report` (the KPIs of a range, JSON). With a token set, everything but `/healthz` asks for
+//! `/report` (the KPIs of a range, JSON) and `/drift` (the last day's tickets on a default
+//! severity or tier, JSON). With a token set, everything but `/healthz` asks for
 //! it as a bearer token (the page also as `?token=`).
 
 use std::sync::Arc;
@@ -27,6 +28,7 @@ pub fn router(engine: Arc<Engine>, token: Option<String>) -> Router {
         .route("/metrics", get(metrics))
         .route("/status", get(status))
         .route("/report", get(report))
+        .route("/drift", get(drift))
         .with_state(engine.clone());
     let protected = match token {
         Some(token) => protected.route_layer(axum::middleware::from_fn_with_state(Arc::new(token), auth::require_token)),
@@ -58,6 +60,16 @@ async fn metrics(State(engine): State<Arc<Engine>>) -> Response {
             text,
         )
             .into_response(),
+        Ok(Err(error)) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{error}\n")).into_response(),
+        Err(error) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{error}\n")).into_response(),
+    }
+}
+
+/// The last day's tickets that fell back to a default severity or tier, by reason (JSON).
+async fn drift(State(engine): State<Arc<Engine>>) -> Response {
+    let drift = tokio::task::spawn_blocking(move || engine.drift().map_or_else(|| engine.measure_drift(), Ok)).await;
+    match drift {
+        Ok(Ok(drift)) => Json(drift).into_response(),
         Ok(Err(error)) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{error}\n")).into_response(),
         Err(error) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{error}\n")).into_response(),
     }

@@ -60,7 +60,7 @@ pub fn channel_urls(config: &Config) -> anyhow::Result<BTreeMap<String, (Channel
 }
 
 /// The GitHub client, when `[escalation]` is configured (its token read from the environment).
-fn github_client(config: &Config, clock: &Clock) -> anyhow::Result<Option<crate::github::client::GithubClient>> {
+pub(crate) fn github_client(config: &Config, clock: &Clock) -> anyhow::Result<Option<crate::github::client::GithubClient>> {
     let Some(escalation) = &config.escalation else { return Ok(None) };
     if escalation.rules.is_empty() {
         return Ok(None);
@@ -132,7 +132,7 @@ fn clock_from_env() -> anyhow::Result<Clock> {
 
 /// The daemon: polls until SIGTERM/SIGINT, serving the admin HTTP meanwhile. `once` returns when
 /// current (or fails after `max_wait` naming what it waited for).
-pub async fn run(config: Config, once: Option<std::time::Duration>) -> anyhow::Result<()> {
+pub async fn run(config: Config, once: Option<std::time::Duration>, allow_mismatch: bool) -> anyhow::Result<()> {
     let zendesk = config
         .zendesk
         .clone()
@@ -180,6 +180,7 @@ pub async fn run(config: Config, once: Option<std::time::Duration>) -> anyhow::R
             shutdown.clone(),
         )))
     };
+    super::preflight::at_start(&engine, allow_mismatch).await?;
     super::watchdog::ready();
     let result = match once {
         Some(max_wait) => crate::engine::daemon::run_once(engine, max_wait).await,
@@ -264,6 +265,16 @@ pub async fn status(config: Config) -> anyhow::Result<Vec<TicketStatus>> {
     .await
 }
 
+/// The last day's tickets that fell back to a default severity or tier: from the store, or
+/// from the running daemon.
+pub async fn drift(config: &Config) -> anyhow::Result<crate::engine::drift::Drift> {
+    from_store_or_daemon(config, "/drift", |store| {
+        let directory = load_directory(store)?;
+        Ok(crate::engine::drift::measure(config, store, &directory, clock_from_env()?.now())?)
+    })
+    .await
+}
+
 /// The KPIs of tickets created in `[from, to)`: from the store, or from the running daemon.
 pub async fn report(config: Config, from: i64, to: i64) -> anyhow::Result<crate::kpi::Report> {
     from_store_or_daemon(&config, &format!("/report?from={from}&to={to}"), |store| {
@@ -276,6 +287,23 @@ pub async fn report(config: Config, from: i64, to: i64) -> anyhow::Result<crate:
         Ok(crate::engine::kpis::report(&config, store, from, to, clock_from_env()?.now())?)
     })
     .await
+}
+
+/// The line `status` opens with when tickets of the last day fell back to a default (none
+/// when none did).
+pub fn drift_line(drift: &crate::engine::drift::Drift, config: &Config) -> String {
+    if drift.fell_back == 0 {
+        return String::new();
+    }
+    let since = crate::notify::wording::local(drift.since, config.notify.time_zone);
+    let verdict = match drift.degraded() {
+        true => format!(
+            "above the {:.0}% [admin] fallback_max: check `slawatch check-config --online`",
+            drift.max_share * 100.0
+        ),
+        false => format!("within the {:.0}% [admin] fallback_max", drift.max_share * 100.0),
+    };
+    format!("Config drift: {} ({verdict}).\n\n", drift.summary(&since))
 }
 
 pub fn print_status(rows: &[TicketStatus], json: bool) {

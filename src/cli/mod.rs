@@ -2,6 +2,8 @@
 
 pub mod calc;
 pub mod daemon;
+pub mod preflight;
+pub mod test_alert;
 pub mod watchdog;
 
 /// Writes to stdout; a reader that went away (`| head`) is not an error worth a panic.

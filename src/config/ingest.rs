@@ -68,6 +68,7 @@ pub(super) struct RawAdmin {
     token_env: Option<String>,
     outbox_stuck_after: Option<Spanned<String>>,
     stall_after: Option<Spanned<String>>,
+    fallback_max: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -87,7 +88,7 @@ pub struct LogConfig {
 }
 
 /// The admin HTTP server, and where `slawatch status` and `report` ask a running daemon.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AdminConfig {
     pub listen: std::net::SocketAddr,
     /// The environment variable holding the bearer token every endpoint but `/healthz` asks
@@ -98,6 +99,9 @@ pub struct AdminConfig {
     /// A loop that makes no progress this long has stalled (`/healthz` fails, the process
     /// exits to be restarted); None: `Config::stall_after`'s default.
     pub stall_after: Option<std::time::Duration>,
+    /// `/readyz` degrades while more than this share of the last day's tickets fell back to
+    /// the default severity or tier (a field or value the config names that the account lacks).
+    pub fallback_max: f64,
 }
 
 /// How to reach Zendesk. Secrets are named environment variables, read at start.
@@ -316,6 +320,7 @@ impl Checker<'_> {
             token_env: None,
             outbox_stuck_after: None,
             stall_after: None,
+            fallback_max: None,
         });
         let listen = match &raw.listen {
             None => default,
@@ -358,11 +363,17 @@ impl Checker<'_> {
             }
             Some(std::time::Duration::from_secs(d.0 as u64))
         });
+        let fallback_max = raw
+            .fallback_max
+            .as_ref()
+            .and_then(|share| self.percent(share, "admin.fallback_max"))
+            .unwrap_or(0.2);
         AdminConfig {
             listen,
             token_env,
             outbox_stuck_after,
             stall_after,
+            fallback_max,
         }
     }
 

@@ -29,6 +29,7 @@ use crate::sla::time::{days_from_civil, days_in_month, Duration};
 use crate::sla::zones::iana_name_for_rails_zone;
 
 pub mod describe;
+pub mod locate;
 mod escalation;
 mod ingest;
 mod notify;
@@ -116,6 +117,26 @@ pub struct Config {
     pub escalation: Option<EscalationConfig>,
     pub report: ReportConfig,
     pub log: LogConfig,
+    /// The file's name and text, so that what is found about a key later (a preflight against
+    /// the account) can name its line.
+    pub source: ConfigSource,
+}
+
+/// Where a configuration was read from.
+#[derive(Debug, Clone, Default)]
+pub struct ConfigSource {
+    pub file: String,
+    pub text: String,
+}
+
+impl ConfigSource {
+    /// `file:line` of `path` when the file sets it, else `file (default)`.
+    pub fn at(&self, path: &[locate::Step]) -> String {
+        match locate::line(&self.text, path) {
+            Some(line) => format!("{}:{line}", self.file),
+            None => format!("{} (default)", self.file),
+        }
+    }
 }
 
 impl Config {
@@ -246,6 +267,10 @@ impl Config {
                 escalation,
                 report,
                 log,
+                source: ConfigSource {
+                    file: file.to_string(),
+                    text: text.to_string(),
+                },
             })
         } else {
             Err(ConfigErrors(check.errors))

@@ -34,6 +34,7 @@ pub(super) struct RawNotify {
     channels: BTreeMap<String, RawChannel>,
     #[serde(default)]
     routes: Vec<RawRoute>,
+    drift_channels: Option<Vec<Spanned<String>>>,
 }
 
 #[derive(Deserialize)]
@@ -110,6 +111,9 @@ pub struct NotifyConfig {
     pub time_zone: Tz,
     pub channels: BTreeMap<String, ChannelConfig>,
     pub routes: Vec<Route>,
+    /// Told once each time the share of tickets falling back to default targets crosses
+    /// `[admin] fallback_max`, either way; None: the catch-all route's channels.
+    pub drift_channels: Option<Vec<String>>,
 }
 
 impl NotifyConfig {
@@ -120,6 +124,19 @@ impl NotifyConfig {
             .find(|r| r.matches(severity, tier, group, kind))
             .map(|r| r.channels.clone())
             .unwrap_or_default()
+    }
+
+    /// Where a change in config drift is told: `drift_channels`, else the channels of the last
+    /// route that matches every alert (the support channel), else nowhere (logged only).
+    pub fn drift_channels(&self) -> Vec<String> {
+        self.drift_channels.clone().unwrap_or_else(|| {
+            self.routes
+                .iter()
+                .rev()
+                .find(|r| r.severities.is_empty() && r.tiers.is_empty() && r.groups.is_empty() && r.kinds.is_empty())
+                .map(|r| r.channels.clone())
+                .unwrap_or_default()
+        })
     }
 }
 
@@ -134,6 +151,7 @@ impl Checker<'_> {
                 time_zone: default_zone(policy),
                 channels: BTreeMap::new(),
                 routes: Vec::new(),
+                drift_channels: None,
             };
         };
         let time_zone = match &raw.time_zone {
@@ -228,6 +246,23 @@ impl Checker<'_> {
                 channels: raw.channels.into_iter().map(Spanned::into_inner).collect(),
             });
         }
+        let drift_channels = raw.drift_channels.map(|names| {
+            names
+                .into_iter()
+                .filter(|name| {
+                    let known = channels.contains_key(name.get_ref());
+                    if !known {
+                        self.error(
+                            name.span(),
+                            "notify.drift_channels",
+                            format!("{:?} is not a channel in [notify.channels]", name.get_ref()),
+                        );
+                    }
+                    known
+                })
+                .map(Spanned::into_inner)
+                .collect()
+        });
         NotifyConfig {
             backfill_window,
             internal_notes,
@@ -235,6 +270,7 @@ impl Checker<'_> {
             time_zone,
             channels,
             routes,
+            drift_channels,
         }
     }
 }

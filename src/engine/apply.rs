@@ -186,6 +186,9 @@ pub fn apply_ticket(record: &mut TicketRecord, ticket: &Ticket, config: &Config,
     let changed_at = ticket.updated_at.or(record.updated_at).or(record.created_at).unwrap_or_default();
 
     let severity = severity_of(ticket, severity_mapping);
+    record.severity_fallback = severity
+        .is_none()
+        .then(|| super::drift::severity_fallback(ticket, severity_mapping));
     let has_severity_event = record.events.iter().any(|e| matches!(e.event, Event::Severity { .. }));
     if severity != record.severity || !has_severity_event {
         // The severity first seen is taken as the ticket's from its creation.
@@ -346,7 +349,7 @@ pub fn mark_deleted(record: &mut TicketRecord, at: crate::sla::time::Timestamp) 
     }
 }
 
-fn field_text(fields: &serde_json::Map<String, Value>, key: &str) -> Option<String> {
+pub(crate) fn field_text(fields: &serde_json::Map<String, Value>, key: &str) -> Option<String> {
     match fields.get(key)? {
         Value::String(s) => Some(s.clone()),
         Value::Null => None,

@@ -151,6 +151,9 @@ async fn poll_loop(engine: &Engine, interval: Duration) {
                     engine.health.poll_succeeded(engine.clock.now_ms());
                 }
                 tracing::info!(?report, "poll done");
+                if let Err(error) = engine.watch_drift().await {
+                    tracing::warn!(%error, "could not measure config drift");
+                }
                 interval
             }
             Err(error) if error.is_cancelled() => break,
@@ -222,7 +225,12 @@ async fn once(engine: &Engine, max_wait: Duration) -> Result<(), EngineError> {
 async fn cycle(engine: &Engine, deadline_ms: i64, limit: &str) -> Result<Vec<String>, EngineError> {
     let mut not_current = None;
     match engine.poll().await {
-        Ok(report) => tracing::info!(?report, "poll done"),
+        Ok(report) => {
+            tracing::info!(?report, "poll done");
+            if let Err(error) = engine.watch_drift().await {
+                tracing::warn!(%error, "could not measure config drift");
+            }
+        }
         Err(error) if error.is_cancelled() => {}
         Err(EngineError::Zendesk(ZendeskError::Deadline { waiting, .. })) => {
             not_current = Some(format!("the exports could not be made current within {limit}: {waiting}"));

@@ -77,6 +77,10 @@ pub struct Engine {
     pub(super) owed: super::owed::Owed,
     /// Whether each loop makes progress, for `/healthz` and the watchdog.
     pub liveness: std::sync::Arc<crate::liveness::Liveness>,
+    /// The config drift last measured (when, in ms), for `/readyz`, `/metrics` and `status`.
+    pub(super) drift: Mutex<Option<(i64, super::drift::Drift)>>,
+    /// What the last preflight against the account found, for `/readyz` and `status`.
+    pub(super) preflight: Mutex<Option<Vec<crate::preflight::Finding>>>,
 }
 
 impl Engine {
@@ -107,6 +111,8 @@ impl Engine {
             owed: Default::default(),
             metrics,
             liveness,
+            drift: Mutex::new(None),
+            preflight: Mutex::new(None),
         })
     }
 

@@ -40,6 +40,20 @@ impl Engine {
         let skipped = self.store.stats.unreadable.load(Ordering::Relaxed) + self.client.stats.skipped_records.load(Ordering::Relaxed);
         m.records_skipped.set(skipped as i64);
 
+        if let Some(drift) = self.drift() {
+            m.fallback_tickets.clear();
+            for (dimension, reasons) in &drift.reasons {
+                for (reason, n) in reasons {
+                    let labels = crate::metrics::FallbackLabels {
+                        dimension: dimension.clone(),
+                        reason: reason.clone(),
+                    };
+                    m.fallback_tickets.get_or_create(&labels).set(*n as i64);
+                }
+            }
+            m.fallback_share.set(drift.share());
+        }
+
         let zone = self.config.report.time_zone;
         let month = chrono::TimeZone::timestamp_opt(&zone, now, 0)
             .single()

@@ -7,6 +7,8 @@ pub mod daemon;
 pub mod deliver;
 pub mod digest;
 pub mod directory;
+pub mod drift;
+pub mod drift_watch;
 #[allow(clippy::module_inception)]
 mod engine;
 pub mod escalate;
@@ -17,6 +19,7 @@ pub mod kpis;
 pub mod owed;
 pub mod owed_work;
 pub mod poll;
+pub mod preflight;
 pub mod readiness;
 pub mod refresh;
 pub mod retention;

@@ -19,6 +19,9 @@ pub struct Readiness {
     pub store: Check,
     pub poll: Check,
     pub outbox: Check,
+    /// The config against the account: no mismatch found by the last check, and no more than
+    /// `[admin] fallback_max` of the last day's tickets on a default severity or tier.
+    pub config: Check,
 }
 
 impl Engine {
@@ -88,11 +91,57 @@ impl Engine {
                 detail: error.to_string(),
             },
         };
+        let config = self.config_check();
         Readiness {
-            ready: store.ok && poll.ok && outbox.ok,
+            ready: store.ok && poll.ok && outbox.ok && config.ok,
             store,
             poll,
             outbox,
+            config,
+        }
+    }
+}
+
+impl Engine {
+    fn config_check(&self) -> Check {
+        let mut problems = Vec::new();
+        let mismatches: Vec<String> = self
+            .preflight_findings()
+            .unwrap_or_default()
+            .iter()
+            .filter(|f| f.level == crate::preflight::Level::Mismatch)
+            .map(|f| format!("{}: {}: {}", f.at, f.key, f.message))
+            .collect();
+        if let Some(first) = mismatches.first() {
+            problems.push(format!(
+                "{} mismatch(es) with the account ({first}{}); `slawatch check-config --online` lists them",
+                mismatches.len(),
+                if mismatches.len() > 1 { "; ..." } else { "" }
+            ));
+        }
+        let drift = self.drift();
+        if let Some(drift) = drift.as_ref().filter(|d| d.degraded()) {
+            let since = crate::notify::wording::local(drift.since, self.config.notify.time_zone);
+            problems.push(format!("{}: above {:.0}%", drift.summary(&since), drift.max_share * 100.0));
+        }
+        match problems.is_empty() {
+            true => Check {
+                ok: true,
+                detail: {
+                    let checked = match self.preflight_findings() {
+                        Some(_) => "matches the account",
+                        None => "not yet checked against the account",
+                    };
+                    match drift {
+                        Some(d) => format!("{checked}; {} of {} tickets of the last day fell back", d.fell_back, d.tickets),
+                        None => checked.to_string(),
+                    }
+                },
+            },
+            false => Check {
+                ok: false,
+                detail: problems.join("; "),
+            },
         }
     }
 }

@@ -62,8 +62,17 @@ impl Engine {
                 fields: o.organization_fields,
             })
             .collect();
-        blocking(|| self.take_organizations(organizations))?;
+        blocking(|| self.take_organizations(organizations.clone()))?;
         *lock(&self.directory_fetched_ms) = Some(now);
+        // The config is checked against the account again: a field deleted or an option added
+        // since the last refresh shows in the log, /readyz and /metrics. Not being able to check
+        // stops nothing.
+        if let Err(error) = self.check_account(organizations).await {
+            if matches!(error, ZendeskError::Cancelled) {
+                return Err(error.into());
+            }
+            tracing::warn!(%error, "could not check the config against the account; will try at the next refresh");
+        }
         Ok(())
     }
 

@@ -290,3 +290,44 @@ impl Policy {
         out
     }
 }
+
+/// Why a ticket got a default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Fallback {
+    /// The field the config names is not on the ticket (or organization) at all: the account
+    /// has no such field, or it is inactive.
+    FieldMissing,
+    /// The field is there with no value (and no tag or priority said otherwise).
+    FieldEmpty,
+    /// It holds a value the config does not map.
+    NotMapped,
+    /// The ticket has no organization: the default tier by design, not drift.
+    NoOrganization,
+}
+
+impl Fallback {
+    pub fn label(self) -> &'static str {
+        match self {
+            Fallback::FieldMissing => "field_missing",
+            Fallback::FieldEmpty => "field_empty",
+            Fallback::NotMapped => "not_mapped",
+            Fallback::NoOrganization => "no_organization",
+        }
+    }
+
+    pub fn words(self) -> &'static str {
+        match self {
+            Fallback::FieldMissing => "field missing",
+            Fallback::FieldEmpty => "field empty",
+            Fallback::NotMapped => "value not mapped",
+            Fallback::NoOrganization => "no organization",
+        }
+    }
+
+    /// Whether it counts as drift (a ticket without an organization is on the default tier
+    /// by design).
+    pub fn is_drift(self) -> bool {
+        self != Fallback::NoOrganization
+    }
+}

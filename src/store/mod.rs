@@ -20,6 +20,7 @@ use crate::sla::time::Timestamp;
 
 mod alerts;
 mod digests;
+mod drift;
 mod faults;
 mod migrate;
 mod records;
@@ -32,6 +33,7 @@ pub use records::{
     RequestRecord, SeverityInputs, StoredEvent, TicketRecord, UserRecord,
 };
 
+pub use drift::DriftNotice;
 pub use rewrite::{rewrite, Rewritten};
 pub use segments::sled_config;
 

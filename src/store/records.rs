@@ -64,6 +64,9 @@ pub struct TicketRecord {
     /// even after the tag or field is gone.
     #[serde(default)]
     pub help_requested: bool,
+    /// Why the ticket got the default severity, when it did (config drift: see engine::drift).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub severity_fallback: Option<crate::sla::policy::Fallback>,
     /// What the next save does to the ticket's KPI row (kept in its own tree, not in here).
     #[serde(skip)]
     pub kpi: KpiChange,

@@ -1,0 +1,153 @@
+//! The preflight: the configuration checked against the live account, so that a wrong field
+//! id or key is named before it silently puts every ticket on the default targets.
+//!
+//! `check` is pure: it takes the config and what the account holds (`Account`, read by
+//! `gather`) and returns one finding per mismatch, naming the config line, the key and what
+//! the account has instead.
+
+mod gather;
+mod organizations;
+mod people;
+mod suggest;
+mod ticket_fields;
+
+pub use gather::{gather, gather_github};
+
+use crate::config::locate::Step;
+use crate::config::Config;
+use crate::store::OrganizationRecord;
+use crate::zendesk::account::{Group, Me, OrganizationField, TicketField};
+
+/// What the account holds, as far as the config refers to it.
+#[derive(Debug, Clone, Default)]
+pub struct Account {
+    /// The account's URL, for messages.
+    pub url: String,
+    pub me: Option<Me>,
+    pub ticket_fields: Vec<TicketField>,
+    pub organization_fields: Vec<OrganizationField>,
+    pub organizations: Vec<OrganizationRecord>,
+    pub groups: Vec<Group>,
+    /// The `bot_user_ids` Zendesk knows.
+    pub users_found: Vec<u64>,
+    /// GitHub, when the config files issues.
+    pub github: Option<GithubAccount>,
+}
+
+/// What the GitHub token can do.
+#[derive(Debug, Clone, Default)]
+pub struct GithubAccount {
+    pub login: Login,
+    /// Each rule's repository (owner/name) and what the token may do there.
+    pub repositories: Vec<(String, RepositoryCheck)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Login {
+    /// The login the token files as.
+    As(String),
+    /// GitHub refused the token (401, 403).
+    Refused(String),
+    /// GitHub did not answer: checked again at the next refresh.
+    Unreachable(String),
+}
+
+impl Default for Login {
+    fn default() -> Self {
+        Login::Unreachable("not asked".to_string())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RepositoryCheck {
+    /// Issues can be filed with labels and assignees.
+    Files,
+    /// Not found, or not visible to the token.
+    Missing,
+    /// Why it cannot file there (archived, issues off, read-only).
+    Cannot(String),
+    /// GitHub did not answer.
+    Unreachable(String),
+}
+
+/// How bad a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    /// A reference to nothing: tickets would silently get defaults. `run` refuses it unless
+    /// `--allow-mismatch`.
+    Mismatch,
+    /// Something in the account the config does not cover (a new option), or does not use.
+    Warning,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub level: Level,
+    /// `file:line` of the key (or `file (default)`).
+    pub at: String,
+    pub key: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for Finding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let level = match self.level {
+            Level::Mismatch => "mismatch",
+            Level::Warning => "warning",
+        };
+        write!(f, "{level}: {}: {}: {}", self.at, self.key, self.message)
+    }
+}
+
+/// Every mismatch between the config and the account, mismatches first.
+pub fn check(config: &Config, account: &Account) -> Vec<Finding> {
+    let mut out = Findings {
+        config,
+        account,
+        found: Vec::new(),
+    };
+    ticket_fields::check(&mut out);
+    organizations::check(&mut out);
+    people::check(&mut out);
+    out.found.sort_by_key(|f| f.level);
+    out.found
+}
+
+/// Whether `findings` hold a mismatch (which `run` refuses without `--allow-mismatch`).
+pub fn has_mismatch(findings: &[Finding]) -> bool {
+    findings.iter().any(|f| f.level == Level::Mismatch)
+}
+
+/// The findings being collected, with what they are about.
+struct Findings<'a> {
+    config: &'a Config,
+    account: &'a Account,
+    found: Vec<Finding>,
+}
+
+impl Findings<'_> {
+    fn add(&mut self, level: Level, path: &[Step], message: String) {
+        let key = path
+            .iter()
+            .map(|step| match step {
+                Step::Key(k) if k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') => format!(".{k}"),
+                Step::Key(k) => format!(".{k:?}"),
+                Step::Index(i) => format!("[{i}]"),
+            })
+            .collect::<String>();
+        self.found.push(Finding {
+            level,
+            at: self.config.source.at(path),
+            key: key.trim_start_matches('.').to_string(),
+            message,
+        });
+    }
+
+    fn mismatch(&mut self, path: &[Step], message: String) {
+        self.add(Level::Mismatch, path, message);
+    }
+
+    fn warning(&mut self, path: &[Step], message: String) {
+        self.add(Level::Warning, path, message);
+    }
+}
