@@ -31,11 +31,12 @@ async fn killed_between_the_two_halves_the_breach_is_still_told_once() {
 /// while the events export is refused, then started again on the same store.
 async fn breach_only_the_events_export_reveals(kill: bool) {
     // A managed Severity 1 ticket, 100 h old, pending for 28 h in the past: its resolution
-    // breach is due 300 s after the daemon starts. Only the events export shows the pause, and
-    // Zendesk allows 3 requests a minute, so the events arrive about a minute after the snapshot
-    // (two minutes or more with the kill and restart): the breach is far enough out that the
-    // warning is still owed when they do, however loaded the machine (a warning first decided
-    // after its breach is rightly never sent).
+    // breach is due 600 s after the daemon starts. Only the events export shows the pause, and
+    // Zendesk allows 3 requests a minute, so the events arrive minutes after the snapshot (each
+    // start lists the directory and checks the config against the account first, about 2
+    // minutes at that rate, and the kill adds a restart): the breach is far enough out that
+    // the warning is still owed when they do, however loaded the machine (a warning first
+    // decided after its breach is rightly never sent).
     let start = Clock::system().now();
     let clock = Clock::scaled(start - 101 * HOUR, SPEED);
     let sim = SimZendesk::start_with_clock(
@@ -50,7 +51,7 @@ async fn breach_only_the_events_export_reveals(kill: bool) {
     let slack = SimSlack::start().await.unwrap();
     let customer = sim.add_user("Gil", "gil@globex.example", "end-user", None);
     let agent = sim.add_user("Avery Agent", "avery@support.example", "agent", None);
-    let created = start - 100 * HOUR + 300;
+    let created = start - 100 * HOUR + 600;
     clock.set(created);
     let id = sim.create_ticket(NewTicket {
         subject: "Instance down".into(),
@@ -80,15 +81,21 @@ async fn breach_only_the_events_export_reveals(kill: bool) {
             .stderr(std::fs::OpenOptions::new().create(true).append(true).open(&log).unwrap())
             .start()
     };
+    const EVENTS: &str = "/api/v2/incremental/ticket_events.json";
+    if kill {
+        // Refused until the kill, whatever the rate limit's window lets through.
+        sim.refuse(Some(EVENTS), 503);
+    }
     let mut daemon = start_daemon();
     if kill {
         eventually("the events export refused after the ticket page", &log, || {
-            sim.request_count("/api/v2/incremental/ticket_events.json") > 0
+            sim.request_count(EVENTS) > 0
         })
         .await;
         daemon.kill().unwrap();
         daemon.wait().unwrap();
         assert!(slack.messages().is_empty(), "nothing decided on the snapshot alone");
+        sim.refuse(None, 0);
         daemon = start_daemon();
     }
     let breaches = || {

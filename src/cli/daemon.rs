@@ -180,7 +180,10 @@ pub async fn run(config: Config, once: Option<std::time::Duration>, allow_mismat
             shutdown.clone(),
         )))
     };
-    super::preflight::at_start(&engine, allow_mismatch).await?;
+    let check_limit = once.map_or(super::preflight::START_CHECK_LIMIT, |max_wait| {
+        max_wait.min(super::preflight::START_CHECK_LIMIT)
+    });
+    super::preflight::at_start(&engine, allow_mismatch, check_limit).await?;
     super::watchdog::ready();
     let result = match once {
         Some(max_wait) => crate::engine::daemon::run_once(engine, max_wait).await,

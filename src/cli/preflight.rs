@@ -123,15 +123,24 @@ pub async fn online(config: &Config) -> anyhow::Result<Online> {
     })
 }
 
-/// `run`'s check at start: lists the directory and checks the config against the account.
-/// A mismatch refuses the start unless `allow_mismatch`; an account that cannot be asked now
-/// does not (the check runs again after each directory refresh).
-pub async fn at_start(engine: &Engine, allow_mismatch: bool) -> anyhow::Result<()> {
-    if let Err(error) = engine.refresh_directory(true).await {
-        if error.is_cancelled() {
-            return Ok(());
+/// How long `run`'s check at start may wait on Zendesk (a rate limit, a slow answer) before
+/// the daemon starts without it: alerts already due must not wait behind it.
+pub const START_CHECK_LIMIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// `run`'s check at start: lists the directory and checks the config against the account,
+/// waiting on Zendesk no longer than `limit`. A mismatch refuses the start unless
+/// `allow_mismatch`; an account that cannot be asked in time does not (the check runs again
+/// after each directory refresh).
+pub async fn at_start(engine: &Engine, allow_mismatch: bool, limit: std::time::Duration) -> anyhow::Result<()> {
+    engine
+        .client
+        .set_deadline(Some(crate::retry::due_ms(engine.clock.now_ms(), limit)));
+    let listed = engine.refresh_directory(true).await;
+    engine.client.set_deadline(None);
+    if let Err(error) = listed {
+        if !error.is_cancelled() {
+            tracing::warn!(%error, "could not check the config against the account at start; it is checked after each directory refresh");
         }
-        tracing::warn!(%error, "could not list the directory at start; the config is checked against the account once it can be");
         return Ok(());
     }
     match engine.preflight_findings() {

@@ -186,6 +186,8 @@ struct Faults {
     garble: Option<String>,
     /// Requests admitted, counted for the storm.
     admitted_count: u64,
+    /// Every request to this path is answered with this status until cleared.
+    refuse: Option<(String, u16)>,
 }
 
 /// Locks without propagating a poisoned lock: the data stays usable after a panicking test thread.
@@ -490,6 +492,12 @@ impl SimZendesk {
     /// A fault storm: every `fail_every.0`-th request within the rate gets status `fail_every.1`,
     /// and every `truncate_every`-th answer is cut off halfway (a truncated JSON body). None
     /// calms each.
+    /// Answers every request to `path` (`/api/v2/incremental/ticket_events.json`, say) with
+    /// `status` until called again with None: an endpoint down while the others answer.
+    pub fn refuse(&self, path: Option<&str>, status: u16) {
+        self.state().faults().refuse = path.map(|p| (p.to_string(), status));
+    }
+
     pub fn set_storm(&self, fail_every: Option<(u64, u16)>, truncate_every: Option<u64>) {
         let mut faults = self.state().faults();
         faults.fail_every = fail_every.filter(|(n, _)| *n > 0);

@@ -167,7 +167,7 @@ async fn handle(AxumState(state): AxumState<Arc<State>>, method: Method, uri: Ur
             StatusCode::TOO_MANY_REQUESTS,
             &json!({"error": "TooManyRequests", "description": format!("Rate limit exceeded, retry after {retry_after} seconds")}),
         ),
-        _ => match injected_fault(&state) {
+        _ => match injected_fault(&state, path) {
             Some(response) => response,
             None => {
                 // Only writes have a body worth reading: reads answer without awaiting anything.
@@ -294,9 +294,17 @@ fn admit(state: &State) -> Rate {
     }
 }
 
-/// fail_next, then malformed_next, then the storm's failures: the answer they force, if one is armed.
-fn injected_fault(state: &State) -> Option<Response> {
+/// A refused path, fail_next, then malformed_next, then the storm's failures: the answer they
+/// force, if one is armed.
+fn injected_fault(state: &State, path: &str) -> Option<Response> {
     let mut faults = state.faults();
+    if let Some((_, status)) = faults.refuse.as_ref().filter(|(refused, _)| refused == path) {
+        let status = StatusCode::from_u16(*status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+        return Some(json_response(
+            status,
+            &json!({"error": status.canonical_reason().unwrap_or("Error"), "description": "Simulated failure"}),
+        ));
+    }
     faults.admitted_count += 1;
     let storm_fails = faults.fail_every.filter(|(n, _)| faults.admitted_count % n == 0);
     if let Some((_, status)) = storm_fails {

@@ -283,6 +283,14 @@ impl World {
             };
             world.fields.insert(id, field);
         }
+        // The account slawatch's default config is written for: organizations by deployment.
+        world.add_organization_field(
+            "deployment",
+            "Deployment",
+            "dropdown",
+            &[("Managed instance", "managed"), ("Self-hosted", "self_hosted")],
+            now,
+        );
         world
     }
 
