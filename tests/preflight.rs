@@ -237,3 +237,209 @@ async fn allow_mismatch_starts_anyway_and_status_says_every_ticket_fell_back() {
     assert!(said.contains("(severity: field missing 6)"), "{said}");
     assert!(said.contains("above the 20% [admin] fallback_max"), "{said}");
 }
+
+fn drift_messages(h: &common::Harness) -> Vec<String> {
+    h.slack
+        .messages()
+        .into_iter()
+        .map(|m| m.text)
+        .filter(|t| t.contains("default severity or tier"))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_severity_option_added_while_running_is_drift_shown_everywhere_and_told_once_per_change() {
+    let mut severity = 0;
+    let mut h = common::Harness::build(common::t(common::T0), 1000, |sim| {
+        severity = sim.add_ticket_field("Severity", "tagger", &[("Severity 1", "severity_1"), ("Severity 2", "severity_2")]);
+        format!(
+            r#"[severity]
+field_id = {severity}
+field_values = {{ severity_1 = "sev1", severity_2 = "sev2" }}
+[notify.channels.support]
+kind = "slack"
+url_env = "UNUSED_IN_TESTS"
+[[notify.routes]]
+channels = ["support"]
+"#
+        )
+    })
+    .await;
+    let umbrella = h
+        .sim
+        .add_organization("Umbrella", &[], Map::from_iter([("deployment".to_string(), json!("hybrid"))]));
+    let umbrella_customer = h.sim.add_user("Ula", "ula@umbrella.example", "end-user", Some(umbrella));
+    let ticket = |h: &common::Harness, requester: u64, tag: &str| {
+        h.sim.create_ticket(NewTicket {
+            subject: format!("A {tag} ticket"),
+            body: "It is down.".into(),
+            requester_id: requester,
+            custom_fields: vec![(severity, json!(tag))],
+            ..NewTicket::default()
+        });
+    };
+    h.engine.refresh_directory(true).await.unwrap();
+    let found = h.engine.preflight_findings().expect("checked at the refresh");
+    assert!(!slawatch::preflight::has_mismatch(&found), "{found:#?}");
+
+    // Four mapped tickets and one of an organization whose deployment is not mapped: 1 in 5
+    // fell back, not more than the 20% allowed.
+    for _ in 0..4 {
+        ticket(&h, h.customer, "severity_1");
+    }
+    ticket(&h, umbrella_customer, "severity_2");
+    h.poll().await;
+    h.poll().await;
+    h.engine.watch_drift().await.unwrap();
+    let drift = h.engine.drift().unwrap();
+    assert_eq!((drift.tickets, drift.fell_back), (5, 1), "{drift:#?}");
+    assert!(h.engine.readiness().config.ok, "{:?}", h.engine.readiness().config);
+    assert!(drift_messages(&h).is_empty());
+
+    // An admin adds "Severity 3" and agents start using it: the next check warns, and the
+    // tickets fall back to the default severity.
+    h.sim.add_ticket_field_option(severity, "Severity 3", "severity_3");
+    h.engine.refresh_directory(true).await.unwrap();
+    let found = h.engine.preflight_findings().unwrap();
+    assert!(
+        found
+            .iter()
+            .any(|f| f.level == slawatch::preflight::Level::Warning && f.message.contains("has option severity_3")),
+        "{found:#?}"
+    );
+    for _ in 0..6 {
+        ticket(&h, h.customer, "severity_3");
+    }
+    h.poll().await;
+    h.poll().await;
+    h.engine.watch_drift().await.unwrap();
+    let readiness = h.engine.readiness();
+    assert!(!readiness.ready && !readiness.config.ok);
+    assert!(
+        readiness.config.detail.contains("7 of 11 tickets created since")
+            && readiness.config.detail.contains("severity: value not mapped 6")
+            && readiness.config.detail.contains("tier: value not mapped 1")
+            && readiness.config.detail.contains("above 20%"),
+        "{}",
+        readiness.config.detail
+    );
+    let told = drift_messages(&h);
+    assert_eq!(told.len(), 1, "{told:#?}");
+    assert!(
+        told[0].starts_with(":warning: slawatch: 7 of 11 tickets created since"),
+        "{}",
+        told[0]
+    );
+    assert!(told[0].contains("check-config --online"), "{}", told[0]);
+    h.engine.refresh_gauges().unwrap();
+    let metrics = h.engine.metrics.encode();
+    for line in [
+        "slawatch_fallback_tickets{dimension=\"severity\",reason=\"not_mapped\"} 6",
+        "slawatch_fallback_tickets{dimension=\"tier\",reason=\"not_mapped\"} 1",
+        "slawatch_fallback_share 0.636",
+    ] {
+        assert!(metrics.contains(line), "no {line} in:\n{metrics}");
+    }
+
+    // Still drifting a poll later, and after a restart: nothing more is said.
+    h.poll().await;
+    h.engine.watch_drift().await.unwrap();
+    h.restart().await;
+    h.engine.watch_drift().await.unwrap();
+    assert_eq!(drift_messages(&h).len(), 1);
+
+    // A day later the window holds none of them: told once that it is over.
+    h.advance(86_400);
+    h.poll().await;
+    h.engine.watch_drift().await.unwrap();
+    let told = drift_messages(&h);
+    assert_eq!(told.len(), 2, "{told:#?}");
+    assert!(
+        told[1].starts_with(":white_check_mark: slawatch: tickets get their configured severity and tier again"),
+        "{}",
+        told[1]
+    );
+    assert!(h.engine.readiness().config.ok);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn github_is_checked_too_the_login_it_files_as_and_each_rules_repository() {
+    use slawatch::sim::github::{RepoRole, SimGithub};
+    let a = account().await;
+    let github = SimGithub::start("gh-token", "slawatch-bot", slawatch::clock::Clock::system())
+        .await
+        .unwrap();
+    for repo in ["acme/escalations", "acme/product", "acme/old"] {
+        github.add_repo(repo);
+    }
+    github.set_role("acme/product", RepoRole::Read);
+    github.set_archived("acme/old", true);
+    let dir = tempfile::tempdir().unwrap();
+    let mut extra = mapping(a.severity, "deployment", a.group, a.bot);
+    extra += &format!(
+        r#"[escalation]
+api_url = "{api}"
+token_env = "SIM_GITHUB_TOKEN"
+[[escalation.rules]]
+name = "help"
+kind = "help_request"
+tag = "rfh"
+repository = "acme/escalations"
+[[escalation.rules]]
+name = "defects"
+kind = "defect"
+tag = "bug"
+repository = "acme/product"
+[[escalation.rules]]
+name = "legacy"
+kind = "defect"
+tag = "legacy"
+repository = "acme/old"
+[[escalation.rules]]
+name = "typo"
+kind = "defect"
+tag = "typo"
+repository = "acme/prodcut"
+"#,
+        api = github.api_url()
+    );
+    let path = config(dir.path(), &a, &extra);
+    let out = slawatch(&["check-config", "--online", "--config", &path])
+        .env("SIM_SLACK_ONCALL", "http://127.0.0.1:9/unused")
+        .env("SIM_GITHUB_TOKEN", "gh-token")
+        .output()
+        .unwrap();
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{said}");
+    let line = |repo: &str| line_of(&path, &format!("repository = \"{repo}\""));
+    for expected in [
+        format!("GitHub {}: files as slawatch-bot; can file in acme/escalations", github.api_url()),
+        format!(
+            "mismatch: {path}:{}: escalation.rules[1].repository: slawatch-bot cannot file issues in acme/product: the token can only read acme/product",
+            line("acme/product")
+        ),
+        format!(
+            "mismatch: {path}:{}: escalation.rules[2].repository: slawatch-bot cannot file issues in acme/old: acme/old is archived",
+            line("acme/old")
+        ),
+        format!(
+            "mismatch: {path}:{}: escalation.rules[3].repository: acme/prodcut does not exist, or slawatch-bot cannot see it",
+            line("acme/prodcut")
+        ),
+    ] {
+        assert!(said.contains(&expected), "no {expected:?} in:\n{said}");
+    }
+
+    // A token GitHub refuses is named by its variable's key.
+    let out = slawatch(&["check-config", "--online", "--config", &path])
+        .env("SIM_SLACK_ONCALL", "http://127.0.0.1:9/unused")
+        .env("SIM_GITHUB_TOKEN", "revoked")
+        .output()
+        .unwrap();
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{said}");
+    assert!(
+        said.contains("escalation.token_env: GitHub (") && said.contains("refused the token"),
+        "{said}"
+    );
+}

@@ -387,7 +387,7 @@ async fn in_a_real_browser_the_countdowns_move_and_the_rows_are_those_of_status(
 
     // Health: /readyz's checks.
     assert!(first.contains(r#"<span id="health-pill" class="pill ok">ready</span>"#));
-    for check in ["store", "poll", "outbox"] {
+    for check in ["store", "poll", "outbox", "config"] {
         assert!(
             first.contains(&format!(r#"<li data-check="{check}"><span class="ok">✓</span>"#)),
             "{check} not shown ok"
