@@ -151,3 +151,87 @@ impl Findings<'_> {
         self.add(Level::Warning, path, message);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{check, Account, Level};
+    use crate::config::Config;
+    use crate::store::OrganizationRecord;
+    use crate::zendesk::account::{FieldOption, OrganizationField, TicketField};
+
+    fn org(id: u64, fields: serde_json::Value, tags: &[&str]) -> OrganizationRecord {
+        OrganizationRecord {
+            id,
+            name: format!("Org {id}"),
+            tags: tags.iter().map(|t| t.to_string()).collect(),
+            fields: fields.as_object().cloned().unwrap_or_default(),
+        }
+    }
+
+    fn account() -> Account {
+        Account {
+            url: "https://acme.zendesk.com".into(),
+            ticket_fields: vec![TicketField {
+                id: 360_001,
+                title: "Team".into(),
+                field_type: "tagger".into(),
+                active: false,
+                options: vec![FieldOption {
+                    name: "Search".into(),
+                    value: "search".into(),
+                }],
+            }],
+            organization_fields: vec![
+                OrganizationField {
+                    id: 1,
+                    key: "plan".into(),
+                    title: "Plan".into(),
+                    field_type: "text".into(),
+                    active: true,
+                    options: Vec::new(),
+                },
+                OrganizationField {
+                    id: 2,
+                    key: "contract".into(),
+                    title: "Contract".into(),
+                    field_type: "text".into(),
+                    active: true,
+                    options: Vec::new(),
+                },
+            ],
+            organizations: vec![
+                org(1, serde_json::json!({"plan": "cloud", "contract": "acme-elite"}), &["vip"]),
+                org(2, serde_json::json!({"plan": "cloud", "contract": "globex-gold"}), &[]),
+                org(3, serde_json::json!({"plan": "server", "contract": null}), &[]),
+            ],
+            ..Account::default()
+        }
+    }
+
+    const CONFIG: &str = r#"
+[contracts.acme-elite]
+tier = "managed"
+[customers]
+tier_field = "plan"
+tier_values = { cloud = "managed", onprem = "self-hosted" }
+tier_tags = { premium = "managed" }
+contract_field = "contract"
+[report]
+type_field = 360001
+"#;
+
+    #[test]
+    fn text_fields_are_judged_by_the_values_organizations_hold_and_contracts_by_their_names() {
+        let config = Config::parse("c.toml", CONFIG).unwrap();
+        let found: Vec<String> = check(&config, &account()).iter().map(ToString::to_string).collect();
+        let expected = [
+            r#"mismatch: c.toml:10: report.type_field: ticket field 360001 "Team" is inactive in https://acme.zendesk.com: Zendesk no longer sets it on tickets"#,
+            r#"warning: c.toml:6: customers.tier_values.onprem: no organization has plan = "onprem": the values in use are "cloud" (2), "server" (1)"#,
+            r#"warning: c.toml:6: customers.tier_values: 1 organization(s) have plan = "server", which is not mapped: they get the default tier, self-hosted"#,
+            r#"warning: c.toml:8: customers.contract_field: 1 organization(s) have contract = "globex-gold", which names no [contracts.globex-gold]: they get their tier's targets"#,
+            r#"warning: c.toml:7: customers.tier_tags.premium: no organization in https://acme.zendesk.com has the tag "premium""#,
+        ];
+        assert_eq!(found, expected);
+        assert!(check(&config, &account()).iter().any(|f| f.level == Level::Mismatch));
+    }
+}
