@@ -30,11 +30,28 @@ enum StepError {
     Zendesk(#[from] ZendeskError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Refused for good: the ticket is closed (422) or gone (404). Not retried.
+    #[error("{0}")]
+    Refused(String),
     #[error("{0}")]
     Other(String),
 }
 
 impl StepError {
+    /// Why Zendesk will never take this note, if it will not: the ticket is closed (422) or
+    /// gone (404, 410).
+    fn refused_for_good(&self) -> Option<String> {
+        match self {
+            StepError::Refused(reason) => Some(reason.clone()),
+            StepError::Zendesk(ZendeskError::Status {
+                status: status @ (404 | 410 | 422),
+                body,
+                ..
+            }) => Some(format!("Zendesk refused the note (HTTP {status}): {body}")),
+            _ => None,
+        }
+    }
+
     fn cancelled(&self) -> bool {
         matches!(
             self,
@@ -288,8 +305,20 @@ impl Engine {
             issue.url, request.repository, issue.number
         );
         let fields: Vec<(u64, String)> = config.link_field.map(|f| (f, issue.url.clone())).into_iter().collect();
-        self.note_once(ticket_id, &text, &mark, std::slice::from_ref(&config.filed_tag), &fields)
-            .await?;
+        let noted = self
+            .note_once(ticket_id, &text, &mark, std::slice::from_ref(&config.filed_tag), &fields)
+            .await;
+        if let Err(error) = noted {
+            // A ticket closed (or deleted) before its issue was linked: the issue stands, the
+            // channel is still told; the ticket cannot be.
+            let Some(reason) = error.refused_for_good() else {
+                return Err(error);
+            };
+            tracing::warn!(ticket = ticket_id, %reason, "the link to the issue cannot be noted on the ticket; recorded, not retried");
+            if let Some(linked) = escalation.requests[index].issue.as_mut() {
+                linked.undeliverable.push(format!("{mark} {reason}"));
+            }
+        }
         escalation.requests[index].noted = true;
         self.save_request(escalation, index)?;
         Ok(())
@@ -434,6 +463,9 @@ pub async fn escalation_loop(engine: Arc<Engine>) {
     }
 }
 
+/// A closed issue (of a ticket still open) is read this many times less often than an open one.
+pub const CLOSED_ISSUE_PACE: i64 = 10;
+
 /// The marker slawatch puts in its own comments on an issue: they are not engineering's.
 const OWN_COMMENT: &str = "<!-- slawatch:comment -->";
 
@@ -447,7 +479,23 @@ impl Engine {
         if written {
             Ok(())
         } else {
-            Err(StepError::Other("the ticket is gone (404)".into()))
+            Err(StepError::Refused("the ticket is gone (404)".into()))
+        }
+    }
+
+    /// Notes an issue's news on the ticket; a note Zendesk refuses for good (the ticket closed
+    /// or gone) is recorded on the issue as undeliverable instead of retried at every sync.
+    async fn note_news(&self, linked: &mut LinkedIssue, ticket_id: u64, text: &str, mark: &str) -> Result<(), StepError> {
+        match self.note_once(ticket_id, text, mark, &[], &[]).await {
+            Err(error) => match error.refused_for_good() {
+                Some(reason) => {
+                    tracing::warn!(ticket = ticket_id, issue = linked.number, %reason, "the issue's news cannot be noted on the ticket; recorded, not retried");
+                    linked.undeliverable.push(format!("{mark} {reason}"));
+                    Ok(())
+                }
+                None => Err(error),
+            },
+            ok => ok,
         }
     }
 
@@ -509,7 +557,7 @@ impl Engine {
                     value.updated_at.as_deref().unwrap_or_default()
                 );
                 let text = format!("slawatch: engineering {what} {} ({repository} #{number}).", linked.url);
-                self.note_once(ticket_id, &text, &mark, &[], &[]).await?;
+                self.note_news(&mut linked, ticket_id, &text, &mark).await?;
                 self.tell_channels(
                     config,
                     ticket_id,
@@ -540,7 +588,7 @@ impl Engine {
                         "slawatch: {author} commented on {} ({repository} #{number}):\n\n{quoted}",
                         linked.url
                     );
-                    self.note_once(ticket_id, &text, &mark, &[], &[]).await?;
+                    self.note_news(&mut linked, ticket_id, &text, &mark).await?;
                     self.tell_channels(
                         config,
                         ticket_id,
@@ -579,12 +627,27 @@ impl Engine {
         let mut failed = 0;
         let interval_ms = config.sync_interval.as_millis() as i64;
         for mut escalation in crate::sync::blocking(|| self.store.escalations())? {
+            // The ticket done with (solved, closed, deleted or gone): a closed issue has nothing
+            // more to tell it.
+            let ticket_id = escalation.ticket_id;
+            let ticket_done = || {
+                self.readable_ticket(ticket_id)
+                    .ok()
+                    .flatten()
+                    .is_none_or(|t| matches!(t.status.as_str(), "solved" | "closed" | "deleted"))
+            };
             for index in 0..escalation.requests.len() {
-                let due = escalation.requests[index]
-                    .issue
-                    .as_ref()
-                    .is_some_and(|i| self.clock.now_ms() - i.synced_at_ms >= interval_ms);
-                if !due {
+                let Some(issue) = escalation.requests[index].issue.as_ref() else {
+                    continue;
+                };
+                let every = match issue.open {
+                    true => interval_ms,
+                    // Closed: read only to see it reopened, while the ticket is not done, and
+                    // at a tenth of the pace.
+                    false if ticket_done() => continue,
+                    false => interval_ms * CLOSED_ISSUE_PACE,
+                };
+                if self.clock.now_ms() - issue.synced_at_ms < every {
                     continue;
                 }
                 if self.shutdown.is_cancelled() {

@@ -110,6 +110,8 @@ struct World {
     used: HashMap<&'static str, Vec<i64>>,
     core_limit: u32,
     counts: HashMap<String, u64>,
+    /// GETs made without `If-None-Match`, by path: reads that cost rate limit however little changed.
+    plain_reads: HashMap<String, u64>,
     creates: u64,
 }
 
@@ -240,6 +242,11 @@ impl SimGithub {
     /// Requests made to `path` (any method), answered or not.
     pub fn request_count(&self, path: &str) -> u64 {
         self.state().world().counts.get(path).copied().unwrap_or(0)
+    }
+
+    /// GETs of `path` made without `If-None-Match` (not conditional).
+    pub fn plain_read_count(&self, path: &str) -> u64 {
+        self.state().world().plain_reads.get(path).copied().unwrap_or(0)
     }
 
     /// Issues created through the API.
@@ -457,6 +464,9 @@ async fn handle(AxumState(state): AxumState<Arc<State>>, method: Method, uri: Ur
     {
         let mut world = state.world();
         *world.counts.entry(path.clone()).or_default() += 1;
+        if method == Method::GET && !headers.contains_key(header::IF_NONE_MATCH) {
+            *world.plain_reads.entry(path.clone()).or_default() += 1;
+        }
         if world.down {
             return error(StatusCode::SERVICE_UNAVAILABLE, "Service unavailable");
         }

@@ -333,6 +333,10 @@ pub struct LinkedIssue {
     /// The issue was told that the customer's ticket was solved.
     #[serde(default)]
     pub told_solved: bool,
+    /// News of the issue Zendesk refused for good to note on the ticket (closed: 422; deleted:
+    /// 404), with the reason: recorded, not retried.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub undeliverable: Vec<String>,
 }
 
 /// The digest owed for one firing of `[report.digest] cron`: recorded before anything is sent,
