@@ -462,3 +462,53 @@ async fn a_ticket_closed_before_the_link_back_still_announces_the_issue() {
     assert!(!record.has_pending(), "{record:?}");
     assert_eq!(h.slack.messages_for("eng").len(), 1);
 }
+
+#[tokio::test]
+async fn the_description_and_the_summary_are_found_however_long_the_ticket() {
+    let mut h = Harness::new(ESCALATION).await;
+    let github = h.attach_github(REPO).await;
+    // The summary note, then 120 more comments (internal ones among them): both the description
+    // and the summary are older than the newest hundred.
+    let id = rfh_ticket(&h);
+    for i in 0..120 {
+        h.sim
+            .add_comment(id, h.agent, &format!("Internal: still digging, step {i}."), false);
+    }
+    let plain = h.sim.create_ticket(NewTicket {
+        subject: "Search is slow".into(),
+        body: "Search takes a minute on every query since Monday.".into(),
+        requester_id: h.customer,
+        tags: vec!["sev1".into(), "rfh".into()],
+        ..NewTicket::default()
+    });
+    for i in 0..120 {
+        h.sim
+            .add_comment(plain, h.agent, &format!("Internal: trying index rebuild {i}."), false);
+    }
+    h.poll().await;
+    h.engine.file_escalations().await.unwrap();
+    let issues = github.issues(REPO);
+    assert_eq!(issues.len(), 2);
+    let body_of = |ticket: u64| {
+        issues
+            .iter()
+            .find(|i| i.body.contains(&format!("/agent/tickets/{ticket}")))
+            .map(|i| i.body.clone())
+            .unwrap()
+    };
+    let summarized = body_of(id);
+    assert!(
+        summarized.contains("JDBC connector crash at start on 4.2.0; reproduced."),
+        "{summarized}"
+    );
+    let described = body_of(plain);
+    assert!(described.contains("### Description"), "{described}");
+    assert!(
+        described.contains("Search takes a minute on every query since Monday."),
+        "{described}"
+    );
+    assert!(
+        !described.contains("trying index rebuild"),
+        "an internal note taken for the description"
+    );
+}

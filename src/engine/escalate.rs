@@ -197,13 +197,15 @@ impl Engine {
             .ticket(id, Pacing::Return)
             .await?
             .ok_or_else(|| StepError::Other("the ticket is gone (404)".into()))?;
-        let mut comments = self.client.latest_comments(id, Pacing::Return).await?;
-        comments.reverse();
+        // All of them, oldest first: the description is the first, the summary note may be
+        // older than the newest hundred.
+        let comments = self.client.all_comments(id, Pacing::Return).await?;
         let directory: Directory = self.directory();
         let now = self.clock.now();
         let clocks = clocks_of(&self.config, record, &directory, now)
             .ok_or_else(|| StepError::Other("the ticket's clocks cannot be evaluated".into()))?;
         let field = |f: Option<u64>| f.and_then(|f| record.fields.get(&f)).cloned();
+        let description = comments.iter().find(|c| c.public);
         let summary = comments.iter().rev().filter(|c| !c.public).find_map(|c| {
             c.body
                 .trim_start()
@@ -230,10 +232,12 @@ impl Engine {
             team: field(config.team_field),
             sla: sla_text(&self.config, &clocks, now),
             summary,
-            description: comments.first().map(|c| c.body.clone()).unwrap_or_default(),
+            // The ticket's description: its first comment (the first public one when a ticket
+            // opened with an internal note).
+            description: description.map(|c| c.body.clone()).unwrap_or_default(),
             customer_words: comments
                 .iter()
-                .skip(1)
+                .filter(|c| description.is_none_or(|d| c.id != d.id))
                 .filter(|c| c.public && customer(c.author_id))
                 .map(|c| c.body.clone())
                 .collect(),

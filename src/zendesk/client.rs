@@ -406,6 +406,18 @@ impl ZendeskClient {
         }
     }
 
+    /// Every comment of a ticket, oldest first, by cursor pages of 100: what an escalation
+    /// quotes (its description, its summary note) whatever the ticket's length. None of a
+    /// ticket that is gone.
+    pub async fn all_comments(&self, id: u64, pacing: Pacing) -> Result<Vec<Comment>, ZendeskError> {
+        let first = format!("/api/v2/tickets/{id}/comments.json?page%5Bsize%5D=100");
+        match self.list_all_paced("ticket_comments", "comments", &first, pacing).await {
+            Ok(comments) => Ok(self.read(comments)),
+            Err(ZendeskError::Status { status: 404, .. }) => Ok(Vec::new()),
+            Err(error) => Err(error),
+        }
+    }
+
     /// Users by id (at most 100 a request), read live: the roles of comment authors the agent
     /// listing does not name.
     pub async fn users_by_id(&self, ids: &[u64], pacing: Pacing) -> Result<Vec<User>, ZendeskError> {
@@ -531,10 +543,14 @@ impl ZendeskClient {
     /// Every item of a cursor-paginated list (`page[size]=100`, following `links.next` while
     /// `meta.has_more`): Zendesk's offset pagination stops at 10,000 records.
     async fn list_all(&self, endpoint: &str, key: &str, first: &str) -> Result<Vec<Value>, ZendeskError> {
+        self.list_all_paced(endpoint, key, first, Pacing::Wait).await
+    }
+
+    async fn list_all_paced(&self, endpoint: &str, key: &str, first: &str, pacing: Pacing) -> Result<Vec<Value>, ZendeskError> {
         let mut all = Vec::new();
         let mut next = Some(first.to_string());
         while let Some(path) = next.take() {
-            let mut page: Value = self.get(endpoint, &path, Pacing::Wait).await?;
+            let mut page: Value = self.get(endpoint, &path, pacing).await?;
             if let Some(Value::Array(items)) = page.get_mut(key).map(Value::take) {
                 all.extend(items);
             }
