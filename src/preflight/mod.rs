@@ -8,6 +8,7 @@
 mod gather;
 mod organizations;
 mod people;
+pub mod starter;
 mod suggest;
 mod ticket_fields;
 
