@@ -96,6 +96,33 @@ enum Command {
         #[arg(long)]
         online: bool,
     },
+    /// Write a starter config from the live account: its severity dropdown, its deployment field,
+    /// its business-hours schedules (credentials from the environment, as for `run`); then check
+    /// it as `check-config --online` does.
+    Init {
+        /// The account: https://acme.zendesk.com, acme.zendesk.com or acme.
+        #[arg(long, value_name = "URL")]
+        zendesk: String,
+        /// The e-mail of the user the API token belongs to (an admin: the exports need one).
+        #[arg(long, required_unless_present = "oauth_token_env")]
+        email: Option<String>,
+        /// The environment variable holding the API token; the config names it, never the token.
+        #[arg(long, value_name = "VAR", default_value = "ZENDESK_API_TOKEN")]
+        token_env: String,
+        /// The environment variable holding an OAuth access token, instead of --email and a token.
+        #[arg(long, value_name = "VAR", conflicts_with = "email")]
+        oauth_token_env: Option<String>,
+        /// Where to write the config; `-` for standard output.
+        #[arg(long, short = 'o', value_name = "FILE", default_value = "slawatch.toml")]
+        output: PathBuf,
+        /// Overwrite the file if it exists.
+        #[arg(long)]
+        force: bool,
+        /// Take the guesses init is sure of without asking (the others are written commented
+        /// out); needed when standard input is not a terminal.
+        #[arg(long)]
+        yes: bool,
+    },
     /// Post a test message (marked as a test, about no ticket) to one alert channel and print
     /// what it answered: exit 0 accepted, 1 refused or unreachable, 2 no such channel or no URL.
     TestAlert {
@@ -304,6 +331,26 @@ fn main() -> ExitCode {
                 Err(error) => report(Err(error)),
             }
         }),
+        Command::Init {
+            zendesk,
+            email,
+            token_env,
+            oauth_token_env,
+            output,
+            force,
+            yes,
+        } => {
+            let options = cli::init::InitOptions {
+                zendesk: zendesk.clone(),
+                email: email.clone(),
+                token_env: token_env.clone(),
+                oauth_token_env: oauth_token_env.clone(),
+                output: output.clone(),
+                force: *force,
+                yes: *yes,
+            };
+            Ok(ExitCode::from(runtime().block_on(cli::init::run(&options))))
+        }
         Command::TestAlert { config, channel } => {
             load(config).map(|c| ExitCode::from(runtime().block_on(cli::test_alert::run(&c, config.config.as_deref(), channel))))
         }

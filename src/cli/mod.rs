@@ -2,6 +2,7 @@
 
 pub mod calc;
 pub mod daemon;
+pub mod init;
 pub mod preflight;
 pub mod test_alert;
 pub mod watchdog;
