@@ -2,15 +2,13 @@
 //! title, labels and body engineering reads. Pure: the ticket's facts come in, the draft goes
 //! out; filing it (once, ever) is the outbox's job.
 
+use super::inert;
 use super::redact::redact;
 use super::template::Placeholder;
 use crate::config::{EscalationConfig, EscalationRule, Repository};
 
 /// GitHub refuses an issue body longer than this many characters.
 pub const MAX_BODY_CHARS: usize = 65_536;
-
-/// GitHub's longest label name.
-const MAX_LABEL_CHARS: usize = 50;
 
 /// What a ticket says when its issue is filed, read live from Zendesk (the store keeps no text).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -88,11 +86,6 @@ fn value(request: &Request, config: &EscalationConfig, placeholder: Placeholder)
     }
 }
 
-/// `> ` before every line: the customer's words, quoted.
-fn quote(text: &str) -> String {
-    text.lines().map(|line| format!("> {line}")).collect::<Vec<_>>().join("\n")
-}
-
 /// Cuts `body` to GitHub's limit, saying so and pointing at the ticket for the rest. The marker
 /// is at the top, so it always survives.
 fn capped(body: String, ticket_url: &str) -> String {
@@ -107,35 +100,37 @@ fn capped(body: String, ticket_url: &str) -> String {
 }
 
 /// The issue `rule` files for `request`. Contact details are redacted from every text that
-/// came from the ticket; attachments are never copied.
+/// came from the ticket, which is then made inert (`inert`): it pings no one, references no
+/// issue and renders as the text it is; attachments are never copied.
 pub fn draft(rule: &EscalationRule, config: &EscalationConfig, request: &Request) -> IssueDraft {
     let fill = |p: Placeholder| value(request, config, p).map(|v| redact(&v));
-    // A title must say something even when a value is missing; a label without its value is left out.
+    // A title must say something even when a value is missing; a label without its value is
+    // left out. Both are made inert whole: `#{ticket}` in a template would reference an issue.
     let title = rule
         .title
         .render(|p| fill(p).or_else(|| Some(format!("no {}", p.name().replace('_', " ")))))
         .unwrap_or_default();
-    let mut labels: Vec<String> = rule
+    let title = inert::title(&title);
+    let mut labels: Vec<String> = Vec::new();
+    for label in rule
         .labels
         .iter()
         .filter_map(|label| label.render(fill))
-        .map(|label| label.chars().take(MAX_LABEL_CHARS).collect::<String>())
-        .filter(|label| !label.trim().is_empty())
-        .collect();
-    labels.dedup();
+        .filter_map(|l| inert::label(&l))
+    {
+        // GitHub's label names are case-insensitive: `Acme` and `acme` are one label.
+        if !labels.iter().any(|l| l.to_lowercase() == label.to_lowercase()) {
+            labels.push(label);
+        }
+    }
 
-    let row = |name: &str, value: Option<&str>| {
-        format!(
-            "| {name} | {} |\n",
-            value.map_or("—".to_string(), |v| redact(v).replace('|', "\\|"))
-        )
-    };
+    let row = |name: &str, value: Option<&str>| format!("| {name} | {} |\n", value.map_or("—".to_string(), |v| inert::inline(&redact(v))));
     let mut body = format!("{}\n\n", marker(request.ticket_id, request.number));
     body.push_str(&format!(
         "**Zendesk ticket [#{}]({})**: {}\n\n",
         request.ticket_id,
         request.ticket_url,
-        redact(&request.subject)
+        inert::inline(&redact(&request.subject))
     ));
     body.push_str("| | |\n|---|---|\n");
     body.push_str(&row("Customer", request.org.as_deref()));
@@ -151,13 +146,19 @@ pub fn draft(rule: &EscalationRule, config: &EscalationConfig, request: &Request
         ));
     }
     match &request.summary {
-        Some(summary) => body.push_str(&format!("\n### Summary (from support)\n\n{}\n", redact(summary.trim()))),
-        None => body.push_str(&format!("\n### Description\n\n{}\n", quote(&redact(request.description.trim())))),
+        Some(summary) => body.push_str(&format!(
+            "\n### Summary (from support)\n\n{}\n",
+            inert::block(&redact(summary.trim()))
+        )),
+        None => body.push_str(&format!(
+            "\n### Description\n\n{}\n",
+            inert::quote(&redact(request.description.trim()))
+        )),
     }
     if !request.customer_words.is_empty() {
         body.push_str("\n### The customer's words\n");
         for words in &request.customer_words {
-            body.push_str(&format!("\n{}\n", quote(&redact(words.trim()))));
+            body.push_str(&format!("\n{}\n", inert::quote(&redact(words.trim()))));
         }
     }
     body.push_str(&format!(
