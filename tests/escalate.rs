@@ -337,9 +337,12 @@ async fn a_solved_ticket_is_told_to_its_issue_once() {
     sync(&h).await;
     let comments = &github.issues(REPO)[0].comments;
     assert_eq!(comments.len(), 1, "{comments:?}");
-    assert!(comments[0]
-        .1
-        .starts_with(&format!("The customer's Zendesk ticket #{id} was solved.")));
+    // The ticket's number is a link: a bare `#N` would reference the repository's issue N.
+    let ticket = format!("The customer's Zendesk ticket [#{id}](");
+    assert!(
+        comments[0].1.starts_with(&ticket) && comments[0].1.contains(&format!("/agent/tickets/{id}) was solved.")),
+        "{comments:?}"
+    );
     // slawatch's own comment is not noted back on the ticket.
     assert!(engineering_notes(&h, id).is_empty());
 }

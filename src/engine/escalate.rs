@@ -612,7 +612,10 @@ impl Engine {
             .readable_ticket(ticket_id)?
             .is_some_and(|r| matches!(r.status.as_str(), "solved" | "closed"));
         if config.comment_on_solve && solved && !linked.told_solved && linked.open {
-            let text = format!("The customer's Zendesk ticket #{ticket_id} was solved.\n\n{OWN_COMMENT}");
+            // The ticket's number as a link: a bare `#N` would reference the repository's issue N.
+            let base_url = self.config.zendesk.as_ref().map_or(String::new(), |z| z.base_url.clone());
+            let text =
+                format!("The customer's Zendesk ticket [#{ticket_id}]({base_url}/agent/tickets/{ticket_id}) was solved.\n\n{OWN_COMMENT}");
             github.comment(&repository, number, &text).await?;
             linked.told_solved = true;
         }
