@@ -346,7 +346,10 @@ mod tests {
             "see `https://github.com/o/r/issues/1`."
         );
         assert_eq!(inline("(www.acme.com/a_(b))"), "(`www.acme.com/a_(b)`)");
-        assert_eq!(inline("https:// x"), "https:// x");
+        // A lone scheme too: what follows might be taken for a domain.
+        assert_eq!(inline("https:// x"), "`https://` x");
+        // A backslash before a URL stays a backslash: the code span's backtick is not escaped.
+        assert_eq!(inline("\\https://a.test"), "\\\\`https://a.test`");
     }
 
     #[test]
