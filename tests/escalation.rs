@@ -483,3 +483,42 @@ proptest::proptest! {
         assert_eq!(words(&title), words(&text));
     }
 }
+
+/// Redaction covers every text the issue takes from the ticket: the title and labels as well as
+/// the body (the formats themselves are tabled in src/escalate/redact.rs).
+#[test]
+fn contact_details_are_redacted_from_the_title_and_labels_too() {
+    let config = config();
+    let escalation = config.escalation.as_ref().unwrap();
+    let found_kept = [
+        "4155550100",
+        "(415)5550100",
+        "01 42 68 53 00",
+        "06 12 34 56 78",
+        "07911123456",
+        "030/1234567",
+        "03-1234-5678",
+        "(02) 9876 5432",
+        "müller@firma.de",
+        "info@müller.de",
+        "jane%40acme.com",
+    ];
+    for contact in found_kept {
+        let mut request = request();
+        request.subject = format!("Crash since 2026-12-03 on 4.2.1 (ZD-12345, 1500ms); reach {contact} today");
+        request.org = Some(format!("Globex {contact}"));
+        let issue = draft(&escalation.rules[1], escalation, &request);
+        let kind = if contact.contains('@') || contact.contains("%40") { "[email redacted]" } else { "[phone redacted]" };
+        assert_eq!(
+            issue.title,
+            format!("[sev1] Crash since 2026-12-03 on 4.2.1 (ZD-12345, 1500ms); reach {kind} today (v4.2.0)"),
+            "{contact}"
+        );
+        let help = draft(&escalation.rules[0], escalation, &request);
+        assert!(help.title.contains(&format!("reach {kind} today")), "{contact}: {}", help.title);
+        assert!(help.labels.iter().any(|l| l.starts_with("customer/Globex")), "{contact}: {:?}", help.labels);
+        for text in help.labels.iter().chain([&help.title, &help.body]) {
+            assert!(!text.contains(contact), "{contact} in {text}");
+        }
+    }
+}
