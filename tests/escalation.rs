@@ -508,7 +508,11 @@ fn contact_details_are_redacted_from_the_title_and_labels_too() {
         request.subject = format!("Crash since 2026-12-03 on 4.2.1 (ZD-12345, 1500ms); reach {contact} today");
         request.org = Some(format!("Globex {contact}"));
         let issue = draft(&escalation.rules[1], escalation, &request);
-        let kind = if contact.contains('@') || contact.contains("%40") { "[email redacted]" } else { "[phone redacted]" };
+        let kind = if contact.contains('@') || contact.contains("%40") {
+            "[email redacted]"
+        } else {
+            "[phone redacted]"
+        };
         assert_eq!(
             issue.title,
             format!("[sev1] Crash since 2026-12-03 on 4.2.1 (ZD-12345, 1500ms); reach {kind} today (v4.2.0)"),
@@ -516,7 +520,11 @@ fn contact_details_are_redacted_from_the_title_and_labels_too() {
         );
         let help = draft(&escalation.rules[0], escalation, &request);
         assert!(help.title.contains(&format!("reach {kind} today")), "{contact}: {}", help.title);
-        assert!(help.labels.iter().any(|l| l.starts_with("customer/Globex")), "{contact}: {:?}", help.labels);
+        assert!(
+            help.labels.iter().any(|l| l.starts_with("customer/Globex")),
+            "{contact}: {:?}",
+            help.labels
+        );
         for text in help.labels.iter().chain([&help.title, &help.body]) {
             assert!(!text.contains(contact), "{contact} in {text}");
         }

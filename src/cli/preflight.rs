@@ -132,9 +132,7 @@ pub const START_CHECK_LIMIT: std::time::Duration = std::time::Duration::from_sec
 /// `allow_mismatch`; an account that cannot be asked in time does not (the check runs again
 /// after each directory refresh).
 pub async fn at_start(engine: &Engine, allow_mismatch: bool, limit: std::time::Duration) -> anyhow::Result<()> {
-    engine
-        .client
-        .set_deadline(Some(crate::retry::due_ms(engine.clock.now_ms(), limit)));
+    engine.client.set_deadline(Some(crate::retry::due_ms(engine.clock.now_ms(), limit)));
     let listed = engine.refresh_directory(true).await;
     engine.client.set_deadline(None);
     if let Err(error) = listed {

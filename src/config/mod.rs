@@ -29,9 +29,9 @@ use crate::sla::time::{days_from_civil, days_in_month, Duration};
 use crate::sla::zones::iana_name_for_rails_zone;
 
 pub mod describe;
-pub mod locate;
 mod escalation;
 mod ingest;
+pub mod locate;
 mod notify;
 mod report;
 pub use escalation::{EscalationConfig, EscalationRule, Repository, RequestKind};
