@@ -13,7 +13,7 @@ use crate::zendesk::client::{ExportStart, ZendeskClient, ZendeskError};
 #[derive(Debug, thiserror::Error)]
 #[error(
     "the config does not match the Zendesk account; refusing to start (fix the lines below, or start with --allow-mismatch):\n{}",
-    .0.iter().filter(|f| f.level == Level::Mismatch).map(ToString::to_string).collect::<Vec<_>>().join("\n")
+    .0.iter().filter(|f| f.blocks_start()).map(ToString::to_string).collect::<Vec<_>>().join("\n")
 )]
 pub struct Mismatch(pub Vec<Finding>);
 
@@ -143,11 +143,14 @@ pub async fn at_start(engine: &Engine, allow_mismatch: bool, limit: std::time::D
     }
     match engine.preflight_findings() {
         None => tracing::warn!("could not check the config against the account at start; it is checked after each directory refresh"),
-        Some(findings) if has_mismatch(&findings) => {
+        Some(findings) if findings.iter().any(Finding::blocks_start) => {
             if !allow_mismatch {
                 return Err(Mismatch(findings).into());
             }
             tracing::error!("starting with config mismatches (--allow-mismatch): tickets they touch get default targets");
+        }
+        Some(findings) if has_mismatch(&findings) => {
+            tracing::error!("the config's escalation or report settings do not match the accounts: see /readyz or `check-config --online`")
         }
         Some(_) => {}
     }

@@ -130,6 +130,11 @@ pub struct ConfigSource {
 }
 
 impl ConfigSource {
+    /// Whether the file itself sets `path` (rather than leaving it to the defaults).
+    pub fn sets(&self, path: &[locate::Step]) -> bool {
+        locate::line(&self.text, path).is_some()
+    }
+
     /// `file:line` of `path` when the file sets it, else `file (default)`.
     pub fn at(&self, path: &[locate::Step]) -> String {
         match locate::line(&self.text, path) {

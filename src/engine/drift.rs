@@ -34,11 +34,11 @@ pub fn severity_fallback(ticket: &Ticket, mapping: &SeverityMapping) -> Fallback
             Some(_) => Fallback::NotMapped,
         };
     }
-    let said = !ticket.tags.is_empty() && !mapping.tags.is_empty() || ticket.priority.is_some() && !mapping.priorities.is_empty();
-    if said {
-        Fallback::NotMapped
-    } else {
-        Fallback::FieldEmpty
+    // Without a field, only a priority the mapping does not know is drift; tags unrelated to
+    // severity (web_widget...) and an unset priority are the default by design.
+    match &ticket.priority {
+        Some(p) if !mapping.priorities.is_empty() && !mapping.priorities.contains_key(&p.to_ascii_lowercase()) => Fallback::NotMapped,
+        _ => Fallback::FieldEmpty,
     }
 }
 
@@ -135,7 +135,11 @@ impl Drift {
         for (dimension, reasons) in &self.reasons {
             let listed: Vec<String> = reasons
                 .iter()
-                .filter(|(label, _)| *label != Fallback::NoOrganization.label())
+                .filter(|(label, _)| {
+                    [Fallback::FieldMissing, Fallback::NotMapped]
+                        .iter()
+                        .any(|f| f.label() == label.as_str())
+                })
                 .map(|(label, n)| format!("{} {n}", words(label)))
                 .collect();
             if !listed.is_empty() {

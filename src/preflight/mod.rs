@@ -114,9 +114,19 @@ pub fn check(config: &Config, account: &Account) -> Vec<Finding> {
     out.found
 }
 
-/// Whether `findings` hold a mismatch (which `run` refuses without `--allow-mismatch`).
+/// Whether `findings` hold a mismatch.
 pub fn has_mismatch(findings: &[Finding]) -> bool {
     findings.iter().any(|f| f.level == Level::Mismatch)
+}
+
+impl Finding {
+    /// Whether `run` refuses to start on it (without `--allow-mismatch`): a mismatch that puts
+    /// tickets on wrong targets or alerts in the wrong place. One about escalation (GitHub) or
+    /// the reports' fields is shown by `check-config --online` and `/readyz`, but keeps no
+    /// breach alert from going out.
+    pub fn blocks_start(&self) -> bool {
+        self.level == Level::Mismatch && !self.key.starts_with("escalation") && !self.key.starts_with("report")
+    }
 }
 
 /// The findings being collected, with what they are about.
@@ -234,5 +244,28 @@ type_field = 360001
         ];
         assert_eq!(found, expected);
         assert!(check(&config, &account()).iter().any(|f| f.level == Level::Mismatch));
+    }
+}
+
+#[cfg(test)]
+mod defaults {
+    use super::{check, Account, Level};
+    use crate::config::Config;
+
+    #[test]
+    fn a_default_the_admin_never_wrote_is_a_warning_not_a_refusal() {
+        let config = Config::parse("c.toml", "").unwrap();
+        let account = Account {
+            url: "https://acme.zendesk.com".into(),
+            ..Account::default()
+        };
+        let found = check(&config, &account);
+        let tier = found
+            .iter()
+            .find(|f| f.key == "customers.tier_field")
+            .expect("the default tier_field is checked");
+        assert_eq!(tier.level, Level::Warning, "{tier}");
+        assert!(tier.message.contains("slawatch's default"), "{tier}");
+        assert!(!found.iter().any(|f| f.blocks_start()), "{found:#?}");
     }
 }

@@ -58,7 +58,16 @@ fn field<'a>(out: &mut Findings<'a>, config_key: &str, key: &str, wanted: &[&str
             list(active().map(|f| format!("{:?} ({:?})", f.key, f.title)), 8)
         ),
     };
-    out.mismatch(&path, format!("{key:?} is not an organization field in {}{hint}", account.url));
+    let message = format!("{key:?} is not an organization field in {}{hint}", account.url);
+    if out.config.source.sets(&path) {
+        out.mismatch(&path, message);
+    } else {
+        // slawatch's default, not the admin's: tiers then come from tags (or the default tier).
+        out.warning(
+            &path,
+            format!("{message}; this is slawatch's default: write [customers] for your account (or run `slawatch init`)"),
+        );
+    }
     None
 }
 

@@ -143,6 +143,17 @@ fn severity_values(out: &mut Findings, field: &TicketField) {
         );
     }
     let default = &out.config.policy.default_severity;
+    if !field.options.iter().any(|o| mapping.field_values.contains_key(&o.value)) {
+        out.mismatch(
+            &[Step::Key("severity"), Step::Key("field_values")],
+            format!(
+                "none of ticket field {}'s options is mapped: every ticket would get the default severity, {default}; its options are {}",
+                describe(field),
+                options(field)
+            ),
+        );
+        return;
+    }
     for option in &field.options {
         if !mapping.field_values.contains_key(&option.value) {
             out.warning(

@@ -325,9 +325,11 @@ impl Fallback {
         }
     }
 
-    /// Whether it counts as drift (a ticket without an organization is on the default tier
-    /// by design).
+    /// Whether it counts as drift: a field missing or a value not mapped (a ticket without an
+    /// organization, or with the field empty, is on the default by design).
     pub fn is_drift(self) -> bool {
-        self != Fallback::NoOrganization
+        // An empty field is an untriaged ticket (or organization), not a broken config: shown
+        // in /metrics, not counted against [admin] fallback_max.
+        matches!(self, Fallback::FieldMissing | Fallback::NotMapped)
     }
 }
