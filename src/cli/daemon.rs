@@ -298,7 +298,6 @@ pub fn drift_line(drift: &crate::engine::drift::Drift, config: &Config) -> Strin
     if drift.fell_back == 0 {
         return String::new();
     }
-    let since = crate::notify::wording::local(drift.since, config.notify.time_zone);
     let verdict = match drift.degraded() {
         true => format!(
             "above the {:.0}% [admin] fallback_max: check `slawatch check-config --online`",
@@ -306,7 +305,7 @@ pub fn drift_line(drift: &crate::engine::drift::Drift, config: &Config) -> Strin
         ),
         false => format!("within the {:.0}% [admin] fallback_max", drift.max_share * 100.0),
     };
-    format!("Config drift: {} ({verdict}).\n\n", drift.summary(&since))
+    format!("Config drift: {} ({verdict}).\n\n", drift.summary_in(config.notify.time_zone))
 }
 
 pub fn print_status(rows: &[TicketStatus], json: bool) {

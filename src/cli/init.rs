@@ -13,7 +13,6 @@ use anyhow::{anyhow, Context};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::preflight::starter::{self, Choices, Credentials, Plan, Snapshot};
-use crate::store::OrganizationRecord;
 use crate::zendesk::client::{ZendeskClient, ZendeskError};
 
 /// Exit status: written, and it matches the account.
@@ -188,12 +187,7 @@ async fn read_account(client: &ZendeskClient, url: &str) -> Result<Snapshot, Zen
         .organizations()
         .await?
         .into_iter()
-        .map(|o| OrganizationRecord {
-            id: o.id,
-            name: o.name.unwrap_or_default(),
-            tags: o.tags,
-            fields: o.organization_fields,
-        })
+        .map(crate::engine::directory::organization_record)
         .collect();
     Ok(Snapshot {
         url: url.to_string(),

@@ -37,12 +37,7 @@ pub async fn online(config: &Config) -> anyhow::Result<Online> {
         .await
         .map_err(unreachable)?
         .into_iter()
-        .map(|o| OrganizationRecord {
-            id: o.id,
-            name: o.name.unwrap_or_default(),
-            tags: o.tags,
-            fields: o.organization_fields,
-        })
+        .map(crate::engine::directory::organization_record)
         .collect();
     let mut account = crate::preflight::gather(config, &client, organizations)
         .await

@@ -62,3 +62,13 @@ pub fn load_directory(store: &Store) -> Result<Directory, StoreError> {
         organizations: Arc::new(organizations),
     })
 }
+
+/// An organization as Zendesk lists it, as the directory keeps it.
+pub fn organization_record(o: crate::zendesk::models::Organization) -> OrganizationRecord {
+    OrganizationRecord {
+        id: o.id,
+        name: o.name.unwrap_or_default(),
+        tags: o.tags,
+        fields: o.organization_fields,
+    }
+}

@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::apply::field_text;
 use super::directory::Directory;
 use crate::config::Config;
 use crate::config::{CustomerMapping, SeverityMapping};
@@ -64,10 +63,7 @@ pub fn tier_fallback(organization: Option<&OrganizationRecord>, mapping: &Custom
     Some(match org.fields.get(key) {
         None => Fallback::FieldMissing,
         Some(value) if is_empty(value) => Fallback::FieldEmpty,
-        Some(_) => match field_text(&org.fields, key) {
-            Some(_) => Fallback::NotMapped,
-            None => Fallback::FieldEmpty,
-        },
+        Some(_) => Fallback::NotMapped,
     })
 }
 
@@ -130,6 +126,11 @@ impl Drift {
 
     /// "14 of 16 tickets created since … fell back to default targets (severity: field missing
     /// 16; tier: value not mapped 3)".
+    /// `summary` with the window's start shown in `zone`.
+    pub fn summary_in(&self, zone: chrono_tz::Tz) -> String {
+        self.summary(&crate::notify::wording::local(self.since, zone))
+    }
+
     pub fn summary(&self, since: &str) -> String {
         let mut parts = Vec::new();
         for (dimension, reasons) in &self.reasons {

@@ -36,19 +36,18 @@ impl Engine {
         let mut notice = match notice {
             Some(notice) if notice.degraded == degraded => notice,
             previous => {
-                let since = self.clock.now();
                 // The first measure ever is told only when it is bad.
                 let owed = match (&previous, degraded) {
                     (None, false) => Vec::new(),
                     _ => self.config.notify.drift_channels(),
                 };
-                let summary = drift.summary(&crate::notify::wording::local(drift.since, self.config.notify.time_zone));
+                let summary = drift.summary_in(self.config.notify.time_zone);
                 if degraded {
                     tracing::error!(share = drift.share(), "config drift: {summary}");
                 } else {
                     tracing::info!("config drift over: {summary}");
                 }
-                let notice = DriftNotice { degraded, since, owed };
+                let notice = DriftNotice { degraded, owed };
                 blocking(|| self.store.set_drift_notice(&notice))?;
                 notice
             }
@@ -80,19 +79,16 @@ impl Engine {
 
     /// What the team reads: the figures as they stand now, and what to do.
     fn drift_text(&self, drift: &Drift) -> String {
-        let since = crate::notify::wording::local(drift.since, self.config.notify.time_zone);
+        let summary = drift.summary_in(self.config.notify.time_zone);
         if drift.degraded() {
             format!(
                 ":warning: slawatch: {}. Above {:.0}%, their clocks run on the default targets and breach alerts can come late. \
                  `slawatch check-config --online` names the config lines that do not match the account.",
-                drift.summary(&since),
+                summary,
                 drift.max_share * 100.0
             )
         } else {
-            format!(
-                ":white_check_mark: slawatch: tickets get their configured severity and tier again: {}.",
-                drift.summary(&since)
-            )
+            format!(":white_check_mark: slawatch: tickets get their configured severity and tier again: {summary}.")
         }
     }
 }

@@ -121,8 +121,8 @@ impl Engine {
         }
         let drift = self.drift();
         if let Some(drift) = drift.as_ref().filter(|d| d.degraded()) {
-            let since = crate::notify::wording::local(drift.since, self.config.notify.time_zone);
-            problems.push(format!("{}: above {:.0}%", drift.summary(&since), drift.max_share * 100.0));
+            let summary = drift.summary_in(self.config.notify.time_zone);
+            problems.push(format!("{summary}: above {:.0}%", drift.max_share * 100.0));
         }
         match problems.is_empty() {
             true => Check {

@@ -55,12 +55,7 @@ impl Engine {
             .organizations()
             .await?
             .into_iter()
-            .map(|o| OrganizationRecord {
-                id: o.id,
-                name: o.name.unwrap_or_default(),
-                tags: o.tags,
-                fields: o.organization_fields,
-            })
+            .map(super::directory::organization_record)
             .collect();
         blocking(|| self.take_organizations(organizations.clone()))?;
         *lock(&self.directory_fetched_ms) = Some(now);

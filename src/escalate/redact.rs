@@ -363,7 +363,9 @@ impl Run {
             let joined = close || spaces > 0 || kind != Punct::None || next_open;
             if close {
                 // The `)` belongs to the number whether or not a group follows.
-                groups.last_mut().expect("a group").close = true;
+                if let Some(group) = groups.last_mut() {
+                    group.close = true;
+                }
                 open = false;
             }
             if joined && (digit_at(at) || next_open) {

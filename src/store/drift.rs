@@ -4,16 +4,14 @@
 use serde::{Deserialize, Serialize};
 
 use super::{decode, encode, Store, StoreError};
-use crate::sla::time::Timestamp;
 
 const DRIFT_NOTICE: &[u8] = b"drift_notice";
 
-/// Whether drift degraded readiness when last measured, since when, and the channels not yet
-/// told of that state.
+/// Whether drift degraded readiness when last measured, and the channels not yet told of that
+/// state.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DriftNotice {
     pub degraded: bool,
-    pub since: Timestamp,
     pub owed: Vec<String>,
 }
 
