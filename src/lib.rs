@@ -11,6 +11,7 @@ pub mod escalate;
 pub mod github;
 pub mod kpi;
 pub mod liveness;
+pub mod marker;
 pub mod metrics;
 pub mod notify;
 pub mod preflight;

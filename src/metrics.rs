@@ -81,6 +81,13 @@ pub struct FindingLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct EscalationLabels {
+    /// `pending` (not filed or not told yet), `open`, `closed`, `failed` (GitHub refused it for
+    /// good), `gone` (its issue deleted or its repository gone).
+    pub state: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct BuildLabels {
     version: String,
 }
@@ -108,6 +115,8 @@ pub struct Metrics {
     pub fallback_tickets: Family<FallbackLabels, Gauge>,
     pub fallback_share: Gauge<f64, AtomicU64>,
     pub config_findings: Family<FindingLabels, Gauge>,
+    pub escalations_failed: Counter,
+    pub escalation_requests: Family<EscalationLabels, Gauge>,
 }
 
 impl Default for Metrics {
@@ -220,6 +229,18 @@ impl Metrics {
             "What the last check of the config against the account found, by level (a mismatch: a field, value, group or user the account lacks)",
             config_findings.clone(),
         );
+        let escalations_failed = Counter::default();
+        registry.register(
+            "escalations_failed",
+            "Requests for engineering GitHub refused for good (repository gone, issues disabled, archived, invalid): no issue filed",
+            escalations_failed.clone(),
+        );
+        let escalation_requests = Family::<EscalationLabels, Gauge>::default();
+        registry.register(
+            "escalation_requests",
+            "Requests for engineering in the store, by state",
+            escalation_requests.clone(),
+        );
         registry.register(
             "build",
             "The running slawatch",
@@ -249,6 +270,8 @@ impl Metrics {
             fallback_tickets,
             fallback_share,
             config_findings,
+            escalations_failed,
+            escalation_requests,
         }
     }
 

@@ -5,7 +5,8 @@
 mod common;
 
 use common::{github_client, Harness};
-use slawatch::escalate::issue::{marker, IssueDraft};
+use slawatch::escalate::issue::IssueDraft;
+use slawatch::marker::IssueMarker;
 use slawatch::sim::zendesk::NewTicket;
 use slawatch::zendesk::models::Ticket;
 
@@ -46,6 +47,11 @@ fn rfh_ticket(h: &Harness) -> u64 {
     id
 }
 
+/// The first line of the issue of `id`'s request `request`: it names the harness's account.
+fn marker(h: &Harness, id: u64, request: u32) -> String {
+    IssueMarker::new(&h.engine.account(), id, request).line()
+}
+
 fn notes(h: &Harness, id: u64) -> Vec<String> {
     h.sim
         .comments(id)
@@ -75,7 +81,7 @@ async fn a_ticket_marked_rfh_files_one_issue_linked_back_and_announced() {
     let issue = &issues[0];
     assert_eq!(issue.title, "Connector crashes (Acme, sev1)");
     assert_eq!(issue.labels, vec!["rfh", "customer/Acme", "p1"]);
-    assert!(issue.body.starts_with(&marker(id, 1)), "{}", issue.body);
+    assert!(issue.body.starts_with(&marker(&h, id, 1)), "{}", issue.body);
     assert!(
         issue.body.contains("JDBC connector crash at start on 4.2.0; reproduced."),
         "the support summary"
@@ -149,8 +155,9 @@ async fn killed_after_creating_before_recording_the_issue_is_found_not_filed_aga
     github_client(&github, &h.clock)
         .create_issue(&IssueDraft {
             repository: slawatch::config::Repository::parse(REPO).unwrap(),
+            ticket_url: String::new(),
             title: "Connector crashes (Acme, sev1)".into(),
-            body: format!("{}\n\nfiled before the crash", marker(id, 1)),
+            body: format!("{}\n\nfiled before the crash", marker(&h, id, 1)),
             labels: vec![],
             assignees: vec![],
         })
@@ -321,7 +328,7 @@ async fn a_new_request_after_the_issue_closed_files_request_2_mentioning_the_fir
     h.engine.file_escalations().await.unwrap();
     let issues = github.issues(REPO);
     assert_eq!(issues.len(), 2);
-    assert!(issues[1].body.starts_with(&marker(id, 2)));
+    assert!(issues[1].body.starts_with(&marker(&h, id, 2)));
     assert!(issues[1]
         .body
         .contains("Request 2 for this ticket; the earlier one was https://github.example/acme/support-escalations/issues/1."));
@@ -339,8 +346,14 @@ async fn a_solved_ticket_is_told_to_its_issue_once() {
     assert_eq!(comments.len(), 1, "{comments:?}");
     // The ticket's number is a link: a bare `#N` would reference the repository's issue N.
     let ticket = format!("The customer's Zendesk ticket [#{id}](");
+    let (marker, text) = comments[0].1.split_once('\n').unwrap();
+    assert_eq!(
+        marker,
+        slawatch::marker::comment_line(&h.engine.account(), id, 1, slawatch::marker::CommentAbout::TicketSolved),
+        "a hidden first line says whose it is"
+    );
     assert!(
-        comments[0].1.starts_with(&ticket) && comments[0].1.contains(&format!("/agent/tickets/{id}) was solved.")),
+        text.starts_with(&ticket) && text.contains(&format!("/agent/tickets/{id}) was solved.")),
         "{comments:?}"
     );
     // slawatch's own comment is not noted back on the ticket.

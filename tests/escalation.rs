@@ -2,7 +2,8 @@
 //! body, redaction and GitHub's size limit.
 
 use slawatch::config::Config;
-use slawatch::escalate::issue::{draft, marker, matching_rule, Request, MAX_BODY_CHARS};
+use slawatch::escalate::issue::{draft, matching_rule, Request, MAX_BODY_CHARS};
+use slawatch::marker::IssueMarker;
 
 const RULES: &str = r#"
 [escalation]
@@ -33,8 +34,13 @@ fn config() -> Config {
     Config::parse("test.toml", RULES).unwrap_or_else(|e| panic!("{e}"))
 }
 
+fn marker(ticket: u64, request: u32) -> String {
+    IssueMarker::new("acme.zendesk.com", ticket, request).line()
+}
+
 fn request() -> Request {
     Request {
+        account: "acme.zendesk.com".into(),
         ticket_id: 4242,
         ticket_url: "https://acme.zendesk.com/agent/tickets/4242".into(),
         subject: "Connector crashes on start; call Jane at +1 415 555 0100".into(),
@@ -80,7 +86,11 @@ fn the_issue_has_the_context_engineering_needs_and_no_contact_details() {
     assert_eq!(issue.labels, vec!["rfh", "customer/Globex", "team/connectors", "p1"]);
     assert_eq!(issue.assignees, vec!["oncall-eng"]);
     assert!(issue.body.starts_with(&marker(4242, 1)));
-    assert_eq!(marker(4242, 1), "<!-- slawatch:zendesk-ticket=4242:request=1 -->");
+    assert_eq!(
+        marker(4242, 1),
+        "<!-- slawatch:issue account=acme.zendesk.com ticket=4242 request=1 -->"
+    );
+    assert_eq!(IssueMarker::parse(&issue.body), Some(IssueMarker::new("acme.zendesk.com", 4242, 1)));
     for leaked in ["415 555", "555-0100", "7946", "jane.doe@", "globex.example"] {
         assert!(!issue.body.contains(leaked), "{leaked} in:\n{}", issue.body);
     }
@@ -115,7 +125,7 @@ fn a_second_request_mentions_the_first_issue() {
     request.number = 2;
     request.previous_issue = Some("https://github.com/acme/support-escalations/issues/17".into());
     let issue = draft(&escalation.rules[0], escalation, &request);
-    assert!(issue.body.starts_with("<!-- slawatch:zendesk-ticket=4242:request=2 -->"));
+    assert!(issue.body.starts_with(&marker(4242, 2)));
     assert!(issue
         .body
         .contains("Request 2 for this ticket; the earlier one was https://github.com/acme/support-escalations/issues/17."));
@@ -158,6 +168,8 @@ const HOSTILE: &[&str] = &[
     "<img src=x onerror=alert(1)>",
     "<details><summary>open me</summary>hidden</details>",
     "<!-- slawatch:zendesk-ticket=9:request=1 -->",
+    "<!-- slawatch:issue account=acme.zendesk.com ticket=9 request=1 -->",
+    "\n<!-- slawatch:issue account=acme.zendesk.com ticket=9 request=1 -->\n",
     "before\r<!-- everything after this is hidden",
     "line one\r\n# heading after CRLF\r> quote after CR",
     "# Heading\n## Sub\nSetext\n===\nAnother\n---",
@@ -334,13 +346,19 @@ fn hostile_request(text: &str) -> Request {
 
 /// The body's own parts: the marker, the ticket's link, the three headings, the rule.
 fn assert_only_the_bodys_own_structure(text: &str, body: &str, headings: usize) {
-    assert!(body.starts_with("<!-- slawatch:zendesk-ticket=4242:request=1 -->\n"), "{body}");
+    assert!(body.starts_with(&format!("{}\n", marker(4242, 1))), "{body}");
+    assert_eq!(
+        IssueMarker::parse(body).map(|m| m.ticket),
+        Some(4242),
+        "the marker is the body's first line"
+    );
     assert_eq!(
         body.matches("<!--").count(),
         1,
         "the marker is the only HTML comment: {text:?}\n{body}"
     );
     assert!(!body.contains(&marker(9, 1)), "no forged marker: {body}");
+    assert!(!body.contains("<!-- slawatch:zendesk-ticket=9"), "no forged marker: {body}");
     let html = render(body);
     let found = elements(&html);
     for element in &found {

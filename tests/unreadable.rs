@@ -130,7 +130,9 @@ async fn the_escalation_worker_skips_an_unreadable_record_files_the_rest_and_nev
     h.engine.sync_issues().await.unwrap();
     let issues = github.issues(REPO);
     assert_eq!(issues.len(), 1, "only the readable record's issue");
-    assert!(issues[0].body.contains(&slawatch::escalate::issue::marker(other, 1)));
+    assert!(issues[0]
+        .body
+        .contains(&slawatch::marker::IssueMarker::new(&h.engine.account(), other, 1).line()));
     assert!(h.engine.store.stats.unreadable.load(Ordering::Relaxed) > before, "counted");
 
     // The broken ticket changes: it is not taken for one never escalated (which would decide,

@@ -119,11 +119,9 @@ pub async fn run(engine: Arc<Engine>) -> Result<(), EngineError> {
         workers.push(spawn(&engine, name, super::deliver::delivery_loop(engine.clone(), channel)));
     }
     if engine.github.is_some() {
-        workers.push(spawn(
-            &engine,
-            "escalation worker",
-            super::escalate::escalation_loop(engine.clone()),
-        ));
+        // Two workers: a new request is filed at once, never behind a pass over every issue.
+        workers.push(spawn(&engine, "escalation filing", super::escalate::filing_loop(engine.clone())));
+        workers.push(spawn(&engine, "issue sync", super::escalate::sync_loop(engine.clone())));
     }
     if engine.config.report.digest.is_some() {
         workers.push(spawn(&engine, "digest", super::digest::digest_loop(engine.clone())));

@@ -48,7 +48,7 @@ impl DeliveryError {
         }
     }
 
-    fn permanent(message: String) -> DeliveryError {
+    pub(super) fn permanent(message: String) -> DeliveryError {
         DeliveryError {
             message,
             retry_after: None,
@@ -181,9 +181,18 @@ impl Engine {
 
     /// Writes the alert as an internal note, unless it is there already (a crash after writing).
     async fn send_note(&self, ticket_id: u64, message: &AlertMessage) -> Result<(), DeliveryError> {
+        let about = crate::marker::NoteAbout::Alert(message.key.clone());
+        let account = self.account();
         let written = self
             .client
-            .add_internal_note_once(ticket_id, &message.note_text(), &message.marker(), &[], &[])
+            .add_internal_note_once(
+                ticket_id,
+                &message.note_text(),
+                &crate::marker::note_line(&account, &about),
+                |body| crate::marker::note_carries(body, &account, &about),
+                &[],
+                &[],
+            )
             .await
             .map_err(DeliveryError::zendesk)?;
         if written {

@@ -84,6 +84,11 @@ pub struct Engine {
 }
 
 impl Engine {
+    /// The Zendesk account this daemon serves, as its markers name it (the host).
+    pub fn account(&self) -> String {
+        crate::marker::account_of(self.config.zendesk.as_ref().map_or("", |z| z.base_url.as_str()))
+    }
+
     /// An engine on an open store; the directory starts from what the store has.
     pub fn new(config: Config, client: ZendeskClient, store: Store, clock: Clock) -> Result<Engine, StoreError> {
         let directory = load_directory(&store)?;

@@ -40,6 +40,26 @@ impl Engine {
         let skipped = self.store.stats.unreadable.load(Ordering::Relaxed) + self.client.stats.skipped_records.load(Ordering::Relaxed);
         m.records_skipped.set(skipped as i64);
 
+        if self.config.escalation.is_some() {
+            let mut states: std::collections::BTreeMap<&str, i64> = ["pending", "open", "closed", "failed", "gone"].map(|s| (s, 0)).into();
+            for escalation in self.store.escalations()? {
+                for request in &escalation.requests {
+                    let state = match (&request.failed, &request.issue) {
+                        (Some(_), _) => "failed",
+                        (None, Some(issue)) if issue.gone.is_some() => "gone",
+                        _ if request.is_pending() => "pending",
+                        (None, Some(issue)) if issue.open => "open",
+                        _ => "closed",
+                    };
+                    *states.entry(state).or_default() += 1;
+                }
+            }
+            for (state, n) in states {
+                let labels = crate::metrics::EscalationLabels { state: state.to_string() };
+                m.escalation_requests.get_or_create(&labels).set(n);
+            }
+        }
+
         if let Some(drift) = self.drift() {
             m.fallback_tickets.clear();
             for (dimension, reasons) in &drift.reasons {

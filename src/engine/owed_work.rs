@@ -89,12 +89,19 @@ impl Engine {
 
         if self.github.is_some() {
             let mut requests = Causes::default();
+            let mut news = Causes::default();
             for escalation in self.store.escalations()? {
-                for request in escalation.requests.iter().filter(|r| r.is_pending()) {
-                    requests.add(request.last_error.as_deref().unwrap_or("not attempted yet"), 1);
+                for request in &escalation.requests {
+                    if request.is_pending() {
+                        requests.add(request.last_error.as_deref().unwrap_or("not attempted yet"), 1);
+                    }
+                    for told in request.issue.iter().flat_map(|i| &i.news).filter(|n| !n.is_done()) {
+                        news.add(told.last_error.as_deref().unwrap_or("not attempted yet"), 1);
+                    }
                 }
             }
             requests.lines(&mut out, "engineering request", "engineering requests", "");
+            news.lines(&mut out, "piece of an issue's news", "pieces of issues' news", "");
         }
         let mut syncs = Causes::default();
         for cause in lock(&self.owed.syncs).values() {

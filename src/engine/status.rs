@@ -90,6 +90,9 @@ pub struct TicketStatus {
     /// The GitHub issue of the ticket's latest request for engineering, once filed.
     #[serde(default)]
     pub engineering_issue: Option<String>,
+    /// Why the latest request for engineering filed no issue, when GitHub refused it for good.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engineering_failed: Option<String>,
 }
 
 fn metric_status(config: &Config, clock: &MetricClock) -> MetricStatus {
@@ -169,6 +172,7 @@ pub fn ticket_status(config: &Config, record: &TicketRecord, clocks: &TicketCloc
             .collect(),
         facts_complete,
         engineering_issue: None,
+        engineering_failed: None,
     }
 }
 
@@ -194,7 +198,7 @@ pub fn open_tickets(config: &Config, store: &Store, directory: &Directory, now: 
             let complete = facts_complete(&record, through);
             let mut row = ticket_status(config, &record, &clocks, complete);
             if config.escalation.is_some() {
-                row.engineering_issue = engineering_issue(store, record.id)?;
+                (row.engineering_issue, row.engineering_failed) = engineering_issue(store, record.id)?;
             }
             rows.push((urgency(&clocks), row));
         }
@@ -203,15 +207,22 @@ pub fn open_tickets(config: &Config, store: &Store, directory: &Directory, now: 
     Ok(rows.into_iter().map(|(_, row)| row).collect())
 }
 
-/// The URL of the issue of the ticket's latest request for engineering. An escalation record
-/// that cannot be read is counted and shown as no issue, as an unreadable ticket is skipped: one
-/// bad record never breaks the page (the escalation worker's passes log it).
-fn engineering_issue(store: &Store, ticket_id: u64) -> Result<Option<String>, StoreError> {
+/// The URL of the issue of the ticket's latest request for engineering, or why GitHub refused
+/// it. An escalation record that cannot be read is counted and shown as no issue, as an
+/// unreadable ticket is skipped: one bad record never breaks the page (the escalation worker's
+/// passes log it).
+fn engineering_issue(store: &Store, ticket_id: u64) -> Result<(Option<String>, Option<String>), StoreError> {
     match store.escalation(ticket_id) {
-        Ok(escalation) => Ok(escalation.and_then(|e| e.latest().and_then(|r| r.issue.as_ref()).map(|i| i.url.clone()))),
+        Ok(escalation) => {
+            let latest = escalation.as_ref().and_then(|e| e.latest());
+            Ok((
+                latest.and_then(|r| r.issue.as_ref()).map(|i| i.url.clone()),
+                latest.and_then(|r| r.failed.clone()),
+            ))
+        }
         Err(StoreError::Corrupt { .. }) => {
             store.stats.unreadable.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            Ok(None)
+            Ok((None, None))
         }
         Err(other) => Err(other),
     }
@@ -261,6 +272,9 @@ pub fn render_table(rows: &[TicketStatus]) -> String {
     for r in rows {
         if let Some(issue) = &r.engineering_issue {
             out.push_str(&format!("#{} engineering: {issue}\n", r.ticket_id));
+        }
+        if let Some(reason) = &r.engineering_failed {
+            out.push_str(&format!("#{} engineering: NO ISSUE FILED, {reason}\n", r.ticket_id));
         }
     }
     if rows.is_empty() {

@@ -6,6 +6,7 @@ use super::inert;
 use super::redact::redact;
 use super::template::Placeholder;
 use crate::config::{EscalationConfig, EscalationRule, Repository};
+use crate::marker::IssueMarker;
 
 /// GitHub refuses an issue body longer than this many characters.
 pub const MAX_BODY_CHARS: usize = 65_536;
@@ -13,6 +14,8 @@ pub const MAX_BODY_CHARS: usize = 65_536;
 /// What a ticket says when its issue is filed, read live from Zendesk (the store keeps no text).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Request {
+    /// The Zendesk account (its host), named in the issue's marker.
+    pub account: String,
     pub ticket_id: u64,
     pub ticket_url: String,
     pub subject: String,
@@ -41,15 +44,42 @@ pub struct Request {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IssueDraft {
     pub repository: Repository,
+    /// The ticket's URL: where the body sends engineering for what it cannot hold.
+    pub ticket_url: String,
     pub title: String,
     pub body: String,
     pub labels: Vec<String>,
     pub assignees: Vec<String>,
 }
 
-/// The hidden marker that finds an issue again before it could be filed twice.
-pub fn marker(ticket_id: u64, request: u32) -> String {
-    format!("<!-- slawatch:zendesk-ticket={ticket_id}:request={request} -->")
+impl IssueDraft {
+    /// Leaves out an assignee or label GitHub refused (`field` as GitHub's 422 names it), saying
+    /// so at the top of the body (under the marker); what was left out, in words, or None when
+    /// nothing by that name is in the draft.
+    pub fn leave_out(&mut self, field: &str, value: &str) -> Option<String> {
+        let (list, what) = match field {
+            "assignees" | "assignee" => (&mut self.assignees, "assignee"),
+            "labels" | "label" => (&mut self.labels, "label"),
+            _ => return None,
+        };
+        let before = list.len();
+        // GitHub may not say which value: then every one of that field goes.
+        list.retain(|v| !value.is_empty() && !v.eq_ignore_ascii_case(value));
+        if list.len() == before {
+            return None;
+        }
+        let named = if value.is_empty() {
+            format!("{what}s")
+        } else {
+            format!("{what} {}", inert::inline(value))
+        };
+        let said = format!("{what} {value:?}");
+        let (marker, rest) = self.body.split_once('\n').unwrap_or((self.body.as_str(), ""));
+        let body = format!("{marker}\n\n_Filed without the {named}: GitHub refused it as invalid._\n{rest}");
+        let url = self.ticket_url.clone();
+        self.body = capped(body, &url);
+        Some(said)
+    }
 }
 
 /// The first rule (in order) that a ticket with `tags` and `request_type` matches.
@@ -125,7 +155,8 @@ pub fn draft(rule: &EscalationRule, config: &EscalationConfig, request: &Request
     }
 
     let row = |name: &str, value: Option<&str>| format!("| {name} | {} |\n", value.map_or("—".to_string(), |v| inert::inline(&redact(v))));
-    let mut body = format!("{}\n\n", marker(request.ticket_id, request.number));
+    let marker = IssueMarker::new(&request.account, request.ticket_id, request.number);
+    let mut body = format!("{}\n\n", marker.line());
     body.push_str(&format!(
         "**Zendesk ticket [#{}]({})**: {}\n\n",
         request.ticket_id,
@@ -167,6 +198,7 @@ pub fn draft(rule: &EscalationRule, config: &EscalationConfig, request: &Request
     ));
     IssueDraft {
         repository: rule.repository.clone(),
+        ticket_url: request.ticket_url.clone(),
         title: title.chars().take(256).collect(),
         body: capped(body, &request.ticket_url),
         labels,

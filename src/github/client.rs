@@ -23,7 +23,13 @@ pub const API_VERSION: &str = "2022-11-28";
 #[derive(Debug, thiserror::Error)]
 pub enum GithubError {
     #[error("{endpoint}: HTTP {status}: {message}")]
-    Status { endpoint: String, status: u16, message: String },
+    Status {
+        endpoint: String,
+        status: u16,
+        message: String,
+        /// What a 422 said was invalid: (field, value), e.g. `("assignees", "nobody")`.
+        invalid: Vec<(String, String)>,
+    },
     #[error("{endpoint}: rate limited; GitHub asked to wait {retry_after:?}")]
     RateLimited { endpoint: String, retry_after: Duration },
     #[error("{endpoint}: {message}")]
@@ -86,6 +92,8 @@ pub struct GithubClient {
     cancel: CancellationToken,
     pub stats: GithubStats,
     metrics: Option<std::sync::Arc<crate::metrics::Metrics>>,
+    /// The token's login, asked once (`own_login`).
+    login: tokio::sync::OnceCell<String>,
 }
 
 fn header<'a>(headers: &'a reqwest::header::HeaderMap, name: &str) -> Option<&'a str> {
@@ -107,6 +115,7 @@ impl GithubClient {
             cancel: CancellationToken::new(),
             stats,
             metrics: None,
+            login: tokio::sync::OnceCell::new(),
         })
     }
 
@@ -219,14 +228,21 @@ impl GithubClient {
         if status == 304 {
             self.stats.not_modified.fetch_add(1, Ordering::Relaxed);
         } else if !(200..300).contains(&status) {
-            let message = serde_json::from_slice::<Value>(&bytes)
-                .ok()
+            let json = serde_json::from_slice::<Value>(&bytes).ok();
+            let invalid = json.as_ref().map(invalid_fields).unwrap_or_default();
+            let mut message = json
+                .as_ref()
                 .and_then(|v| v.get("message").and_then(Value::as_str).map(str::to_string))
                 .unwrap_or_else(|| String::from_utf8_lossy(&bytes[..bytes.len().min(200)]).into_owned());
+            if !invalid.is_empty() {
+                let list: Vec<String> = invalid.iter().map(|(field, value)| format!("{field} {value:?}")).collect();
+                message = format!("{message}: invalid {}", list.join(", "));
+            }
             return Err(GithubError::Status {
                 endpoint: endpoint.to_string(),
                 status,
                 message,
+                invalid,
             });
         }
         Ok((status, header(&headers, "etag").map(str::to_string), bytes))
@@ -311,20 +327,44 @@ impl GithubClient {
         Self::parse("issues_create", &bytes)
     }
 
-    /// The issue whose body holds `marker`: by search, then (GitHub's search index lags behind
-    /// creation) among the repository's 100 most recently created issues.
-    pub async fn find_by_marker(&self, repository: &Repository, marker: &str) -> Result<Option<Issue>, GithubError> {
-        let phrase = marker.trim_start_matches("<!--").trim_end_matches("-->").trim();
-        let q = format!("\"{phrase}\" repo:{repository} in:body");
+    /// The first issue `login` created in `repository` since `since` that `is_it` (pull
+    /// requests never): by search for `phrase` first, then, as GitHub's search index lags behind
+    /// creation, among every issue the login created since then, page by page.
+    pub async fn find_own_issue(
+        &self,
+        repository: &Repository,
+        login: &str,
+        since: crate::sla::time::Timestamp,
+        phrase: &str,
+        is_it: impl Fn(&Issue) -> bool,
+    ) -> Result<Option<Issue>, GithubError> {
+        let own = |issue: &Issue| {
+            issue.pull_request.is_none() && issue.user.as_ref().is_some_and(|u| u.login.eq_ignore_ascii_case(login)) && is_it(issue)
+        };
+        let q = format!("\"{phrase}\" repo:{repository} author:{login} is:issue in:body");
         let path = format!("/search/issues?q={}", encode(&q));
         let found: SearchResult = self.get("search_issues", &path).await?;
-        let holds = |issue: &Issue| issue.body.as_deref().is_some_and(|b| b.contains(marker));
-        if let Some(issue) = found.items.into_iter().find(holds) {
+        if let Some(issue) = found.items.into_iter().find(own) {
             return Ok(Some(issue));
         }
-        let path = format!("/repos/{repository}/issues?state=all&sort=created&direction=desc&per_page=100");
-        let recent: Vec<Issue> = self.get("issues_list", &path).await?;
-        Ok(recent.into_iter().find(holds))
+        // `since` filters by last update, which is never before creation: every issue created
+        // since is listed (and a few older ones, updated since, which `is_it` tells apart).
+        let since = encode(&crate::sla::time::format_rfc3339(since));
+        for page in 1.. {
+            let path = format!(
+                "/repos/{repository}/issues?state=all&creator={}&since={since}&sort=created&direction=asc&per_page=100&page={page}",
+                encode(login)
+            );
+            let issues: Vec<Issue> = self.get("issues_list", &path).await?;
+            let last = issues.len() < 100;
+            if let Some(issue) = issues.into_iter().find(own) {
+                return Ok(Some(issue));
+            }
+            if last {
+                break;
+            }
+        }
+        Ok(None)
     }
 
     /// An issue, unless unchanged since `etag`.
@@ -359,6 +399,11 @@ impl GithubClient {
         Ok(user.login)
     }
 
+    /// `login`, asked once for the client's life.
+    pub async fn own_login(&self) -> Result<String, GithubError> {
+        self.login.get_or_try_init(|| self.login()).await.cloned()
+    }
+
     /// The token's access to a repository (`GET /repos/{owner}/{repo}`): None when it does not
     /// exist or the token cannot see it (GitHub answers both 404, so a private repository is
     /// not revealed). Each part of `repo` is encoded: a name never reaches another endpoint.
@@ -382,6 +427,30 @@ impl GithubClient {
             .await?;
         Self::parse("issue_comment", &bytes)
     }
+}
+
+/// The (field, value) pairs of a 422's `errors` (`{"resource": "Issue", "field": "assignees",
+/// "value": "nobody", "code": "invalid"}`); a label's own errors name the `Label` resource.
+fn invalid_fields(json: &Value) -> Vec<(String, String)> {
+    let text = |v: &Value, key: &str| v.get(key).and_then(Value::as_str).unwrap_or_default().to_string();
+    json.get("errors")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|e| e.is_object())
+        .map(|e| {
+            let field = match (text(e, "resource").as_str(), text(e, "field")) {
+                ("Label", _) => "labels".to_string(),
+                (_, field) => field,
+            };
+            let value = match e.get("value") {
+                Some(Value::String(s)) => s.clone(),
+                Some(Value::Null) | None => String::new(),
+                Some(other) => other.to_string(),
+            };
+            (field, value)
+        })
+        .collect()
 }
 
 fn encode(text: &str) -> String {

@@ -24,7 +24,12 @@ pub struct Issue {
     #[serde(default)]
     pub user: Option<User>,
     #[serde(default)]
+    pub created_at: Option<String>,
+    #[serde(default)]
     pub updated_at: Option<String>,
+    /// Present on a pull request: GitHub lists them among issues.
+    #[serde(default)]
+    pub pull_request: Option<serde_json::Value>,
 }
 
 impl Issue {

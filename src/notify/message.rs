@@ -307,27 +307,16 @@ impl AlertMessage {
         })
     }
 
-    /// The marker that makes a note findable before it is written again.
-    pub fn marker(&self) -> String {
-        marker(&self.key)
-    }
-
-    /// An internal note on the ticket.
+    /// An internal note on the ticket (its marker is added as it is written).
     pub fn note_text(&self) -> String {
         let delayed = self.delayed.as_ref().map(|d| format!("\n{}.", capitalize(d))).unwrap_or_default();
         format!(
-            "slawatch: {}.\n{}\nTarget: {}.{delayed}\n\n{}",
+            "slawatch: {}.\n{}\nTarget: {}.{delayed}",
             self.title(),
             self.summary(),
             self.target_text(),
-            self.marker()
         )
     }
-}
-
-/// The marker of alert `key` in an internal note.
-pub fn marker(key: &str) -> String {
-    format!("[slawatch alert {key}]")
 }
 
 fn capitalize(text: &str) -> String {

@@ -29,8 +29,8 @@ mod rewrite;
 mod segments;
 
 pub use records::{
-    AgentRecord, AlertRecord, AlertStatus, Cursors, Delivery, DigestRecord, EscalationRecord, KpiChange, LinkedIssue, OrganizationRecord,
-    RequestRecord, SeverityInputs, StoredEvent, TicketRecord, UserRecord,
+    AgentRecord, AlertRecord, AlertStatus, Cursors, Delivery, DigestRecord, EscalationRecord, KpiChange, LinkedIssue, News, NewsWhat,
+    OrganizationRecord, Owed, RequestRecord, SeverityInputs, StoredEvent, TicketRecord, UserRecord,
 };
 
 pub use drift::DriftNotice;

@@ -306,11 +306,21 @@ pub struct RequestRecord {
     pub next_attempt_ms: i64,
     pub attempts: u32,
     pub last_error: Option<String>,
+    /// GitHub refused the issue for good (the repository gone, renamed or closed to issues):
+    /// its answer. Not retried; the channel is told once (`announced`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed: Option<String>,
+    /// What the issue was filed without, and why (an assignee or label GitHub refused).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dropped: Vec<String>,
 }
 
 impl RequestRecord {
     pub fn is_pending(&self) -> bool {
-        self.issue.is_none() || !self.noted || !self.announced
+        match self.failed {
+            Some(_) => !self.announced,
+            None => self.issue.is_none() || !self.noted || !self.announced,
+        }
     }
 }
 
@@ -330,13 +340,81 @@ pub struct LinkedIssue {
     /// When the issue was last read (ms).
     #[serde(default)]
     pub synced_at_ms: i64,
-    /// The issue was told that the customer's ticket was solved.
+    /// The customer's ticket being solved is decided as news for the issue (told, or owed).
     #[serde(default)]
     pub told_solved: bool,
     /// News of the issue Zendesk refused for good to note on the ticket (closed: 422; deleted:
     /// 404), with the reason: recorded, not retried.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub undeliverable: Vec<String>,
+    /// How many times the issue was seen to close or reopen: each change's news is keyed by its
+    /// number, which never changes (its `updated_at` does, with every edit).
+    #[serde(default)]
+    pub state_changes: u32,
+    /// News decided and not yet told everywhere: recorded before anything is sent.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub news: Vec<News>,
+    /// GitHub answers for good that the issue is no more (deleted: 410; its repository gone or
+    /// renamed away: 404), with its words: no longer read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gone: Option<String>,
+}
+
+/// One piece of an issue's news, told to the ticket (an internal note), to the ticket's channels
+/// and, for the ticket's own news, to the issue (a comment). Decided and stored first; each
+/// destination is marked once done; a note and a comment are looked for (by marker) before a
+/// retry writes them again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct News {
+    /// What it is, by something that never changes: `comment 123`, `closed 1`, `reopened 2`,
+    /// `ticket-solved`.
+    pub key: String,
+    pub what: NewsWhat,
+    pub decided_at: Timestamp,
+    pub note: Owed,
+    pub channels: Vec<Delivery>,
+    pub comment: Owed,
+    pub attempts: u32,
+    pub next_attempt_ms: i64,
+    pub last_error: Option<String>,
+}
+
+impl News {
+    pub fn is_done(&self) -> bool {
+        !self.note.is_owed() && !self.comment.is_owed() && !self.channels.iter().any(Delivery::is_outstanding)
+    }
+}
+
+/// What an issue's news is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum NewsWhat {
+    /// Engineering commented. The words are kept only until the note is written.
+    Comment {
+        id: u64,
+        author: String,
+        body: Option<String>,
+    },
+    Closed,
+    Reopened,
+    /// The customer's ticket was solved (told to the issue).
+    TicketSolved,
+}
+
+/// One write a piece of news owes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Owed {
+    /// Not wanted here.
+    No,
+    Yes,
+    Done,
+    /// Refused for good, with the reason.
+    Refused(String),
+}
+
+impl Owed {
+    pub fn is_owed(&self) -> bool {
+        matches!(self, Owed::Yes)
+    }
 }
 
 /// The digest owed for one firing of `[report.digest] cron`: recorded before anything is sent,

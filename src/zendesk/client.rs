@@ -120,6 +120,8 @@ pub struct ZendeskClient {
     cancel: CancellationToken,
     /// Ticket fields already logged for an unreadable value: each is logged once.
     unknown_logged: Mutex<HashSet<&'static str>>,
+    /// The id of the user the token acts as, asked once: only its internal notes are slawatch's.
+    api_user: tokio::sync::OnceCell<u64>,
     metrics: Option<std::sync::Arc<crate::metrics::Metrics>>,
 }
 
@@ -145,6 +147,7 @@ impl ZendeskClient {
             stats: ApiStats::default(),
             cancel: CancellationToken::new(),
             unknown_logged: Mutex::new(HashSet::new()),
+            api_user: tokio::sync::OnceCell::new(),
             metrics: None,
         })
     }
@@ -437,28 +440,48 @@ impl ZendeskClient {
         Ok(out)
     }
 
-    /// Writes an internal note (with tags added and fields set, in one audit) unless a comment
-    /// holding `marker` is on the ticket already: a note written just before a crash is found,
-    /// never written twice. A safe update, refused (409) if the ticket changed since it was read;
-    /// the caller's retry reads it afresh. False when the ticket is gone.
+    /// Writes an internal note (with tags added and fields set, in one audit), `marker` as its
+    /// last line, unless one of the API user's internal notes `carries` the marker already: a
+    /// note written just before a crash is found, never written twice. Only slawatch's own
+    /// notes count: a customer (or an agent) quoting a marker cannot stop a note. A safe update,
+    /// refused (409) if the ticket changed since it was read; the caller's retry reads it
+    /// afresh. False when the ticket is gone.
     pub async fn add_internal_note_once(
         &self,
         id: u64,
-        body: &str,
+        text: &str,
         marker: &str,
+        carries: impl Fn(&str) -> bool,
         tags: &[String],
         fields: &[(u64, String)],
     ) -> Result<bool, ZendeskError> {
+        let me = self.api_user_id().await?;
         let comments = self.latest_comments(id, Pacing::Return).await?;
-        if comments.iter().any(|c| c.body.contains(marker)) {
+        if comments.iter().any(|c| !c.public && c.author_id == Some(me) && carries(&c.body)) {
             return Ok(true);
         }
         let Some(ticket) = self.ticket(id, Pacing::Return).await? else {
             return Ok(false);
         };
         let stamp = ticket.updated_at.map(crate::sla::time::format_rfc3339);
-        self.add_internal_note_with(id, body, tags, fields, stamp.as_deref()).await?;
+        let body = format!("{text}\n\n{marker}");
+        self.add_internal_note_with(id, &body, tags, fields, stamp.as_deref()).await?;
         Ok(true)
+    }
+
+    /// The id of the user the token acts as (`GET /api/v2/users/me`), asked once.
+    pub async fn api_user_id(&self) -> Result<u64, ZendeskError> {
+        self.api_user
+            .get_or_try_init(|| async {
+                #[derive(serde::Deserialize)]
+                struct One {
+                    user: Me,
+                }
+                let one: One = self.get("users_me", "/api/v2/users/me.json", Pacing::Return).await?;
+                Ok(one.user.id)
+            })
+            .await
+            .copied()
     }
 
     /// An internal note, tags added and custom fields set, in one update (one audit).
