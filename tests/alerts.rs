@@ -322,7 +322,12 @@ internal_notes = "breaches"
         body.starts_with(&format!("slawatch: SLA breached: first response on #{id}.")),
         "{body}"
     );
-    assert!(body.contains("[slawatch alert "));
+    // Its last line is its marker, naming the account and the alert.
+    let marker = body.lines().last().unwrap();
+    assert!(
+        marker.starts_with(&format!("[slawatch {} alert ", h.engine.account())),
+        "{body}"
+    );
 
     // A crash after writing the note but before marking it: the note is found, not written again.
     let alert = h

@@ -87,25 +87,25 @@ impl Engine {
                     continue;
                 }
                 let filing = request.issue.is_none() && request.failed.is_none();
-                match self.step(github, config, &mut escalation, index).await {
+                let mut outcome = self.step(github, config, &mut escalation, index).await;
+                if let Some(reason) = outcome.as_ref().err().and_then(StepError::refused_by_github).filter(|_| filing) {
+                    // Refused for good: marked failed, then told (the step's last part).
+                    self.mark_failed(config, &mut escalation, index, reason)?;
+                    outcome = self.step(github, config, &mut escalation, index).await;
+                }
+                match outcome {
                     Ok(()) => {}
                     Err(error) if error.cancelled() => return Err(ZendeskError::Cancelled.into()),
-                    Err(error) => match error.refused_by_github().filter(|_| filing) {
-                        Some(reason) => {
-                            self.mark_failed(config, &mut escalation, index, reason)?;
-                            next = super::super::deliver::earliest(next, self.clock.now_ms());
-                        }
-                        None => {
-                            let request = &mut escalation.requests[index];
-                            request.attempts += 1;
-                            let wait = STEP_BACKOFF.after(request.attempts, error.retry_after());
-                            request.next_attempt_ms = retry::due_ms(self.clock.now_ms(), wait);
-                            request.last_error = Some(error.to_string());
-                            tracing::warn!(ticket = escalation.ticket_id, request = request.number, %error, attempts = request.attempts, "escalation step failed; will retry");
-                            next = super::super::deliver::earliest(next, request.next_attempt_ms);
-                            self.save_request(&escalation, index)?;
-                        }
-                    },
+                    Err(error) => {
+                        let request = &mut escalation.requests[index];
+                        request.attempts += 1;
+                        let wait = STEP_BACKOFF.after(request.attempts, error.retry_after());
+                        request.next_attempt_ms = retry::due_ms(self.clock.now_ms(), wait);
+                        request.last_error = Some(error.to_string());
+                        tracing::warn!(ticket = escalation.ticket_id, request = request.number, %error, attempts = request.attempts, "escalation step failed; will retry");
+                        next = super::super::deliver::earliest(next, request.next_attempt_ms);
+                        self.save_request(&escalation, index)?;
+                    }
                 }
             }
         }
