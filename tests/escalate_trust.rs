@@ -167,6 +167,17 @@ async fn a_repository_gone_marks_the_request_failed_shown_counted_and_told_once(
     let metrics = h.engine.metrics.encode();
     assert!(metrics.contains("slawatch_escalations_failed_total 1"), "{metrics}");
     assert!(metrics.contains("slawatch_escalation_requests{state=\"failed\"} 1"), "{metrics}");
+
+    // The repository back (the config put right), the tag removed and put back: asked again.
+    github.add_repo(REPO);
+    h.sim.set_tags(id, &["sev1"], h.agent);
+    h.poll().await;
+    h.sim.set_tags(id, &["sev1", "rfh"], h.agent);
+    h.poll().await;
+    h.engine.file_escalations().await.unwrap();
+    let record = h.engine.store.escalation(id).unwrap().unwrap();
+    assert_eq!(record.requests.len(), 2);
+    assert!(record.requests[1].issue.is_some() && !record.has_pending(), "{record:?}");
 }
 
 #[tokio::test]

@@ -62,10 +62,10 @@ pub fn filed(kind: ChannelKind, issue: &IssueRef) -> Value {
 /// A request GitHub refused for good: no issue will be filed until someone acts.
 pub fn failed(kind: ChannelKind, ticket_id: u64, ticket_url: &str, repository: &str, reason: &str) -> Value {
     let text = format!(
-        "No engineering issue could be filed for ticket #{ticket_id} in {repository}: {reason}. slawatch will not retry; file it by hand or fix the configuration. {ticket_url}"
+        "No engineering issue could be filed for ticket #{ticket_id} in {repository}: {reason}. slawatch will not retry: file it by hand, or put the configuration right and remove and re-add the ticket's tag. {ticket_url}"
     );
     let slack = format!(
-        "*No engineering issue could be filed* for ticket <{ticket_url}|#{ticket_id}> in {repository}: {}. slawatch will not retry; file it by hand or fix the configuration.",
+        "*No engineering issue could be filed* for ticket <{ticket_url}|#{ticket_id}> in {repository}: {}. slawatch will not retry: file it by hand, or put the configuration right and remove and re-add the ticket's tag.",
         slack_escape(reason)
     );
     message(kind, "escalation_failed", ":x:", text, slack, None, ticket_id)

@@ -37,7 +37,9 @@ impl Engine {
             if let Some(rule) = rule {
                 let new_request = match escalation.latest() {
                     None => true,
-                    Some(last) => !escalation.matching && last.issue.as_ref().is_some_and(|i| !i.open),
+                    // The last one's issue closed (or gone), or GitHub refused it for good: the
+                    // tag put back (after the config is put right) asks again.
+                    Some(last) => !escalation.matching && (last.failed.is_some() || last.issue.as_ref().is_some_and(|i| !i.open)),
                 };
                 if new_request {
                     let number = escalation.requests.len() as u32 + 1;
