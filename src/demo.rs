@@ -359,7 +359,7 @@ fn print_engineering_notes(sim: &SimZendesk, clock: &Clock, shown: &mut std::col
             let about_engineering = body.starts_with("slawatch: ")
                 && (body.contains(" commented on ") || body.contains("engineering closed") || body.contains("engineering reopened"));
             if comment["public"] == false && about_engineering && shown.insert(id) {
-                let mut lines = body.lines().filter(|l| !l.trim().is_empty() && !l.starts_with("[slawatch"));
+                let mut lines = body.lines().filter(|l| !l.trim().is_empty() && !crate::marker::is_note_marker_line(l));
                 say!(
                     "{}  zendesk   internal note on #{ticket}: {}",
                     local(clock.now()),

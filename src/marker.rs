@@ -175,6 +175,13 @@ pub fn note_line(account: &str, about: &NoteAbout) -> String {
     format!("[slawatch {account} {}]", about.subject())
 }
 
+/// Whether a line of a note is a marker (of any account, any version): what a person reading
+/// the note need not see.
+pub fn is_note_marker_line(line: &str) -> bool {
+    let line = line.trim();
+    line.starts_with("[slawatch ") && line.ends_with(']')
+}
+
 /// Whether a note's body carries the marker of `about` for `account` as a whole line (or an
 /// earlier version's, which named no account).
 pub fn note_carries(body: &str, account: &str, about: &NoteAbout) -> bool {
