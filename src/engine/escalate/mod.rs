@@ -30,6 +30,25 @@ use crate::zendesk::client::ZendeskError;
 
 pub use worker::{filing_loop, sync_loop, CLOSED_ISSUE_PACE};
 
+/// Which worker's part of a request a save writes: they run side by side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Part {
+    /// The request's steps (filed, noted, announced, failed), by the filing worker.
+    Filing,
+    /// The linked issue's state, by the sync worker.
+    Issue,
+}
+
+/// `into`, with `from`'s records of what could not be noted that it lacks.
+fn merge_undeliverable(mut into: crate::store::LinkedIssue, from: &crate::store::LinkedIssue) -> crate::store::LinkedIssue {
+    for entry in &from.undeliverable {
+        if !into.undeliverable.contains(entry) {
+            into.undeliverable.push(entry.clone());
+        }
+    }
+    into
+}
+
 /// Why a step failed, and when to try again.
 #[derive(Debug, thiserror::Error)]
 enum StepError {
@@ -105,15 +124,23 @@ impl StepError {
 }
 
 impl Engine {
-    /// Saves the worker's copy of one request into the stored record as it is now (read afresh
-    /// under the escalation lock), so that what a poll decided meanwhile (a new request, the
-    /// matching flag) is kept. A request's steps are only ever written here.
+    /// Saves the filing worker's copy of one request into the stored record as it is now (read
+    /// afresh under the escalation lock), so that what a poll decided meanwhile (a new request,
+    /// the matching flag) is kept. The linked issue's state belongs to the sync worker, which
+    /// runs beside this one: once recorded, it is kept as stored (what the filing adds to it,
+    /// a link it could not note, is merged in).
     fn save_request(&self, escalation: &EscalationRecord, index: usize) -> Result<(), StoreError> {
         // An fsync under a lock: off the async workers.
-        crate::sync::blocking(|| self.write_request(escalation, index))
+        crate::sync::blocking(|| self.write_request(escalation, index, Part::Filing))
     }
 
-    fn write_request(&self, escalation: &EscalationRecord, index: usize) -> Result<(), StoreError> {
+    /// Saves the sync worker's copy of one request's linked issue (its ETags, news and what was
+    /// told), and nothing else of the request: the filing worker's steps are kept as stored.
+    fn save_issue(&self, escalation: &EscalationRecord, index: usize) -> Result<(), StoreError> {
+        crate::sync::blocking(|| self.write_request(escalation, index, Part::Issue))
+    }
+
+    fn write_request(&self, escalation: &EscalationRecord, index: usize, part: Part) -> Result<(), StoreError> {
         let _writing = crate::sync::lock(&self.escalation_lock);
         let mine = &escalation.requests[index];
         let mut stored = match self.store.escalation(escalation.ticket_id) {
@@ -128,13 +155,22 @@ impl Engine {
             }
             Err(other) => return Err(other),
         };
-        match stored.requests.iter_mut().find(|r| r.number == mine.number) {
-            Some(request) => *request = mine.clone(),
-            None => stored.requests.push(mine.clone()),
+        let Some(request) = stored.requests.iter_mut().find(|r| r.number == mine.number) else {
+            stored.requests.push(mine.clone());
+            return self.store.save_escalation(&stored);
+        };
+        let issue = match (part, request.issue.take(), &mine.issue) {
+            (_, None, _) | (Part::Issue, Some(_), None) => mine.issue.clone(),
+            (Part::Filing, Some(kept), Some(added)) => Some(merge_undeliverable(kept, added)),
+            (Part::Issue, Some(kept), Some(mine)) => Some(merge_undeliverable(mine.clone(), &kept)),
+            (Part::Filing, kept, None) => kept,
+        };
+        if part == Part::Filing {
+            *request = mine.clone();
         }
+        request.issue = issue;
         self.store.save_escalation(&stored)
     }
-
     /// An internal note on the ticket (with tags and fields) marked as being `about` this, unless
     /// one of slawatch's own notes is about it already. A ticket gone is refused for good.
     async fn note_once(

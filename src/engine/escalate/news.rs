@@ -97,7 +97,7 @@ impl Engine {
                     news.last_error = Some(error.to_string());
                     tracing::warn!(ticket = ticket_id, news = %news.key, %error, attempts = news.attempts, "an issue's news could not be told; will retry");
                     next = super::super::deliver::earliest(next, news.next_attempt_ms);
-                    self.save_request(escalation, index)?;
+                    self.save_issue(escalation, index)?;
                 }
             }
         }
@@ -105,7 +105,7 @@ impl Engine {
         if let Some(linked) = escalation.requests[index].issue.as_mut() {
             if linked.news.iter().any(News::is_done) {
                 linked.news.retain(|n| !n.is_done());
-                self.save_request(escalation, index)?;
+                self.save_issue(escalation, index)?;
             }
         }
         Ok(next)
@@ -151,7 +151,7 @@ impl Engine {
             if let NewsWhat::Comment { body, .. } = &mut news.what {
                 *body = None;
             }
-            self.save_request(escalation, index)?;
+            self.save_issue(escalation, index)?;
         }
 
         for channel_at in 0..news.channels.len() {
@@ -178,11 +178,11 @@ impl Engine {
                 }
                 Err(error) => {
                     delivery.record_failure(delivery.attempts + 1, now_ms, false, now_ms, &error.message);
-                    self.save_request(escalation, index)?;
+                    self.save_issue(escalation, index)?;
                     return Err(StepError::Other(error.message));
                 }
             }
-            self.save_request(escalation, index)?;
+            self.save_issue(escalation, index)?;
         }
 
         if news.comment.is_owed() {
@@ -190,7 +190,7 @@ impl Engine {
             if let Some(news) = news_mut(escalation, index, at) {
                 news.comment = outcome;
             }
-            self.save_request(escalation, index)?;
+            self.save_issue(escalation, index)?;
         }
         Ok(())
     }

@@ -91,7 +91,7 @@ impl Engine {
         escalation.requests[index].issue = Some(linked);
         // The news decided, and the ETags that showed it, in one write: told from here on, never
         // decided again.
-        self.save_request(escalation, index)?;
+        self.save_issue(escalation, index)?;
         Ok(())
     }
 
@@ -163,7 +163,7 @@ impl Engine {
             linked.gone = Some(reason);
             linked.open = false;
         }
-        self.save_request(escalation, index)?;
+        self.save_issue(escalation, index)?;
         Ok(())
     }
 }
