@@ -182,15 +182,23 @@ pub fn is_note_marker_line(line: &str) -> bool {
     line.starts_with("[slawatch ") && line.ends_with(']')
 }
 
-/// Whether a note's body carries the marker of `about` for `account` as a whole line (or an
-/// earlier version's, which named no account).
+/// Whether a note's body carries the marker of `about` for `account` (or an earlier version's,
+/// which named no account) as its last line, where slawatch writes it: a marker quoted in the
+/// note's body (a GitHub comment relayed, say) is never taken for the note's own.
 pub fn note_carries(body: &str, account: &str, about: &NoteAbout) -> bool {
-    let line = note_line(account, about);
+    let Some(last) = body.lines().map(str::trim).rfind(|l| !l.is_empty()) else {
+        return false;
+    };
     let legacy = match about {
+        // An earlier version keyed a comment's note by the comment's id too (a close's and a
+        // reopen's by the issue's `updated_at`, which no key of today can match).
+        NoteAbout::News { repository, issue, key } if key.starts_with("comment ") => {
+            Some(format!("[slawatch github {repository}#{issue} {key}]"))
+        }
         NoteAbout::News { .. } => None,
         other => Some(format!("[slawatch {}]", other.subject())),
     };
-    body.lines().map(str::trim).any(|l| l == line || legacy.as_deref() == Some(l))
+    last == note_line(account, about) || legacy.as_deref() == Some(last)
 }
 
 #[cfg(test)]
@@ -269,6 +277,26 @@ mod tests {
                 &about
             ),
             "inside a sentence"
+        );
+        assert!(
+            !note_carries(
+                &format!(
+                    "> {}\n> quoted\n\n[slawatch acme.zendesk.com alert x]",
+                    note_line("acme.zendesk.com", &about)
+                ),
+                "acme.zendesk.com",
+                &about
+            ),
+            "quoted in the body, not the note's last line"
+        );
+        let comment = NoteAbout::News {
+            repository: "acme/eng".into(),
+            issue: 9,
+            key: "comment 55".into(),
+        };
+        assert!(
+            note_carries("x\n[slawatch github acme/eng#9 comment 55]", "acme.zendesk.com", &comment),
+            "an earlier version's"
         );
         assert!(
             note_carries("old note\n[slawatch escalation 7:request=1]", "acme.zendesk.com", &about),

@@ -38,8 +38,10 @@ async fn killed_after_a_comment_was_decided_before_anything_was_told() {
     let mut h = Harness::new(ESCALATION).await;
     let (github, id) = filed(&mut h).await;
     github.comment(REPO, 1, "eng-alice", "Reproduced; fix in 4.2.1.");
-    // Zendesk takes no write for now: the news is decided and stored, nothing is told.
+    // Neither Zendesk nor Slack takes anything for now: the news is decided and stored, nothing
+    // is told.
     h.sim.set_ticket_update_limit(Some(0));
+    h.slack.set_down(true);
     sync(&h).await;
     let owed = news(&h, id);
     assert_eq!(owed.len(), 1, "{owed:?}");
@@ -51,6 +53,7 @@ async fn killed_after_a_comment_was_decided_before_anything_was_told() {
 
     h.restart().await;
     h.sim.set_ticket_update_limit(None);
+    h.slack.set_down(false);
     retry(&h).await;
     for _ in 0..3 {
         sync(&h).await;

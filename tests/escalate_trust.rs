@@ -222,3 +222,34 @@ async fn a_deleted_issue_is_read_no_more() {
     }
     assert_eq!(github.request_count(&format!("/repos/{REPO}/issues/1")), reads);
 }
+
+#[tokio::test]
+async fn a_secondary_limit_without_a_hint_is_waited_out_not_taken_as_a_refusal() {
+    let mut h = Harness::new(ESCALATION).await;
+    let github = h.attach_github(REPO).await;
+    let id = rfh_ticket(&h);
+    h.poll().await;
+    // A burst of filings meets GitHub's anti-abuse limit: a 403 with no retry-after.
+    github.secondary_limit_next(1, 0);
+    h.engine.file_escalations().await.unwrap();
+    let request = h.engine.store.escalation(id).unwrap().unwrap().requests[0].clone();
+    assert!(request.failed.is_none() && request.is_pending(), "{request:?}");
+    h.advance(120);
+    h.engine.file_escalations().await.unwrap();
+    assert_eq!(github.create_count(), 1);
+    assert!(!h.engine.store.escalation(id).unwrap().unwrap().has_pending());
+}
+
+#[tokio::test]
+async fn a_ticket_deleted_before_its_issue_was_filed_is_given_up_not_retried() {
+    let mut h = Harness::new(ESCALATION).await;
+    let github = h.attach_github(REPO).await;
+    let id = rfh_ticket(&h);
+    h.poll().await;
+    h.sim.delete_ticket(id);
+    h.engine.file_escalations().await.unwrap();
+    let request = h.engine.store.escalation(id).unwrap().unwrap().requests[0].clone();
+    assert!(request.failed.as_deref().is_some_and(|f| f.contains("gone")), "{request:?}");
+    assert!(!request.is_pending(), "never retried: {request:?}");
+    assert_eq!(github.create_count(), 0);
+}

@@ -275,10 +275,13 @@ async fn one_pass(engine: &Engine) -> Result<Option<i64>, EngineError> {
     let report = engine.fire_due().await?;
     tracing::info!(?report, "alerts due decided and delivered");
     let escalations = engine.file_escalations().await?;
-    let syncs_owed = engine.sync_issues().await?;
+    let synced = engine.sync_pass().await?;
     blocking(|| engine.decide_digest())?;
     let digests = engine.deliver_digests().await?;
     let alerts = blocking(|| engine.next_wake_ms())?;
-    let syncs = (syncs_owed > 0).then(|| engine.clock.now_ms() + SYNC_RETRY_MS);
-    Ok([alerts, escalations, digests, syncs].into_iter().flatten().min())
+    let syncs = (synced.failed > 0).then(|| engine.clock.now_ms() + SYNC_RETRY_MS);
+    Ok([alerts, escalations, digests, syncs, synced.next_news_ms]
+        .into_iter()
+        .flatten()
+        .min())
 }

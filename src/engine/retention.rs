@@ -25,7 +25,13 @@ impl Engine {
         // An unreadable escalation record keeps the ticket: it may name an open issue.
         match self.store.escalation(ticket.id) {
             Ok(None) => true,
-            Ok(Some(e)) => !(e.has_pending() || e.requests.iter().any(|r| r.issue.as_ref().is_some_and(|i| i.open))),
+            // Open issues are still followed; news still owed is still to be told.
+            Ok(Some(e)) => {
+                !(e.has_pending()
+                    || e.requests
+                        .iter()
+                        .any(|r| r.issue.as_ref().is_some_and(|i| i.open || !i.news.is_empty())))
+            }
             Err(_) => false,
         }
     }

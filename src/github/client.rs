@@ -141,7 +141,10 @@ impl GithubClient {
             return Some(wait);
         }
         if header(headers, "x-ratelimit-remaining") == Some("0") {
-            let reset = header(headers, "x-ratelimit-reset").and_then(|r| r.parse::<i64>().ok())?;
+            // No reset said: a minute, as for a limit without a hint.
+            let Some(reset) = header(headers, "x-ratelimit-reset").and_then(|r| r.parse::<i64>().ok()) else {
+                return Some(Duration::from_secs(60));
+            };
             // A hostile or garbled reset (i64::MIN, say) must not overflow: saturate, then clamp.
             let secs = reset
                 .saturating_sub(self.clock.now())
@@ -234,6 +237,12 @@ impl GithubClient {
                 .as_ref()
                 .and_then(|v| v.get("message").and_then(Value::as_str).map(str::to_string))
                 .unwrap_or_else(|| String::from_utf8_lossy(&bytes[..bytes.len().min(200)]).into_owned());
+            if throttled(status, &message) {
+                return Err(GithubError::RateLimited {
+                    endpoint: endpoint.to_string(),
+                    retry_after: Duration::from_secs(60),
+                });
+            }
             if !invalid.is_empty() {
                 let list: Vec<String> = invalid.iter().map(|(field, value)| format!("{field} {value:?}")).collect();
                 message = format!("{message}: invalid {}", list.join(", "));
@@ -341,7 +350,8 @@ impl GithubClient {
         let own = |issue: &Issue| {
             issue.pull_request.is_none() && issue.user.as_ref().is_some_and(|u| u.login.eq_ignore_ascii_case(login)) && is_it(issue)
         };
-        let q = format!("\"{phrase}\" repo:{repository} author:{login} is:issue in:body");
+        let day = chrono::DateTime::from_timestamp(since, 0).map_or(String::new(), |d| d.format("%Y-%m-%d").to_string());
+        let q = format!("\"{phrase}\" repo:{repository} author:{login} is:issue in:body created:>={day}");
         let path = format!("/search/issues?q={}", encode(&q));
         let found: SearchResult = self.get("search_issues", &path).await?;
         if let Some(issue) = found.items.into_iter().find(own) {
@@ -392,6 +402,31 @@ impl GithubClient {
         .await
     }
 
+    /// An issue's comments from `since` (oldest first), every page: the first (conditional on
+    /// `etag`: NotModified when unchanged), then the rest while pages come back full.
+    pub async fn all_comments(
+        &self,
+        repository: &Repository,
+        number: u64,
+        since: Option<&str>,
+        etag: Option<&str>,
+    ) -> Result<Conditional<Vec<IssueComment>>, GithubError> {
+        let Conditional::Changed { value: mut all, etag } = self.comments(repository, number, since, etag).await? else {
+            return Ok(Conditional::NotModified);
+        };
+        let since = since.map(|s| format!("&since={}", encode(s))).unwrap_or_default();
+        let mut last = all.len();
+        let mut page = 2;
+        while last == 100 {
+            let path = format!("/repos/{repository}/issues/{number}/comments?per_page=100{since}&page={page}");
+            let more: Vec<IssueComment> = self.get("issue_comments", &path).await?;
+            last = more.len();
+            all.extend(more);
+            page += 1;
+        }
+        Ok(Conditional::Changed { value: all, etag })
+    }
+
     /// The login the token files as (`GET /user`). A GitHub App installation token has no user:
     /// GitHub answers it 403 ("Resource not accessible by integration"), returned as `Status`.
     pub async fn login(&self) -> Result<String, GithubError> {
@@ -426,6 +461,18 @@ impl GithubClient {
             .send("issue_comment", reqwest::Method::POST, &path, Some(&json!({"body": body})), None, 1)
             .await?;
         Self::parse("issue_comment", &bytes)
+    }
+}
+
+/// Whether a refusal is GitHub slowing the token down, not refusing what it asked: a secondary
+/// (anti-abuse) limit can come as a 403 or 429 with neither `retry-after` nor a remaining count,
+/// and content created too fast as a 422. Either passes with time (GitHub suggests a minute).
+fn throttled(status: u16, message: &str) -> bool {
+    let message = message.to_ascii_lowercase();
+    match status {
+        403 | 429 => message.contains("secondary rate limit") || message.contains("abuse") || message.contains("rate limit exceeded"),
+        422 => message.contains("submitted too quickly"),
+        _ => false,
     }
 }
 
@@ -465,6 +512,47 @@ fn encode(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn githubs_slowing_down_is_a_wait_not_a_refusal() {
+        for (status, message) in [
+            (
+                403,
+                "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
+            ),
+            (429, "You have exceeded a secondary rate limit."),
+            (403, "You have triggered an abuse detection mechanism."),
+            (422, "Validation Failed: was submitted too quickly"),
+        ] {
+            assert!(throttled(status, message), "{status} {message}");
+        }
+        for (status, message) in [
+            (403, "Repository was archived so is read-only."),
+            (403, "Resource not accessible by integration"),
+            (422, "Validation Failed"),
+            (404, "Not Found"),
+        ] {
+            assert!(!throttled(status, message), "{status} {message}");
+        }
+    }
+
+    #[test]
+    fn no_remaining_without_a_reset_waits_a_minute() {
+        let options = GithubOptions {
+            api_url: "http://127.0.0.1:9".into(),
+            token: "t".into(),
+            timeout: Duration::from_secs(1),
+            max_attempts: 1,
+            backoff: Backoff {
+                first: Duration::from_secs(1),
+                max: Duration::from_secs(1),
+            },
+        };
+        let client = GithubClient::new(options, Clock::manual(1_800_000_000)).unwrap();
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("x-ratelimit-remaining", "0".parse().unwrap());
+        assert_eq!(client.rate_wait(403, &headers), Some(Duration::from_secs(60)));
+    }
 
     #[test]
     fn a_garbled_rate_limit_reset_is_clamped_not_overflowed() {

@@ -187,7 +187,8 @@ impl SimGithub {
         world.fail_status = status;
     }
 
-    /// The next `n` requests hit a secondary rate limit: 403 with `retry-after: seconds`.
+    /// The next `n` requests hit a secondary rate limit: 403 with `retry-after: seconds` (none
+    /// when 0, as GitHub sometimes answers).
     pub fn secondary_limit_next(&self, n: u32, retry_after: u64) {
         let mut world = self.state().world();
         world.secondary_next = n;

@@ -354,10 +354,24 @@ pub struct LinkedIssue {
     /// News decided and not yet told everywhere: recorded before anything is sent.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub news: Vec<News>,
+    /// Reads that failed in a row (GitHub down, a token that lost access), and when the next
+    /// may be made (ms): backed off like every other step, never once a pass.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub failed_reads: u32,
+    #[serde(default, skip_serializing_if = "is_zero_ms")]
+    pub read_again_at_ms: i64,
     /// GitHub answers for good that the issue is no more (deleted: 410; its repository gone or
     /// renamed away: 404), with its words: no longer read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gone: Option<String>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+fn is_zero_ms(n: &i64) -> bool {
+    *n == 0
 }
 
 /// One piece of an issue's news, told to the ticket (an internal note), to the ticket's channels

@@ -31,10 +31,10 @@ impl Engine {
             .rules
             .iter()
             .find(|r| r.name == request.rule)
-            .ok_or_else(|| StepError::Other(format!("rule {:?} is no longer configured", request.rule)))?;
+            .ok_or_else(|| StepError::Refused(format!("rule {:?} is no longer configured", request.rule)))?;
         let record = self
             .readable_ticket(ticket_id)?
-            .ok_or_else(|| StepError::Other("the ticket is not stored".into()))?;
+            .ok_or_else(|| StepError::Refused("the ticket is no longer stored".into()))?;
         // The repository decided with the request: the rule's may have changed since.
         let repository = Repository::parse(&request.repository).unwrap_or_else(|| rule.repository.clone());
         let account = self.account();

@@ -66,16 +66,17 @@ enum StepError {
 }
 
 impl StepError {
-    /// Why Zendesk will never take this note, if it will not: the ticket is closed (422) or
-    /// gone (404, 410).
+    /// Why Zendesk will never take this note, if it will not: a 4xx that waiting does not
+    /// change (the ticket closed: 422; gone: 404, 410; out of the API user's reach: 403), as
+    /// alerts' notes classify it. A 409 (changed since read) is retried, reading it afresh.
     fn refused_by_zendesk(&self) -> Option<String> {
         match self {
             StepError::Refused(reason) => Some(reason.clone()),
-            StepError::Zendesk(ZendeskError::Status {
-                status: status @ (404 | 410 | 422),
-                body,
-                ..
-            }) => Some(format!("Zendesk refused the note (HTTP {status}): {body}")),
+            StepError::Zendesk(ZendeskError::Status { status, body, .. })
+                if (400..500).contains(status) && !matches!(status, 408 | 409 | 429) =>
+            {
+                Some(format!("Zendesk refused the note (HTTP {status}): {body}"))
+            }
             _ => None,
         }
     }
@@ -144,7 +145,15 @@ impl Engine {
         let _writing = crate::sync::lock(&self.escalation_lock);
         let mine = &escalation.requests[index];
         let mut stored = match self.store.escalation(escalation.ticket_id) {
-            Ok(stored) => stored.unwrap_or_else(|| escalation.clone()),
+            Ok(Some(stored)) => stored,
+            // Removed meanwhile (retention): a stale copy is not written back.
+            Ok(None) => {
+                tracing::warn!(
+                    ticket = escalation.ticket_id,
+                    "the escalation is no longer stored: not written back"
+                );
+                return Ok(());
+            }
             // Garbled since this pass read it (a pass skips records it cannot read). The worker's
             // copy is the record as last readable, with this step done: written over the garbage,
             // the step stays done (an issue filed is not filed again) and the pass goes on.
@@ -156,8 +165,13 @@ impl Engine {
             Err(other) => return Err(other),
         };
         let Some(request) = stored.requests.iter_mut().find(|r| r.number == mine.number) else {
-            stored.requests.push(mine.clone());
-            return self.store.save_escalation(&stored);
+            // Only the poll decides requests: one missing went with its record (retention).
+            tracing::warn!(
+                ticket = escalation.ticket_id,
+                request = mine.number,
+                "the request is no longer stored: not written back"
+            );
+            return Ok(());
         };
         let issue = match (part, request.issue.take(), &mine.issue) {
             (_, None, _) | (Part::Issue, Some(_), None) => mine.issue.clone(),

@@ -111,7 +111,9 @@ impl Engine {
         Ok(next)
     }
 
-    /// Tells one piece of news everywhere it is still owed, saving after each destination.
+    /// Tells one piece of news everywhere it is still owed, saving after each destination. Each
+    /// destination on its own: one that fails for now does not hold up the others (the first
+    /// such failure is returned, for the piece's retry).
     async fn tell_one(&self, github: &GithubClient, escalation: &mut EscalationRecord, index: usize, at: usize) -> Result<(), StepError> {
         let ticket_id = escalation.ticket_id;
         let request = &escalation.requests[index];
@@ -124,6 +126,7 @@ impl Engine {
             number: linked.number,
             url: &linked.url,
         };
+        let mut failed: Option<StepError> = None;
 
         if news.note.is_owed() {
             let about = NoteAbout::News {
@@ -132,30 +135,36 @@ impl Engine {
                 key: news.key.clone(),
             };
             let outcome = match self.note_once(ticket_id, &note_text(&issue, &news.what), &about, &[], &[]).await {
-                Ok(()) => Owed::Done,
+                Ok(()) => Some(Owed::Done),
+                Err(error) if error.cancelled() => return Err(error),
                 Err(error) => match error.refused_by_zendesk() {
                     Some(reason) => {
                         tracing::warn!(ticket = ticket_id, issue = linked.number, news = %news.key, %reason, "the issue's news cannot be noted on the ticket; recorded, not retried");
-                        Owed::Refused(reason)
+                        Some(Owed::Refused(reason))
                     }
-                    None => return Err(error),
+                    None => {
+                        failed = Some(error);
+                        None
+                    }
                 },
             };
-            let told = news_linked_mut(escalation, index).ok_or_else(|| StepError::Other("no issue".into()))?;
-            if let Owed::Refused(reason) = &outcome {
-                told.undeliverable.push(format!("{}: {reason}", news.key));
+            if let Some(outcome) = outcome {
+                let told = news_linked_mut(escalation, index).ok_or_else(|| StepError::Other("no issue".into()))?;
+                if let Owed::Refused(reason) = &outcome {
+                    told.undeliverable.push(format!("{}: {reason}", news.key));
+                }
+                let news = &mut told.news[at];
+                news.note = outcome;
+                // The words were kept only to be noted.
+                if let NewsWhat::Comment { body, .. } = &mut news.what {
+                    *body = None;
+                }
+                self.save_issue(escalation, index)?;
             }
-            let news = &mut told.news[at];
-            news.note = outcome;
-            // The words were kept only to be noted.
-            if let NewsWhat::Comment { body, .. } = &mut news.what {
-                *body = None;
-            }
-            self.save_issue(escalation, index)?;
         }
 
         for channel_at in 0..news.channels.len() {
-            if !news.channels[channel_at].is_outstanding() {
+            if !news.channels[channel_at].is_due(self.clock.now_ms()) {
                 continue;
             }
             let channel = news.channels[channel_at].channel.clone();
@@ -172,27 +181,39 @@ impl Engine {
                 .ok_or_else(|| StepError::Other("no issue".into()))?;
             match posted {
                 Ok(()) => delivery.sent_at = Some(self.clock.now()),
-                Err(error) if error.permanent => {
-                    tracing::warn!(ticket = ticket_id, %channel, error = %error.message, "the channel refused an issue's news for good; not retried");
-                    delivery.record_failure(delivery.attempts + 1, now_ms, true, now_ms, &error.message);
-                }
                 Err(error) => {
-                    delivery.record_failure(delivery.attempts + 1, now_ms, false, now_ms, &error.message);
-                    self.save_issue(escalation, index)?;
-                    return Err(StepError::Other(error.message));
+                    if error.permanent {
+                        tracing::warn!(ticket = ticket_id, %channel, error = %error.message, "the channel refused an issue's news for good; not retried");
+                    }
+                    let attempts = delivery.attempts + 1;
+                    let wait = STEP_BACKOFF.after(attempts, error.retry_after);
+                    delivery.record_failure(attempts, retry::due_ms(now_ms, wait), error.permanent, now_ms, &error.message);
+                    if !error.permanent {
+                        failed.get_or_insert(StepError::Other(error.message));
+                    }
                 }
             }
             self.save_issue(escalation, index)?;
         }
 
         if news.comment.is_owed() {
-            let outcome = self.comment_once(github, ticket_id, number, &repository, &linked, &news).await?;
-            if let Some(news) = news_mut(escalation, index, at) {
-                news.comment = outcome;
+            match self.comment_once(github, ticket_id, number, &repository, &linked, &news).await {
+                Ok(outcome) => {
+                    if let Some(news) = news_mut(escalation, index, at) {
+                        news.comment = outcome;
+                    }
+                    self.save_issue(escalation, index)?;
+                }
+                Err(error) if error.cancelled() => return Err(error),
+                Err(error) => {
+                    failed.get_or_insert(error);
+                }
             }
-            self.save_issue(escalation, index)?;
         }
-        Ok(())
+        match failed {
+            Some(error) => Err(error),
+            None => Ok(()),
+        }
     }
 
     /// The ticket's own news as a comment on the issue, unless slawatch's comment saying it is
@@ -214,7 +235,7 @@ impl Engine {
         let account = self.account();
         let login = self.own_login(github).await?;
         let since = crate::sla::time::format_rfc3339(news.decided_at - 600);
-        let found = match github.comments(&repo, linked.number, Some(&since), None).await {
+        let found = match github.all_comments(&repo, linked.number, Some(&since), None).await {
             Ok(Conditional::Changed { value, .. }) => value.iter().any(|c| {
                 c.user.as_ref().is_some_and(|u| u.login.eq_ignore_ascii_case(&login))
                     && c.body
@@ -275,6 +296,9 @@ fn note_text(issue: &IssueRef, what: &NewsWhat) -> String {
             if quoted.len() < body.len() {
                 quoted.push_str(&format!("\n… (the rest is on {url})"));
             }
+            // Every line break a reader may render as one is quoted as one: no line of the
+            // comment escapes the quote (a lone `\r` would, in Zendesk).
+            let quoted = quoted.replace("\r\n", "\n").replace(['\r', '\u{2028}', '\u{2029}', '\u{85}'], "\n");
             let quoted: String = quoted.lines().map(|l| format!("> {l}\n")).collect();
             format!("slawatch: {author} commented on {url} ({repository} #{number}):\n\n{quoted}")
         }

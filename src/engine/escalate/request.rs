@@ -50,7 +50,7 @@ impl Engine {
             .client
             .ticket(id, Pacing::Return)
             .await?
-            .ok_or_else(|| StepError::Other("the ticket is gone (404)".into()))?;
+            .ok_or_else(|| StepError::Refused("the ticket is gone (Zendesk answers 404)".into()))?;
         // All of them, oldest first: the description is the first, the summary note may be
         // older than the newest hundred.
         let comments = self.client.all_comments(id, Pacing::Return).await?;

@@ -5,7 +5,7 @@
 //! of the pace; closed issues of done tickets, and issues GitHub says are gone, not at all.
 
 use super::super::engine::{Engine, EngineError};
-use super::worker::CLOSED_ISSUE_PACE;
+use super::worker::{CLOSED_ISSUE_PACE, STEP_BACKOFF};
 use super::StepError;
 use crate::config::{EscalationConfig, Repository};
 use crate::github::client::{Conditional, GithubClient};
@@ -51,7 +51,7 @@ impl Engine {
             linked.etag = etag;
         }
         if let Conditional::Changed { value, etag } = github
-            .comments(
+            .all_comments(
                 &repository,
                 number,
                 linked.seen_comment_at.as_deref(),
@@ -88,6 +88,7 @@ impl Engine {
             linked.news.push(news);
         }
         linked.synced_at_ms = self.clock.now_ms();
+        (linked.failed_reads, linked.read_again_at_ms) = (0, 0);
         escalation.requests[index].issue = Some(linked);
         // The news decided, and the ETags that showed it, in one write: told from here on, never
         // decided again.
@@ -131,7 +132,9 @@ impl Engine {
                     (false, None) => Some(interval_ms * CLOSED_ISSUE_PACE),
                 };
                 let number = escalation.requests[index].number;
-                if every.is_some_and(|every| self.clock.now_ms() - issue.synced_at_ms >= every) {
+                let now_ms = self.clock.now_ms();
+                let due = every.is_some_and(|every| now_ms - issue.synced_at_ms >= every) && now_ms >= issue.read_again_at_ms;
+                if due {
                     match self.read_issue(github, config, &mut escalation, index).await {
                         Ok(()) => self.owed.synced(ticket_id, number),
                         Err(error) if error.cancelled() => return Err(ZendeskError::Cancelled.into()),
@@ -139,8 +142,14 @@ impl Engine {
                             Some(reason) => self.mark_gone(&mut escalation, index, reason)?,
                             None => {
                                 pass.failed += 1;
-                                tracing::warn!(ticket = ticket_id, %error, "cannot read the linked issue; will retry at the next sync");
                                 self.owed.sync_failed(ticket_id, number, error.to_string());
+                                if let Some(linked) = escalation.requests[index].issue.as_mut() {
+                                    linked.failed_reads += 1;
+                                    let wait = STEP_BACKOFF.after(linked.failed_reads, error.retry_after());
+                                    linked.read_again_at_ms = crate::retry::due_ms(self.clock.now_ms(), wait);
+                                    tracing::warn!(ticket = ticket_id, %error, failures = linked.failed_reads, "cannot read the linked issue; will retry");
+                                }
+                                self.save_issue(&escalation, index)?;
                             }
                         },
                     }

@@ -34,14 +34,20 @@ impl Engine {
         if request.failed.is_none() && request.issue.is_none() {
             self.file_issue(github, config, escalation, index).await?;
         }
+        // The note and the channel each on their own: a ticket Zendesk is slow on does not keep
+        // the channel from hearing of its issue.
         let request = &escalation.requests[index];
-        if request.failed.is_none() && !request.noted {
-            self.link_back(config, escalation, index).await?;
+        let linked = match request.failed.is_none() && !request.noted {
+            true => self.link_back(config, escalation, index).await,
+            false => Ok(()),
+        };
+        if linked.as_ref().is_err_and(StepError::cancelled) {
+            return linked;
         }
         if !escalation.requests[index].announced {
             self.announce(config, escalation, index).await?;
         }
-        Ok(())
+        linked
     }
 
     /// A filing GitHub refused for good: marked failed with GitHub's words, counted, and to be
@@ -53,11 +59,18 @@ impl Engine {
         index: usize,
         reason: String,
     ) -> Result<(), StoreError> {
+        let request = &escalation.requests[index];
+        tracing::error!(ticket = escalation.ticket_id, request = request.number, repository = %request.repository, %reason, "the request's issue cannot be filed, for good: not retried");
+        // A deleted ticket sends nothing more, not even this.
+        let ticket_deleted = self
+            .readable_ticket(escalation.ticket_id)
+            .ok()
+            .flatten()
+            .is_none_or(|t| t.status == "deleted");
         let request = &mut escalation.requests[index];
-        tracing::error!(ticket = escalation.ticket_id, request = request.number, repository = %request.repository, %reason, "GitHub refused the request's issue for good: not retried");
         request.failed = Some(reason.clone());
         request.last_error = Some(reason);
-        request.announced = config.channel.is_none();
+        request.announced = config.channel.is_none() || ticket_deleted;
         request.next_attempt_ms = self.clock.now_ms();
         self.metrics.escalations_failed.inc();
         self.save_request(escalation, index)?;
@@ -88,7 +101,12 @@ impl Engine {
                 }
                 let filing = request.issue.is_none() && request.failed.is_none();
                 let mut outcome = self.step(github, config, &mut escalation, index).await;
-                if let Some(reason) = outcome.as_ref().err().and_then(StepError::refused_by_github).filter(|_| filing) {
+                let refused = match &outcome {
+                    Err(StepError::Refused(reason)) => Some(reason.clone()),
+                    Err(error) => error.refused_by_github(),
+                    Ok(()) => None,
+                };
+                if let Some(reason) = refused.filter(|_| filing) {
                     // Refused for good: marked failed, then told (the step's last part).
                     self.mark_failed(config, &mut escalation, index, reason)?;
                     outcome = self.step(github, config, &mut escalation, index).await;

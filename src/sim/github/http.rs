@@ -157,8 +157,11 @@ pub(super) async fn handle(AxumState(state): AxumState<Arc<State>>, method: Meth
                 StatusCode::FORBIDDEN,
                 "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
             );
-            if let Ok(v) = HeaderValue::from_str(&world.secondary_retry_after.to_string()) {
-                response.headers_mut().insert(header::RETRY_AFTER, v);
+            // GitHub does not always say how long: 0 sends no `retry-after` at all.
+            if world.secondary_retry_after > 0 {
+                if let Ok(v) = HeaderValue::from_str(&world.secondary_retry_after.to_string()) {
+                    response.headers_mut().insert(header::RETRY_AFTER, v);
+                }
             }
             return response;
         }

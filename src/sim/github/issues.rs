@@ -229,8 +229,8 @@ fn list(issues: &Repo, base: &str, repo: &str, query: &Query<'_>) -> Response {
     response
 }
 
-/// `GET /repos/{o}/{r}/issues/{n}/comments`: oldest first; `since` (created at or after) and
-/// `per_page` (at most 100).
+/// `GET /repos/{o}/{r}/issues/{n}/comments`: oldest first; `since` (created at or after),
+/// `per_page` (at most 100) and `page` (1-based).
 fn comments(issue: &Issue, query: &Query<'_>, if_none_match: Option<&str>) -> (Response, bool) {
     let since = match query.get("since").map(parse_since) {
         None => None,
@@ -241,11 +241,27 @@ fn comments(issue: &Issue, query: &Query<'_>, if_none_match: Option<&str>) -> (R
         .comments
         .iter()
         .filter(|c| since.is_none_or(|s| c.created_at >= s))
+        .skip(per_page(query) * (page(query) - 1))
         .take(per_page(query))
         .map(comment_json)
         .collect();
-    let etag = format!("W/\"comments-{}-{}-{}\"", issue.number, issue.version, since.unwrap_or(0));
+    let etag = format!(
+        "W/\"comments-{}-{}-{}-{}\"",
+        issue.number,
+        issue.version,
+        since.unwrap_or(0),
+        page(query)
+    );
     with_etag(Value::Array(list), etag, if_none_match)
+}
+
+/// `page`: 1 unless given.
+fn page(query: &Query<'_>) -> usize {
+    query
+        .get("page")
+        .and_then(|p| p.parse::<usize>().ok())
+        .filter(|&p| p > 0)
+        .unwrap_or(1)
 }
 
 /// `per_page`: 30 unless given, at most 100.
