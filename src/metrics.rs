@@ -117,6 +117,7 @@ pub struct Metrics {
     pub config_findings: Family<FindingLabels, Gauge>,
     pub escalations_failed: Counter,
     pub escalation_requests: Family<EscalationLabels, Gauge>,
+    pub escalation_notes_refused: Gauge,
 }
 
 impl Default for Metrics {
@@ -241,6 +242,12 @@ impl Metrics {
             "Requests for engineering in the store, by state",
             escalation_requests.clone(),
         );
+        let escalation_notes_refused = Gauge::default();
+        registry.register(
+            "escalation_notes_refused",
+            "Notes of engineering's issues (a link, a comment, a close) Zendesk refused for good, in the store: mostly tickets closed before the news",
+            escalation_notes_refused.clone(),
+        );
         registry.register(
             "build",
             "The running slawatch",
@@ -272,6 +279,7 @@ impl Metrics {
             config_findings,
             escalations_failed,
             escalation_requests,
+            escalation_notes_refused,
         }
     }
 

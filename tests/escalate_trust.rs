@@ -221,6 +221,16 @@ async fn a_deleted_issue_is_read_no_more() {
         sync(&h).await;
     }
     assert_eq!(github.request_count(&format!("/repos/{REPO}/issues/1")), reads);
+    let rows = slawatch::engine::status::open_tickets(&h.engine.config, &h.engine.store, &h.engine.directory(), h.clock.now()).unwrap();
+    let row = rows.iter().find(|r| r.ticket_id == id).unwrap();
+    assert!(
+        row.engineering_failed
+            .as_deref()
+            .is_some_and(|f| f.starts_with("the issue is no more")),
+        "{row:?}"
+    );
+    h.engine.refresh_gauges().unwrap();
+    assert!(h.engine.metrics.encode().contains("slawatch_escalation_requests{state=\"gone\"} 1"));
 }
 
 #[tokio::test]

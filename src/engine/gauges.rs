@@ -42,8 +42,10 @@ impl Engine {
 
         if self.config.escalation.is_some() {
             let mut states: std::collections::BTreeMap<&str, i64> = ["pending", "open", "closed", "failed", "gone"].map(|s| (s, 0)).into();
+            let mut refused_notes = 0;
             for escalation in self.store.escalations()? {
                 for request in &escalation.requests {
+                    refused_notes += request.issue.as_ref().map_or(0, |i| i.undeliverable.len() as i64);
                     let state = match (&request.failed, &request.issue) {
                         (Some(_), _) => "failed",
                         (None, Some(issue)) if issue.gone.is_some() => "gone",
@@ -58,6 +60,7 @@ impl Engine {
                 let labels = crate::metrics::EscalationLabels { state: state.to_string() };
                 m.escalation_requests.get_or_create(&labels).set(n);
             }
+            m.escalation_notes_refused.set(refused_notes);
         }
 
         if let Some(drift) = self.drift() {

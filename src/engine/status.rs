@@ -90,7 +90,8 @@ pub struct TicketStatus {
     /// The GitHub issue of the ticket's latest request for engineering, once filed.
     #[serde(default)]
     pub engineering_issue: Option<String>,
-    /// Why the latest request for engineering filed no issue, when GitHub refused it for good.
+    /// What went wrong for good with the latest request for engineering: GitHub refused its issue,
+    /// the issue is gone, or Zendesk refused a note of its news.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub engineering_failed: Option<String>,
 }
@@ -215,10 +216,16 @@ fn engineering_issue(store: &Store, ticket_id: u64) -> Result<(Option<String>, O
     match store.escalation(ticket_id) {
         Ok(escalation) => {
             let latest = escalation.as_ref().and_then(|e| e.latest());
-            Ok((
-                latest.and_then(|r| r.issue.as_ref()).map(|i| i.url.clone()),
-                latest.and_then(|r| r.failed.clone()),
-            ))
+            let issue = latest.and_then(|r| r.issue.as_ref());
+            let problem = latest.and_then(|r| r.failed.clone()).or_else(|| {
+                let issue = issue?;
+                match (&issue.gone, issue.undeliverable.last()) {
+                    (Some(gone), _) => Some(format!("the issue is no more, news no longer followed: {gone}")),
+                    (None, Some(refused)) => Some(format!("news not noted on the ticket: {refused}")),
+                    (None, None) => None,
+                }
+            });
+            Ok((issue.map(|i| i.url.clone()), problem))
         }
         Err(StoreError::Corrupt { .. }) => {
             store.stats.unreadable.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -274,7 +281,8 @@ pub fn render_table(rows: &[TicketStatus]) -> String {
             out.push_str(&format!("#{} engineering: {issue}\n", r.ticket_id));
         }
         if let Some(reason) = &r.engineering_failed {
-            out.push_str(&format!("#{} engineering: NO ISSUE FILED, {reason}\n", r.ticket_id));
+            let what = if r.engineering_issue.is_none() { "NO ISSUE FILED, " } else { "" };
+            out.push_str(&format!("#{} engineering: {what}{reason}\n", r.ticket_id));
         }
     }
     if rows.is_empty() {
