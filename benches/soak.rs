@@ -371,6 +371,7 @@ fn main() {
             id: FIRST_AGENT + i,
             name: format!("Agent {i}"),
             role: "agent".into(),
+            email: format!("agent{i}@example.com"),
         })
         .collect();
     store.save_agents(&agents).expect("agents");

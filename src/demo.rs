@@ -85,6 +85,10 @@ channels = ["oncall"]
 [[notify.routes]]
 channels = ["support"]
 
+# Whom a Slack alert wakes: Avery, by e-mail (Slack shows the member id as @Avery).
+[people]
+slack_users = { "avery@support.example" = "U0AVERY01" }
+
 [escalation]
 token_env = "SLAWATCH_DEMO_GITHUB"
 channel = "support"
@@ -359,7 +363,9 @@ fn print_engineering_notes(sim: &SimZendesk, clock: &Clock, shown: &mut std::col
             let about_engineering = body.starts_with("slawatch: ")
                 && (body.contains(" commented on ") || body.contains("engineering closed") || body.contains("engineering reopened"));
             if comment["public"] == false && about_engineering && shown.insert(id) {
-                let mut lines = body.lines().filter(|l| !l.trim().is_empty() && !crate::marker::is_note_marker_line(l));
+                let mut lines = body
+                    .lines()
+                    .filter(|l| !l.trim().is_empty() && !crate::marker::is_note_marker_line(l));
                 say!(
                     "{}  zendesk   internal note on #{ticket}: {}",
                     local(clock.now()),

@@ -265,6 +265,7 @@ fn rendered(severity: &str, point: AlertPoint, goal: Option<&str>, now: &str, de
             severity: clocks.severity.clone(),
             classified: true,
             assignee: Some("Avery Agent".into()),
+            mention: None,
             group_id: Some(9),
         },
         clock,

@@ -669,3 +669,23 @@ fn the_log_section_takes_a_format_and_a_level() {
         r#"config.toml:2: log.format: "yaml" is not one of "text", "json""#
     );
 }
+
+#[test]
+fn people_name_slack_members_and_groups_or_the_key_and_line_are_given() {
+    let good = "[people]\nslack_users = { \"360000000123\" = \"U024BE7LH\", \"avery@example.com\" = \"W012A3CDE\" }\nslack_groups = { \"4242\" = \"S0614TZR7\" }\n";
+    let config = Config::parse("slawatch.toml", good).unwrap();
+    assert_eq!(config.people.slack_member(360000000123, None), Some("U024BE7LH"));
+    assert_eq!(config.people.slack_member(7, Some("Avery@Example.com")), Some("W012A3CDE"));
+    assert_eq!(config.people.groups.get(&4242).map(String::as_str), Some("S0614TZR7"));
+
+    let bad = "[people]\nslack_users = { \"avery\" = \"U024BE7LH\" }\nslack_groups = { \"4242\" = \"@oncall\" }\n";
+    let errors = Config::parse("slawatch.toml", bad).unwrap_err().to_string();
+    assert!(
+        errors.contains("slawatch.toml:2: people.slack_users.avery: \"avery\" is neither a Zendesk user id nor an e-mail address"),
+        "{errors}"
+    );
+    assert!(
+        errors.contains("slawatch.toml:3: people.slack_groups.4242: \"@oncall\" is not a Slack user group id (S…)"),
+        "{errors}"
+    );
+}

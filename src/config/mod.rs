@@ -33,10 +33,12 @@ mod escalation;
 mod ingest;
 pub mod locate;
 mod notify;
+mod people;
 mod report;
 pub use escalation::{EscalationConfig, EscalationRule, Repository, RequestKind};
 pub use ingest::{AdminConfig, CustomerMapping, LogConfig, SeverityMapping, StoreConfig, ZendeskConfig};
 pub use notify::{ChannelConfig, ChannelKind, NoteMode, NotifyConfig, Route};
+pub use people::PeopleConfig;
 pub use report::{DigestConfig, KpiTargets, ReportConfig};
 
 /// The always-present calendar clock.
@@ -115,6 +117,8 @@ pub struct Config {
     pub notify: NotifyConfig,
     /// Absent when the file has no `[escalation]`: no GitHub issues are filed.
     pub escalation: Option<EscalationConfig>,
+    /// Who Slack alerts mention.
+    pub people: PeopleConfig,
     pub report: ReportConfig,
     pub log: LogConfig,
     /// The file's name and text, so that what is found about a key later (a preflight against
@@ -237,6 +241,7 @@ impl Config {
         let log = user.log.take().or(defaults.log.take());
         let notify = user.notify.take().or(defaults.notify.take());
         let escalation = user.escalation.take();
+        let people = user.people.take();
         // Keys a file's [report] leaves out come from the defaults one by one.
         let report = match (user.report.take(), defaults.report.take()) {
             (Some(mut user), Some(defaults)) => {
@@ -259,6 +264,7 @@ impl Config {
         let channels: Vec<&String> = notify.channels.keys().collect();
         let escalation = escalation.map(|raw| check.escalation(raw, &policy.severities, &channels));
         let report = check.report(report, &policy, &policy.schedules, &channels);
+        let people = check.people(people);
         check.errors.sort_by_key(|e| e.line);
         if check.errors.is_empty() {
             Ok(Config {
@@ -270,6 +276,7 @@ impl Config {
                 admin,
                 notify,
                 escalation,
+                people,
                 report,
                 log,
                 source: ConfigSource {
@@ -347,6 +354,7 @@ struct RawConfig {
     admin: Option<ingest::RawAdmin>,
     notify: Option<notify::RawNotify>,
     escalation: Option<escalation::RawEscalation>,
+    people: Option<people::RawPeople>,
     report: Option<report::RawReport>,
     log: Option<ingest::RawLog>,
 }

@@ -112,6 +112,21 @@ impl Engine {
         })
     }
 
+    /// Whom Slack notifies for a ticket: its assignee, or when nobody holds it its group's
+    /// on-call handle, as `[people]` maps them.
+    fn mention(&self, record: &TicketRecord, directory: &Directory) -> Option<String> {
+        let people = &self.config.people;
+        match record.assignee_id {
+            Some(agent) => people
+                .slack_member(agent, directory.emails.get(&agent).map(String::as_str))
+                .map(|member| format!("<@{member}>")),
+            None => record
+                .group_id
+                .and_then(|group| people.groups.get(&group))
+                .map(|handle| format!("<!subteam^{handle}>")),
+        }
+    }
+
     fn ticket_line(&self, record: &TicketRecord, clocks: &TicketClocks, directory: &Directory) -> TicketLine {
         let base_url = self.config.zendesk.as_ref().map_or(String::new(), |z| z.base_url.clone());
         TicketLine {
@@ -130,6 +145,7 @@ impl Engine {
             assignee: record
                 .assignee_id
                 .map(|a| directory.names.get(&a).cloned().unwrap_or_else(|| format!("agent {a}"))),
+            mention: self.mention(record, directory),
             group_id: record.group_id,
         }
     }

@@ -13,6 +13,8 @@ use crate::store::{OrganizationRecord, Store, StoreError};
 pub struct Directory {
     pub roles: Arc<HashMap<u64, Role>>,
     pub names: Arc<HashMap<u64, String>>,
+    /// Agents' e-mail addresses (lower case), for `[people]`.
+    pub emails: Arc<HashMap<u64, String>>,
     pub organizations: Arc<HashMap<u64, OrganizationRecord>>,
 }
 
@@ -46,6 +48,7 @@ pub fn role_of(role: &str) -> Role {
 pub fn load_directory(store: &Store) -> Result<Directory, StoreError> {
     let mut roles = HashMap::new();
     let mut names = HashMap::new();
+    let mut emails = HashMap::new();
     // Looked-up users first: the agent listing is the newer word on who is an agent.
     for user in store.users()? {
         roles.insert(user.id, role_of(&user.role));
@@ -53,12 +56,16 @@ pub fn load_directory(store: &Store) -> Result<Directory, StoreError> {
     }
     for agent in store.agents()? {
         roles.insert(agent.id, role_of(&agent.role));
+        if !agent.email.is_empty() {
+            emails.insert(agent.id, agent.email);
+        }
         names.insert(agent.id, agent.name);
     }
     let organizations = store.organizations()?.into_iter().map(|o| (o.id, o)).collect();
     Ok(Directory {
         roles: Arc::new(roles),
         names: Arc::new(names),
+        emails: Arc::new(emails),
         organizations: Arc::new(organizations),
     })
 }

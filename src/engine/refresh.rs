@@ -20,6 +20,7 @@ fn agent_record(user: &User) -> AgentRecord {
         id: user.id,
         name: user.name.clone().unwrap_or_default(),
         role: user.role.clone().unwrap_or_default(),
+        email: user.email.as_deref().unwrap_or_default().to_ascii_lowercase(),
     }
 }
 
@@ -78,6 +79,7 @@ impl Engine {
             let mut directory = lock(&self.directory);
             let mut roles = (*directory.roles).clone();
             let mut names = (*directory.names).clone();
+            let mut emails = (*directory.emails).clone();
             let mut changed = HashSet::new();
             for agent in agents {
                 let role = role_of(&agent.role);
@@ -85,9 +87,13 @@ impl Engine {
                     changed.insert(agent.id);
                 }
                 names.insert(agent.id, agent.name.clone());
+                if !agent.email.is_empty() {
+                    emails.insert(agent.id, agent.email.clone());
+                }
             }
             directory.roles = Arc::new(roles);
             directory.names = Arc::new(names);
+            directory.emails = Arc::new(emails);
             changed
         };
         if !changed_roles.is_empty() {

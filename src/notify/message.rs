@@ -55,6 +55,10 @@ pub struct TicketLine {
     /// False when the ticket has no severity and the default applies.
     pub classified: bool,
     pub assignee: Option<String>,
+    /// Who Slack is to notify, as Slack writes it: the assignee (`<@U…>`) or, for a ticket
+    /// nobody holds, its group's on-call handle (`<!subteam^S…>`); None without a `[people]`
+    /// mapping for them.
+    pub mention: Option<String>,
     pub group_id: Option<u64>,
 }
 
@@ -115,6 +119,9 @@ pub struct AlertMessage {
     /// Why the message comes late, when it does.
     pub delayed: Option<String>,
     pub assignee: Option<String>,
+    /// Who Slack notifies (see `TicketLine::mention`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mention: Option<String>,
     pub group_id: Option<u64>,
     /// An acknowledgement was posted, but no substantive response yet.
     pub acknowledged: bool,
@@ -197,6 +204,7 @@ impl AlertMessage {
             crossed_at: render.crossed_at,
             delayed: render.delayed,
             assignee: render.ticket.assignee,
+            mention: render.ticket.mention,
             group_id: render.ticket.group_id,
             acknowledged: clock.acknowledged_at.is_some(),
         }
@@ -278,11 +286,19 @@ impl AlertMessage {
             context.push(json!({"type": "mrkdwn", "text": format!(":warning: {}", escape(delayed))}));
         }
         context.push(json!({"type": "mrkdwn", "text": "slawatch"}));
+        // The mention leads, in the notification's text too: it is what wakes the person.
+        let mention = self.mention.as_deref().map(|m| format!("{m} ")).unwrap_or_default();
+        let assignee = match (&self.assignee, &self.mention) {
+            (Some(name), Some(mention)) => format!("{mention} ({})", escape(name)),
+            (Some(name), None) => escape(name),
+            (None, Some(on_call)) => format!("unassigned: {on_call}"),
+            (None, None) => "unassigned".to_string(),
+        };
         json!({
-            "text": format!("{emoji} {}", self.title()),
+            "text": format!("{mention}{emoji} {}", self.title()),
             "blocks": [
                 {"type": "header", "text": {"type": "plain_text", "text": self.title(), "emoji": true}},
-                {"type": "section", "text": {"type": "mrkdwn", "text": format!("{emoji} *<{}|#{} {}>*", self.ticket_url, self.ticket_id, escape(&self.subject))}},
+                {"type": "section", "text": {"type": "mrkdwn", "text": format!("{emoji} {mention}*<{}|#{} {}>*", self.ticket_url, self.ticket_id, escape(&self.subject))}},
                 {"type": "section", "text": {"type": "mrkdwn", "text": escape(&self.summary())}},
                 {"type": "section", "fields": [
                     field("Customer", &self.customer_text()),
@@ -290,7 +306,7 @@ impl AlertMessage {
                     field("Severity", &self.severity_text()),
                     field("Metric", &format!("{}, {}", self.metric, self.target_text())),
                     field(time_label, &self.truth()),
-                    field("Assignee", self.assignee.as_deref().unwrap_or("unassigned")),
+                    json!({"type": "mrkdwn", "text": format!("*Assignee*\n{assignee}")}),
                 ]},
                 {"type": "context", "elements": context},
             ]

@@ -107,6 +107,9 @@ pub struct AgentRecord {
     pub id: u64,
     pub name: String,
     pub role: String,
+    /// Lower case; what `[people] slack_users` may name the agent by.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub email: String,
 }
 
 /// A user whose role was looked up live (an author the agent listing did not name).

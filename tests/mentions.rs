@@ -1,0 +1,71 @@
+//! The person, not only the channel: a Slack alert mentions the ticket's assignee (`<@U…>`),
+//! mapped in `[people]` by Zendesk user id or e-mail, and an unassigned ticket's group on-call
+//! handle (`<!subteam^S…>`); without a mapping it names the assignee in words, as before.
+
+mod common;
+
+use common::{t, Harness, SUPPORT_ONLY};
+
+/// Polls the ticket's facts in, then on past its first-response breach (24 business hours
+/// from Monday 09:00 PST: Wednesday 17:00).
+async fn breach(h: &Harness) {
+    h.poll().await;
+    h.clock.set(t("2026-12-02T17:00:30-08:00"));
+    h.engine.poll().await.unwrap();
+    h.engine.fire_due().await.unwrap();
+}
+
+fn breach_message(h: &Harness) -> serde_json::Value {
+    h.slack
+        .messages()
+        .into_iter()
+        .map(|m| m.body)
+        .find(|b| b["text"].as_str().is_some_and(|t| t.contains("SLA breached")))
+        .expect("a breach message")
+}
+
+fn assignee_field(body: &serde_json::Value) -> String {
+    body["blocks"][3]["fields"][5]["text"].as_str().unwrap_or_default().to_string()
+}
+
+#[tokio::test]
+async fn the_assignee_mapped_by_e_mail_is_mentioned_first() {
+    let config = format!("{SUPPORT_ONLY}\n[people]\nslack_users = {{ \"Avery@Support.example\" = \"U024BE7LH\" }}\n");
+    let h = Harness::new(&config).await;
+    let id = h.ticket("sev1");
+    h.sim.set_assignee(id, Some(h.agent), h.agent);
+    breach(&h).await;
+    let body = breach_message(&h);
+    let text = body["text"].as_str().unwrap();
+    assert!(text.starts_with("<@U024BE7LH> "), "the notification names the person: {text}");
+    assert!(
+        body["blocks"][1]["text"]["text"].as_str().unwrap().contains("<@U024BE7LH>"),
+        "{body}"
+    );
+    assert_eq!(assignee_field(&body), "*Assignee*\n<@U024BE7LH> (Avery Agent)");
+}
+
+#[tokio::test]
+async fn an_unassigned_ticket_mentions_its_groups_on_call_handle() {
+    let config = format!("{SUPPORT_ONLY}\n[people]\nslack_groups = {{ \"4242\" = \"S0614TZR7\" }}\n");
+    let h = Harness::new(&config).await;
+    let id = h.ticket("sev1");
+    h.sim.set_group(id, Some(4242), h.agent);
+    breach(&h).await;
+    let body = breach_message(&h);
+    assert!(body["text"].as_str().unwrap().starts_with("<!subteam^S0614TZR7> "), "{body}");
+    assert_eq!(assignee_field(&body), "*Assignee*\nunassigned: <!subteam^S0614TZR7>");
+}
+
+#[tokio::test]
+async fn without_a_mapping_the_message_reads_as_before() {
+    let h = Harness::new(SUPPORT_ONLY).await;
+    let id = h.ticket("sev1");
+    h.sim.set_assignee(id, Some(h.agent), h.agent);
+    breach(&h).await;
+    let body = breach_message(&h);
+    let text = body["text"].as_str().unwrap();
+    assert!(text.starts_with(":rotating_light: SLA breached"), "{text}");
+    assert!(!body.to_string().contains("<@"), "{body}");
+    assert_eq!(assignee_field(&body), "*Assignee*\nAvery Agent");
+}
