@@ -81,6 +81,9 @@ pub struct Engine {
     pub(super) drift: Mutex<Option<(i64, super::drift::Drift)>>,
     /// What the last preflight against the account found, for `/readyz` and `status`.
     pub(super) preflight: Mutex<Option<Vec<crate::preflight::Finding>>>,
+    /// When each linked issue (ticket, request) was last read, when that read changed nothing
+    /// worth a write to the store.
+    pub(super) issue_reads: Mutex<std::collections::HashMap<(u64, u32), i64>>,
 }
 
 impl Engine {
@@ -118,6 +121,7 @@ impl Engine {
             liveness,
             drift: Mutex::new(None),
             preflight: Mutex::new(None),
+            issue_reads: Mutex::new(std::collections::HashMap::new()),
         })
     }
 

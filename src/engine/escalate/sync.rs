@@ -37,7 +37,11 @@ impl Engine {
         let mut linked = request.issue.clone().ok_or_else(|| StepError::Other("no issue".into()))?;
         let number = linked.number;
 
-        if let Conditional::Changed { value, etag } = github.issue(&repository, number, linked.etag.as_deref()).await? {
+        let issue = github.issue(&repository, number, linked.etag.as_deref()).await?;
+        // A new comment changes the issue (its count and `updated_at`): an issue unchanged since
+        // its ETag has no new comment to read.
+        let changed = matches!(issue, Conditional::Changed { .. });
+        if let Conditional::Changed { value, etag } = issue {
             if value.is_open() != linked.open {
                 linked.state_changes += 1;
                 let (what, word) = match value.is_open() {
@@ -50,15 +54,20 @@ impl Engine {
             }
             linked.etag = etag;
         }
-        if let Conditional::Changed { value, etag } = github
-            .all_comments(
-                &repository,
-                number,
-                linked.seen_comment_at.as_deref(),
-                linked.comments_etag.as_deref(),
-            )
-            .await?
-        {
+        let comments = match changed {
+            true => {
+                github
+                    .all_comments(
+                        &repository,
+                        number,
+                        linked.seen_comment_at.as_deref(),
+                        linked.comments_etag.as_deref(),
+                    )
+                    .await?
+            }
+            false => Conditional::NotModified,
+        };
+        if let Conditional::Changed { value, etag } = comments {
             let login = self.own_login(github).await?;
             let seen = linked.seen_comment;
             for comment in value.iter().filter(|c| c.id > seen) {
@@ -87,12 +96,21 @@ impl Engine {
             let news = self.decide_news(config, ticket_id, "ticket-solved".into(), NewsWhat::TicketSolved, false);
             linked.news.push(news);
         }
-        linked.synced_at_ms = self.clock.now_ms();
+        let now_ms = self.clock.now_ms();
+        let request_number = escalation.requests[index].number;
+        if !changed && linked == *escalation.requests[index].issue.as_ref().unwrap_or(&linked) && linked.failed_reads == 0 {
+            // Nothing changed: no write (and no fsync) for a read that found nothing. When it
+            // was read is kept in memory; after a restart each issue is read once more.
+            crate::sync::lock(&self.issue_reads).insert((ticket_id, request_number), now_ms);
+            return Ok(());
+        }
+        linked.synced_at_ms = now_ms;
         (linked.failed_reads, linked.read_again_at_ms) = (0, 0);
         escalation.requests[index].issue = Some(linked);
         // The news decided, and the ETags that showed it, in one write: told from here on, never
         // decided again.
         self.save_issue(escalation, index)?;
+        crate::sync::lock(&self.issue_reads).insert((ticket_id, request_number), now_ms);
         Ok(())
     }
 
@@ -131,9 +149,14 @@ impl Engine {
                     (false, None) if ticket_done() => None,
                     (false, None) => Some(interval_ms * CLOSED_ISSUE_PACE),
                 };
-                let number = escalation.requests[index].number;
                 let now_ms = self.clock.now_ms();
-                let due = every.is_some_and(|every| now_ms - issue.synced_at_ms >= every) && now_ms >= issue.read_again_at_ms;
+                let number = escalation.requests[index].number;
+                let read_at = crate::sync::lock(&self.issue_reads)
+                    .get(&(ticket_id, number))
+                    .copied()
+                    .unwrap_or(0)
+                    .max(issue.synced_at_ms);
+                let due = every.is_some_and(|every| now_ms - read_at >= every) && now_ms >= issue.read_again_at_ms;
                 if due {
                     match self.read_issue(github, config, &mut escalation, index).await {
                         Ok(()) => self.owed.synced(ticket_id, number),
