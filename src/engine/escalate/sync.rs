@@ -29,6 +29,7 @@ impl Engine {
         config: &EscalationConfig,
         escalation: &mut EscalationRecord,
         index: usize,
+        pass_started_ms: i64,
     ) -> Result<(), StepError> {
         let ticket_id = escalation.ticket_id;
         let request = &escalation.requests[index];
@@ -96,7 +97,9 @@ impl Engine {
             let news = self.decide_news(config, ticket_id, "ticket-solved".into(), NewsWhat::TicketSolved, false);
             linked.news.push(news);
         }
-        let now_ms = self.clock.now_ms();
+        // Read as of the pass's start: the next pass, an interval later, finds it due however
+        // long this pass took to reach it.
+        let now_ms = pass_started_ms;
         let request_number = escalation.requests[index].number;
         if !changed && linked == *escalation.requests[index].issue.as_ref().unwrap_or(&linked) && linked.failed_reads == 0 {
             // Nothing changed: no write (and no fsync) for a read that found nothing. When it
@@ -125,6 +128,7 @@ impl Engine {
             return Ok(SyncPass::default());
         };
         let mut pass = SyncPass::default();
+        let started_ms = self.clock.now_ms();
         let interval_ms = config.sync_interval.as_millis() as i64;
         for mut escalation in crate::sync::blocking(|| self.store.escalations())? {
             // The ticket done with (solved, closed, deleted or gone): a closed issue has nothing
@@ -158,7 +162,7 @@ impl Engine {
                     .max(issue.synced_at_ms);
                 let due = every.is_some_and(|every| now_ms - read_at >= every) && now_ms >= issue.read_again_at_ms;
                 if due {
-                    match self.read_issue(github, config, &mut escalation, index).await {
+                    match self.read_issue(github, config, &mut escalation, index, started_ms).await {
                         Ok(()) => self.owed.synced(ticket_id, number),
                         Err(error) if error.cancelled() => return Err(ZendeskError::Cancelled.into()),
                         Err(error) => match error.gone_from_github() {
