@@ -18,6 +18,7 @@ pub mod preflight;
 pub mod retry;
 pub mod sim;
 pub mod sla;
+pub mod slack;
 pub mod store;
 pub mod sync;
 pub mod zendesk;

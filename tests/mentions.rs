@@ -69,3 +69,55 @@ async fn without_a_mapping_the_message_reads_as_before() {
     assert!(!body.to_string().contains("<@"), "{body}");
     assert_eq!(assignee_field(&body), "*Assignee*\nAvery Agent");
 }
+
+fn with_lookup(h: &mut Harness) -> impl std::future::Future<Output = ()> + '_ {
+    h.slack.set_bot_token("xoxb-test");
+    let slack = slawatch::slack::SlackClient::new(
+        &format!("{}/api", h.slack.base_url()),
+        "xoxb-test".into(),
+        std::time::Duration::from_secs(5),
+    )
+    .unwrap();
+    async move {
+        let engine = h.take_engine().with_slack(slack);
+        h.engine = engine;
+    }
+}
+
+#[tokio::test]
+async fn an_agent_no_mapping_names_is_found_in_slack_by_e_mail() {
+    let config = format!("{SUPPORT_ONLY}\n[slack]\nbot_token_env = \"UNUSED\"\napi_url = \"http://127.0.0.1:9/api\"\n");
+    let mut h = Harness::new(&config).await;
+    with_lookup(&mut h).await;
+    h.slack.add_member("AVERY@support.example", "U0AVERY01");
+    let id = h.ticket("sev1");
+    h.sim.set_assignee(id, Some(h.agent), h.agent);
+    h.poll().await;
+    let agents = h.engine.look_up_people().await;
+    assert!(agents >= 1, "Avery (and the harness's other agents) looked up");
+    assert_eq!(h.slack.lookup_count(), agents as u64);
+    assert_eq!(h.engine.look_up_people().await, 0, "kept for a day");
+    assert_eq!(h.slack.lookup_count(), agents as u64);
+    breach(&h).await;
+    let body = breach_message(&h);
+    assert!(body["text"].as_str().unwrap().starts_with("<@U0AVERY01> "), "{body}");
+}
+
+#[tokio::test]
+async fn slack_refusing_lookups_never_holds_an_alert_back() {
+    let config = format!("{SUPPORT_ONLY}\n[slack]\nbot_token_env = \"UNUSED\"\n");
+    let mut h = Harness::new(&config).await;
+    with_lookup(&mut h).await;
+    h.slack.set_bot_token("another-token");
+    let id = h.ticket("sev1");
+    h.sim.set_assignee(id, Some(h.agent), h.agent);
+    h.poll().await;
+    assert_eq!(h.engine.look_up_people().await, 0, "invalid_auth: nothing found");
+    breach(&h).await;
+    let body = breach_message(&h);
+    assert!(
+        body["text"].as_str().unwrap().starts_with(":rotating_light: SLA breached"),
+        "{body}"
+    );
+    assert_eq!(assignee_field(&body), "*Assignee*\nAvery Agent");
+}

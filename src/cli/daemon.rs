@@ -150,6 +150,12 @@ pub async fn run(config: Config, once: Option<std::time::Duration>, allow_mismat
     if let Some(github) = github {
         engine = engine.with_github(github);
     }
+    if let Some(lookup) = &engine.config.people.lookup {
+        let token = secret(&lookup.bot_token_env, "slack.bot_token_env")?;
+        let slack = crate::slack::SlackClient::new(&lookup.api_url, token, std::time::Duration::from_secs(10))
+            .context("cannot build the Slack client")?;
+        engine = engine.with_slack(slack);
+    }
     let engine = Arc::new(engine.with_shutdown(shutdown.clone()));
     let flusher = engine.clone();
     super::watchdog::start(engine.liveness.clone(), move || {

@@ -38,7 +38,7 @@ mod report;
 pub use escalation::{EscalationConfig, EscalationRule, Repository, RequestKind};
 pub use ingest::{AdminConfig, CustomerMapping, LogConfig, SeverityMapping, StoreConfig, ZendeskConfig};
 pub use notify::{ChannelConfig, ChannelKind, NoteMode, NotifyConfig, Route};
-pub use people::PeopleConfig;
+pub use people::{PeopleConfig, SlackLookup};
 pub use report::{DigestConfig, KpiTargets, ReportConfig};
 
 /// The always-present calendar clock.
@@ -242,6 +242,7 @@ impl Config {
         let notify = user.notify.take().or(defaults.notify.take());
         let escalation = user.escalation.take();
         let people = user.people.take();
+        let slack = user.slack.take();
         // Keys a file's [report] leaves out come from the defaults one by one.
         let report = match (user.report.take(), defaults.report.take()) {
             (Some(mut user), Some(defaults)) => {
@@ -264,7 +265,7 @@ impl Config {
         let channels: Vec<&String> = notify.channels.keys().collect();
         let escalation = escalation.map(|raw| check.escalation(raw, &policy.severities, &channels));
         let report = check.report(report, &policy, &policy.schedules, &channels);
-        let people = check.people(people);
+        let people = check.people(people, slack);
         check.errors.sort_by_key(|e| e.line);
         if check.errors.is_empty() {
             Ok(Config {
@@ -355,6 +356,7 @@ struct RawConfig {
     notify: Option<notify::RawNotify>,
     escalation: Option<escalation::RawEscalation>,
     people: Option<people::RawPeople>,
+    slack: Option<people::RawSlack>,
     report: Option<report::RawReport>,
     log: Option<ingest::RawLog>,
 }

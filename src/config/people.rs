@@ -19,8 +19,28 @@ pub(super) struct RawPeople {
     slack_groups: BTreeMap<String, Spanned<String>>,
 }
 
+/// `[slack]`: the Web API, to find an agent's Slack member by their e-mail when `[people]`
+/// does not map them.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSlack {
+    bot_token_env: Option<String>,
+    api_url: Option<Spanned<String>>,
+}
+
+/// Looking up Slack members by e-mail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlackLookup {
+    /// The environment variable holding the bot token (`users:read.email` scope).
+    pub bot_token_env: String,
+    /// `https://slack.com/api`.
+    pub api_url: String,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PeopleConfig {
+    /// Looked up in Slack by e-mail, when configured: agents `[people]` does not name.
+    pub lookup: Option<SlackLookup>,
     /// Zendesk user id → Slack member id.
     pub users_by_id: BTreeMap<u64, String>,
     /// Zendesk user e-mail (lower case) → Slack member id.
@@ -45,9 +65,12 @@ fn slack_id(value: &str, prefixes: &[char]) -> bool {
 }
 
 impl Checker<'_> {
-    pub(super) fn people(&mut self, raw: Option<RawPeople>) -> PeopleConfig {
-        let Some(raw) = raw else { return PeopleConfig::default() };
-        let mut people = PeopleConfig::default();
+    pub(super) fn people(&mut self, raw: Option<RawPeople>, slack: Option<RawSlack>) -> PeopleConfig {
+        let mut people = PeopleConfig {
+            lookup: slack.and_then(|slack| self.slack_lookup(slack)),
+            ..PeopleConfig::default()
+        };
+        let Some(raw) = raw else { return people };
         for (who, member) in raw.slack_users {
             let key = format!("people.slack_users.{who}");
             if !slack_id(member.get_ref(), &['U', 'W']) {
@@ -91,5 +114,25 @@ impl Checker<'_> {
             people.groups.insert(id, handle.get_ref().clone());
         }
         people
+    }
+
+    fn slack_lookup(&mut self, raw: RawSlack) -> Option<SlackLookup> {
+        let api_url = match raw.api_url {
+            Some(url) if !(url.get_ref().starts_with("https://") || url.get_ref().starts_with("http://")) => {
+                self.error(url.span(), "slack.api_url", format!("{:?} is not an http(s) URL", url.get_ref()));
+                return None;
+            }
+            Some(url) => url.into_inner(),
+            None => "https://slack.com/api".to_string(),
+        };
+        let Some(bot_token_env) = raw.bot_token_env else {
+            self.error(
+                0..0,
+                "slack.bot_token_env",
+                "is required in [slack]: the environment variable holding the bot token",
+            );
+            return None;
+        };
+        Some(SlackLookup { bot_token_env, api_url })
     }
 }

@@ -123,6 +123,9 @@ pub async fn run(engine: Arc<Engine>) -> Result<(), EngineError> {
         workers.push(spawn(&engine, "escalation filing", super::escalate::filing_loop(engine.clone())));
         workers.push(spawn(&engine, "issue sync", super::escalate::sync_loop(engine.clone())));
     }
+    if engine.slack.is_some() {
+        workers.push(spawn(&engine, "slack lookups", super::people::people_loop(engine.clone())));
+    }
     if engine.config.report.digest.is_some() {
         workers.push(spawn(&engine, "digest", super::digest::digest_loop(engine.clone())));
     }

@@ -119,6 +119,8 @@ impl Engine {
         match record.assignee_id {
             Some(agent) => people
                 .slack_member(agent, directory.emails.get(&agent).map(String::as_str))
+                .map(str::to_string)
+                .or_else(|| self.looked_up_member(agent))
                 .map(|member| format!("<@{member}>")),
             None => record
                 .group_id

@@ -84,6 +84,11 @@ pub struct Engine {
     /// When each linked issue (ticket, request) was last read, when that read changed nothing
     /// worth a write to the store.
     pub(super) issue_reads: Mutex<std::collections::HashMap<(u64, u32), i64>>,
+    /// Slack's Web API, when `[slack]` is configured: members looked up by e-mail.
+    pub(super) slack: Option<crate::slack::SlackClient>,
+    /// Agent id → (Slack member id, if Slack has one; when looked up, ms): what `[slack]`
+    /// lookups found, for mentions `[people]` does not map.
+    pub(super) slack_members: Mutex<std::collections::HashMap<u64, (Option<String>, i64)>>,
 }
 
 impl Engine {
@@ -122,6 +127,8 @@ impl Engine {
             drift: Mutex::new(None),
             preflight: Mutex::new(None),
             issue_reads: Mutex::new(std::collections::HashMap::new()),
+            slack: None,
+            slack_members: Mutex::new(std::collections::HashMap::new()),
         })
     }
 
@@ -134,6 +141,12 @@ impl Engine {
     /// Files engineering's issues through `github`.
     pub fn with_github(mut self, github: GithubClient) -> Engine {
         self.github = Some(github.with_cancel(self.shutdown.clone()).with_metrics(self.metrics.clone()));
+        self
+    }
+
+    /// Looks agents up in Slack by e-mail (see `people`).
+    pub fn with_slack(mut self, slack: crate::slack::SlackClient) -> Engine {
+        self.slack = Some(slack);
         self
     }
 

@@ -16,6 +16,12 @@
 //!   hook `{name}`, any other path is named by itself without the leading `/`):
 //!   any JSON object is accepted with 200 `{"ok":true}`; anything else gets 400
 //!   `{"ok":false,"error":"invalid_payload"}`.
+//! - `GET /api/users.lookupByEmail?email=` is Slack's Web API method: with
+//!   `Authorization: Bearer TOKEN` (the token set by [`SimSlack::set_bot_token`]) it answers
+//!   `{"ok":true,"user":{"id":…}}` for a member added with [`SimSlack::add_member`] (e-mail
+//!   compared ignoring case), else `{"ok":false,"error":"users_not_found"}`; a wrong token
+//!   gets `{"ok":false,"error":"invalid_auth"}`, as Slack answers, with 200. Lookups are
+//!   counted ([`SimSlack::lookup_count`]) and never recorded as messages.
 //! - Other methods get 405. Refused requests are not recorded.
 //!
 //! Failure switches: [`SimSlack::set_down`] (every request answered 503),
@@ -96,6 +102,10 @@ struct Inner {
     /// The `Retry-After` of an injected 429 (`1` unless set): a misbehaving server's may be huge.
     retry_after: Option<String>,
     delay: Duration,
+    /// The Web API's bot token, and the workspace's members by e-mail (lower case).
+    bot_token: Option<String>,
+    members: std::collections::HashMap<String, String>,
+    lookups: u64,
 }
 
 impl State {
@@ -120,6 +130,9 @@ impl SimSlack {
                 fail_status: 500,
                 retry_after: None,
                 delay: Duration::ZERO,
+                bot_token: None,
+                members: std::collections::HashMap::new(),
+                lookups: 0,
             }),
             requests: AtomicU64::new(0),
             held,
@@ -135,6 +148,24 @@ impl SimSlack {
         Ok(SimSlack {
             handle: Arc::new(super::Handle { state, stop }),
         })
+    }
+
+    /// The bot token the Web API accepts.
+    pub fn set_bot_token(&self, token: &str) {
+        self.state().inner().bot_token = Some(token.to_string());
+    }
+
+    /// A workspace member `users.lookupByEmail` finds.
+    pub fn add_member(&self, email: &str, member_id: &str) {
+        self.state()
+            .inner()
+            .members
+            .insert(email.to_ascii_lowercase(), member_id.to_string());
+    }
+
+    /// `users.lookupByEmail` calls answered.
+    pub fn lookup_count(&self) -> u64 {
+        self.state().inner().lookups
     }
 
     fn state(&self) -> &State {
@@ -218,7 +249,31 @@ impl SimSlack {
     }
 }
 
-async fn handle(AxumState(state): AxumState<Arc<State>>, method: Method, uri: Uri, body: Body) -> Response {
+/// `users.lookupByEmail`, as Slack answers it (always 200; `ok` says).
+fn lookup_by_email(state: &State, uri: &Uri, headers: &axum::http::HeaderMap) -> Response {
+    let mut inner = state.inner();
+    inner.lookups += 1;
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    if bearer.is_none() || bearer != inner.bot_token.as_deref() {
+        return axum::Json(json!({"ok": false, "error": "invalid_auth"})).into_response();
+    }
+    let email = uri
+        .query()
+        .unwrap_or_default()
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("email="))
+        .map(|e| e.replace("%40", "@").replace("%2B", "+").to_ascii_lowercase())
+        .unwrap_or_default();
+    match inner.members.get(&email) {
+        Some(id) => axum::Json(json!({"ok": true, "user": {"id": id, "profile": {"email": email}}})).into_response(),
+        None => axum::Json(json!({"ok": false, "error": "users_not_found"})).into_response(),
+    }
+}
+
+async fn handle(AxumState(state): AxumState<Arc<State>>, method: Method, uri: Uri, headers: axum::http::HeaderMap, body: Body) -> Response {
     state.requests.fetch_add(1, Ordering::SeqCst);
     let delay = state.inner().delay;
     if !delay.is_zero() {
@@ -228,6 +283,9 @@ async fn handle(AxumState(state): AxumState<Arc<State>>, method: Method, uri: Ur
         return text(StatusCode::SERVICE_UNAVAILABLE, "service unavailable");
     }
     let path = uri.path().to_string();
+    if path == "/api/users.lookupByEmail" {
+        return lookup_by_email(&state, &uri, &headers);
+    }
     let (hook, generic) = match path.strip_prefix("/services/") {
         Some(hook) => (hook.to_string(), false),
         None => (
