@@ -121,3 +121,66 @@ async fn slack_refusing_lookups_never_holds_an_alert_back() {
     );
     assert_eq!(assignee_field(&body), "*Assignee*\nAvery Agent");
 }
+
+const DIRECT: &str = r#"
+[notify]
+max_backoff = "5m"
+[notify.channels.support]
+kind = "slack"
+url_env = "UNUSED"
+[[notify.routes]]
+channels = ["support"]
+direct = true
+
+[slack]
+bot_token_env = "UNUSED"
+"#;
+
+#[tokio::test]
+async fn a_direct_route_messages_the_assignee_too_once() {
+    let mut h = Harness::new(DIRECT).await;
+    with_lookup(&mut h).await;
+    h.slack.add_member("avery@support.example", "U0AVERY01");
+    let id = h.ticket("sev1");
+    h.sim.set_assignee(id, Some(h.agent), h.agent);
+    h.poll().await;
+    h.engine.look_up_people().await;
+    breach(&h).await;
+    let direct: Vec<_> = h.slack.messages_for("dm/U0AVERY01");
+    let breaches: Vec<_> = direct.iter().filter(|m| m.text.contains("SLA breached")).collect();
+    assert_eq!(breaches.len(), 1, "{direct:?}");
+    assert!(h.slack.messages_for("support").iter().any(|m| m.text.contains("SLA breached")));
+}
+
+#[tokio::test]
+async fn nobody_to_message_directly_leaves_the_channel_told() {
+    let mut h = Harness::new(DIRECT).await;
+    with_lookup(&mut h).await;
+    let id = h.ticket("sev1");
+    breach(&h).await;
+    assert!(h.slack.messages().iter().all(|m| !m.hook.starts_with("dm/")));
+    assert!(h.slack.messages_for("support").iter().any(|m| m.text.contains("SLA breached")));
+    let alert = h
+        .engine
+        .store
+        .alerts_of(id)
+        .unwrap()
+        .into_iter()
+        .find(|a| a.key.ends_with("/breach"))
+        .unwrap();
+    let direct = alert.deliveries.iter().find(|d| d.channel == "slack-direct").unwrap();
+    assert!(
+        direct.gave_up && direct.last_error.as_deref().is_some_and(|e| e.contains("no Slack member")),
+        "{direct:?}"
+    );
+}
+
+#[test]
+fn a_direct_route_needs_the_slack_web_api() {
+    let config = DIRECT.replace("[slack]\nbot_token_env = \"UNUSED\"\n", "");
+    let errors = slawatch::config::Config::parse("slawatch.toml", &config).unwrap_err().to_string();
+    assert!(
+        errors.contains("notify.routes[0].direct: a direct message needs Slack's Web API"),
+        "{errors}"
+    );
+}

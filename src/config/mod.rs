@@ -266,6 +266,15 @@ impl Config {
         let escalation = escalation.map(|raw| check.escalation(raw, &policy.severities, &channels));
         let report = check.report(report, &policy, &policy.schedules, &channels);
         let people = check.people(people, slack);
+        if people.lookup.is_none() {
+            for (i, _) in notify.routes.iter().enumerate().filter(|(_, r)| r.direct) {
+                check.error(
+                    0..0,
+                    format!("notify.routes[{i}].direct"),
+                    "a direct message needs Slack's Web API: set [slack] bot_token_env",
+                );
+            }
+        }
         check.errors.sort_by_key(|e| e.line);
         if check.errors.is_empty() {
             Ok(Config {

@@ -56,6 +56,8 @@ struct RawRoute {
     #[serde(default)]
     kinds: Vec<Spanned<String>>,
     channels: Vec<Spanned<String>>,
+    /// Also a direct message to the ticket's assignee (needs `[slack] bot_token_env`).
+    direct: Option<Spanned<bool>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,6 +82,8 @@ pub struct Route {
     /// `contract`, `goal`.
     pub kinds: Vec<String>,
     pub channels: Vec<String>,
+    /// Also a Slack direct message to the ticket's assignee.
+    pub direct: bool,
 }
 
 impl Route {
@@ -124,6 +128,14 @@ impl NotifyConfig {
             .find(|r| r.matches(severity, tier, group, kind))
             .map(|r| r.channels.clone())
             .unwrap_or_default()
+    }
+
+    /// Whether the route an alert takes also messages the assignee directly.
+    pub fn route_direct(&self, severity: &str, tier: &str, group: Option<u64>, kind: &str) -> bool {
+        self.routes
+            .iter()
+            .find(|r| r.matches(severity, tier, group, kind))
+            .is_some_and(|r| r.direct)
     }
 
     /// Where a change in config drift is told: `drift_channels`, else the channels of the last
@@ -244,6 +256,7 @@ impl Checker<'_> {
                 groups: raw.groups,
                 kinds: raw.kinds.into_iter().map(Spanned::into_inner).collect(),
                 channels: raw.channels.into_iter().map(Spanned::into_inner).collect(),
+                direct: raw.direct.is_some_and(|d| *d.get_ref()),
             });
         }
         let drift_channels = raw.drift_channels.map(|names| {

@@ -21,6 +21,8 @@ use crate::zendesk::models::{Comment, Ticket};
 
 /// The channel name of internal notes on the ticket.
 pub const NOTE_CHANNEL: &str = "zendesk-note";
+/// The pseudo-channel of Slack direct messages to a ticket's assignee (`direct = true`).
+pub const DIRECT_CHANNEL: &str = "slack-direct";
 
 /// How soon a ticket is looked at again when its alert could not be confirmed or decided.
 const CONFIRM_RETRY: Timestamp = 60;
@@ -67,6 +69,9 @@ impl Engine {
         };
         if note {
             channels.push(NOTE_CHANNEL.to_string());
+        }
+        if notify.route_direct(severity, tier, group, kind) {
+            channels.push(DIRECT_CHANNEL.to_string());
         }
         channels.into_iter().map(|c| Delivery::new(c, now_ms)).collect()
     }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tracing::Instrument;
 
-use super::alerts::{AlertReport, NOTE_CHANNEL};
+use super::alerts::{AlertReport, DIRECT_CHANNEL, NOTE_CHANNEL};
 use super::directory::Directory;
 use super::engine::{Engine, EngineError, POST_TIMEOUT};
 use super::status::clock_display;
@@ -224,6 +224,9 @@ impl Engine {
         if channel == NOTE_CHANNEL {
             return self.send_note(ticket_id, message).await;
         }
+        if channel == DIRECT_CHANNEL {
+            return self.send_direct(message).await;
+        }
         let Some((kind, _)) = self.channels.get(channel) else {
             return Err(DeliveryError::permanent(format!("channel {channel:?} has no URL")));
         };
@@ -232,6 +235,27 @@ impl Engine {
             ChannelKind::Webhook => message.webhook(),
         };
         self.post(channel, &body).await
+    }
+
+    /// The alert as a Slack direct message to the ticket's assignee (`chat.postMessage` to their
+    /// member id). A ticket nobody holds, or whose assignee Slack does not know, has no one to
+    /// message: refused for good, the channels still tell it.
+    async fn send_direct(&self, message: &AlertMessage) -> Result<(), DeliveryError> {
+        let Some(slack) = &self.slack else {
+            return Err(DeliveryError::permanent("no [slack] bot token: no direct message".into()));
+        };
+        let member = message
+            .mention
+            .as_deref()
+            .and_then(|m| m.strip_prefix("<@"))
+            .and_then(|m| m.strip_suffix('>'))
+            .ok_or_else(|| DeliveryError::permanent("no Slack member for the ticket's assignee".into()))?;
+        let _post = crate::liveness::waiting(POST_TIMEOUT);
+        slack.post_message(member, &message.slack()).await.map_err(|error| DeliveryError {
+            permanent: !error.is_transient(),
+            message: error.to_string(),
+            retry_after: None,
+        })
     }
 
     /// Posts `body` to a channel's webhook.
@@ -395,6 +419,9 @@ impl Engine {
     pub fn delivery_channels(&self) -> Result<Vec<String>, EngineError> {
         let mut channels: Vec<String> = self.channels.keys().cloned().collect();
         channels.push(NOTE_CHANNEL.to_string());
+        if self.slack.is_some() {
+            channels.push(DIRECT_CHANNEL.to_string());
+        }
         for channel in self.store.outbox_channels()? {
             if !channels.contains(&channel) {
                 channels.push(channel);

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use super::alerts::NOTE_CHANNEL;
+use super::alerts::{DIRECT_CHANNEL, NOTE_CHANNEL};
 use super::engine::Engine;
 use crate::config::ChannelKind;
 use crate::store::{Delivery, StoreError};
@@ -37,6 +37,7 @@ fn channel_words(kind: Option<ChannelKind>, channel: &str) -> String {
         Some(ChannelKind::Slack) => format!("Slack ({channel})"),
         Some(ChannelKind::Webhook) => format!("the {channel} webhook"),
         None if channel == NOTE_CHANNEL => "Zendesk (internal notes)".to_string(),
+        None if channel == DIRECT_CHANNEL => "Slack (direct messages to the assignee)".to_string(),
         None => format!("channel {channel} (no longer configured)"),
     }
 }

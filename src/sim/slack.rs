@@ -22,6 +22,9 @@
 //!   compared ignoring case), else `{"ok":false,"error":"users_not_found"}`; a wrong token
 //!   gets `{"ok":false,"error":"invalid_auth"}`, as Slack answers, with 200. Lookups are
 //!   counted ([`SimSlack::lookup_count`]) and never recorded as messages.
+//! - `POST /api/chat.postMessage` (same token) to a member's id is a direct message: recorded
+//!   under the hook `dm/{member}`, answered `{"ok":true,…}`; to anyone else
+//!   `{"ok":false,"error":"channel_not_found"}`.
 //! - Other methods get 405. Refused requests are not recorded.
 //!
 //! Failure switches: [`SimSlack::set_down`] (every request answered 503),
@@ -249,17 +252,48 @@ impl SimSlack {
     }
 }
 
-/// `users.lookupByEmail`, as Slack answers it (always 200; `ok` says).
-fn lookup_by_email(state: &State, uri: &Uri, headers: &axum::http::HeaderMap) -> Response {
+/// `chat.postMessage` to a member: a direct message, recorded as `dm/{member}`.
+fn post_message(state: &State, headers: &axum::http::HeaderMap, path: &str, bytes: &[u8]) -> Response {
+    if !bearer_ok(state, headers) {
+        return axum::Json(json!({"ok": false, "error": "invalid_auth"})).into_response();
+    }
+    let Ok(body) = serde_json::from_slice::<Value>(bytes) else {
+        return axum::Json(json!({"ok": false, "error": "invalid_json"})).into_response();
+    };
+    let channel = body["channel"].as_str().unwrap_or_default().to_string();
     let mut inner = state.inner();
-    inner.lookups += 1;
+    if !inner.members.values().any(|m| *m == channel) {
+        return axum::Json(json!({"ok": false, "error": "channel_not_found"})).into_response();
+    }
+    inner.messages.push(ReceivedMessage {
+        hook: format!("dm/{channel}"),
+        path: path.to_string(),
+        generic: false,
+        text: body["text"].as_str().unwrap_or_default().to_string(),
+        body,
+        received_at: Instant::now(),
+    });
+    let held = inner.messages.len();
+    drop(inner);
+    state.held.send_replace(held);
+    axum::Json(json!({"ok": true, "channel": format!("D{channel}"), "ts": "1.0"})).into_response()
+}
+
+fn bearer_ok(state: &State, headers: &axum::http::HeaderMap) -> bool {
     let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
-    if bearer.is_none() || bearer != inner.bot_token.as_deref() {
+    bearer.is_some() && bearer == state.inner().bot_token.as_deref()
+}
+
+/// `users.lookupByEmail`, as Slack answers it (always 200; `ok` says).
+fn lookup_by_email(state: &State, uri: &Uri, headers: &axum::http::HeaderMap) -> Response {
+    state.inner().lookups += 1;
+    if !bearer_ok(state, headers) {
         return axum::Json(json!({"ok": false, "error": "invalid_auth"})).into_response();
     }
+    let inner = state.inner();
     let email = uri
         .query()
         .unwrap_or_default()
@@ -285,6 +319,10 @@ async fn handle(AxumState(state): AxumState<Arc<State>>, method: Method, uri: Ur
     let path = uri.path().to_string();
     if path == "/api/users.lookupByEmail" {
         return lookup_by_email(&state, &uri, &headers);
+    }
+    if path == "/api/chat.postMessage" {
+        let bytes = axum::body::to_bytes(body, MAX_BODY).await.unwrap_or_default();
+        return post_message(&state, &headers, &path, &bytes);
     }
     let (hook, generic) = match path.strip_prefix("/services/") {
         Some(hook) => (hook.to_string(), false),

@@ -10,10 +10,23 @@ use serde::Deserialize;
 #[derive(Debug, thiserror::Error)]
 pub enum SlackError {
     /// Slack answered `ok: false` with this error (`invalid_auth`, `missing_scope`, `ratelimited`…).
-    #[error("Slack refused users.lookupByEmail: {0}")]
+    #[error("Slack refused: {0}")]
     Refused(String),
     #[error("Slack could not be reached: {0}")]
     Unreachable(String),
+}
+
+impl SlackError {
+    /// Worth trying again later: Slack unreachable, or asking to slow down.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            SlackError::Unreachable(_) => true,
+            SlackError::Refused(error) => matches!(
+                error.as_str(),
+                "ratelimited" | "service_unavailable" | "fatal_error" | "internal_error" | "request_timeout"
+            ),
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -44,6 +57,36 @@ impl SlackClient {
             api_url: api_url.trim_end_matches('/').to_string(),
             token,
         })
+    }
+
+    /// Posts a message (Block Kit `body`: `text` and `blocks`) to `channel`: a member id sends
+    /// it as a direct message from the app.
+    pub async fn post_message(&self, channel: &str, body: &serde_json::Value) -> Result<(), SlackError> {
+        let mut body = body.clone();
+        body["channel"] = serde_json::Value::from(channel);
+        let response = self
+            .http
+            .post(format!("{}/chat.postMessage", self.api_url))
+            .bearer_auth(&self.token)
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| SlackError::Unreachable(e.without_url().to_string()))?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(match status.as_u16() {
+                429 => SlackError::Refused("ratelimited".into()),
+                _ => SlackError::Unreachable(format!("HTTP {status}")),
+            });
+        }
+        let answer: Answer = response
+            .json()
+            .await
+            .map_err(|e| SlackError::Unreachable(format!("unreadable answer: {}", e.without_url())))?;
+        match (answer.ok, answer.error) {
+            (true, _) => Ok(()),
+            (false, error) => Err(SlackError::Refused(error.unwrap_or_else(|| "no reason given".into()))),
+        }
     }
 
     /// The member id of the workspace member with this e-mail address; None when there is none.
