@@ -324,10 +324,7 @@ internal_notes = "breaches"
     );
     // Its last line is its marker, naming the account and the alert.
     let marker = body.lines().last().unwrap();
-    assert!(
-        marker.starts_with(&format!("[slawatch {} alert ", h.engine.account())),
-        "{body}"
-    );
+    assert!(marker.starts_with(&format!("[slawatch {} alert ", h.engine.account())), "{body}");
 
     // A crash after writing the note but before marking it: the note is found, not written again.
     let alert = h
