@@ -156,9 +156,18 @@ async fn an_edit_after_a_close_repeats_neither_the_note_nor_the_message() {
     assert_eq!(slack_saying(&h, "eng-alice commented"), 1);
 }
 
-/// The ticket solved, and the issue's comment saying so decided and stored, as the sync pass
-/// leaves it just before posting.
-fn solved_and_decided(h: &Harness, id: u64) {
+/// An issue filed, its ticket solved, and the issue's comment saying so decided and stored, as
+/// the sync pass leaves it just before posting; the marker line that comment carries.
+async fn solved_and_decided(h: &mut Harness) -> (slawatch::sim::github::SimGithub, u64, String) {
+    let (github, id) = filed(h).await;
+    h.sim.set_status(id, "solved", h.agent);
+    h.poll().await;
+    decide_solved(h, id);
+    let line = marker::comment_line(&h.engine.account(), id, 1, CommentAbout::TicketSolved);
+    (github, id, line)
+}
+
+fn decide_solved(h: &Harness, id: u64) {
     let mut record = h.engine.store.escalation(id).unwrap().unwrap();
     let linked = record.requests[0].issue.as_mut().unwrap();
     linked.told_solved = true;
@@ -179,12 +188,8 @@ fn solved_and_decided(h: &Harness, id: u64) {
 #[tokio::test]
 async fn killed_after_github_took_the_solved_comment_before_it_was_marked() {
     let mut h = Harness::new(ESCALATION).await;
-    let (github, id) = filed(&mut h).await;
-    h.sim.set_status(id, "solved", h.agent);
-    h.poll().await;
-    solved_and_decided(&h, id);
+    let (github, id, line) = solved_and_decided(&mut h).await;
     // The comment reached GitHub; the answer (or the daemon) did not come back.
-    let line = marker::comment_line(&h.engine.account(), id, 1, CommentAbout::TicketSolved);
     github.comment(REPO, 1, "slawatch-bot", &format!("{line}\nThe customer's ticket was solved."));
     h.restart().await;
     sync(&h).await;
@@ -200,12 +205,8 @@ async fn killed_after_github_took_the_solved_comment_before_it_was_marked() {
 #[tokio::test]
 async fn killed_after_the_solved_comment_was_decided_posts_it_once() {
     let mut h = Harness::new(ESCALATION).await;
-    let (github, id) = filed(&mut h).await;
-    h.sim.set_status(id, "solved", h.agent);
-    h.poll().await;
-    solved_and_decided(&h, id);
+    let (github, _id, line) = solved_and_decided(&mut h).await;
     // Someone else quoting the marker is not slawatch's comment.
-    let line = marker::comment_line(&h.engine.account(), id, 1, CommentAbout::TicketSolved);
     github.comment(REPO, 1, "eng-alice", &format!("{line}\nquoted"));
     h.restart().await;
     sync(&h).await;

@@ -122,23 +122,14 @@ async fn slack_refusing_lookups_never_holds_an_alert_back() {
     assert_eq!(assignee_field(&body), "*Assignee*\nAvery Agent");
 }
 
-const DIRECT: &str = r#"
-[notify]
-max_backoff = "5m"
-[notify.channels.support]
-kind = "slack"
-url_env = "UNUSED"
-[[notify.routes]]
-channels = ["support"]
-direct = true
-
-[slack]
-bot_token_env = "UNUSED"
-"#;
+/// The support route, also messaging the assignee directly, with Slack's Web API.
+fn direct() -> String {
+    format!("{SUPPORT_ONLY}direct = true\n\n[slack]\nbot_token_env = \"UNUSED\"\n")
+}
 
 #[tokio::test]
 async fn a_direct_route_messages_the_assignee_too_once() {
-    let mut h = Harness::new(DIRECT).await;
+    let mut h = Harness::new(&direct()).await;
     with_lookup(&mut h).await;
     h.slack.add_member("avery@support.example", "U0AVERY01");
     let id = h.ticket("sev1");
@@ -154,7 +145,7 @@ async fn a_direct_route_messages_the_assignee_too_once() {
 
 #[tokio::test]
 async fn nobody_to_message_directly_leaves_the_channel_told() {
-    let mut h = Harness::new(DIRECT).await;
+    let mut h = Harness::new(&direct()).await;
     with_lookup(&mut h).await;
     let id = h.ticket("sev1");
     breach(&h).await;
@@ -177,7 +168,7 @@ async fn nobody_to_message_directly_leaves_the_channel_told() {
 
 #[test]
 fn a_direct_route_needs_the_slack_web_api() {
-    let config = DIRECT.replace("[slack]\nbot_token_env = \"UNUSED\"\n", "");
+    let config = direct().replace("[slack]\nbot_token_env = \"UNUSED\"\n", "");
     let errors = slawatch::config::Config::parse("slawatch.toml", &config).unwrap_err().to_string();
     assert!(
         errors.contains("notify.routes[0].direct: a direct message needs Slack's Web API"),

@@ -513,6 +513,21 @@ fn encode(text: &str) -> String {
 mod tests {
     use super::*;
 
+    /// A client that never sends (its rate-limit reading is what is tested), at a fixed instant.
+    fn offline_client() -> GithubClient {
+        let options = GithubOptions {
+            api_url: "http://127.0.0.1:9".into(),
+            token: "t".into(),
+            timeout: Duration::from_secs(1),
+            max_attempts: 1,
+            backoff: Backoff {
+                first: Duration::from_secs(1),
+                max: Duration::from_secs(1),
+            },
+        };
+        GithubClient::new(options, Clock::manual(1_800_000_000)).unwrap()
+    }
+
     #[test]
     fn githubs_slowing_down_is_a_wait_not_a_refusal() {
         for (status, message) in [
@@ -538,17 +553,7 @@ mod tests {
 
     #[test]
     fn no_remaining_without_a_reset_waits_a_minute() {
-        let options = GithubOptions {
-            api_url: "http://127.0.0.1:9".into(),
-            token: "t".into(),
-            timeout: Duration::from_secs(1),
-            max_attempts: 1,
-            backoff: Backoff {
-                first: Duration::from_secs(1),
-                max: Duration::from_secs(1),
-            },
-        };
-        let client = GithubClient::new(options, Clock::manual(1_800_000_000)).unwrap();
+        let client = offline_client();
         let mut headers = reqwest::header::HeaderMap::new();
         headers.insert("x-ratelimit-remaining", "0".parse().unwrap());
         assert_eq!(client.rate_wait(403, &headers), Some(Duration::from_secs(60)));
@@ -556,17 +561,7 @@ mod tests {
 
     #[test]
     fn a_garbled_rate_limit_reset_is_clamped_not_overflowed() {
-        let options = GithubOptions {
-            api_url: "http://127.0.0.1:9".into(),
-            token: "t".into(),
-            timeout: Duration::from_secs(1),
-            max_attempts: 1,
-            backoff: Backoff {
-                first: Duration::from_secs(1),
-                max: Duration::from_secs(1),
-            },
-        };
-        let client = GithubClient::new(options, Clock::manual(1_800_000_000)).unwrap();
+        let client = offline_client();
         for (reset, wait) in [(i64::MIN, 1), (i64::MAX, 600), (1_800_000_030, 30)] {
             let mut headers = reqwest::header::HeaderMap::new();
             headers.insert("x-ratelimit-remaining", "0".parse().unwrap());

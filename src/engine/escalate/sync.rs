@@ -101,7 +101,7 @@ impl Engine {
         // long this pass took to reach it.
         let now_ms = pass_started_ms;
         let request_number = escalation.requests[index].number;
-        if !changed && linked == *escalation.requests[index].issue.as_ref().unwrap_or(&linked) && linked.failed_reads == 0 {
+        if !changed && escalation.requests[index].issue.as_ref() == Some(&linked) && linked.failed_reads == 0 {
             // Nothing changed: no write (and no fsync) for a read that found nothing. When it
             // was read is kept in memory; after a restart each issue is read once more.
             crate::sync::lock(&self.issue_reads).insert((ticket_id, request_number), now_ms);
