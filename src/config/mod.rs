@@ -37,7 +37,10 @@ mod people;
 mod report;
 pub use escalation::{EscalationConfig, EscalationRule, Repository, RequestKind};
 pub use ingest::{AdminConfig, CustomerMapping, LogConfig, SeverityMapping, StoreConfig, ZendeskConfig};
-pub use notify::{ChannelConfig, ChannelKind, NoteMode, NotifyConfig, Route};
+pub use notify::{
+    ChannelConfig, ChannelKind, NoteMode, NotifyConfig, PagerConfig, PagerService, PagerSeverity, PointFilter, Route, OPSGENIE_URL,
+    PAGERDUTY_URL,
+};
 pub use people::{PeopleConfig, SlackLookup};
 pub use report::{DigestConfig, KpiTargets, ReportConfig};
 

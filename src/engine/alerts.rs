@@ -61,7 +61,8 @@ impl Engine {
     fn deliveries(&self, record: &AlertRecord, severity: &str, tier: &str, group: Option<u64>, now_ms: i64) -> Vec<Delivery> {
         let notify = &self.config.notify;
         let kind = if record.goal { "goal" } else { "contract" };
-        let mut channels = notify.route(severity, tier, group, kind);
+        let route = notify.route(severity, tier, group, kind, Some(record.id.point));
+        let mut channels = route.map(|r| r.channels.clone()).unwrap_or_default();
         let note = match notify.internal_notes {
             NoteMode::Off => false,
             NoteMode::Breaches => AlertKind::of(record.id.point) != AlertKind::Warning,
@@ -70,10 +71,19 @@ impl Engine {
         if note {
             channels.push(NOTE_CHANNEL.to_string());
         }
-        if notify.route_direct(severity, tier, group, kind) {
+        if route.is_some_and(|r| r.direct) {
             channels.push(DIRECT_CHANNEL.to_string());
         }
-        channels.into_iter().map(|c| Delivery::new(c, now_ms)).collect()
+        channels
+            .into_iter()
+            .map(|channel| {
+                let mut delivery = Delivery::new(channel, now_ms);
+                if notify.pagers.contains_key(&delivery.channel) {
+                    delivery.pager_severity = route.map(|r| r.pager_severity.key().to_string());
+                }
+                delivery
+            })
+            .collect()
     }
 
     /// Reads one ticket and its latest comments live, so an alert never reports what a reply the

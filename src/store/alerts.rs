@@ -53,7 +53,7 @@ impl Store {
                 }
                 for (alert, bytes) in &encoded {
                     alerts_tree.insert(alert.key.as_bytes(), bytes.as_slice())?;
-                    for delivery in alert.deliveries.iter().filter(|d| d.is_outstanding()) {
+                    for delivery in alert.deliveries.iter().filter(|d| d.is_owed()) {
                         outbox.insert(outbox_key(&delivery.channel, &alert.key), &[])?;
                     }
                 }
@@ -90,7 +90,7 @@ impl Store {
                 alerts.insert(key.as_bytes(), encode(key, &alert).map_err(ConflictableTransactionError::Abort)?)?;
                 for delivery in &alert.deliveries {
                     let entry = outbox_key(&delivery.channel, key);
-                    if delivery.is_outstanding() {
+                    if delivery.is_owed() {
                         outbox.insert(entry, &[])?;
                     } else {
                         outbox.remove(entry)?;

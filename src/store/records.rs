@@ -179,6 +179,14 @@ pub struct Delivery {
 impl Delivery {
     pub fn new(channel: String, now_ms: i64) -> Delivery {
         Delivery {
+    /// A page (PagerDuty, Opsgenie): its severity, as the route set it when decided.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pager_severity: Option<String>,
+    /// A page's second duty: resolving (closing) it, owed once the alert's clock is met or
+    /// stops; recorded before it is sent, retried like the page. Its `sent_at` is when the
+    /// service took the resolve; `dropped` says why none was sent (no page went out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolve: Option<Box<Delivery>>,
             channel,
             sent_at: None,
             attempts: 0,
@@ -192,6 +200,8 @@ impl Delivery {
 
     /// Still to be sent (now or later).
     pub fn is_outstanding(&self) -> bool {
+            pager_severity: None,
+            resolve: None,
         self.sent_at.is_none() && !self.gave_up && self.dropped.is_none()
     }
 
@@ -200,6 +210,25 @@ impl Delivery {
         self.attempts = attempts;
         self.gave_up = permanent;
         self.next_attempt_ms = next_attempt_ms;
+    /// The page's resolve, while it is still to be sent.
+    pub fn resolve_owed(&self) -> Option<&Delivery> {
+        self.resolve.as_deref().filter(|r| r.is_outstanding())
+    }
+
+    /// Something is still to be sent: the message (or page), or the page's resolve. What keeps
+    /// the delivery in its channel's outbox.
+    pub fn is_owed(&self) -> bool {
+        self.is_outstanding() || self.resolve_owed().is_some()
+    }
+
+    /// When its next duty may be done (ms): the message's next attempt, else its resolve's.
+    pub fn next_duty_ms(&self) -> Option<i64> {
+        if self.is_outstanding() {
+            return Some(self.next_attempt_ms);
+        }
+        self.resolve_owed().map(|r| r.next_attempt_ms)
+    }
+
         self.failing_since_ms = self.failing_since_ms.or(Some(now_ms));
         self.last_error = Some(message.to_string());
     }
@@ -241,15 +270,22 @@ impl AlertRecord {
             return;
         }
         let sent = self.deliveries.iter().any(|d| d.sent_at.is_some());
-        self.status = if let Some(failed) = self.deliveries.iter().find(|d| d.gave_up) {
-            AlertStatus::Failed {
-                reason: failed.last_error.clone().unwrap_or_default(),
+        // A resolve refused for good leaves the page open at the service: a failure to show.
+        let failed = self.deliveries.iter().find_map(|d| {
+            let resolve = d.resolve.as_deref().filter(|r| r.gave_up);
+            match (d.gave_up, resolve) {
+                (true, _) => Some(d.last_error.clone().unwrap_or_default()),
+                (false, Some(r)) => Some(format!("resolve: {}", r.last_error.clone().unwrap_or_default())),
+                (false, None) => None,
             }
         } else if let (false, Some(reason)) = (sent, self.deliveries.iter().find_map(|d| d.dropped.clone())) {
             if reason.starts_with("superseded") {
                 AlertStatus::Superseded
             } else {
                 AlertStatus::Cancelled { reason }
+        });
+        self.status = if let Some(reason) = failed {
+            AlertStatus::Failed { reason }
             }
         } else {
             AlertStatus::Delivered

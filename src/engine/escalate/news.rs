@@ -55,7 +55,7 @@ impl Engine {
             Some(
                 self.config
                     .notify
-                    .route(&clocks.severity, &clocks.tier, record.group_id, "contract"),
+                    .chat_route(&clocks.severity, &clocks.tier, record.group_id, "contract"),
             )
         });
         match routed {
