@@ -88,6 +88,13 @@ pub struct EscalationLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PageLabels {
+    pub channel: String,
+    /// `triggered`, `resolved`, `failed` (an attempt of either that failed).
+    pub outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct BuildLabels {
     version: String,
 }
@@ -118,6 +125,7 @@ pub struct Metrics {
     pub escalations_failed: Counter,
     pub escalation_requests: Family<EscalationLabels, Gauge>,
     pub escalation_notes_refused: Gauge,
+    pub pages: Family<PageLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -248,6 +256,12 @@ impl Metrics {
             "Notes of engineering's issues (a link, a comment, a close) Zendesk refused for good, in the store: mostly tickets closed before the news",
             escalation_notes_refused.clone(),
         );
+        let pages = Family::<PageLabels, Counter>::default();
+        registry.register(
+            "pages",
+            "Pages (PagerDuty, Opsgenie) by channel and outcome: triggered, resolved, failed (an attempt refused or unanswered)",
+            pages.clone(),
+        );
         registry.register(
             "build",
             "The running slawatch",
@@ -280,6 +294,7 @@ impl Metrics {
             escalations_failed,
             escalation_requests,
             escalation_notes_refused,
+            pages,
         }
     }
 
@@ -334,6 +349,16 @@ impl Metrics {
         };
         let family = if sent { &self.deliveries_sent } else { &self.deliveries_failed };
         family.get_or_create(&labels).inc();
+    }
+
+    /// A page's trigger or resolve: `triggered`, `resolved` or `failed`.
+    pub fn page(&self, channel: &str, outcome: &str) {
+        self.pages
+            .get_or_create(&PageLabels {
+                channel: channel.to_string(),
+                outcome: outcome.to_string(),
+            })
+            .inc();
     }
 
     /// A wait for a rate limit.

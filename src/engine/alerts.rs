@@ -269,6 +269,7 @@ impl Engine {
         // The KPI row follows what was just confirmed (a breach told is a breach reported).
         record.kpi = kpi;
         let recorded = self.store.recorded_alerts(id)?;
+        self.owe_resolves(id, &clocks)?;
         let decisions = decide(id, &clocks, now, self.sight(&record), |k| recorded.get(k).copied());
         let now_ms = self.clock.now_ms();
         let mut alerts = Vec::new();

@@ -1,7 +1,8 @@
 //! Delivering recorded alerts: one worker per channel reads its own outbox entries, so a slow
 //! Zendesk (note writes) never holds up Slack. Each message is rendered at delivery from the
 //! clock as it is then; a warning superseded or made moot by then is dropped, a decision later
-//! facts contradict is undone. Each delivery is marked, on disk, once done.
+//! facts contradict is undone. Each delivery is marked, on disk, once done. A pager channel's
+//! worker also sends the resolves its pages owe (`page.rs`).
 
 use std::sync::Arc;
 
@@ -16,7 +17,7 @@ use crate::config::ChannelKind;
 use crate::notify::message::{AlertMessage, Render, TicketLine};
 use crate::notify::wording;
 use crate::retry::{self, Backoff};
-use crate::sla::alerting::{at_delivery, AtDelivery};
+use crate::sla::alerting::{at_delivery, settled, AtDelivery};
 use crate::sla::clock::TicketClocks;
 use crate::sla::time::Timestamp;
 use crate::store::{AlertRecord, TicketRecord};
@@ -57,6 +58,16 @@ impl DeliveryError {
     }
 }
 
+impl From<crate::notify::post::PostError> for DeliveryError {
+    fn from(error: crate::notify::post::PostError) -> DeliveryError {
+        DeliveryError {
+            message: error.message,
+            retry_after: error.retry_after,
+            permanent: error.permanent,
+        }
+    }
+}
+
 /// What to do with one due delivery, from the clock at delivery time.
 enum Plan {
     Send(Box<AlertMessage>),
@@ -76,7 +87,8 @@ fn channel_words(kind: Option<ChannelKind>, channel: &str) -> String {
     match kind {
         Some(ChannelKind::Slack) => format!("Slack ({channel})"),
         Some(ChannelKind::Webhook) => format!("the {channel} webhook"),
-        None => "Zendesk".to_string(),
+        None if channel == NOTE_CHANNEL => "Zendesk".to_string(),
+        None => channel.to_string(),
     }
 }
 
@@ -171,6 +183,12 @@ impl Engine {
             AtDelivery::Moot(reason) => return Ok(Plan::Drop(format!("moot: {reason}"))),
             AtDelivery::Contradicted => return Ok(Plan::Undo),
             AtDelivery::Deliver => {}
+        }
+        if self.pagers.contains_key(channel) {
+            // A breach answered before its page went out is told in the channels; nobody is woken.
+            if let Some(reason) = settled(&clocks, &alert.id) {
+                return Ok(Plan::Drop(format!("moot: {reason} before the page went out")));
+            }
         }
         let Some(clock) = clocks
             .clocks
@@ -269,11 +287,7 @@ impl Engine {
         crate::notify::post::post(&self.http, channel, url, body, POST_TIMEOUT, self.clock.now())
             .await
             .map(|_| ())
-            .map_err(|e| DeliveryError {
-                message: e.message,
-                retry_after: e.retry_after,
-                permanent: e.permanent,
-            })
+            .map_err(DeliveryError::from)
     }
 
     /// Delivers `channel`'s due deliveries; returns when its next one is due (ms), if any.
@@ -289,9 +303,16 @@ impl Engine {
             if self.shutdown.is_cancelled() {
                 return Err(ZendeskError::Cancelled.into());
             }
-            let Some(delivery) = alert.deliveries.iter().find(|d| d.channel == channel && d.is_outstanding()) else {
+            let Some(delivery) = alert.deliveries.iter().find(|d| d.channel == channel && d.is_owed()) else {
                 continue;
             };
+            if !delivery.is_outstanding() {
+                // The page went out (or was settled); its resolve is owed.
+                if let Some(at) = self.deliver_resolve(&alert, delivery, &backoff, report).await? {
+                    next = earliest(next, at);
+                }
+                continue;
+            }
             if !delivery.is_due(self.clock.now_ms()) {
                 next = earliest(next, delivery.next_attempt_ms);
                 continue;
@@ -323,9 +344,16 @@ impl Engine {
             // anything goes out, or a power loss after the send forgets the alert and sends it again.
             blocking(|| self.store.flush())?;
             let span = tracing::info_span!("delivery", ticket = alert.ticket_id, alert = %alert.key, channel);
-            let outcome = self.send(&message, alert.ticket_id, channel).instrument(span).await;
+            let pager = self.pagers.get(channel);
+            let outcome = match pager {
+                Some(pager) => self.trigger_page(pager, channel, &message, delivery).instrument(span).await,
+                None => self.send(&message, alert.ticket_id, channel).instrument(span).await,
+            };
             let now_ms = self.clock.now_ms();
             self.metrics.delivery(channel, alert.id.point, outcome.is_ok());
+            if pager.is_some() {
+                self.metrics.page(channel, if outcome.is_ok() { "triggered" } else { "failed" });
+            }
             match outcome {
                 Ok(()) => {
                     report.sent += 1;
@@ -382,7 +410,7 @@ impl Engine {
 
     /// Changes one channel's delivery of an alert (and settles its status), on disk at once: a
     /// crash from here on never sends this delivery again.
-    fn mark(&self, key: &str, channel: &str, change: impl Fn(&mut crate::store::Delivery)) -> Result<(), EngineError> {
+    pub(super) fn mark(&self, key: &str, channel: &str, change: impl Fn(&mut crate::store::Delivery)) -> Result<(), EngineError> {
         blocking(|| {
             self.store.update_alert(key, |alert| {
                 if let Some(delivery) = alert.deliveries.iter_mut().find(|d| d.channel == channel) {
@@ -417,7 +445,7 @@ impl Engine {
     /// The channels with something to deliver: the configured ones, the ticket notes, and any
     /// left in the outbox by an earlier configuration.
     pub fn delivery_channels(&self) -> Result<Vec<String>, EngineError> {
-        let mut channels: Vec<String> = self.channels.keys().cloned().collect();
+        let mut channels: Vec<String> = self.channels.keys().chain(self.pagers.keys()).cloned().collect();
         channels.push(NOTE_CHANNEL.to_string());
         if self.slack.is_some() {
             channels.push(DIRECT_CHANNEL.to_string());
@@ -438,8 +466,8 @@ impl Engine {
                 let retry = alert
                     .deliveries
                     .iter()
-                    .filter(|d| d.channel == channel && d.is_outstanding())
-                    .map(|d| d.next_attempt_ms)
+                    .filter(|d| d.channel == channel)
+                    .filter_map(|d| d.next_duty_ms())
                     .min();
                 next = [next, retry].into_iter().flatten().min();
             }

@@ -51,6 +51,8 @@ pub struct Engine {
     pub(super) unknown_statuses: Mutex<HashSet<String>>,
     /// Resolved alert channels: name → (kind, webhook URL).
     pub(super) channels: BTreeMap<String, (ChannelKind, String)>,
+    /// Pager channels, with their keys (see `page`).
+    pub(super) pagers: BTreeMap<String, super::page::Pager>,
     pub(super) http: reqwest::Client,
     /// Woken when new facts arrive, so the alert timer looks again.
     pub wake: tokio::sync::Notify,
@@ -114,6 +116,7 @@ impl Engine {
             channels: BTreeMap::new(),
             http: reqwest::Client::builder().timeout(POST_TIMEOUT).build().unwrap_or_default(),
             wake: tokio::sync::Notify::new(),
+            pagers: BTreeMap::new(),
             outbox_wake: tokio::sync::watch::Sender::new(0),
             shutdown,
             github: None,

@@ -57,6 +57,8 @@ impl Engine {
         if let Some((clocks, kpi)) = clocks_and_kpi(&self.config, record, directory, now, known) {
             record.next_alert = next_look(record.id, &clocks, |key| recorded.get(key).copied());
             record.kpi = kpi;
+            // A page whose clock these facts meet or stop is resolved.
+            self.owe_resolves(record.id, &clocks)?;
         }
         Ok(())
     }

@@ -18,6 +18,7 @@ pub mod health;
 pub mod kpis;
 pub mod owed;
 pub mod owed_work;
+pub mod page;
 pub mod people;
 pub mod poll;
 pub mod preflight;

@@ -57,15 +57,24 @@ impl Engine {
         }
         deferred.lines(&mut out, "alert", "alerts", "");
 
-        let channel_words = |channel: &str| channel_words(self.channels.get(channel).map(|(kind, _)| *kind), channel);
+        let channel_words = |channel: &str| match self.pagers.get(channel) {
+            Some(pager) => format!("{} ({channel})", pager.service.name()),
+            None => channel_words(self.channels.get(channel).map(|(kind, _)| *kind), channel),
+        };
         for channel in self.store.outbox_channels()? {
-            let mut causes = Causes::default();
+            let (mut causes, mut resolves) = (Causes::default(), Causes::default());
             for alert in self.store.outbox(&channel)? {
-                for delivery in alert.deliveries.iter().filter(|d| d.channel == channel && d.is_outstanding()) {
-                    causes.add(&delivery_cause(delivery), 1);
+                for delivery in alert.deliveries.iter().filter(|d| d.channel == channel) {
+                    if delivery.is_outstanding() {
+                        causes.add(&delivery_cause(delivery), 1);
+                    } else if let Some(resolve) = delivery.resolve_owed() {
+                        resolves.add(&delivery_cause(resolve), 1);
+                    }
                 }
             }
-            causes.lines(&mut out, "alert", "alerts", &format!(" to {}", channel_words(&channel)));
+            let place = format!(" to {}", channel_words(&channel));
+            causes.lines(&mut out, "alert", "alerts", &place);
+            resolves.lines(&mut out, "page's resolve", "pages' resolves", &place);
         }
         for ((what, channel), (n, reason)) in lock(&self.owed.refused).iter() {
             let noun = if *n == 1 { what.to_string() } else { format!("{what}s") };

@@ -1,8 +1,10 @@
-//! Posting a message to a channel's webhook (Slack incoming webhook or generic JSON webhook):
-//! the one way alerts, digests and `slawatch test-alert` reach a channel, and the one place the
-//! channel's answer is classified: accepted (2xx), refused for good (a 4xx other than 408 and
-//! 429: a removed webhook, a revoked token, an archived channel will not change by waiting), or
-//! transient (5xx, 408, 429, timeouts, no connection: try again later, after `Retry-After`).
+//! Posting a message to a channel's webhook (Slack incoming webhook or generic JSON webhook), or
+//! an event to a pager (PagerDuty, Opsgenie): the one way alerts, pages, digests and `slawatch
+//! test-alert` reach a channel, and the one place the channel's answer is classified: accepted
+//! (2xx; a pager's 202), refused for good (a 4xx other than 408 and 429: a removed webhook, a
+//! revoked token, an archived channel, a pager's invalid event or key (400, 401, 403, 422) will
+//! not change by waiting), or transient (5xx, 408, 429, timeouts, no connection: try again
+//! later, after `Retry-After`).
 //! The URL is a secret: it never appears in what this returns.
 
 use std::time::Duration;
@@ -53,6 +55,20 @@ pub async fn post(
     timeout: Duration,
     now: Timestamp,
 ) -> Result<Answer, PostError> {
+    post_with(http, channel, url, None, body, timeout, now).await
+}
+
+/// As [`post`], with an `Authorization` header (a pager's key: a secret, never in what this
+/// returns).
+pub async fn post_with(
+    http: &reqwest::Client,
+    channel: &str,
+    url: &str,
+    authorization: Option<&str>,
+    body: &Value,
+    timeout: Duration,
+    now: Timestamp,
+) -> Result<Answer, PostError> {
     let unreachable = |error: reqwest::Error| {
         let error = error.without_url();
         PostError {
@@ -63,7 +79,11 @@ pub async fn post(
             unreachable: Some(why_unreachable(&error, timeout)),
         }
     };
-    let mut response = http.post(url).timeout(timeout).json(body).send().await.map_err(unreachable)?;
+    let mut request = http.post(url).timeout(timeout).json(body);
+    if let Some(authorization) = authorization {
+        request = request.header(reqwest::header::AUTHORIZATION, authorization);
+    }
+    let mut response = request.send().await.map_err(unreachable)?;
     let status = response.status();
     let retry_after = crate::retry::retry_after(response.headers(), now);
     let mut bytes = Vec::new();

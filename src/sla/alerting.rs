@@ -251,3 +251,25 @@ pub fn at_delivery(clocks: &TicketClocks, id: &AlertId, now: Timestamp) -> AtDel
         }
     }
 }
+
+/// Why the clock an alert is about no longer needs anyone, if it does not: met (even late),
+/// stopped, the ticket deleted, or the target gone. A page about it is resolved then, and one
+/// not sent yet is not sent. A paused clock still needs someone: its breach stands.
+pub fn settled(clocks: &TicketClocks, id: &AlertId) -> Option<&'static str> {
+    if clocks.deleted {
+        return Some("the ticket was deleted");
+    }
+    let Some(clock) = clocks
+        .clocks
+        .iter()
+        .find(|c| c.metric == id.metric && c.name == id.target_name && c.target == Some(id.target))
+    else {
+        return Some("the ticket's target changed");
+    };
+    match clock.state {
+        _ if is_live(clock) => None,
+        ClockState::Met => Some("the clock was met"),
+        ClockState::Breached if clock.completed_at.is_some() => Some("the clock was met (or stopped) after the breach"),
+        _ => Some("the clock stopped"),
+    }
+}
