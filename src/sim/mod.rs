@@ -8,6 +8,8 @@
 //! it moves only when the test or the demo moves it.
 
 pub mod github;
+pub mod opsgenie;
+pub mod pagerduty;
 pub mod slack;
 pub mod zendesk;
 
