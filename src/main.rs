@@ -132,6 +132,19 @@ enum Command {
         #[arg(long)]
         channel: String,
     },
+    /// Print what push mode needs created in Zendesk ([zendesk.webhook]: a webhook to its
+    /// endpoint, and in trigger mode a trigger); with --apply, create what is missing and check
+    /// the signing secret the daemon reads.
+    WebhookSetup {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Create the webhook (and trigger) through Zendesk's API (credentials as for `run`).
+        #[arg(long)]
+        apply: bool,
+        /// With --apply, also print the webhook's signing secret.
+        #[arg(long, requires = "apply")]
+        print_secret: bool,
+    },
     /// Rewrite the store's file with only its live data, with the daemon stopped: gives back the
     /// space sled's log keeps (see `slawatch_store_size_bytes`).
     CompactStore(ConfigArg),
@@ -354,6 +367,22 @@ fn main() -> ExitCode {
         Command::TestAlert { config, channel } => {
             load(config).map(|c| ExitCode::from(runtime().block_on(cli::test_alert::run(&c, config.config.as_deref(), channel))))
         }
+        Command::WebhookSetup {
+            config,
+            apply,
+            print_secret,
+        } => load(config).map(|c| {
+            if let Err(error) = cli::webhook_setup::check(&c) {
+                eprintln!("error: {error}");
+                return ExitCode::from(USAGE);
+            }
+            let text = if *apply {
+                runtime().block_on(cli::webhook_setup::apply(&c, *print_secret))
+            } else {
+                cli::webhook_setup::plan(&c)
+            };
+            report(text.map(|text| cli::write_stdout(&text)))
+        }),
         Command::CompactStore(arg) => load(arg).map(|c| {
             // Its steps and warnings (an old store left beside the new one) go to the log.
             init_logs(c.log.json, &c.log.level);

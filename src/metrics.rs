@@ -88,6 +88,11 @@ pub struct EscalationLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutcomeLabels {
+    pub outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct PageLabels {
     pub channel: String,
     /// `triggered`, `resolved`, `failed` (an attempt of either that failed).
@@ -126,6 +131,10 @@ pub struct Metrics {
     pub escalation_requests: Family<EscalationLabels, Gauge>,
     pub escalation_notes_refused: Gauge,
     pub pages: Family<PageLabels, Counter>,
+    pub webhook_events: Family<OutcomeLabels, Counter>,
+    pub pushed_reads: Family<OutcomeLabels, Counter>,
+    pub push_latency: Histogram,
+    pub push_queue_depth: Gauge,
 }
 
 impl Default for Metrics {
@@ -256,6 +265,31 @@ impl Metrics {
             "Notes of engineering's issues (a link, a comment, a close) Zendesk refused for good, in the store: mostly tickets closed before the news",
             escalation_notes_refused.clone(),
         );
+        let webhook_events = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "webhook_events",
+            "Zendesk webhook requests, by outcome: queued, coalesced (a read of the ticket waited already), ignored (no ticket named), unverified (401), full (429)",
+            webhook_events.clone(),
+        );
+        let pushed_reads = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "pushed_reads",
+            "Reads of tickets Zendesk pushed, by outcome: read, gone (left to the exports), failed (left to the exports)",
+            pushed_reads.clone(),
+        );
+        let push_latency = Histogram::new(exponential_buckets(0.05, 2.0, 10));
+        registry.register_with_unit(
+            "push_latency",
+            "From a verified webhook to its ticket's facts applied",
+            Unit::Seconds,
+            push_latency.clone(),
+        );
+        let push_queue_depth = Gauge::default();
+        registry.register(
+            "push_queue_depth",
+            "Pushed tickets waiting for their read",
+            push_queue_depth.clone(),
+        );
         let pages = Family::<PageLabels, Counter>::default();
         registry.register(
             "pages",
@@ -295,6 +329,10 @@ impl Metrics {
             escalation_requests,
             escalation_notes_refused,
             pages,
+            webhook_events,
+            pushed_reads,
+            push_latency,
+            push_queue_depth,
         }
     }
 
@@ -362,6 +400,26 @@ impl Metrics {
     }
 
     /// A wait for a rate limit.
+    pub fn webhook_event(&self, outcome: &str) {
+        self.webhook_events
+            .get_or_create(&OutcomeLabels {
+                outcome: outcome.to_string(),
+            })
+            .inc();
+    }
+
+    /// A pushed ticket's read, `waited` after its webhook was verified.
+    pub fn pushed_read(&self, outcome: &str, waited: Duration) {
+        self.pushed_reads
+            .get_or_create(&OutcomeLabels {
+                outcome: outcome.to_string(),
+            })
+            .inc();
+        if outcome == "read" {
+            self.push_latency.observe(waited.as_secs_f64());
+        }
+    }
+
     pub fn rate_limit_wait(&self, service: &str, waited: Duration) {
         let labels = ServiceLabels {
             service: service.to_string(),

@@ -1,7 +1,8 @@
 //! The admin HTTP server: `/` (the status page, HTML), `/healthz` (alive), `/readyz` (store,
 //! polls, outbox), `/metrics` (Prometheus), `/status` (open tickets by urgency, JSON) and
 //! `/report` (the KPIs of a range, JSON) and `/drift` (the last day's tickets on a default
-//! severity or tier, JSON). With a token set, everything but `/healthz` asks for
+//! severity or tier, JSON), and in push mode Zendesk's webhook (`[zendesk.webhook] path`).
+//! With a token set, everything but `/healthz` and the webhook (which Zendesk signs) asks for
 //! it as a bearer token (the page also as `?token=`).
 
 use std::sync::Arc;
@@ -19,6 +20,12 @@ use crate::engine::Engine;
 
 mod auth;
 mod page;
+mod webhook;
+
+/// Whether `given` is `secret`, compared in constant time.
+pub fn secret_matches(given: &str, secret: &str) -> bool {
+    auth::matches(given, secret)
+}
 
 /// The routes; `token`: the bearer token every route but `/healthz` asks for, if any.
 pub fn router(engine: Arc<Engine>, token: Option<String>) -> Router {
@@ -34,7 +41,12 @@ pub fn router(engine: Arc<Engine>, token: Option<String>) -> Router {
         Some(token) => protected.route_layer(axum::middleware::from_fn_with_state(Arc::new(token), auth::require_token)),
         None => protected,
     };
-    Router::new().route("/healthz", get(healthz)).with_state(engine).merge(protected)
+    let mut open = Router::new().route("/healthz", get(healthz));
+    let webhook = engine.config.zendesk.as_ref().and_then(|z| z.webhook.as_ref());
+    if let (Some(webhook), Some(_)) = (webhook, &engine.push) {
+        open = open.route(&webhook.path, axum::routing::post(webhook::receive));
+    }
+    open.with_state(engine).merge(protected)
 }
 
 /// Alive means making progress: 200 while every loop does, else 503 naming what stalled (the

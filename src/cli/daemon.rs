@@ -156,6 +156,10 @@ pub async fn run(config: Config, once: Option<std::time::Duration>, allow_mismat
             .context("cannot build the Slack client")?;
         engine = engine.with_slack(slack);
     }
+    // Push mode needs the admin listener, which `--once` does not open.
+    if let (Some(webhook), None) = (&zendesk.webhook, once) {
+        engine = engine.with_push(secret(&webhook.secret_env, "zendesk.webhook.secret_env")?);
+    }
     let engine = Arc::new(engine.with_shutdown(shutdown.clone()));
     let flusher = engine.clone();
     super::watchdog::start(engine.liveness.clone(), move || {

@@ -6,6 +6,7 @@ pub mod init;
 pub mod preflight;
 pub mod test_alert;
 pub mod watchdog;
+pub mod webhook_setup;
 
 /// Writes to stdout; a reader that went away (`| head`) is not an error worth a panic.
 pub fn write_stdout(text: &str) {

@@ -26,6 +26,7 @@ pub(super) struct RawZendesk {
     page_size: Option<Spanned<usize>>,
     timeout: Option<Spanned<String>>,
     directory_refresh: Option<Spanned<String>>,
+    webhook: Option<super::webhook::RawWebhook>,
 }
 
 #[derive(Deserialize, Default)]
@@ -121,6 +122,8 @@ pub struct ZendeskConfig {
     pub timeout: StdDuration,
     /// How often agents and organizations are listed again.
     pub directory_refresh: StdDuration,
+    /// Push mode: Zendesk's webhook posts each ticket change.
+    pub webhook: Option<super::WebhookConfig>,
 }
 
 impl ZendeskConfig {
@@ -244,6 +247,7 @@ impl Checker<'_> {
                 "zendesk.directory_refresh",
                 StdDuration::from_secs(600),
             ),
+            webhook: raw.webhook.map(|webhook| self.webhook(webhook)),
         })
     }
 

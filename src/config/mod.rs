@@ -34,6 +34,7 @@ mod ingest;
 pub mod locate;
 mod notify;
 mod people;
+mod webhook;
 mod report;
 pub use escalation::{EscalationConfig, EscalationRule, Repository, RequestKind};
 pub use ingest::{AdminConfig, CustomerMapping, LogConfig, SeverityMapping, StoreConfig, ZendeskConfig};
@@ -42,6 +43,7 @@ pub use notify::{
     PAGERDUTY_URL,
 };
 pub use people::{PeopleConfig, SlackLookup};
+pub use webhook::{WebhookConfig, WebhookMode, DEFAULT_WEBHOOK_PATH};
 pub use report::{DigestConfig, KpiTargets, ReportConfig};
 
 /// The always-present calendar clock.

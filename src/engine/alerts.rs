@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use super::apply::{apply_live, clocks_and_kpi, facts_complete, mark_deleted, unknown_authors};
+use super::apply::{apply_live, clocks_and_kpi, facts_complete, known_through, mark_deleted, unknown_authors};
 use super::directory::Directory;
 use super::engine::{Engine, EngineError};
 use crate::config::NoteMode;
@@ -142,7 +142,8 @@ impl Engine {
     /// Whether the decisions to send rest on facts the exports may not have shown yet: a point
     /// crossed after the last complete poll's horizon, or a ticket older than the history read.
     fn needs_confirmation(&self, record: &TicketRecord, sends: &[&Decision]) -> Result<bool, StoreError> {
-        let facts_as_of = self.store.facts_as_of()?.unwrap_or(Timestamp::MIN);
+        // A pushed change read the whole ticket live: its facts are as of that read.
+        let facts_as_of = self.store.facts_as_of()?.max(record.live_read_at).unwrap_or(Timestamp::MIN);
         let history_start = self.config.zendesk.as_ref().map_or(Timestamp::MIN, |z| z.start_time);
         let partial_history = record.created_at.is_some_and(|c| c < history_start);
         Ok(sends.iter().any(|d| d.effective_at > facts_as_of || partial_history))
@@ -259,7 +260,7 @@ impl Engine {
         let known = if live.is_some() {
             now
         } else {
-            through.unwrap_or(Timestamp::MIN).min(now)
+            known_through(&record, through).unwrap_or(Timestamp::MIN).min(now)
         };
         let Some((clocks, kpi)) = clocks_and_kpi(&self.config, &record, directory, now, known) else {
             record.next_alert = None;
@@ -268,8 +269,8 @@ impl Engine {
         };
         // The KPI row follows what was just confirmed (a breach told is a breach reported).
         record.kpi = kpi;
-        let recorded = self.store.recorded_alerts(id)?;
         self.owe_resolves(id, &clocks)?;
+        let recorded = self.store.recorded_alerts(id)?;
         let decisions = decide(id, &clocks, now, self.sight(&record), |k| recorded.get(k).copied());
         let now_ms = self.clock.now_ms();
         let mut alerts = Vec::new();

@@ -19,6 +19,9 @@ pub enum Source {
     Export,
     /// A live read before an alert: newer than the exports, and not a step of them.
     Live,
+    /// A live read of a ticket Zendesk pushed, with its audits: a whole snapshot, like the
+    /// export's.
+    Push,
 }
 
 /// The one predicate of complete facts, asked by the timer, status and reports: a ticket's
@@ -26,8 +29,16 @@ pub enum Source {
 /// `updated_at` (Zendesk delivers a ticket in two halves, the events often a minute or more
 /// behind the snapshot). Until then nothing is decided or recorded for it.
 pub fn facts_complete(record: &TicketRecord, events_through: Option<Timestamp>) -> bool {
-    let Some(through) = events_through else { return false };
+    let Some(through) = known_through(record, events_through) else {
+        return false;
+    };
     record.exported && record.updated_at.or(record.created_at).is_some_and(|updated| updated <= through)
+}
+
+/// How far a ticket's history is known: through the events export's position, or through a
+/// live read of the whole ticket (a pushed change), whichever is later.
+pub fn known_through(record: &TicketRecord, events_through: Option<Timestamp>) -> Option<Timestamp> {
+    events_through.max(record.live_read_at)
 }
 
 /// Audit id of events slawatch derives itself from the ticket export.
@@ -146,6 +157,12 @@ fn follow_severity(record: &mut TicketRecord, audit: &TicketEvent, changes: &[Ch
 /// Applies one ticket from the ticket export (or a live read). Returns true when the record changed.
 pub fn apply_ticket(record: &mut TicketRecord, ticket: &Ticket, config: &Config, source: Source) -> bool {
     let severity_mapping = &config.severity;
+    // A snapshot older than the one stored (an export page read before a pushed change was
+    // applied) would take the ticket back in time.
+    let older = matches!((ticket.updated_at, record.updated_at), (Some(new), Some(stored)) if new < stored);
+    if older && record.exported && source != Source::Live {
+        return false;
+    }
     let before = record.clone();
     record.tags = ticket.tags.clone();
     // Only the fields escalation and reports read are kept (custom fields can be many, and free text).
@@ -168,7 +185,7 @@ pub fn apply_ticket(record: &mut TicketRecord, ticket: &Ticket, config: &Config,
     record.id = ticket.id;
     record.subject = ticket.subject.clone().unwrap_or_default();
     record.created_at = ticket.created_at.or(record.created_at);
-    if source == Source::Export {
+    if source != Source::Live {
         record.exported = true;
         record.updated_at = ticket.updated_at.or(record.updated_at);
     }

@@ -126,6 +126,9 @@ pub async fn run(engine: Arc<Engine>) -> Result<(), EngineError> {
     if engine.slack.is_some() {
         workers.push(spawn(&engine, "slack lookups", super::people::people_loop(engine.clone())));
     }
+    if engine.push.is_some() {
+        workers.push(spawn(&engine, "pushed tickets", super::push::push_loop(engine.clone())));
+    }
     if engine.config.report.digest.is_some() {
         workers.push(spawn(&engine, "digest", super::digest::digest_loop(engine.clone())));
     }

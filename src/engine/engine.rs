@@ -91,6 +91,8 @@ pub struct Engine {
     /// Agent id → (Slack member id, if Slack has one; when looked up, ms): what `[slack]`
     /// lookups found, for mentions `[people]` does not map.
     pub(super) slack_members: Mutex<std::collections::HashMap<u64, (Option<String>, i64)>>,
+    /// Push mode, when `[zendesk.webhook]` is configured: the tickets Zendesk said changed.
+    pub push: Option<super::push::Push>,
 }
 
 impl Engine {
@@ -114,9 +116,9 @@ impl Engine {
             directory_fetched_ms: Mutex::new(None),
             unknown_statuses: Mutex::new(HashSet::new()),
             channels: BTreeMap::new(),
+            pagers: BTreeMap::new(),
             http: reqwest::Client::builder().timeout(POST_TIMEOUT).build().unwrap_or_default(),
             wake: tokio::sync::Notify::new(),
-            pagers: BTreeMap::new(),
             outbox_wake: tokio::sync::watch::Sender::new(0),
             shutdown,
             github: None,
@@ -132,6 +134,7 @@ impl Engine {
             issue_reads: Mutex::new(std::collections::HashMap::new()),
             slack: None,
             slack_members: Mutex::new(std::collections::HashMap::new()),
+            push: None,
         })
     }
 
@@ -150,6 +153,16 @@ impl Engine {
     /// Looks agents up in Slack by e-mail (see `people`).
     pub fn with_slack(mut self, slack: crate::slack::SlackClient) -> Engine {
         self.slack = Some(slack);
+        self
+    }
+
+    /// Takes Zendesk's webhooks, signed with `secret`, on the admin listener (see `push`).
+    pub fn with_push(mut self, secret: String) -> Engine {
+        let capacity = self.config.zendesk.as_ref().and_then(|z| z.webhook.as_ref()).map_or(10_000, |w| w.queue);
+        self.push = Some(super::push::Push {
+            secret,
+            queue: super::push::PushQueue::new(capacity),
+        });
         self
     }
 

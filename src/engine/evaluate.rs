@@ -2,7 +2,7 @@
 //! incomplete, what the events export must pass first) and its KPI row; again for every
 //! ticket when the policy changed, and for the tickets whose facts are now complete.
 
-use super::apply::{clocks_and_kpi, facts_complete};
+use super::apply::{clocks_and_kpi, facts_complete, known_through};
 use super::directory::Directory;
 use super::engine::Engine;
 use crate::sla::alerting::next_look;
@@ -53,7 +53,7 @@ impl Engine {
             return Ok(());
         }
         let recorded = self.store.recorded_alerts(record.id)?;
-        let known = events_through.unwrap_or(Timestamp::MIN).min(now);
+        let known = known_through(record, events_through).unwrap_or(Timestamp::MIN).min(now);
         if let Some((clocks, kpi)) = clocks_and_kpi(&self.config, record, directory, now, known) {
             record.next_alert = next_look(record.id, &clocks, |key| recorded.get(key).copied());
             record.kpi = kpi;

@@ -33,6 +33,7 @@ impl Engine {
             m.open_clocks.get_or_create(&labels).set(n);
         }
         m.outbox_depth.set(self.store.outbox_len() as i64);
+        m.push_queue_depth.set(self.push.as_ref().map_or(0, |p| p.queue.len() as i64));
         let oldest = self.store.oldest_undelivered()?;
         m.outbox_oldest_age.set(oldest.map_or(0, |at| (now - at).max(0)));
         let through = self.store.cursors()?.events_through;

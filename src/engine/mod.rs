@@ -22,6 +22,7 @@ pub mod page;
 pub mod people;
 pub mod poll;
 pub mod preflight;
+pub mod push;
 pub mod readiness;
 pub mod refresh;
 pub mod retention;

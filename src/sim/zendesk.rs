@@ -16,7 +16,8 @@
 //! - `GET /api/v2/business_hours/schedules.json` (Rails zone names, intervals in minutes from
 //!   Sunday 00:00) and `/api/v2/business_hours/schedules/{id}/holidays.json`; both 403 when the
 //!   plan has no business hours ([`SimZendesk::set_business_hours_plan`])
-//! - `GET /api/v2/tickets/{id}.json`, `/api/v2/tickets/{id}/comments.json`, `/api/v2/tickets/{id}/tags.json`
+//! - `GET /api/v2/tickets/{id}.json`, `/api/v2/tickets/{id}/comments.json`, `/api/v2/tickets/{id}/audits.json`
+//!   (cursor pages), `/api/v2/tickets/{id}/tags.json`
 //!   (live reads)
 //! - `PUT /api/v2/tickets/{id}.json` (`{"ticket": {"comment": {"body", "public", "author_id"}, "status",
 //!   "tags", "additional_tags", "remove_tags", "updated_stamp", "safe_update"}}`), answered
@@ -39,12 +40,21 @@
 //! it (type `text`), and a group id a ticket names that was never added is added as
 //! "Group <id>".
 //!
+//! With [`SimZendesk::set_webhook`], or once a webhook is created through `POST
+//! /api/v2/webhooks` (and, for a trigger webhook, `POST /api/v2/triggers.json`), every ticket
+//! change is also posted to it, signed as Zendesk signs it (see `webhooks`); `GET
+//! /api/v2/webhooks`, `/api/v2/webhooks/{id}/signing_secret` and `/api/v2/triggers.json` answer
+//! what was created.
+//!
 //! Time is the world's, not the wall clock's: it moves only through
 //! [`SimZendesk::set_now`] and [`SimZendesk::advance`]. Rate limits and
 //! `Retry-After` are counted in world seconds too.
 
 mod http;
+mod webhooks;
 mod world;
+
+pub use webhooks::{Sent as WebhookSent, WebhookShape};
 
 use crate::clock::Clock;
 use std::collections::HashMap;
@@ -156,6 +166,40 @@ struct State {
     writes: AtomicU64,
     /// Zendesk's per-ticket update limit: world times of the updates admitted per ticket.
     ticket_updates: Mutex<TicketUpdates>,
+    /// Where the account's webhook posts, once set.
+    webhook: Mutex<Option<webhooks::Target>>,
+    webhook_log: Mutex<Vec<webhooks::Sent>>,
+    /// Woken when the world changed while a webhook listens.
+    changed: tokio::sync::Notify,
+    /// Webhooks and triggers created through the API.
+    registry: Mutex<webhooks::Registry>,
+}
+
+/// The world, locked; when let go with changes a webhook has not posted, its sender is woken.
+struct WorldGuard<'a> {
+    guard: MutexGuard<'a, World>,
+    changed: &'a tokio::sync::Notify,
+}
+
+impl std::ops::Deref for WorldGuard<'_> {
+    type Target = World;
+    fn deref(&self) -> &World {
+        &self.guard
+    }
+}
+
+impl std::ops::DerefMut for WorldGuard<'_> {
+    fn deref_mut(&mut self) -> &mut World {
+        &mut self.guard
+    }
+}
+
+impl Drop for WorldGuard<'_> {
+    fn drop(&mut self) {
+        if self.guard.has_changed() {
+            self.changed.notify_one();
+        }
+    }
 }
 
 /// Zendesk's per-ticket update limit (30 per ticket per 10 minutes), in world time.
@@ -200,8 +244,11 @@ impl State {
         self.clock.now()
     }
 
-    fn world(&self) -> MutexGuard<'_, World> {
-        lock(&self.world)
+    fn world(&self) -> WorldGuard<'_> {
+        WorldGuard {
+            guard: lock(&self.world),
+            changed: &self.changed,
+        }
     }
 
     fn faults(&self) -> MutexGuard<'_, Faults> {
@@ -242,8 +289,14 @@ impl SimZendesk {
                 limit: Some(TICKET_UPDATE_LIMIT),
                 admitted: HashMap::new(),
             }),
+            webhook: Mutex::new(None),
+            webhook_log: Mutex::new(Vec::new()),
+            changed: tokio::sync::Notify::new(),
+            registry: Mutex::new(webhooks::Registry::default()),
         });
         let stop = CancellationToken::new();
+        // Idle until a webhook listens and the world changes.
+        tokio::spawn(webhooks::sender(state.clone(), stop.clone()));
         let app = http::router(state.clone());
         let stopped = stop.clone().cancelled_owned();
         tokio::spawn(async move {
@@ -462,6 +515,21 @@ impl SimZendesk {
     pub fn restore_ticket(&self, ticket: u64) {
         let now = self.now();
         self.state().world().set_status(ticket, "open", world::SYSTEM_UPDATER, now);
+    }
+
+    /// From now on, posts every ticket change to `url`, signed with `secret`, shaped as `shape`
+    /// (see `webhooks`); changes made before are not posted.
+    pub fn set_webhook(&self, url: &str, secret: &str, shape: WebhookShape) {
+        self.state().listen(webhooks::Target {
+            url: url.to_string(),
+            secret: secret.to_string(),
+            shape,
+        });
+    }
+
+    /// Every webhook post so far, oldest first.
+    pub fn webhook_log(&self) -> Vec<WebhookSent> {
+        lock(&self.state().webhook_log).clone()
     }
 
     /// The ticket as the API renders it (deleted ones included), or None if it never existed.

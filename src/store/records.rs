@@ -21,8 +21,9 @@ pub struct TicketRecord {
     /// Zendesk's status as last exported (lower case; unknown values kept).
     pub status: String,
     pub created_at: Option<Timestamp>,
-    /// As the ticket export last showed it (a live read does not move it): the ticket's facts
-    /// are complete once the events export has passed it.
+    /// As the ticket export (or a pushed change's read) last showed it; an alert's confirming
+    /// read does not move it: the ticket's facts are complete once the events export, or a
+    /// pushed change's read, has passed it.
     pub updated_at: Option<Timestamp>,
     pub requester_id: Option<u64>,
     pub submitter_id: Option<u64>,
@@ -67,6 +68,10 @@ pub struct TicketRecord {
     /// Why the ticket got the default severity, when it did (config drift: see engine::drift).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub severity_fallback: Option<crate::sla::policy::Fallback>,
+    /// When slawatch last read the whole ticket live (ticket, then every audit), after Zendesk
+    /// pushed a change: its history is known through then, whatever the events export says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub live_read_at: Option<Timestamp>,
     /// What the next save does to the ticket's KPI row (kept in its own tree, not in here).
     #[serde(skip)]
     pub kpi: KpiChange,
@@ -174,11 +179,6 @@ pub struct Delivery {
     /// Not sent, and no longer to be: the reason (moot, superseded).
     #[serde(default)]
     pub dropped: Option<String>,
-}
-
-impl Delivery {
-    pub fn new(channel: String, now_ms: i64) -> Delivery {
-        Delivery {
     /// A page (PagerDuty, Opsgenie): its severity, as the route set it when decided.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pager_severity: Option<String>,
@@ -187,6 +187,11 @@ impl Delivery {
     /// service took the resolve; `dropped` says why none was sent (no page went out).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resolve: Option<Box<Delivery>>,
+}
+
+impl Delivery {
+    pub fn new(channel: String, now_ms: i64) -> Delivery {
+        Delivery {
             channel,
             sent_at: None,
             attempts: 0,
@@ -195,21 +200,16 @@ impl Delivery {
             gave_up: false,
             failing_since_ms: None,
             dropped: None,
+            pager_severity: None,
+            resolve: None,
         }
     }
 
     /// Still to be sent (now or later).
     pub fn is_outstanding(&self) -> bool {
-            pager_severity: None,
-            resolve: None,
         self.sent_at.is_none() && !self.gave_up && self.dropped.is_none()
     }
 
-    /// A failed attempt (the `attempts`-th): when to try again, or given up when `permanent`.
-    pub fn record_failure(&mut self, attempts: u32, next_attempt_ms: i64, permanent: bool, now_ms: i64, message: &str) {
-        self.attempts = attempts;
-        self.gave_up = permanent;
-        self.next_attempt_ms = next_attempt_ms;
     /// The page's resolve, while it is still to be sent.
     pub fn resolve_owed(&self) -> Option<&Delivery> {
         self.resolve.as_deref().filter(|r| r.is_outstanding())
@@ -229,6 +229,11 @@ impl Delivery {
         self.resolve_owed().map(|r| r.next_attempt_ms)
     }
 
+    /// A failed attempt (the `attempts`-th): when to try again, or given up when `permanent`.
+    pub fn record_failure(&mut self, attempts: u32, next_attempt_ms: i64, permanent: bool, now_ms: i64, message: &str) {
+        self.attempts = attempts;
+        self.gave_up = permanent;
+        self.next_attempt_ms = next_attempt_ms;
         self.failing_since_ms = self.failing_since_ms.or(Some(now_ms));
         self.last_error = Some(message.to_string());
     }
@@ -278,14 +283,14 @@ impl AlertRecord {
                 (false, Some(r)) => Some(format!("resolve: {}", r.last_error.clone().unwrap_or_default())),
                 (false, None) => None,
             }
+        });
+        self.status = if let Some(reason) = failed {
+            AlertStatus::Failed { reason }
         } else if let (false, Some(reason)) = (sent, self.deliveries.iter().find_map(|d| d.dropped.clone())) {
             if reason.starts_with("superseded") {
                 AlertStatus::Superseded
             } else {
                 AlertStatus::Cancelled { reason }
-        });
-        self.status = if let Some(reason) = failed {
-            AlertStatus::Failed { reason }
             }
         } else {
             AlertStatus::Delivered

@@ -14,7 +14,7 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use super::account::{BusinessSchedule, Group, Me, OrganizationField, TicketField};
-use super::models::{read_records, read_tickets, Comment, EventPage, Organization, Ticket, TicketPage, User};
+use super::models::{read_records, read_tickets, Audit, Comment, EventPage, Organization, Ticket, TicketEvent, TicketPage, User};
 use crate::clock::Clock;
 use crate::retry::{self, Backoff};
 use crate::sync::lock;
@@ -316,7 +316,7 @@ impl ZendeskClient {
         .await
     }
 
-    async fn send<T: DeserializeOwned>(
+    pub(super) async fn send<T: DeserializeOwned>(
         &self,
         endpoint: &str,
         method: reqwest::Method,
@@ -416,6 +416,18 @@ impl ZendeskClient {
         let first = format!("/api/v2/tickets/{id}/comments.json?page%5Bsize%5D=100");
         match self.list_all_paced("ticket_comments", "comments", &first, pacing).await {
             Ok(comments) => Ok(self.read(comments)),
+            Err(ZendeskError::Status { status: 404, .. }) => Ok(Vec::new()),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// A ticket's whole history, oldest first, by cursor pages of 100 (the ticket audits API):
+    /// the same audits the events export brings, read live when Zendesk pushes a change. Empty
+    /// for a ticket that is gone.
+    pub async fn audits(&self, id: u64, pacing: Pacing) -> Result<Vec<TicketEvent>, ZendeskError> {
+        let first = format!("/api/v2/tickets/{id}/audits.json?page%5Bsize%5D=100");
+        match self.list_all_paced("ticket_audits", "audits", &first, pacing).await {
+            Ok(audits) => Ok(self.read::<Audit>(audits).into_iter().map(TicketEvent::from).collect()),
             Err(ZendeskError::Status { status: 404, .. }) => Ok(Vec::new()),
             Err(error) => Err(error),
         }
@@ -565,7 +577,7 @@ impl ZendeskClient {
 
     /// Every item of a cursor-paginated list (`page[size]=100`, following `links.next` while
     /// `meta.has_more`): Zendesk's offset pagination stops at 10,000 records.
-    async fn list_all(&self, endpoint: &str, key: &str, first: &str) -> Result<Vec<Value>, ZendeskError> {
+    pub(super) async fn list_all(&self, endpoint: &str, key: &str, first: &str) -> Result<Vec<Value>, ZendeskError> {
         self.list_all_paced(endpoint, key, first, Pacing::Wait).await
     }
 

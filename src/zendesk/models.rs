@@ -186,6 +186,37 @@ pub struct TicketEvent {
     pub child_events: Vec<Value>,
 }
 
+/// One audit as the ticket audits API gives it (`events` for `child_events`, an RFC 3339
+/// `created_at`): the same audit, with the same id, as the events export's.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Audit {
+    pub id: u64,
+    pub ticket_id: u64,
+    #[serde(deserialize_with = "rfc3339_required")]
+    pub created_at: Timestamp,
+    #[serde(default)]
+    pub author_id: Option<i64>,
+    #[serde(default)]
+    pub events: Vec<Value>,
+}
+
+fn rfc3339_required<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Timestamp, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    parse_rfc3339(&text).map_err(serde::de::Error::custom)
+}
+
+impl From<Audit> for TicketEvent {
+    fn from(audit: Audit) -> TicketEvent {
+        TicketEvent {
+            id: audit.id,
+            ticket_id: audit.ticket_id,
+            timestamp: audit.created_at,
+            updater_id: audit.author_id,
+            child_events: audit.events,
+        }
+    }
+}
+
 /// What slawatch takes from a child event.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Change {

@@ -2,7 +2,7 @@
 //! rate-limits, injects faults, then routes.
 
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, MutexGuard};
+use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::State as AxumState;
@@ -14,7 +14,7 @@ use base64::Engine as _;
 use serde_json::{json, Value};
 
 use super::world::{ApiComment, ApiUpdate, Refusal};
-use super::{lock, State, World, TICKET_UPDATE_WINDOW};
+use super::{lock, State, TICKET_UPDATE_WINDOW};
 
 const JSON: &str = "application/json; charset=utf-8";
 const TICKET_EXPORT: &str = "/api/v2/incremental/tickets/cursor.json";
@@ -325,6 +325,9 @@ fn injected_fault(state: &State, path: &str) -> Option<Response> {
 }
 
 fn route(state: &State, method: &Method, path: &str, query: Query, body: &[u8]) -> Result<Answer, ApiError> {
+    if path.starts_with("/api/v2/webhooks") || path.starts_with("/api/v2/triggers") {
+        return setup(state, method, path, &query, body).map(Answer::from);
+    }
     if *method == Method::GET {
         return read(state, path, &query).map(Answer::from);
     }
@@ -370,6 +373,24 @@ fn read(state: &State, path: &str, query: &Query) -> Result<Value, ApiError> {
     }
 }
 
+/// The webhooks and triggers API (what `slawatch webhook-setup --apply` creates).
+fn setup(state: &State, method: &Method, path: &str, query: &Query, body: &[u8]) -> Result<Value, ApiError> {
+    let refused =
+        |(status, body): super::webhooks::Refusal| ApiError::new(StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST), body);
+    match (method, path) {
+        (&Method::POST, "/api/v2/webhooks") => state.create_webhook(&json_body(body)?).map_err(refused),
+        (&Method::GET, "/api/v2/webhooks") => Ok(state.list_webhooks(query.get("filter[name_contains]"))),
+        (&Method::POST, "/api/v2/triggers.json") => state.create_trigger(&json_body(body)?).map_err(refused),
+        (&Method::GET, "/api/v2/triggers.json") => Ok(state.list_triggers()),
+        (&Method::GET, _) => path
+            .strip_prefix("/api/v2/webhooks/")
+            .and_then(|rest| rest.strip_suffix("/signing_secret"))
+            .and_then(|id| state.signing_secret(id))
+            .ok_or_else(ApiError::not_found),
+        _ => Err(ApiError::method_not_allowed()),
+    }
+}
+
 /// `/api/v2/business_hours/schedules.json` and `.../schedules/{id}/holidays.json`: whole lists
 /// (Zendesk does not paginate them); 403 when the plan has no business hours.
 fn schedules_read(state: &State, path: &str) -> Result<Value, ApiError> {
@@ -395,6 +416,7 @@ fn schedules_read(state: &State, path: &str) -> Result<Value, ApiError> {
 enum TicketPath {
     Ticket(u64),
     Comments(u64),
+    Audits(u64),
     Tags(u64),
 }
 
@@ -402,6 +424,8 @@ fn ticket_path(path: &str) -> Option<TicketPath> {
     let rest = path.strip_prefix("/api/v2/tickets/")?;
     let (id, kind): (&str, fn(u64) -> TicketPath) = if let Some(id) = rest.strip_suffix("/comments.json") {
         (id, TicketPath::Comments)
+    } else if let Some(id) = rest.strip_suffix("/audits.json") {
+        (id, TicketPath::Audits)
     } else if let Some(id) = rest.strip_suffix("/tags.json") {
         (id, TicketPath::Tags)
     } else {
@@ -423,6 +447,11 @@ fn ticket_read(state: &State, path: &str, query: &Query) -> Result<Value, ApiErr
             let mut comments = world.live_comments_json(id).ok_or_else(ApiError::not_found)?;
             drop(world);
             comments_page(state, query, path, &mut comments)
+        }
+        TicketPath::Audits(id) => {
+            let audits = world.live_audits_json(id).ok_or_else(ApiError::not_found)?;
+            drop(world);
+            list_page(state, query, path, "", audits, "audits", true)
         }
         TicketPath::Tags(id) => Ok(json!({"tags": world.live_tags(id).ok_or_else(ApiError::not_found)?})),
     }
@@ -583,7 +612,7 @@ fn tags_update(state: &State, id: u64, body: &[u8], replace: bool) -> Result<Ans
 /// The checks every write passes, in Zendesk's order: the ticket exists (404), the per-ticket
 /// update limit (429), the ticket is not closed (422), the safe update's stamp (409). Hands back
 /// the locked world, so nothing changes between the checks and the write, and the limit's header.
-fn admit_write(state: &State, id: u64, stamp: Option<i64>) -> Result<(MutexGuard<'_, World>, Headers), ApiError> {
+fn admit_write(state: &State, id: u64, stamp: Option<i64>) -> Result<(super::WorldGuard<'_>, Headers), ApiError> {
     let world = state.world();
     if !world.is_live(id) {
         return Err(ApiError::not_found());

@@ -31,6 +31,8 @@ pub(super) struct World {
     tickets: BTreeMap<u64, Ticket>,
     audits: Vec<Audit>,
     extra_ticket_fields: Map<String, Value>,
+    /// While a webhook listens: each change (ticket, Zendesk event type) not yet posted.
+    changed: Option<Vec<(u64, &'static str)>>,
 }
 
 /// Separate, increasing id ranges per kind, so an id of the wrong kind never matches by accident.
@@ -263,6 +265,7 @@ impl World {
             tickets: BTreeMap::new(),
             audits: Vec::new(),
             extra_ticket_fields: Map::new(),
+            changed: None,
         };
         for (title, field_type) in [
             ("Subject", "subject"),
@@ -622,6 +625,7 @@ impl World {
         }
         let children = created.into_iter().map(|kind| child(&mut self.ids, kind)).collect();
         let updater_id = as_updater(submitter_id);
+        self.note_change(id, "zen:event-type:ticket.created");
         self.audits.push(Audit {
             id: audit_id,
             ticket_id: id,
@@ -660,6 +664,9 @@ impl World {
         }
         ticket.updated_at = now;
         ticket.generated_timestamp = now;
+        for kind in &changes {
+            self.note_change(ticket_id, event_type(kind));
+        }
         let children = changes.into_iter().map(|kind| child(&mut self.ids, kind)).collect();
         self.audits.push(Audit {
             id: audit_id,
@@ -670,6 +677,26 @@ impl World {
             children,
         });
         Some(audit_id)
+    }
+
+    /// Starts (or stops) keeping the changes a webhook posts.
+    pub(super) fn keep_changes(&mut self, keep: bool) {
+        self.changed = keep.then(|| self.changed.take().unwrap_or_default());
+    }
+
+    fn note_change(&mut self, ticket_id: u64, event_type: &'static str) {
+        if let Some(changed) = &mut self.changed {
+            changed.push((ticket_id, event_type));
+        }
+    }
+
+    pub(super) fn has_changed(&self) -> bool {
+        self.changed.as_ref().is_some_and(|c| !c.is_empty())
+    }
+
+    /// The changes not yet posted, oldest first.
+    pub(super) fn take_changed(&mut self) -> Vec<(u64, &'static str)> {
+        self.changed.as_mut().map(std::mem::take).unwrap_or_default()
     }
 
     pub(super) fn add_comment(&mut self, ticket_id: u64, author_id: u64, body: &str, public: bool, now: i64) {
@@ -887,6 +914,18 @@ impl World {
         Some(ticket.comments.iter().map(render_comment).collect())
     }
 
+    /// The ticket's audits, oldest first, as the ticket audits API renders them (a live read).
+    pub(super) fn live_audits_json(&self, ticket_id: u64) -> Option<Vec<Value>> {
+        self.tickets.get(&ticket_id).filter(|t| t.status != "deleted")?;
+        Some(
+            self.audits
+                .iter()
+                .filter(|a| a.ticket_id == ticket_id)
+                .map(render_api_audit)
+                .collect(),
+        )
+    }
+
     /// The ticket's tags for a live read (`/tickets/{id}/tags.json`).
     pub(super) fn live_tags(&self, ticket_id: u64) -> Option<Vec<String>> {
         let ticket = self.tickets.get(&ticket_id).filter(|t| t.status != "deleted")?;
@@ -1025,6 +1064,23 @@ fn member(key: &str, value: Value) -> Map<String, Value> {
     let mut members = Map::new();
     members.insert(key.to_string(), value);
     members
+}
+
+/// The Zendesk ticket event a child of an update is.
+fn event_type(kind: &ChildKind) -> &'static str {
+    let ChildKind::Change(members) = kind else {
+        return "zen:event-type:ticket.comment_added";
+    };
+    let field = members.keys().find(|k| k.as_str() != "previous_value").map(String::as_str);
+    match field {
+        Some("status") => "zen:event-type:ticket.status_changed",
+        Some("priority") => "zen:event-type:ticket.priority_changed",
+        Some("tags") => "zen:event-type:ticket.tags_changed",
+        Some("assignee_id") => "zen:event-type:ticket.agent_assignment_changed",
+        Some("group_id") => "zen:event-type:ticket.group_assignment_changed",
+        Some("subject") => "zen:event-type:ticket.subject_changed",
+        _ => "zen:event-type:ticket.custom_field_changed",
+    }
 }
 
 fn change(key: &str, value: Value, previous: Value) -> ChildKind {
