@@ -144,9 +144,12 @@ pub async fn run(config: Config, once: Option<std::time::Duration>, allow_mismat
     let admin = config.admin.listen;
     let admin_token = admin_token(&config)?;
     let channels = channel_urls(&config)?;
+    let pagers = crate::engine::page::pagers_from_env(&config).map_err(anyhow::Error::msg)?;
     let github = github_client(&config, &clock)?;
     let shutdown = CancellationToken::new();
-    let mut engine = Engine::new(config, client, store, clock)?.with_channels(channels);
+    let mut engine = Engine::new(config, client, store, clock)?
+        .with_channels(channels)
+        .with_pagers(pagers);
     if let Some(github) = github {
         engine = engine.with_github(github);
     }
