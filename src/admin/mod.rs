@@ -8,14 +8,13 @@
 use std::sync::Arc;
 
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::engine::status::open_tickets;
 use crate::engine::Engine;
 
 mod auth;
@@ -103,21 +102,78 @@ struct Page {
     limit: Option<usize>,
     #[serde(default)]
     offset: usize,
+    /// A version an earlier answer gave (its ETag): only what changed since.
+    since: Option<String>,
 }
 
-/// Open tickets, most urgent first (a page of them with `limit` and `offset`), read off the async
-/// workers: the store's index of open tickets, not a scan of every ticket.
-async fn status(State(engine): State<Arc<Engine>>, Query(page): Query<Page>) -> Response {
-    let rows = tokio::task::spawn_blocking(move || {
-        let directory = engine.directory();
-        open_tickets(&engine.config, &engine.store, &directory, engine.clock.now())
+/// What `/status` answers.
+enum StatusAnswer {
+    /// Nothing changed since the version the reader has.
+    NotModified(String),
+    /// JSON, and the version it is as of.
+    Body(Vec<u8>, String),
+}
+
+/// The ETag of a version: weak, as the time-moving figures (time left) are not part of it.
+fn etag(version: &str) -> String {
+    format!("W/\"{version}\"")
+}
+
+/// Whether an `If-None-Match` value names `version`.
+fn names_version(if_none_match: &str, version: &str) -> bool {
+    if_none_match
+        .split(',')
+        .map(|tag| tag.trim().trim_start_matches("W/").trim_matches('"'))
+        .any(|tag| tag == version)
+}
+
+/// Open tickets, most urgent first (a page of them with `limit` and `offset`), from the status
+/// board, off the async workers. Each answer carries the board's version as its ETag:
+/// `If-None-Match` with it answers 304 while nothing changed, and `?since=VERSION` answers only
+/// the rows changed and the tickets removed since (`{"version", "full", "changed", "removed"}`),
+/// 304 when nothing did. Time left moves without changing the version: readers count it down
+/// from the deadlines.
+async fn status(State(engine): State<Arc<Engine>>, headers: HeaderMap, Query(page): Query<Page>) -> Response {
+    let if_none_match = headers
+        .get(axum::http::header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let answer = tokio::task::spawn_blocking(move || -> Result<StatusAnswer, String> {
+        if let Some(since) = &page.since {
+            let delta = engine.status_since(since).map_err(|e| e.to_string())?;
+            if !delta.full && delta.changed.is_empty() && delta.removed.is_empty() {
+                return Ok(StatusAnswer::NotModified(delta.version));
+            }
+            let body = serde_json::to_vec(&delta).map_err(|e| e.to_string())?;
+            return Ok(StatusAnswer::Body(body, delta.version));
+        }
+        if let Some(tag) = &if_none_match {
+            let version = engine.status_version().map_err(|e| e.to_string())?;
+            if names_version(tag, &version) {
+                return Ok(StatusAnswer::NotModified(version));
+            }
+        }
+        let snapshot = engine.status_rows().map_err(|e| e.to_string())?;
+        let rows = &snapshot.rows[page.offset.min(snapshot.rows.len())..];
+        let rows = &rows[..page.limit.unwrap_or(usize::MAX).min(rows.len())];
+        let body = serde_json::to_vec(rows).map_err(|e| e.to_string())?;
+        Ok(StatusAnswer::Body(body, snapshot.version))
     })
     .await;
-    match rows {
-        Ok(Ok(rows)) => {
-            let rows: Vec<_> = rows.into_iter().skip(page.offset).take(page.limit.unwrap_or(usize::MAX)).collect();
-            Json(rows).into_response()
+    let cache = (axum::http::header::CACHE_CONTROL, "no-cache".to_string());
+    match answer {
+        Ok(Ok(StatusAnswer::NotModified(version))) => {
+            (StatusCode::NOT_MODIFIED, [(axum::http::header::ETAG, etag(&version)), cache]).into_response()
         }
+        Ok(Ok(StatusAnswer::Body(body, version))) => (
+            [
+                (axum::http::header::CONTENT_TYPE, "application/json".to_string()),
+                (axum::http::header::ETAG, etag(&version)),
+                cache,
+            ],
+            body,
+        )
+            .into_response(),
         Ok(Err(error)) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{error}\n")).into_response(),
         Err(error) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{error}\n")).into_response(),
     }

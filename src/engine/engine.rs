@@ -93,6 +93,8 @@ pub struct Engine {
     pub(super) slack_members: Mutex<std::collections::HashMap<u64, (Option<String>, i64)>>,
     /// Push mode, when `[zendesk.webhook]` is configured: the tickets Zendesk said changed.
     pub push: Option<super::push::Push>,
+    /// Every open ticket's `/status` row, kept current at each write (the store tells it).
+    pub status_board: std::sync::Arc<super::board::StatusBoard>,
 }
 
 impl Engine {
@@ -107,6 +109,8 @@ impl Engine {
         let shutdown = CancellationToken::new();
         let metrics = std::sync::Arc::new(crate::metrics::Metrics::new());
         let liveness = crate::liveness::Liveness::new(clock.clone(), config.stall_after());
+        let status_board = std::sync::Arc::new(super::board::StatusBoard::new(&config, clock.clone()));
+        store.watch(status_board.clone());
         Ok(Engine {
             config,
             client: client.with_cancel(shutdown.clone()).with_metrics(metrics.clone()),
@@ -135,6 +139,7 @@ impl Engine {
             slack: None,
             slack_members: Mutex::new(std::collections::HashMap::new()),
             push: None,
+            status_board,
         })
     }
 

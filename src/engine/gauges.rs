@@ -14,7 +14,7 @@ impl Engine {
         m.tickets_tracked.set(self.store.ticket_count() as i64);
         m.store_size.set(self.store.size_on_disk()? as i64);
         let mut clocks: std::collections::HashMap<TicketLabels, i64> = std::collections::HashMap::new();
-        for row in super::status::open_tickets(&self.config, &self.store, &self.directory(), now)? {
+        for row in self.status_rows()?.rows {
             for (metric, status) in [
                 ("first_response", &row.metrics.first_response),
                 ("resolution", &row.metrics.resolution),

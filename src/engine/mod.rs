@@ -3,6 +3,7 @@
 
 pub mod alerts;
 pub mod apply;
+pub mod board;
 pub mod daemon;
 pub mod deliver;
 pub mod digest;

@@ -212,7 +212,7 @@ pub fn open_tickets(config: &Config, store: &Store, directory: &Directory, now: 
 /// it. An escalation record that cannot be read is counted and shown as no issue, as an
 /// unreadable ticket is skipped: one bad record never breaks the page (the escalation worker's
 /// passes log it).
-fn engineering_issue(store: &Store, ticket_id: u64) -> Result<(Option<String>, Option<String>), StoreError> {
+pub(super) fn engineering_issue(store: &Store, ticket_id: u64) -> Result<(Option<String>, Option<String>), StoreError> {
     match store.escalation(ticket_id) {
         Ok(escalation) => {
             let latest = escalation.as_ref().and_then(|e| e.latest());
@@ -291,4 +291,22 @@ pub fn render_table(rows: &[TicketStatus]) -> String {
         out.push_str("? unclassified: the ticket has no severity; the default applies\n");
     }
     out
+}
+
+impl super::Engine {
+    /// Every open ticket's row at now, most urgent first, from the status board: what
+    /// `open_tickets` says, without evaluating each ticket again.
+    pub fn status_rows(&self) -> Result<super::board::Snapshot, StoreError> {
+        self.status_board.snapshot(&self.store, &self.directory())
+    }
+
+    /// The rows changed and the tickets removed since a version the board gave.
+    pub fn status_since(&self, since: &str) -> Result<super::board::Delta, StoreError> {
+        self.status_board.since(&self.store, &self.directory(), since)
+    }
+
+    /// The board's version now (what `/status` gives as its ETag).
+    pub fn status_version(&self) -> Result<String, StoreError> {
+        self.status_board.version(&self.store, &self.directory())
+    }
 }

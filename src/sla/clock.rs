@@ -143,6 +143,9 @@ pub struct MetricClock {
     pub deadline: Option<Timestamp>,
     /// Clock time counted so far.
     pub elapsed: i64,
+    /// Counting at the instant evaluated: `elapsed` grows with the schedule's time from then on
+    /// (a breached clock too, while its ticket waits for the answer).
+    pub running: bool,
     /// Target minus elapsed; negative when overdue.
     pub remaining: i64,
     /// When the response or resolution came (or the clock stopped).
@@ -383,6 +386,7 @@ fn not_applicable(metric: Metric, timeline: &Timeline) -> MetricClock {
         started_at: timeline.started_at,
         deadline: None,
         elapsed: 0,
+        running: false,
         remaining: 0,
         completed_at: timeline.completed_at,
         breached_at: None,
@@ -496,6 +500,7 @@ fn measure(
         started_at: timeline.started_at,
         deadline,
         elapsed,
+        running,
         remaining: goal - elapsed,
         completed_at: timeline.completed_at.or(timeline.stopped_at),
         breached_at,

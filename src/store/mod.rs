@@ -27,6 +27,7 @@ mod records;
 mod retention;
 mod rewrite;
 mod segments;
+mod watch;
 
 pub use records::{
     AgentRecord, AlertRecord, AlertStatus, Cursors, Delivery, DigestRecord, EscalationRecord, KpiChange, LinkedIssue, News, NewsWhat,
@@ -36,6 +37,7 @@ pub use records::{
 pub use drift::DriftNotice;
 pub use rewrite::{rewrite, Rewritten};
 pub use segments::sled_config;
+pub use watch::TicketWatcher;
 
 use crate::kpi::KpiRow;
 
@@ -100,6 +102,8 @@ pub struct Store {
     /// Ticket id → () while the ticket is open: what `status` lists, without a scan of them all.
     open: sled::Tree,
     pub stats: StoreStats,
+    /// Who is told of each ticket written (see `watch`).
+    watch: watch::Watch,
 }
 
 fn id_key(id: u64) -> [u8; 8] {
@@ -363,6 +367,7 @@ impl Store {
             digests: tree("digests")?,
             open: tree("open_tickets")?,
             stats: StoreStats::default(),
+            watch: Default::default(),
             db,
         })
     }
@@ -560,13 +565,19 @@ impl Store {
     pub fn commit(&self, tickets: &[TicketRecord], cursors: &Cursors) -> Result<(), StoreError> {
         let encoded = tickets.iter().map(encode_ticket).collect::<Result<Vec<_>, _>>()?;
         let cursor_bytes = encode("cursors", cursors)?;
-        self.ticket_transaction(&encoded, Some((CURSORS, &cursor_bytes)))
+        self.watched(
+            || self.ticket_transaction(&encoded, Some((CURSORS, &cursor_bytes))),
+            |watcher, store| watcher.saved(store, tickets),
+        )
     }
 
     /// Saves tickets re-evaluated outside a page (the cursors stay as they are).
     pub fn save_tickets(&self, tickets: &[TicketRecord]) -> Result<(), StoreError> {
         let encoded = tickets.iter().map(encode_ticket).collect::<Result<Vec<_>, _>>()?;
-        self.ticket_transaction(&encoded, None)
+        self.watched(
+            || self.ticket_transaction(&encoded, None),
+            |watcher, store| watcher.saved(store, tickets),
+        )
     }
 
     /// Removes a ticket whose record cannot be read from the timer's and the awaiting index,
@@ -701,7 +712,10 @@ impl Store {
     /// stay done, or it is done twice.
     pub fn save_escalation(&self, record: &EscalationRecord) -> Result<(), StoreError> {
         let bytes = encode(&format!("escalation {}", record.ticket_id), record)?;
-        self.escalations.insert(id_key(record.ticket_id), bytes)?;
+        self.watched(
+            || self.escalations.insert(id_key(record.ticket_id), bytes),
+            |watcher, store| watcher.escalation_saved(store, record.ticket_id),
+        )?;
         self.flush()?;
         Ok(())
     }

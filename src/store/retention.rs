@@ -28,31 +28,35 @@ impl Store {
             &self.escalations,
             &self.open,
         );
-        let result: Result<(), TransactionError<StoreError>> =
-            trees.transaction(|(tickets_tree, index, due, awaiting, org_tickets, kpi, escalations, open)| {
-                for ticket in tickets {
-                    let id = ticket.id;
-                    let entry = index
-                        .remove(&id_key(id))?
-                        .and_then(|bytes| IndexEntry::from_bytes(&bytes))
-                        .unwrap_or_default();
-                    if let Some(at) = entry.next_alert {
-                        due.remove(&instant_key(at, id))?;
+        let removed: Vec<u64> = tickets.iter().map(|t| t.id).collect();
+        let transaction = || {
+            let result: Result<(), TransactionError<StoreError>> =
+                trees.transaction(|(tickets_tree, index, due, awaiting, org_tickets, kpi, escalations, open)| {
+                    for ticket in tickets {
+                        let id = ticket.id;
+                        let entry = index
+                            .remove(&id_key(id))?
+                            .and_then(|bytes| IndexEntry::from_bytes(&bytes))
+                            .unwrap_or_default();
+                        if let Some(at) = entry.next_alert {
+                            due.remove(&instant_key(at, id))?;
+                        }
+                        if let Some(at) = entry.awaiting {
+                            awaiting.remove(&instant_key(at, id))?;
+                        }
+                        if let Some(org) = entry.organization {
+                            org_tickets.remove(&pair_key(org, id))?;
+                        }
+                        tickets_tree.remove(&id_key(id))?;
+                        open.remove(&id_key(id))?;
+                        kpi.remove(&instant_key(row_instant(ticket), id))?;
+                        escalations.remove(&id_key(id))?;
                     }
-                    if let Some(at) = entry.awaiting {
-                        awaiting.remove(&instant_key(at, id))?;
-                    }
-                    if let Some(org) = entry.organization {
-                        org_tickets.remove(&pair_key(org, id))?;
-                    }
-                    tickets_tree.remove(&id_key(id))?;
-                    open.remove(&id_key(id))?;
-                    kpi.remove(&instant_key(row_instant(ticket), id))?;
-                    escalations.remove(&id_key(id))?;
-                }
-                Ok(())
-            });
-        transaction_result(result)?;
+                    Ok(())
+                });
+            transaction_result(result)
+        };
+        self.watched(transaction, |watcher, store| watcher.removed(store, &removed))?;
         // The alerts after: one left by a crash in between names a ticket that is gone, which
         // delivery already treats as moot.
         let mut batch = sled::Batch::default();
