@@ -4,7 +4,8 @@
 //! custom contract, a reply seconds before a deadline, breaches, and a request for
 //! engineering filed as a GitHub issue that engineering answers and closes. Each
 //! Slack message is printed as a support engineer would read it, each issue as
-//! engineering would.
+//! engineering would, and the Severity 1 breach's page (simulated PagerDuty) as
+//! on-call gets it, then its resolve once the ticket is answered.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -28,6 +29,7 @@ use crate::config::{ChannelKind, Config};
 use crate::engine::Engine;
 use crate::github::client::{GithubClient, GithubOptions};
 use crate::sim::github::{IssueView, SimGithub};
+use crate::sim::pagerduty::SimPagerDuty;
 use crate::sim::slack::SimSlack;
 use crate::sim::zendesk::{NewTicket, SimOptions, SimZendesk};
 use crate::sla::time::{parse_rfc3339, Timestamp};
@@ -72,12 +74,22 @@ contract_field = "contract"
 
 [notify]
 internal_notes = "breaches"
+# Severity 1 breaches page on-call (the simulated PagerDuty), and resolve when answered.
+[notify.channels.pager]
+kind = "pagerduty"
+routing_key_env = "SLAWATCH_DEMO_PAGERDUTY"
+url = "{pagerduty}"
 [notify.channels.oncall]
 kind = "slack"
 url_env = "SLAWATCH_DEMO_ONCALL"
 [notify.channels.support]
 kind = "slack"
 url_env = "SLAWATCH_DEMO_SUPPORT"
+[[notify.routes]]
+severities = ["sev1"]
+kinds = ["contract"]
+points = ["breach"]
+channels = ["pager", "oncall"]
 [[notify.routes]]
 severities = ["sev1"]
 kinds = ["contract"]
@@ -118,6 +130,9 @@ struct World {
     github: SimGithub,
     agents: [u64; 2],
 }
+
+/// The simulated PagerDuty integration's routing key.
+const PAGERDUTY_KEY: &str = "demo-routing-key";
 
 /// The repository engineering's issues are filed in.
 const REPO: &str = "acme/support-escalations";
@@ -205,6 +220,18 @@ fn script(customers: BTreeMap<&'static str, u64>) -> Vec<Step> {
             "2026-11-30T09:15:00-08:00",
             "Avery acknowledges the crash: \"Hi! We're on it.\" (not a first response)",
             |w, t| w.sim.add_comment(t["acme-crash"], w.agents[0], "Hi! We're on it.", true),
+        ),
+        step(
+            "2026-11-30T15:00:00-08:00",
+            "Sam answers Globex's outage, five hours past its deadline: the page resolves",
+            |w, t| {
+                w.sim.add_comment(
+                    t["globex-down"],
+                    w.agents[1],
+                    "The load balancer in front of your instance lost its certificate; it is renewed and requests succeed again.",
+                    true,
+                )
+            },
         ),
         step("2026-11-30T09:30:00-08:00", "Sam answers Globex's SSO question", |w, t| {
             w.sim.add_comment(
@@ -352,6 +379,27 @@ fn print_message(clock: &Clock, hook: &str, body: &Value) {
     say!("{:>30} {}", "", fields.join(" · "));
 }
 
+/// A page as on-call gets it (its summary and the ticket's link), and its resolve.
+fn print_page(clock: &Clock, request: &crate::sim::pagerduty::Request) {
+    if request.status != 202 {
+        say!("{}  pagerduty refused ({}) an event", local(clock.now()), request.status);
+        return;
+    }
+    let body = &request.body;
+    match request.action() {
+        "trigger" => {
+            say!(
+                "{}  pagerduty PAGE ({}): {}",
+                local(clock.now()),
+                body["payload"]["severity"].as_str().unwrap_or_default(),
+                body["payload"]["summary"].as_str().unwrap_or_default()
+            );
+            say!("{:>30} {}", "", body["links"][0]["href"].as_str().unwrap_or_default());
+        }
+        action => say!("{}  pagerduty {action}d: {}", local(clock.now()), request.dedup_key()),
+    }
+}
+
 /// Internal notes slawatch wrote about engineering's issue (the link, engineering's comments,
 /// a close), each once, as the ticket shows them.
 fn print_engineering_notes(sim: &SimZendesk, clock: &Clock, shown: &mut std::collections::HashSet<u64>) {
@@ -409,6 +457,8 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
     .await
     .context("cannot start the simulated Zendesk")?;
     let slack = SimSlack::start().await.context("cannot start the simulated Slack")?;
+    let pagerduty = SimPagerDuty::start().await.context("cannot start the simulated PagerDuty")?;
+    pagerduty.add_routing_key(PAGERDUTY_KEY);
     let github = SimGithub::start("demo-github", "slawatch-bot", clock.clone())
         .await
         .context("cannot start the simulated GitHub")?;
@@ -441,6 +491,7 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
     let config_path = dir.path().join("demo.toml");
     let text = DEMO_CONFIG
         .replace("{zendesk}", &sim.base_url())
+        .replace("{pagerduty}", &pagerduty.enqueue_url())
         .replace("{store}", &dir.path().join("store").display().to_string())
         .replace("{admin}", &options.admin.to_string());
     std::fs::write(&config_path, &text).context("cannot write the demo's configuration")?;
@@ -451,6 +502,7 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
         .iter()
         .map(|(name, c)| (name.clone(), (c.kind, slack.url(name))))
         .collect();
+    let pagers = crate::engine::page::pagers_from(&config, |_| Some(PAGERDUTY_KEY.to_string())).map_err(anyhow::Error::msg)?;
     let client = ZendeskClient::new(
         ClientOptions {
             base_url: sim.base_url(),
@@ -486,6 +538,7 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
     let engine = Arc::new(
         Engine::new(config, client, store, clock.clone())?
             .with_channels(channels)
+            .with_pagers(pagers)
             .with_github(github_client)
             .with_shutdown(shutdown.clone()),
     );
@@ -500,10 +553,11 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
         crate::sla::time::Duration(options.speed as i64)
     );
     say!(
-        "  simulated Zendesk {}, Slack {}, GitHub {}",
+        "  simulated Zendesk {}, Slack {}, GitHub {}, PagerDuty {}",
         sim.base_url(),
         slack.base_url(),
-        github.api_url()
+        github.api_url(),
+        pagerduty.enqueue_url()
     );
     say!(
         "  open tickets now:  slawatch status        (or curl http://{admin}/status; config {})",
@@ -530,6 +584,24 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
                     _ = slack.wait_for(1) => {
                         for message in slack.take_messages() {
                             print_message(&clock, &message.hook, &message.body);
+                        }
+                    }
+                }
+            }
+        }
+    });
+    tasks.spawn({
+        // On-call's view: each page, and its resolve.
+        let (pagerduty, clock, shutdown) = (pagerduty.clone(), clock.clone(), shutdown.clone());
+        async move {
+            let mut shown = 0;
+            loop {
+                tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    _ = pagerduty.wait_for(shown + 1) => {
+                        for request in pagerduty.requests().iter().skip(shown) {
+                            print_page(&clock, request);
+                            shown += 1;
                         }
                     }
                 }

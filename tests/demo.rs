@@ -17,6 +17,12 @@ fn the_demo_shows_warnings_a_breach_and_a_breach_prevented() {
         "50% of the 24h first-response target used; ",
         "#oncall   SLA breached: first response on #1",
         "Customer: Globex · Tier: managed · Severity: sev1",
+        // The Severity 1 breach pages on-call (the simulated PagerDuty), the ticket one click
+        // away; the reply resolves it.
+        "pagerduty PAGE (critical): SLA breached: first response on #1 · Globex · sev1 · breached Mon 30 Nov ",
+        "/agent/tickets/1\n",
+        "Sam answers Globex's outage, five hours past its deadline",
+        "pagerduty resolved: 00000000000000000001/first_response/contract@86400/breach",
         "Avery answers Initech ten seconds before its 14:00 deadline",
         "Acknowledged, no substantive response yet.",
         "github    acme/support-escalations #1 filed: Connector crashes on start (Acme Corp, sev1)",
