@@ -270,6 +270,12 @@ pub struct AlertRecord {
 impl AlertRecord {
     /// The status once every delivery has settled; Pending while one is outstanding.
     pub fn settle(&mut self) {
+        // A page never sent (dropped, or refused for good) has nothing to resolve.
+        for delivery in self.deliveries.iter_mut().filter(|d| d.sent_at.is_none() && !d.is_outstanding()) {
+            if let Some(resolve) = delivery.resolve.as_mut().filter(|r| r.is_outstanding()) {
+                resolve.dropped = Some("no page was sent".into());
+            }
+        }
         if self.deliveries.iter().any(Delivery::is_outstanding) {
             self.status = AlertStatus::Pending;
             return;
