@@ -31,7 +31,7 @@ use crate::github::client::{GithubClient, GithubOptions};
 use crate::sim::github::{IssueView, SimGithub};
 use crate::sim::pagerduty::SimPagerDuty;
 use crate::sim::slack::SimSlack;
-use crate::sim::zendesk::{NewTicket, SimOptions, SimZendesk};
+use crate::sim::zendesk::{NewTicket, SimOptions, SimZendesk, WebhookShape};
 use crate::sla::time::{parse_rfc3339, Timestamp};
 use crate::store::Store;
 use crate::zendesk::client::{Auth, ClientOptions, ZendeskClient};
@@ -58,6 +58,10 @@ poll_interval = "5m"
 start_time = "2026-11-29T00:00:00Z"
 requests_per_minute = 700
 export_requests_per_minute = 30
+
+# Push mode: the simulated Zendesk posts each ticket change, signed, to the admin listener.
+[zendesk.webhook]
+secret_env = "SLAWATCH_DEMO_WEBHOOK_SECRET"
 
 [alerts]
 reminder_every = "1d"
@@ -136,6 +140,8 @@ const PAGERDUTY_KEY: &str = "demo-routing-key";
 
 /// The repository engineering's issues are filed in.
 const REPO: &str = "acme/support-escalations";
+/// The demo webhook's signing secret (the simulated Zendesk signs with it).
+const WEBHOOK_SECRET: &str = "demo-webhook-signing-secret";
 
 /// Ticket ids the script's steps share, by a short name.
 type Tickets = BTreeMap<&'static str, u64>;
@@ -400,6 +406,37 @@ fn print_page(clock: &Clock, request: &crate::sim::pagerduty::Request) {
     }
 }
 
+/// A reply Zendesk pushed, once slawatch has read it (or a second of real time has passed):
+/// how long after Zendesk posted it the ticket's clocks had it.
+async fn print_push(engine: &Engine, clock: &Clock, post: &crate::sim::zendesk::WebhookSent) {
+    let read = || {
+        engine
+            .store
+            .ticket(post.ticket_id)
+            .ok()
+            .flatten()
+            .and_then(|r| r.live_read_at)
+            .is_some_and(|at| at >= post.at)
+    };
+    while !read() && post.sent_at.elapsed() < Duration::from_secs(1) {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    if read() {
+        say!(
+            "{}  push      Zendesk posted #{}'s new comment; slawatch's clocks had it {} ms later (polling alone: at the next 5-minute poll, past the export's 1-minute horizon)",
+            local(clock.now()),
+            post.ticket_id,
+            post.sent_at.elapsed().as_millis()
+        );
+    } else {
+        say!(
+            "{}  push      Zendesk posted #{}'s new comment; not read yet: the next export poll brings it",
+            local(clock.now()),
+            post.ticket_id
+        );
+    }
+}
+
 /// Internal notes slawatch wrote about engineering's issue (the link, engineering's comments,
 /// a close), each once, as the ticket shows them.
 fn print_engineering_notes(sim: &SimZendesk, clock: &Clock, shown: &mut std::collections::HashSet<u64>) {
@@ -540,6 +577,7 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
             .with_channels(channels)
             .with_pagers(pagers)
             .with_github(github_client)
+            .with_push(WEBHOOK_SECRET.to_string())
             .with_shutdown(shutdown.clone()),
     );
 
@@ -547,6 +585,11 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {admin} for the admin HTTP (another slawatch running? try --admin 127.0.0.1:0)"))?;
     let admin = listener.local_addr()?;
+    sim.set_webhook(
+        &format!("http://{admin}{}", crate::config::DEFAULT_WEBHOOK_PATH),
+        WEBHOOK_SECRET,
+        WebhookShape::Events,
+    );
     say!(
         "slawatch demo: a support week at {}x speed ({} of world time a second).",
         options.speed,
@@ -602,6 +645,29 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
                         for request in pagerduty.requests().iter().skip(shown) {
                             print_page(&clock, request);
                             shown += 1;
+                        }
+                    }
+                }
+            }
+        }
+    });
+    tasks.spawn({
+        // Push mode: each reply Zendesk posts, and how soon slawatch's clocks had it.
+        let (sim, engine, clock, shutdown) = (sim.clone(), engine.clone(), clock.clone(), shutdown.clone());
+        async move {
+            let mut shown = 0;
+            loop {
+                tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    _ = tokio::time::sleep(Duration::from_millis(1)) => {
+                        let posts = sim.webhook_log();
+                        for post in posts.iter().skip(shown) {
+                            shown += 1;
+                            // A person's comment; slawatch's own notes come back as events too.
+                            let by_person = sim.comments(post.ticket_id).last().and_then(|c| c["author_id"].as_u64()) != Some(sim.api_user_id());
+                            if post.event_type.ends_with("comment_added") && by_person {
+                                print_push(&engine, &clock, post).await;
+                            }
                         }
                     }
                 }

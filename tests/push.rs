@@ -322,3 +322,36 @@ fn webhook_setup_names_the_missing_endpoint() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("zendesk.webhook.endpoint is not set"), "{stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ticket_pushed_before_the_directory_is_read_is_judged_again_once_it_is() {
+    let mut h = Harness::new(&push_config(100)).await;
+    let globex = h.sim.add_organization(
+        "Globex",
+        &[],
+        serde_json::Map::from_iter([("deployment".to_string(), serde_json::json!("managed"))]),
+    );
+    let gil = h.sim.add_user("Gil", "gil@globex.example", "end-user", Some(globex));
+    let (engine, url, stop) = serve(&mut h, true).await;
+    h.sim.set_webhook(&url, SECRET, WebhookShape::Events);
+    let id = h.sim.create_ticket(slawatch::sim::zendesk::NewTicket {
+        subject: "Instance down".into(),
+        body: "Every request fails with 502.".into(),
+        requester_id: gil,
+        tags: vec!["sev1".into()],
+        ..Default::default()
+    });
+    until("the pushed ticket", || complete(&engine, id)).await;
+    let tier = || {
+        let record = engine.store.ticket(id).unwrap().unwrap();
+        engine.clocks(&record, &engine.directory(), engine.clock.now()).unwrap().tier
+    };
+    // No organization known yet: the default tier, for now.
+    assert_eq!(tier(), "self-hosted");
+    engine.poll().await.unwrap();
+    assert_eq!(tier(), "managed");
+    let next = engine.store.ticket(id).unwrap().unwrap().next_alert;
+    // Managed, 24x7: the 50% warning of 24 h comes 12 h after creation, not Monday's hours.
+    assert_eq!(next, Some(h.sim.now() + 12 * 3600), "{next:?}");
+    stop.cancel();
+}

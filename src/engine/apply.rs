@@ -557,4 +557,46 @@ mod tests {
         };
         assert!(!same_comment(&status, &status), "only comments are compared");
     }
+
+    fn snapshot(status: &str, updated_at: &str) -> Ticket {
+        let value = serde_json::json!({
+            "id": 9, "subject": "Down", "status": status,
+            "created_at": "2026-12-01T09:00:00Z", "updated_at": updated_at,
+        });
+        Ticket::read(&value, &mut Vec::new()).unwrap()
+    }
+
+    #[test]
+    fn an_export_page_read_before_a_pushed_change_does_not_take_the_ticket_back() {
+        let config = Config::defaults();
+        let mut record = TicketRecord::default();
+        assert!(apply_ticket(&mut record, &snapshot("open", "2026-12-01T09:05:00Z"), &config, Source::Export));
+        // The pushed read: solved at 09:10, the whole ticket read.
+        assert!(apply_ticket(&mut record, &snapshot("solved", "2026-12-01T09:10:00Z"), &config, Source::Push));
+        assert!(record.exported && record.status == "solved");
+        // The export's page, read at 09:06 and applied after: older, ignored.
+        assert!(!apply_ticket(&mut record, &snapshot("open", "2026-12-01T09:06:00Z"), &config, Source::Export));
+        assert_eq!(record.status, "solved");
+        assert_eq!(record.updated_at, Some(crate::sla::time::parse_rfc3339("2026-12-01T09:10:00Z").unwrap()));
+        // The same snapshot again, or a newer one, is applied as ever.
+        assert!(apply_ticket(&mut record, &snapshot("open", "2026-12-01T09:20:00Z"), &config, Source::Export));
+        assert_eq!(record.status, "open");
+    }
+
+    #[test]
+    fn a_pushed_read_completes_the_facts_through_its_instant() {
+        let mut record = TicketRecord {
+            exported: true,
+            updated_at: Some(1_000),
+            ..TicketRecord::default()
+        };
+        assert!(!facts_complete(&record, Some(900)));
+        record.live_read_at = Some(1_000);
+        assert!(facts_complete(&record, Some(900)) && facts_complete(&record, None));
+        assert_eq!(known_through(&record, Some(900)), Some(1_000));
+        // A change the export shows after the read waits for the events export again.
+        record.updated_at = Some(1_005);
+        assert!(!facts_complete(&record, Some(900)));
+        assert!(facts_complete(&record, Some(1_005)));
+    }
 }

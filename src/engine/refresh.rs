@@ -76,6 +76,9 @@ impl Engine {
     fn take_agents(&self, agents: &[AgentRecord]) -> Result<(), StoreError> {
         self.store.save_agents(agents)?;
         let changed_roles: HashSet<u64> = {
+            // Under the write lock: a ticket evaluated on the old directory is saved before the
+            // swap, so the re-evaluation below finds it (a pushed read runs beside the poll).
+            let _writing = self.write_lock();
             let mut directory = lock(&self.directory);
             let mut roles = (*directory.roles).clone();
             let mut names = (*directory.names).clone();
@@ -107,6 +110,9 @@ impl Engine {
     fn take_organizations(&self, organizations: Vec<OrganizationRecord>) -> Result<(), StoreError> {
         self.store.save_organizations(&organizations)?;
         let moved: Vec<u64> = {
+            // As for the agents: no ticket evaluated on the old organizations is saved after
+            // the tickets to re-evaluate are looked up.
+            let _writing = self.write_lock();
             let mut directory = lock(&self.directory);
             let customer = |o: &OrganizationRecord| -> Customer { customer_of_organization(o, &self.config.customers) };
             let moved = organizations

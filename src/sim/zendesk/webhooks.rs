@@ -39,6 +39,8 @@ pub struct Sent {
     pub status: Option<u16>,
     /// Real time the post was sent, for latency measurements.
     pub sent_at: Instant,
+    /// World time of the post (its signature's timestamp), Unix seconds.
+    pub at: i64,
 }
 
 /// The body of one change, as the webhook's shape has it.
@@ -71,7 +73,8 @@ pub(super) async fn sender(state: Arc<State>, stop: tokio_util::sync::Cancellati
             };
             let target = Target { url, secret, shape };
             sequence += 1;
-            let time = crate::sla::time::format_rfc3339(state.now());
+            let at = state.now();
+            let time = crate::sla::time::format_rfc3339(at);
             let payload = body(&target, ticket_id, event_type, &time, sequence);
             let signature = crate::zendesk::webhook::sign(&target.secret, &time, &payload);
             let sent_at = Instant::now();
@@ -89,6 +92,7 @@ pub(super) async fn sender(state: Arc<State>, stop: tokio_util::sync::Cancellati
                 event_type: event_type.to_string(),
                 status: answer.ok().map(|r| r.status().as_u16()),
                 sent_at,
+                at,
             });
         }
         tokio::select! {
