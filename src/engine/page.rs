@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 
 use super::alerts::AlertReport;
-use super::deliver::{earliest, DeliveryError};
+use super::deliver::DeliveryError;
 use super::engine::{Engine, EngineError, POST_TIMEOUT};
 use crate::config::{Config, PagerConfig, PagerService, PagerSeverity};
 use crate::notify::message::AlertMessage;
@@ -198,6 +198,8 @@ impl Engine {
             return Ok(Some(resolve.next_attempt_ms));
         }
         if delivery.sent_at.is_none() {
+            // Never the case once settled (`AlertRecord::settle` drops it with the page); kept
+            // because a resolve for a page never sent must never go out.
             self.mark(&alert.key, channel, |d| {
                 if let Some(r) = d.resolve.as_mut() {
                     r.dropped = Some("no page was sent".into());
@@ -274,7 +276,7 @@ impl Engine {
                 r.record_failure(attempts, at, error.permanent, now_ms, &error.message);
             }
         })?;
-        Ok((!error.permanent).then_some(at).and_then(|at| earliest(None, at)))
+        Ok((!error.permanent).then_some(at))
     }
 
     /// Whether the alert's clock still needs anyone, as the ticket's record stands now.
