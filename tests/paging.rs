@@ -448,3 +448,42 @@ fn pager_configuration_errors_name_the_key_and_line() {
         "the environment variable GENIE (named by notify.channels.pager.api_key_env) is not set"
     );
 }
+
+#[tokio::test]
+async fn a_ticket_reopened_before_its_resolve_went_out_keeps_its_page_open() {
+    let (p, pd) = Paged::pagerduty().await;
+    let id = p.h.ticket("sev1");
+    p.h.poll().await;
+    // Answered in time; the resolution target (72 business hours) breaches Friday 11 December.
+    p.h.sim.add_comment(id, p.h.agent, ANSWER, true);
+    p.cycle().await;
+    p.h.clock.set(t("2026-12-11T09:00:30-08:00"));
+    p.cycle().await;
+    let key = format!("{id:020}/resolution/contract@259200/breach");
+    assert_eq!(
+        pd.open_incidents().iter().map(|i| i.dedup_key.clone()).collect::<Vec<_>>(),
+        [key.clone()]
+    );
+
+    // Solved while PagerDuty is down: the resolve is owed; reopened before it could go out.
+    pd.set_down(true);
+    p.h.sim.set_status(id, "solved", p.h.agent);
+    p.cycle().await;
+    assert!(pd.requests().iter().any(|r| r.action() == "resolve" && r.status == 503));
+    p.h.sim.set_status(id, "open", p.h.agent);
+    p.h.poll().await;
+    pd.set_down(false);
+    p.h.advance(600);
+    p.h.engine.fire_due().await.unwrap();
+    assert_eq!(pd.open_incidents().len(), 1, "the clock runs again: the page stays open");
+    assert!(pd.requests().iter().all(|r| r.status != 202 || r.action() == "trigger"));
+
+    // Solved for good: resolved, once.
+    p.h.sim.set_status(id, "solved", p.h.agent);
+    p.cycle().await;
+    p.cycle().await;
+    assert!(pd.open_incidents().is_empty());
+    let resolved = pd.requests().iter().filter(|r| r.action() == "resolve" && r.status == 202).count();
+    assert_eq!(resolved, 1);
+    assert_eq!(pd.incidents().len(), 1, "never paged twice");
+}
