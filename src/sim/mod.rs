@@ -6,6 +6,12 @@
 //! switches (errors, malformed bodies, delays, rate limits) and request counters
 //! that tests drive and inspect from Rust. Time in a simulated world is injected:
 //! it moves only when the test or the demo moves it.
+//!
+//! - `zendesk`: tickets, comments, users, organizations, the incremental exports and writes.
+//! - `github`: repositories, issues and comments, with search and ETags.
+//! - `slack`: incoming webhooks (and generic JSON webhooks), `users.lookupByEmail`, direct messages.
+//! - `pagerduty`: the Events API v2 (`/v2/enqueue`): incidents by `dedup_key`, open or resolved.
+//! - `opsgenie`: the Alert API (`/v2/alerts`, close by alias): alerts by `alias`, open or closed.
 
 pub mod github;
 pub mod opsgenie;
