@@ -460,10 +460,8 @@ async fn a_ticket_reopened_before_its_resolve_went_out_keeps_its_page_open() {
     p.h.clock.set(t("2026-12-11T09:00:30-08:00"));
     p.cycle().await;
     let key = format!("{id:020}/resolution/contract@259200/breach");
-    assert_eq!(
-        pd.open_incidents().iter().map(|i| i.dedup_key.clone()).collect::<Vec<_>>(),
-        [key.clone()]
-    );
+    let open: Vec<String> = pd.open_incidents().into_iter().map(|i| i.dedup_key).collect();
+    assert_eq!(open, vec![key]);
 
     // Solved while PagerDuty is down: the resolve is owed; reopened before it could go out.
     pd.set_down(true);
