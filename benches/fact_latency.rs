@@ -108,7 +108,7 @@ async fn run(push: bool, speed: f64, replies: usize, latency: Duration, spacing:
         .collect();
     let dir = tempfile::tempdir().expect("dir");
     let webhook = if push {
-        format!("[zendesk.webhook]\nsecret_env = \"UNUSED\"\n")
+        "[zendesk.webhook]\nsecret_env = \"UNUSED\"\n".to_string()
     } else {
         String::new()
     };

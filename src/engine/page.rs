@@ -281,6 +281,10 @@ impl Engine {
 
     /// Whether the alert's clock still needs anyone, as the ticket's record stands now.
     fn settled_now(&self, alert: &AlertRecord) -> Result<Now, EngineError> {
+        // A resolve is owed while the ticket is evaluated, before its new facts are saved (the
+        // write lock is held from one to the other): wait for them, or the old facts would
+        // take the resolve back.
+        let _writing = self.write_lock();
         let record = match self.store.ticket(alert.ticket_id) {
             Ok(Some(record)) => record,
             Ok(None) => return Ok(Now::Settled("the ticket is gone".into())),

@@ -8,6 +8,8 @@ use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use tracing::Instrument;
+
 use super::apply::{apply_audit, apply_ticket, Source};
 use super::engine::{Engine, EngineError};
 use crate::sla::time::Timestamp;
@@ -140,7 +142,8 @@ pub async fn push_loop(engine: Arc<Engine>) {
             if engine.shutdown.is_cancelled() {
                 return;
             }
-            let outcome = match engine.read_pushed(id).await {
+            let span = tracing::info_span!("pushed_read", ticket = id);
+            let outcome = match engine.read_pushed(id).instrument(span).await {
                 Ok(true) => "read",
                 Ok(false) => "gone",
                 Err(EngineError::Zendesk(ZendeskError::Cancelled)) => return,
