@@ -24,6 +24,11 @@ fn the_demo_shows_warnings_a_breach_and_a_breach_prevented() {
         "Sam answers Globex's outage, five hours past its deadline",
         "pagerduty resolved: 00000000000000000001/first_response/contract@86400/breach",
         "Avery answers Initech ten seconds before its 14:00 deadline",
+        // Push mode: Zendesk posts each reply; at this speed the five minutes its signature's
+        // timestamp is good for last 7.5 ms, so a slow moment leaves one to the next poll.
+        "push      Zendesk posted #",
+        // Avery, named in Slack by the member id [people] maps her e-mail to.
+        "Assignee: <@U0AVERY01> (Avery Agent)",
         "Acknowledged, no substantive response yet.",
         "github    acme/support-escalations #1 filed: Connector crashes on start (Acme Corp, sev1)",
         "labels: rfh, customer/Acme Corp, p1",

@@ -21,14 +21,18 @@ fn push_config(queue: usize) -> String {
     format!("{SUPPORT_ONLY}\n[zendesk.webhook]\nsecret_env = \"UNUSED\"\nqueue = {queue}\n")
 }
 
-/// The engine served on the admin listener with push mode on; `reading`: the push worker runs.
+/// The engine served on the admin listener with push mode on; `reading`: one push reader runs.
 async fn serve(h: &mut Harness, reading: bool) -> (Arc<Engine>, String, tokio_util::sync::CancellationToken) {
+    serve_with(h, usize::from(reading)).await
+}
+
+async fn serve_with(h: &mut Harness, readers: usize) -> (Arc<Engine>, String, tokio_util::sync::CancellationToken) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/zendesk/webhook", listener.local_addr().unwrap());
     let engine = Arc::new(h.take_engine().with_push(SECRET.to_string()));
     let stop = engine.shutdown.clone();
     tokio::spawn(slawatch::admin::serve(listener, engine.clone(), None, stop.clone()));
-    if reading {
+    for _ in 0..readers {
         tokio::spawn(slawatch::engine::push::push_loop(engine.clone()));
     }
     (engine, url, stop)
@@ -353,5 +357,39 @@ async fn a_ticket_pushed_before_the_directory_is_read_is_judged_again_once_it_is
     let next = engine.store.ticket(id).unwrap().unwrap().next_alert;
     // Managed, 24x7: the 50% warning of 24 h comes 12 h after creation, not Monday's hours.
     assert_eq!(next, Some(h.sim.now() + 12 * 3600), "{next:?}");
+    stop.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn four_readers_take_a_burst_and_leave_what_the_exports_would() {
+    let mut h = Harness::new(&push_config(100)).await;
+    // The agents known, so that their replies count.
+    h.poll().await;
+    let (engine, url, stop) = serve_with(&mut h, 4).await;
+    h.sim.set_webhook(&url, SECRET, WebhookShape::Events);
+    let tickets: Vec<u64> = (0..20).map(|_| h.ticket("sev1")).collect();
+    h.advance(600);
+    for &id in &tickets {
+        h.sim.add_comment(id, h.agent, common::ANSWER, true);
+        h.sim.set_status(id, "pending", h.agent);
+    }
+    until("every reply read", || {
+        tickets
+            .iter()
+            .all(|&id| state(&engine, id, Metric::FirstResponse) == Some(ClockState::Met))
+    })
+    .await;
+    until("every status change read", || {
+        tickets
+            .iter()
+            .all(|&id| engine.store.ticket(id).unwrap().is_some_and(|r| r.status == "pending"))
+    })
+    .await;
+    let pushed: Vec<_> = tickets.iter().map(|&id| engine.store.ticket(id).unwrap().unwrap().events).collect();
+    // The exports bring the same history: nothing is added or changed.
+    h.advance(120);
+    engine.poll().await.unwrap();
+    let exported: Vec<_> = tickets.iter().map(|&id| engine.store.ticket(id).unwrap().unwrap().events).collect();
+    assert_eq!(pushed, exported);
     stop.cancel();
 }

@@ -18,6 +18,7 @@ pub(super) struct RawWebhook {
     endpoint: Option<Spanned<String>>,
     mode: Option<Spanned<String>>,
     queue: Option<Spanned<usize>>,
+    readers: Option<Spanned<usize>>,
 }
 
 /// How Zendesk is told of ticket changes (what `webhook-setup` creates).
@@ -42,6 +43,9 @@ pub struct WebhookConfig {
     /// At most this many tickets wait for their read; beyond, Zendesk is answered 429 and
     /// retries.
     pub queue: usize,
+    /// Tickets read at once: a burst of changes waits for reads in turn, a round trip to
+    /// Zendesk each.
+    pub readers: usize,
 }
 
 /// Paths the admin listener already serves.
@@ -87,12 +91,18 @@ impl Checker<'_> {
             let span = raw.queue.as_ref().map_or(0..0, Spanned::span);
             self.error(span, "zendesk.webhook.queue", format!("{queue} is not between 1 and 1000000"));
         }
+        let readers = raw.readers.as_ref().map_or(4, |r| *r.get_ref());
+        if !(1..=32).contains(&readers) {
+            let span = raw.readers.as_ref().map_or(0..0, Spanned::span);
+            self.error(span, "zendesk.webhook.readers", format!("{readers} is not between 1 and 32"));
+        }
         WebhookConfig {
             secret_env: raw.secret_env,
             path,
             endpoint,
             mode,
             queue,
+            readers,
         }
     }
 }

@@ -127,7 +127,11 @@ pub async fn run(engine: Arc<Engine>) -> Result<(), EngineError> {
         workers.push(spawn(&engine, "slack lookups", super::people::people_loop(engine.clone())));
     }
     if engine.push.is_some() {
-        workers.push(spawn(&engine, "pushed tickets", super::push::push_loop(engine.clone())));
+        let readers = engine.config.zendesk.as_ref().and_then(|z| z.webhook.as_ref()).map_or(1, |w| w.readers);
+        for reader in 1..=readers {
+            let name = format!("pushed tickets ({reader} of {readers})");
+            workers.push(spawn(&engine, name, super::push::push_loop(engine.clone())));
+        }
     }
     if engine.config.report.digest.is_some() {
         workers.push(spawn(&engine, "digest", super::digest::digest_loop(engine.clone())));

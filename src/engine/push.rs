@@ -42,6 +42,8 @@ pub struct PushQueue {
 struct Waiting {
     order: VecDeque<(u64, Instant)>,
     queued: HashSet<u64>,
+    /// Being read now: not handed to a second reader, whose snapshot could be applied first.
+    reading: HashSet<u64>,
 }
 
 impl PushQueue {
@@ -70,12 +72,25 @@ impl PushQueue {
         Offer::Queued
     }
 
-    /// The ticket waiting longest, and since when.
+    /// The ticket waiting longest that no reader holds, and since when; the caller reads it
+    /// and says when it is `done`.
     fn next(&self) -> Option<(u64, Instant)> {
         let mut waiting = lock(&self.waiting);
-        let next = waiting.order.pop_front()?;
+        let position = waiting.order.iter().position(|(id, _)| !waiting.reading.contains(id))?;
+        let next = waiting.order.remove(position)?;
         waiting.queued.remove(&next.0);
+        waiting.reading.insert(next.0);
         Some(next)
+    }
+
+    /// `ticket`'s read is over: a change named meanwhile may now be read.
+    fn done(&self, ticket: u64) {
+        let mut waiting = lock(&self.waiting);
+        waiting.reading.remove(&ticket);
+        if waiting.queued.contains(&ticket) {
+            drop(waiting);
+            self.wake.notify_one();
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -132,8 +147,10 @@ impl Engine {
     }
 }
 
-/// Reads the pushed tickets as they come, until shutdown. A read that fails is logged and
-/// counted, and left to the exports' catch-up.
+/// Reads the pushed tickets as they come, until shutdown; `[zendesk.webhook] readers` of them
+/// run at once. Two may read the same ticket (named again while being read): the later read
+/// is the newer, and an older snapshot applied after it changes nothing (`apply_ticket`). A
+/// read that fails is logged and counted, and left to the exports' catch-up.
 pub async fn push_loop(engine: Arc<Engine>) {
     let Some(push) = &engine.push else { return };
     loop {
@@ -146,12 +163,16 @@ pub async fn push_loop(engine: Arc<Engine>) {
             let outcome = match engine.read_pushed(id).instrument(span).await {
                 Ok(true) => "read",
                 Ok(false) => "gone",
-                Err(EngineError::Zendesk(ZendeskError::Cancelled)) => return,
+                Err(EngineError::Zendesk(ZendeskError::Cancelled)) => {
+                    push.queue.done(id);
+                    return;
+                }
                 Err(error) => {
                     tracing::warn!(ticket = id, %error, "cannot read a pushed ticket; the exports will bring it");
                     "failed"
                 }
             };
+            push.queue.done(id);
             engine.metrics.pushed_read(outcome, queued_at.elapsed());
             crate::liveness::beat();
         }
@@ -177,11 +198,16 @@ mod tests {
         // A ticket already waiting is still coalesced when the queue is full.
         assert_eq!(queue.offer(2), Offer::Coalesced);
         assert_eq!(queue.next().map(|n| n.0), Some(1));
-        // Being read, ticket 1 is queued again by a new change.
+        // Being read, ticket 1 is queued again by a new change, but not handed to a second
+        // reader until the first is done.
         assert_eq!(queue.offer(1), Offer::Queued);
         assert_eq!(queue.len(), 2);
         assert_eq!(queue.next().map(|n| n.0), Some(2));
+        assert_eq!(queue.next(), None);
+        queue.done(1);
         assert_eq!(queue.next().map(|n| n.0), Some(1));
+        queue.done(2);
+        queue.done(1);
         assert!(queue.next().is_none() && queue.is_empty());
     }
 }
