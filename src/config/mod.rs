@@ -34,8 +34,8 @@ mod ingest;
 pub mod locate;
 mod notify;
 mod people;
-mod webhook;
 mod report;
+mod webhook;
 pub use escalation::{EscalationConfig, EscalationRule, Repository, RequestKind};
 pub use ingest::{AdminConfig, CustomerMapping, LogConfig, SeverityMapping, StoreConfig, ZendeskConfig};
 pub use notify::{
@@ -43,8 +43,8 @@ pub use notify::{
     PAGERDUTY_URL,
 };
 pub use people::{PeopleConfig, SlackLookup};
-pub use webhook::{WebhookConfig, WebhookMode, DEFAULT_WEBHOOK_PATH};
 pub use report::{DigestConfig, KpiTargets, ReportConfig};
+pub use webhook::{WebhookConfig, WebhookMode, DEFAULT_WEBHOOK_PATH};
 
 /// The always-present calendar clock.
 pub const CALENDAR_SCHEDULE: &str = "24x7";
