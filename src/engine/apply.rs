@@ -570,16 +570,39 @@ mod tests {
     fn an_export_page_read_before_a_pushed_change_does_not_take_the_ticket_back() {
         let config = Config::defaults();
         let mut record = TicketRecord::default();
-        assert!(apply_ticket(&mut record, &snapshot("open", "2026-12-01T09:05:00Z"), &config, Source::Export));
+        assert!(apply_ticket(
+            &mut record,
+            &snapshot("open", "2026-12-01T09:05:00Z"),
+            &config,
+            Source::Export
+        ));
         // The pushed read: solved at 09:10, the whole ticket read.
-        assert!(apply_ticket(&mut record, &snapshot("solved", "2026-12-01T09:10:00Z"), &config, Source::Push));
+        assert!(apply_ticket(
+            &mut record,
+            &snapshot("solved", "2026-12-01T09:10:00Z"),
+            &config,
+            Source::Push
+        ));
         assert!(record.exported && record.status == "solved");
         // The export's page, read at 09:06 and applied after: older, ignored.
-        assert!(!apply_ticket(&mut record, &snapshot("open", "2026-12-01T09:06:00Z"), &config, Source::Export));
+        assert!(!apply_ticket(
+            &mut record,
+            &snapshot("open", "2026-12-01T09:06:00Z"),
+            &config,
+            Source::Export
+        ));
         assert_eq!(record.status, "solved");
-        assert_eq!(record.updated_at, Some(crate::sla::time::parse_rfc3339("2026-12-01T09:10:00Z").unwrap()));
+        assert_eq!(
+            record.updated_at,
+            Some(crate::sla::time::parse_rfc3339("2026-12-01T09:10:00Z").unwrap())
+        );
         // The same snapshot again, or a newer one, is applied as ever.
-        assert!(apply_ticket(&mut record, &snapshot("open", "2026-12-01T09:20:00Z"), &config, Source::Export));
+        assert!(apply_ticket(
+            &mut record,
+            &snapshot("open", "2026-12-01T09:20:00Z"),
+            &config,
+            Source::Export
+        ));
         assert_eq!(record.status, "open");
     }
 

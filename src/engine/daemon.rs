@@ -127,7 +127,12 @@ pub async fn run(engine: Arc<Engine>) -> Result<(), EngineError> {
         workers.push(spawn(&engine, "slack lookups", super::people::people_loop(engine.clone())));
     }
     if engine.push.is_some() {
-        let readers = engine.config.zendesk.as_ref().and_then(|z| z.webhook.as_ref()).map_or(1, |w| w.readers);
+        let readers = engine
+            .config
+            .zendesk
+            .as_ref()
+            .and_then(|z| z.webhook.as_ref())
+            .map_or(1, |w| w.readers);
         for reader in 1..=readers {
             let name = format!("pushed tickets ({reader} of {readers})");
             workers.push(spawn(&engine, name, super::push::push_loop(engine.clone())));

@@ -163,7 +163,12 @@ impl Engine {
 
     /// Takes Zendesk's webhooks, signed with `secret`, on the admin listener (see `push`).
     pub fn with_push(mut self, secret: String) -> Engine {
-        let capacity = self.config.zendesk.as_ref().and_then(|z| z.webhook.as_ref()).map_or(10_000, |w| w.queue);
+        let capacity = self
+            .config
+            .zendesk
+            .as_ref()
+            .and_then(|z| z.webhook.as_ref())
+            .map_or(10_000, |w| w.queue);
         self.push = Some(super::push::Push {
             secret,
             queue: super::push::PushQueue::new(capacity),

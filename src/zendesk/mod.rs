@@ -5,5 +5,5 @@ pub mod client;
 pub mod models;
 pub mod pacing;
 mod repair;
-pub mod webhook;
 pub mod setup;
+pub mod webhook;
