@@ -393,3 +393,53 @@ async fn four_readers_take_a_burst_and_leave_what_the_exports_would() {
     assert_eq!(pushed, exported);
     stop.cancel();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_setup_in_trigger_mode_creates_the_webhook_and_its_trigger_once() {
+    use common::binary::{daemon_config, free_port, slawatch};
+    use slawatch::sim::zendesk::{SimOptions, SimZendesk};
+    let sim = SimZendesk::start(SimOptions::default()).await.unwrap();
+    let customer = sim.add_user("Gil", "gil@globex.example", "end-user", None);
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let endpoint = format!("http://127.0.0.1:{port}/zendesk/webhook");
+    let webhook = format!("[zendesk.webhook]\nsecret_env = \"SIM_WEBHOOK_SECRET\"\nendpoint = \"{endpoint}\"\nmode = \"trigger\"\n");
+    let config = daemon_config(dir.path(), &sim, port, &webhook);
+    let plan = slawatch(&["webhook-setup", "--config", &config]).output().unwrap();
+    let printed = String::from_utf8_lossy(&plan.stdout).to_string();
+    assert!(
+        printed.contains("\"conditional_ticket_events\"") && printed.contains("POST ") && printed.contains("/api/v2/triggers.json"),
+        "{printed}"
+    );
+    assert!(printed.contains("{{ticket.id}}"), "{printed}");
+    for _ in 0..2 {
+        let out = slawatch(&["webhook-setup", "--apply", "--print-secret", "--config", &config])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        assert!(
+            text.contains("signing secret: sim-signing-secret-01SIMWEBHOOK00000000000001"),
+            "{text}"
+        );
+    }
+    let triggers: serde_json::Value = reqwest::Client::new()
+        .get(format!("{}/api/v2/triggers.json", sim.base_url()))
+        .basic_auth("agent@example.com/token", Some("sim-token"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(triggers["triggers"].as_array().unwrap().len(), 1, "{triggers}");
+    // The trigger's webhook posts the ticket's id on a change (nobody listens at the endpoint).
+    sim.create_ticket(slawatch::sim::zendesk::NewTicket {
+        subject: "Down".into(),
+        body: "It is down.".into(),
+        requester_id: customer,
+        ..Default::default()
+    });
+    until("the trigger's post", || !sim.webhook_log().is_empty()).await;
+    assert_eq!(sim.webhook_log()[0].status, None);
+}
