@@ -443,3 +443,35 @@ async fn webhook_setup_in_trigger_mode_creates_the_webhook_and_its_trigger_once(
     until("the trigger's post", || !sim.webhook_log().is_empty()).await;
     assert_eq!(sim.webhook_log()[0].status, None);
 }
+
+#[test]
+fn push_mode_config_is_checked_and_a_loopback_listener_is_warned_of() {
+    let base = "[zendesk]\nsubdomain = \"acme\"\nemail = \"a@b.c\"\ntoken_env = \"T\"\n";
+    let config = slawatch::config::Config::parse("c.toml", &format!("{base}[zendesk.webhook]\nsecret_env = \"S\"\n")).unwrap();
+    let webhook = config.zendesk.as_ref().unwrap().webhook.clone().unwrap();
+    assert_eq!(
+        (webhook.path.as_str(), webhook.queue, webhook.readers),
+        ("/zendesk/webhook", 10_000, 4)
+    );
+    let warnings = config.warnings();
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.starts_with("zendesk.webhook: the admin listener (127.0.0.1:")),
+        "{warnings:?}"
+    );
+    let outside = format!("{base}[zendesk.webhook]\nsecret_env = \"S\"\n[admin]\nlisten = \"0.0.0.0:9187\"\ntoken_env = \"ADMIN\"\n");
+    assert!(slawatch::config::Config::parse("c.toml", &outside).unwrap().warnings().is_empty());
+    for (line, expected) in [
+        ("path = \"/status\"", "zendesk.webhook.path"),
+        ("mode = \"poll\"", "zendesk.webhook.mode"),
+        ("queue = 0", "zendesk.webhook.queue"),
+        ("readers = 64", "zendesk.webhook.readers"),
+        ("endpoint = \"slawatch.example.com\"", "zendesk.webhook.endpoint"),
+        ("secret = \"in the file\"", "secret"),
+    ] {
+        let text = format!("{base}[zendesk.webhook]\nsecret_env = \"S\"\n{line}\n");
+        let errors = slawatch::config::Config::parse("c.toml", &text).unwrap_err().to_string();
+        assert!(errors.contains(expected) && errors.contains("c.toml:7"), "{line}: {errors}");
+    }
+}

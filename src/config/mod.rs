@@ -195,6 +195,12 @@ impl Config {
                     effective.as_secs()
                 ));
             }
+            if let Some(webhook) = z.webhook.as_ref().filter(|_| self.admin.listen.ip().is_loopback()) {
+                out.push(format!(
+                    "zendesk.webhook: the admin listener ({}) takes connections from this host only: Zendesk reaches {}                      only through a proxy here (or set admin.listen to an outside address)",
+                    self.admin.listen, webhook.path
+                ));
+            }
         }
         out
     }
