@@ -408,15 +408,20 @@ fn print_page(clock: &Clock, request: &crate::sim::pagerduty::Request) {
 
 /// A reply Zendesk pushed, once slawatch has read it (or a second of real time has passed):
 /// how long after Zendesk posted it the ticket's clocks had it.
-async fn print_push(engine: &Engine, clock: &Clock, post: &crate::sim::zendesk::WebhookSent) {
+async fn print_push(sim: &SimZendesk, engine: &Engine, clock: &Clock, post: &crate::sim::zendesk::WebhookSent) {
+    // The change Zendesk posted, as slawatch's whole read of the ticket saw it.
+    let changed_at = sim
+        .ticket_json(post.ticket_id)
+        .and_then(|t| t["updated_at"].as_str().and_then(|t| parse_rfc3339(t).ok()))
+        .unwrap_or(post.at);
     let read = || {
         engine
             .store
             .ticket(post.ticket_id)
             .ok()
             .flatten()
-            .and_then(|r| r.live_read_at)
-            .is_some_and(|at| at >= post.at)
+            .and_then(|r| r.read_through)
+            .is_some_and(|at| at >= changed_at)
     };
     while !read() && post.sent_at.elapsed() < Duration::from_secs(1) {
         tokio::time::sleep(Duration::from_millis(1)).await;
@@ -666,7 +671,7 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
                             // A person's comment; slawatch's own notes come back as events too.
                             let by_person = sim.comments(post.ticket_id).last().and_then(|c| c["author_id"].as_u64()) != Some(sim.api_user_id());
                             if post.event_type.ends_with("comment_added") && by_person {
-                                print_push(&engine, &clock, post).await;
+                                print_push(&sim, &engine, &clock, post).await;
                             }
                         }
                     }

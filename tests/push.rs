@@ -475,3 +475,31 @@ fn push_mode_config_is_checked_and_a_loopback_listener_is_warned_of() {
         assert!(errors.contains(expected) && errors.contains("c.toml:7"), "{line}: {errors}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_the_push_did_not_see_waits_for_the_events_export() {
+    let mut h = Harness::new(&push_config(100)).await;
+    h.poll().await;
+    let (engine, url, stop) = serve(&mut h, true).await;
+    h.sim.set_webhook(&url, SECRET, WebhookShape::Events);
+    let id = h.ticket("sev1");
+    until("the pushed ticket", || complete(&engine, id)).await;
+    // A reply Zendesk never posts (a webhook lost): the ticket export shows the change before
+    // the events export does.
+    h.sim.set_webhook("http://127.0.0.1:9/nobody", SECRET, WebhookShape::Events);
+    h.advance(600);
+    h.sim.add_comment(id, h.agent, common::ANSWER, true);
+    h.advance(120);
+    const EVENTS: &str = "/api/v2/incremental/ticket_events.json";
+    h.sim.refuse(Some(EVENTS), 503);
+    assert!(engine.poll().await.is_err(), "the events export refused");
+    // The pushed read saw the ticket as it was; the newer snapshot waits for its events.
+    assert!(!complete(&engine, id));
+    let record = engine.store.ticket(id).unwrap().unwrap();
+    assert!(record.read_through < record.updated_at, "{record:?}");
+    h.sim.refuse(None, 0);
+    engine.poll().await.unwrap();
+    assert!(complete(&engine, id));
+    assert_eq!(state(&engine, id, Metric::FirstResponse), Some(ClockState::Met));
+    stop.cancel();
+}

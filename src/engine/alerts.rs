@@ -143,7 +143,7 @@ impl Engine {
     /// crossed after the last complete poll's horizon, or a ticket older than the history read.
     fn needs_confirmation(&self, record: &TicketRecord, sends: &[&Decision]) -> Result<bool, StoreError> {
         // A pushed change read the whole ticket live: its facts are as of that read.
-        let facts_as_of = self.store.facts_as_of()?.max(record.live_read_at).unwrap_or(Timestamp::MIN);
+        let facts_as_of = self.store.facts_as_of()?.max(record.read_through).unwrap_or(Timestamp::MIN);
         let history_start = self.config.zendesk.as_ref().map_or(Timestamp::MIN, |z| z.start_time);
         let partial_history = record.created_at.is_some_and(|c| c < history_start);
         Ok(sends.iter().any(|d| d.effective_at > facts_as_of || partial_history))

@@ -35,10 +35,10 @@ pub fn facts_complete(record: &TicketRecord, events_through: Option<Timestamp>) 
     record.exported && record.updated_at.or(record.created_at).is_some_and(|updated| updated <= through)
 }
 
-/// How far a ticket's history is known: through the events export's position, or through a
-/// live read of the whole ticket (a pushed change), whichever is later.
+/// How far a ticket's history is known: through the events export's position, or through the
+/// last change a live read of the whole ticket saw (a pushed change), whichever is later.
 pub fn known_through(record: &TicketRecord, events_through: Option<Timestamp>) -> Option<Timestamp> {
-    events_through.max(record.live_read_at)
+    events_through.max(record.read_through)
 }
 
 /// Audit id of events slawatch derives itself from the ticket export.
@@ -607,14 +607,14 @@ mod tests {
     }
 
     #[test]
-    fn a_pushed_read_completes_the_facts_through_its_instant() {
+    fn a_pushed_read_completes_the_facts_through_the_change_it_saw() {
         let mut record = TicketRecord {
             exported: true,
             updated_at: Some(1_000),
             ..TicketRecord::default()
         };
         assert!(!facts_complete(&record, Some(900)));
-        record.live_read_at = Some(1_000);
+        record.read_through = Some(1_000);
         assert!(facts_complete(&record, Some(900)) && facts_complete(&record, None));
         assert_eq!(known_through(&record, Some(900)), Some(1_000));
         // A change the export shows after the read waits for the events export again.

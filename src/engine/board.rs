@@ -556,7 +556,7 @@ impl StatusBoard {
                 exported: record.exported,
                 updated_at: record.updated_at,
                 created_at: record.created_at,
-                live_read_at: record.live_read_at,
+                read_through: record.read_through,
                 ..TicketRecord::default()
             },
             organization: record.organization_id,

@@ -1,6 +1,7 @@
 //! Push mode: a verified Zendesk webhook names a changed ticket; it waits here (once, however
 //! many events name it) and is read at once, whole (the ticket, then every audit), through the
-//! same apply path as the exports. Its facts are then complete as of that read, so its clocks,
+//! same apply path as the exports. Its facts are then complete through the change that read
+//! saw, so its clocks,
 //! alerts, escalations and KPI row move within seconds. The export polls stay the source of
 //! truth: what a webhook missed, they bring, as before.
 
@@ -12,7 +13,6 @@ use tracing::Instrument;
 
 use super::apply::{apply_audit, apply_ticket, Source};
 use super::engine::{Engine, EngineError};
-use crate::sla::time::Timestamp;
 use crate::store::{StoreError, TicketRecord};
 use crate::sync::{blocking, lock};
 use crate::zendesk::client::{Pacing, ZendeskError};
@@ -112,21 +112,20 @@ impl Engine {
     /// Reads one pushed ticket whole and applies it. A ticket Zendesk no longer shows (deleted,
     /// merged) is left to the exports, which say which.
     pub async fn read_pushed(&self, id: u64) -> Result<bool, EngineError> {
-        let read_at = self.clock.now();
         // The ticket first, then its audits: the audits then hold everything the snapshot shows.
         let Some(ticket) = self.client.ticket(id, Pacing::Wait).await? else {
             return Ok(false);
         };
         let audits = self.client.audits(id, Pacing::Wait).await?;
-        let record = blocking(|| self.apply_pushed(&ticket, &audits, read_at))?;
+        let record = blocking(|| self.apply_pushed(&ticket, &audits))?;
         self.wake.notify_one();
         blocking(|| self.decide_escalations(std::slice::from_ref(&record)))?;
         Ok(true)
     }
 
-    /// Applies a ticket read whole at `read_at`, evaluates it and saves it: its facts are
-    /// complete through `read_at` (unless the exports have shown a newer change meanwhile).
-    fn apply_pushed(&self, ticket: &Ticket, audits: &[TicketEvent], read_at: Timestamp) -> Result<TicketRecord, StoreError> {
+    /// Applies a ticket read whole, evaluates it and saves it: its facts are complete through
+    /// the change the read saw last (unless the exports show a newer one).
+    fn apply_pushed(&self, ticket: &Ticket, audits: &[TicketEvent]) -> Result<TicketRecord, StoreError> {
         let _writing = self.write_lock();
         let directory = self.directory();
         let now = self.clock.now();
@@ -139,7 +138,7 @@ impl Engine {
         for audit in audits.iter().filter(|a| a.ticket_id == ticket.id) {
             apply_audit(&mut record, audit, &directory, &self.config);
         }
-        record.live_read_at = record.live_read_at.max(Some(read_at));
+        record.read_through = record.read_through.max(ticket.updated_at);
         let through = self.store.cursors()?.events_through;
         self.evaluate_into(&mut record, &directory, now, through)?;
         self.store.save_tickets(std::slice::from_ref(&record))?;

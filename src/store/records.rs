@@ -68,10 +68,12 @@ pub struct TicketRecord {
     /// Why the ticket got the default severity, when it did (config drift: see engine::drift).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub severity_fallback: Option<crate::sla::policy::Fallback>,
-    /// When slawatch last read the whole ticket live (ticket, then every audit), after Zendesk
-    /// pushed a change: its history is known through then, whatever the events export says.
+    /// The ticket's `updated_at` as slawatch last read it whole (the ticket, then every audit)
+    /// after Zendesk pushed a change: its history is known through then, whatever the events
+    /// export says. Not the instant of the read: a change Zendesk had made but not yet shown
+    /// to the read must still wait for the events export.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub live_read_at: Option<Timestamp>,
+    pub read_through: Option<Timestamp>,
     /// What the next save does to the ticket's KPI row (kept in its own tree, not in here).
     #[serde(skip)]
     pub kpi: KpiChange,
