@@ -252,3 +252,90 @@ async fn a_missing_url_is_exit_2_naming_its_variable() {
     assert!(!stderr.contains("xoxb"), "{stderr}");
     assert_eq!(scene.slack.request_count(), 0);
 }
+
+/// A configuration with one PagerDuty and one Opsgenie channel on the simulators.
+fn pager_config(dir: &std::path::Path, pagerduty: &str, opsgenie: &str) -> String {
+    let path = dir.join("pagers.toml");
+    std::fs::write(
+        &path,
+        format!(
+            r#"
+[notify.channels.pager]
+kind = "pagerduty"
+routing_key_env = "TEST_PAGER_KEY"
+url = "{pagerduty}"
+[notify.channels.genie]
+kind = "opsgenie"
+api_key_env = "TEST_GENIE_KEY"
+url = "{opsgenie}"
+[[notify.routes]]
+channels = ["pager", "genie"]
+[store]
+path = "{store}"
+"#,
+            store = dir.join("store").display()
+        ),
+    )
+    .unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pager_takes_one_test_page_and_its_resolve_and_a_wrong_key_is_told() {
+    let pagerduty = slawatch::sim::pagerduty::SimPagerDuty::start().await.unwrap();
+    pagerduty.add_routing_key("good-key");
+    let opsgenie = slawatch::sim::opsgenie::SimOpsgenie::start().await.unwrap();
+    opsgenie.add_api_key("genie-key");
+    let dir = tempfile::tempdir().unwrap();
+    let config = pager_config(dir.path(), &pagerduty.enqueue_url(), &opsgenie.base_url());
+    let run = |channel: &'static str, pager_key: &'static str| {
+        let config = config.clone();
+        tokio::task::spawn_blocking(move || {
+            slawatch(&["test-alert", "--config", &config, "--channel", channel])
+                .env("TEST_PAGER_KEY", pager_key)
+                .env("TEST_GENIE_KEY", "genie-key")
+                .output()
+                .unwrap()
+        })
+    };
+    let out = run("pager", "good-key").await.unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_eq!(out.status.code(), Some(0), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        text.contains("PagerDuty took the test page") && text.contains("PagerDuty took its resolve"),
+        "{text}"
+    );
+    assert!(!text.contains("good-key"), "the key is a secret: {text}");
+    let incidents = pagerduty.incidents();
+    assert_eq!(incidents.len(), 1);
+    assert!(pagerduty.open_incidents().is_empty(), "resolved at once");
+    let trigger = &pagerduty.requests()[0];
+    assert_eq!(trigger.body["payload"]["severity"], "info");
+    assert!(trigger.dedup_key().starts_with("slawatch-test/"), "{}", trigger.dedup_key());
+
+    let out = run("genie", "good-key").await.unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(opsgenie.alerts().len(), 1);
+    assert!(opsgenie.open_alerts().is_empty());
+
+    // A wrong routing key: PagerDuty's 400, for good, and nothing to resolve.
+    let out = run("pager", "wrong-key").await.unwrap();
+    let errors = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(1), "{errors}");
+    assert!(errors.contains("refused the test page for good"), "{errors}");
+    assert_eq!(pagerduty.incidents().len(), 1);
+    // An unknown channel lists the pagers too; an unset key is named by its variable.
+    let unknown = slawatch(&["test-alert", "--config", &config, "--channel", "nope"])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&unknown.stderr).contains("genie, pager"),
+        "{}",
+        String::from_utf8_lossy(&unknown.stderr)
+    );
+    let unset = slawatch(&["test-alert", "--config", &config, "--channel", "pager"])
+        .output()
+        .unwrap();
+    assert_eq!(unset.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&unset.stderr).contains("TEST_PAGER_KEY (named by notify.channels.pager.routing_key_env) is not set"));
+}

@@ -5,6 +5,7 @@ pub mod daemon;
 pub mod init;
 pub mod preflight;
 pub mod test_alert;
+pub mod test_page;
 pub mod watchdog;
 pub mod webhook_setup;
 

@@ -97,8 +97,17 @@ pub fn message(kind: ChannelKind, origin: &Origin) -> Value {
 
 /// Sends the test message to `channel`, printing what happened; returns the exit status.
 pub async fn run(config: &Config, config_path: Option<&Path>, channel: &str) -> u8 {
+    if config.notify.pagers.contains_key(channel) {
+        return super::test_page::run(config, config_path, channel).await;
+    }
     let Some(settings) = config.notify.channels.get(channel) else {
-        let names: Vec<&str> = config.notify.channels.keys().map(String::as_str).collect();
+        let names: Vec<&str> = config
+            .notify
+            .channels
+            .keys()
+            .chain(config.notify.pagers.keys())
+            .map(String::as_str)
+            .collect();
         if names.is_empty() {
             eprintln!("error: no channel {channel:?}: no channels are configured ([notify.channels] is empty)");
         } else {

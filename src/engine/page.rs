@@ -40,12 +40,71 @@ impl std::fmt::Debug for Pager {
     }
 }
 
+/// One request to a pager: where, with which `Authorization` (Opsgenie's key), what.
+pub struct PageRequest {
+    pub url: String,
+    pub authorization: Option<String>,
+    pub body: serde_json::Value,
+}
+
 impl Pager {
     pub fn new(service: PagerService, url: impl Into<String>, key: impl Into<String>) -> Pager {
         Pager {
             service,
             url: url.into(),
             key: key.into(),
+        }
+    }
+
+    fn genie_key(&self) -> Option<String> {
+        (self.service == PagerService::Opsgenie).then(|| format!("GenieKey {}", self.key))
+    }
+
+    /// The page for an alert rendered now (PagerDuty `trigger`, Opsgenie create).
+    pub fn trigger(&self, message: &AlertMessage, severity: PagerSeverity) -> PageRequest {
+        let (url, body) = match self.service {
+            PagerService::PagerDuty => (self.url.clone(), page::pagerduty_trigger(&self.key, message, severity)),
+            PagerService::Opsgenie => (format!("{}/v2/alerts", self.url), page::opsgenie_create(message, severity)),
+        };
+        PageRequest {
+            url,
+            authorization: self.genie_key(),
+            body,
+        }
+    }
+
+    /// The resolve of the page `key` opened (PagerDuty `resolve`, Opsgenie close by alias).
+    pub fn resolve(&self, key: &str, reason: &str) -> Result<PageRequest, String> {
+        let (url, body) = match self.service {
+            PagerService::PagerDuty => (self.url.clone(), page::pagerduty_resolve(&self.key, key)),
+            PagerService::Opsgenie => {
+                let mut url = reqwest::Url::parse(&self.url).map_err(|e| format!("the Opsgenie URL is not valid: {e}"))?;
+                // The alias holds `/`: one path segment, escaped.
+                url.path_segments_mut()
+                    .map_err(|_| "the Opsgenie URL cannot take a path".to_string())?
+                    .pop_if_empty()
+                    .extend(["v2", "alerts", key, "close"]);
+                url.set_query(Some("identifierType=alias"));
+                (url.to_string(), page::opsgenie_close(reason))
+            }
+        };
+        Ok(PageRequest {
+            url,
+            authorization: self.genie_key(),
+            body,
+        })
+    }
+
+    /// A test page (`slawatch test-alert`): the lowest severity, about no ticket, under `key`.
+    pub fn test(&self, key: &str, text: &str) -> PageRequest {
+        let (url, body) = match self.service {
+            PagerService::PagerDuty => (self.url.clone(), page::pagerduty_test(&self.key, key, text)),
+            PagerService::Opsgenie => (format!("{}/v2/alerts", self.url), page::opsgenie_test(key, text)),
+        };
+        PageRequest {
+            url,
+            authorization: self.genie_key(),
+            body,
         }
     }
 }
@@ -129,51 +188,26 @@ impl Engine {
             .as_deref()
             .and_then(PagerSeverity::parse)
             .unwrap_or_default();
-        match pager.service {
-            PagerService::PagerDuty => {
-                let body = page::pagerduty_trigger(&pager.key, message, severity);
-                self.post_page(channel, &pager.url, None, &body).await
-            }
-            PagerService::Opsgenie => {
-                let url = format!("{}/v2/alerts", pager.url);
-                let body = page::opsgenie_create(message, severity);
-                self.post_page(channel, &url, Some(&pager.key), &body).await
-            }
-        }
+        self.post_page(channel, pager.trigger(message, severity)).await
     }
 
     /// Resolves the page the alert's key opened (PagerDuty `resolve`, Opsgenie close by alias).
     async fn resolve_page(&self, pager: &Pager, channel: &str, alert_key: &str, reason: &str) -> Result<(), DeliveryError> {
-        match pager.service {
-            PagerService::PagerDuty => {
-                let body = page::pagerduty_resolve(&pager.key, alert_key);
-                self.post_page(channel, &pager.url, None, &body).await
-            }
-            PagerService::Opsgenie => {
-                let mut url = reqwest::Url::parse(&pager.url)
-                    .map_err(|e| DeliveryError::permanent(format!("{channel}: the Opsgenie URL is not valid: {e}")))?;
-                // The alias holds `/`: one path segment, escaped.
-                url.path_segments_mut()
-                    .map_err(|_| DeliveryError::permanent(format!("{channel}: the Opsgenie URL cannot take a path")))?
-                    .pop_if_empty()
-                    .extend(["v2", "alerts", alert_key, "close"]);
-                url.set_query(Some("identifierType=alias"));
-                self.post_page(channel, url.as_str(), Some(&pager.key), &page::opsgenie_close(reason))
-                    .await
-            }
-        }
+        let request = pager
+            .resolve(alert_key, reason)
+            .map_err(|e| DeliveryError::permanent(format!("{channel}: {e}")))?;
+        self.post_page(channel, request).await
     }
 
-    async fn post_page(&self, channel: &str, url: &str, genie_key: Option<&str>, body: &serde_json::Value) -> Result<(), DeliveryError> {
-        let authorization = genie_key.map(|key| format!("GenieKey {key}"));
+    async fn post_page(&self, channel: &str, request: PageRequest) -> Result<(), DeliveryError> {
         // A wait on purpose, bounded by the post's timeout: not a stall.
         let _post = crate::liveness::waiting(POST_TIMEOUT);
         crate::notify::post::post_with(
             &self.http,
             channel,
-            url,
-            authorization.as_deref(),
-            body,
+            &request.url,
+            request.authorization.as_deref(),
+            &request.body,
             POST_TIMEOUT,
             self.clock.now(),
         )

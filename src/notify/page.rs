@@ -118,6 +118,29 @@ pub fn opsgenie_create(message: &AlertMessage, severity: PagerSeverity) -> Value
     })
 }
 
+/// A PagerDuty test event (`slawatch test-alert`): severity `info`, about no ticket.
+pub fn pagerduty_test(routing_key: &str, key: &str, text: &str) -> Value {
+    json!({
+        "routing_key": routing_key,
+        "event_action": "trigger",
+        "dedup_key": key,
+        "payload": {"summary": cut(text, PAGERDUTY_SUMMARY), "source": "slawatch", "severity": "info"},
+        "client": "slawatch",
+    })
+}
+
+/// An Opsgenie test alert (`slawatch test-alert`): the lowest priority, about no ticket.
+pub fn opsgenie_test(key: &str, text: &str) -> Value {
+    json!({
+        "message": cut("slawatch test page: no ticket is affected", OPSGENIE_MESSAGE),
+        "alias": key,
+        "description": text,
+        "source": "slawatch",
+        "priority": "P5",
+        "tags": ["slawatch", "test"],
+    })
+}
+
 /// Opsgenie's close-alert body (the alias is in the path).
 pub fn opsgenie_close(reason: &str) -> Value {
     json!({"source": "slawatch", "note": format!("Closed by slawatch: {reason}.")})
