@@ -31,6 +31,11 @@ fn same_as_fresh(engine: &Engine, what: &str) -> Vec<TicketStatus> {
         }
         panic!("{what}: the board lists {:?}, a fresh evaluation {:?}", ids(&fast), ids(&fresh));
     }
+    // The JSON `/status` answers, written from each row's cut JSON, says the same.
+    let (_, json) = engine.status_json(0, usize::MAX).unwrap();
+    let written: Vec<TicketStatus> = serde_json::from_slice(&json).unwrap();
+    assert!(written == fresh, "{what}: the board's JSON differs from a fresh evaluation");
+    assert_eq!(json, serde_json::to_vec(&fresh).unwrap(), "{what}: not byte for byte");
     fresh
 }
 

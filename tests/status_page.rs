@@ -17,6 +17,8 @@ use common::Harness;
 use regex::Regex;
 use serde_json::{json, Map, Value};
 use slawatch::sim::zendesk::NewTicket;
+use slawatch::sla::clock::Event;
+use slawatch::store::{StoredEvent, TicketRecord};
 use tokio_util::sync::CancellationToken;
 
 const TOKEN: &str = "page-admin-token";
@@ -215,9 +217,15 @@ fn browser_required() -> bool {
         || std::env::var("SLAWATCH_REQUIRE_BROWSER").is_ok_and(|v| v == "1")
 }
 
-/// One headless load of `url`: the DOM once the page's script has run for `budget_ms` of
-/// virtual time (fetches pause it), and a screenshot of that moment in `screenshot`.
+/// One headless load of `url`: the DOM once the page's script has run for 3 s of virtual time
+/// (fetches pause it), and a screenshot of that moment in `screenshot`.
 fn load(chromium: &Path, url: &str, screenshot: &Path) -> String {
+    load_with(chromium, url, screenshot, 3000, (1280, 900))
+}
+
+/// One headless load of `url` in a window of `window` pixels, the page's script run for
+/// `budget_ms` of virtual time (its timers fire as they would in that time).
+fn load_with(chromium: &Path, url: &str, screenshot: &Path, budget_ms: u32, window: (u32, u32)) -> String {
     let profile = tempfile::tempdir().unwrap();
     let mut child = Command::new(chromium)
         .args([
@@ -230,9 +238,9 @@ fn load(chromium: &Path, url: &str, screenshot: &Path) -> String {
             "--disable-component-update",
             "--disable-sync",
             "--hide-scrollbars",
-            "--window-size=1280,900",
-            "--virtual-time-budget=3000",
         ])
+        .arg(format!("--window-size={},{}", window.0, window.1))
+        .arg(format!("--virtual-time-budget={budget_ms}"))
         .arg(format!("--user-data-dir={}", profile.path().display()))
         .arg(format!("--screenshot={}", screenshot.display()))
         .arg("--dump-dom")
@@ -241,25 +249,36 @@ fn load(chromium: &Path, url: &str, screenshot: &Path) -> String {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("{}: {e}", chromium.display()));
+    // Read as it writes: a DOM of thousands of rows does not fit in the pipe.
+    let drain = |mut from: Box<dyn std::io::Read + Send>| {
+        std::thread::spawn(move || {
+            let mut out = Vec::new();
+            let _ = from.read_to_end(&mut out);
+            out
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().unwrap()));
+    let stderr = drain(Box::new(child.stderr.take().unwrap()));
     let started = Instant::now();
-    loop {
-        if child.try_wait().unwrap().is_some() {
-            break;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
         }
-        if started.elapsed() > Duration::from_secs(60) {
+        if started.elapsed() > Duration::from_secs(120) {
             let _ = child.kill();
-            let output = child.wait_with_output().unwrap();
-            panic!("chromium did not finish within 60 s:\n{}", String::from_utf8_lossy(&output.stderr));
+            let _ = child.wait();
+            panic!(
+                "chromium did not finish within 120 s:\n{}",
+                String::from_utf8_lossy(&stderr.join().unwrap())
+            );
         }
         std::thread::sleep(Duration::from_millis(50));
-    }
-    let output = child.wait_with_output().unwrap();
-    let dom = String::from_utf8_lossy(&output.stdout).to_string();
+    };
+    let dom = String::from_utf8_lossy(&stdout.join().unwrap()).to_string();
     assert!(
-        output.status.success() && dom.contains("</html>"),
-        "chromium failed ({}):\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
+        status.success() && dom.contains("</html>"),
+        "chromium failed ({status}):\n{}",
+        String::from_utf8_lossy(&stderr.join().unwrap())
     );
     dom
 }
@@ -282,13 +301,13 @@ fn rows(dom: &str, section: &str) -> Vec<(u64, String)> {
 
 /// `1d 02h 03m 04s left` or `6h 00m 12s overdue` in seconds, signed (negative: overdue).
 fn seconds(countdown: &str) -> i64 {
-    let parts = Regex::new(r"^(?:(\d+)d )?(?:(\d+)h )?(\d+)m (\d+)s (left|overdue)$").unwrap();
+    let parts = Regex::new(r"^(?:(\d+)d )?(?:(\d+)h )?(\d+)m (\d+)s (left|to the deadline|overdue)$").unwrap();
     let c = parts
         .captures(countdown)
         .unwrap_or_else(|| panic!("{countdown:?} is not a countdown"));
     let n = |i: usize| c.get(i).map_or(0, |m| m.as_str().parse::<i64>().unwrap());
     let total = n(1) * 86_400 + n(2) * 3600 + n(3) * 60 + n(4);
-    if &c[5] == "left" {
+    if &c[5] != "overdue" {
         total
     } else {
         -total
@@ -453,5 +472,257 @@ async fn in_a_real_browser_a_failing_check_is_shown_failing_with_its_reason() {
             "{check} not shown ok"
         );
     }
+    w.stop.cancel();
+}
+
+/// The cells the page marked as cut off (their text wider than they are).
+fn clipped(dom: &str) -> Vec<String> {
+    let cell = Regex::new(r#"<td[^>]*class="[^"]*\bclipped\b[^>]*>"#).unwrap();
+    cell.find_iter(dom).map(|m| m.as_str().to_string()).take(5).collect()
+}
+
+/// A contract with a long name, to try the tier column's wrapping.
+const CONTRACT: &str = "enterprise-plus-elite-worldwide";
+
+/// 10,000 open tickets saved straight to the store, their deadlines around the real now (the
+/// browser counts them down on its own clock): business-hours, calendar and contract
+/// customers, both severities and none, paused and answered ones, some still waiting for the
+/// events export ("syncing"), subjects short, long and with words longer than their column.
+async fn world_of_10_000() -> (World, usize) {
+    let real_now = slawatch::clock::Clock::system().now();
+    let extra = format!(
+        "[contracts.{CONTRACT}]\ntier = \"managed\"\n\n[customers]\ntier_field = \"deployment\"\n\
+         tier_values = {{ managed = \"managed\", self_hosted = \"self-hosted\" }}\ncontract_field = \"contract\"\n"
+    );
+    let mut h = Harness::build(real_now, 1000, |_| extra).await;
+    let managed = h
+        .sim
+        .add_organization("Globex", &[], Map::from_iter([("deployment".to_string(), json!("managed"))]));
+    let contract = h.sim.add_organization(
+        "Initech",
+        &[],
+        Map::from_iter([
+            ("deployment".to_string(), json!("managed")),
+            ("contract".to_string(), json!(CONTRACT)),
+        ]),
+    );
+    h.engine.refresh_directory(true).await.unwrap();
+    let through = real_now - 600;
+    let records: Vec<TicketRecord> = (1..=10_000u64)
+        .map(|id| {
+            let created = real_now - (id as i64 * 7919) % (9 * 86_400);
+            let mut events = vec![StoredEvent {
+                audit_id: id * 10,
+                event: Event::Status {
+                    at: created,
+                    status: "new".into(),
+                },
+            }];
+            let status = match id % 10 {
+                0 => "pending",
+                1 | 2 => {
+                    events.push(StoredEvent {
+                        audit_id: id * 10 + 1,
+                        event: Event::Comment {
+                            at: created + 1800,
+                            author_id: h.agent,
+                            role: slawatch::sla::clock::Role::Agent,
+                            public: true,
+                            length: 300,
+                            acknowledgement: false,
+                        },
+                    });
+                    "open"
+                }
+                _ => "open",
+            };
+            if status == "pending" {
+                // Answered, then waiting on the customer: no clock runs.
+                events.push(StoredEvent {
+                    audit_id: id * 10 + 2,
+                    event: Event::Comment {
+                        at: created + 30,
+                        author_id: h.agent,
+                        role: slawatch::sla::clock::Role::Agent,
+                        public: true,
+                        length: 300,
+                        acknowledgement: false,
+                    },
+                });
+                events.push(StoredEvent {
+                    audit_id: id * 10 + 1,
+                    event: Event::Status {
+                        at: created + 60,
+                        status: "pending".into(),
+                    },
+                });
+            }
+            let subject = match id % 7 {
+                0 => format!("Upgrade to 4.2 fails on the schema migration step with a lock timeout on the audit table, every time, on all three nodes of the cluster ({id})"),
+                1 => format!("org.example.connector.internal.ReplicationCoordinatorTimeoutExceptionWhileDraining{id}"),
+                _ => format!("Connector crashes on start ({id})"),
+            };
+            let organization = [h.org, managed, contract][(id % 3) as usize];
+            TicketRecord {
+                id,
+                subject,
+                status: status.into(),
+                created_at: Some(created),
+                updated_at: Some(if id % 20 == 3 { real_now - 30 } else { created + 60 }),
+                requester_id: Some(h.customer),
+                submitter_id: Some(h.customer),
+                organization_id: Some(organization),
+                severity: None,
+                exported: true,
+                events: {
+                    let severity = match id % 5 {
+                        0 => None,
+                        1 | 2 => Some("sev1".to_string()),
+                        _ => Some("sev2".to_string()),
+                    };
+                    if let Some(severity) = severity {
+                        events.insert(
+                            1,
+                            StoredEvent {
+                                audit_id: id * 10 + 5,
+                                event: Event::Severity {
+                                    at: created,
+                                    severity: Some(severity),
+                                },
+                            },
+                        );
+                    }
+                    events
+                },
+                ..TicketRecord::default()
+            }
+        })
+        .collect();
+    for chunk in records.chunks(1000) {
+        h.engine.store.save_tickets(chunk).unwrap();
+    }
+    h.engine
+        .store
+        .commit(
+            &[],
+            &slawatch::store::Cursors {
+                events_through: Some(through),
+                ..slawatch::store::Cursors::default()
+            },
+        )
+        .unwrap();
+    h.engine.health.poll_succeeded(h.clock.now_ms());
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let engine = Arc::new(h.take_engine());
+    let stop = CancellationToken::new();
+    tokio::spawn(slawatch::admin::serve(listener, engine, Some(TOKEN.to_string()), stop.clone()));
+    let world = World {
+        h,
+        base,
+        stop,
+        breached: 0,
+        soon: 0,
+        later: 0,
+    };
+    (world, records.len())
+}
+
+/// The page's lists from `/status`'s rows: the breached by their earliest missed deadline, the
+/// running by their soonest deadline, ties by ticket; and how many are neither.
+fn lists(status: &[Value]) -> (Vec<u64>, Vec<u64>, usize) {
+    let deadline = |m: &Value| m["deadline"].as_str().map(|d| slawatch::sla::time::parse_rfc3339(d).unwrap());
+    let earliest = |r: &Value, state: &str| {
+        ["first_response", "resolution"]
+            .iter()
+            .map(|k| &r["metrics"][*k])
+            .filter(|m| m["state"] == state)
+            .filter_map(deadline)
+            .min()
+    };
+    let is = |r: &Value, state: &str| ["first_response", "resolution"].iter().any(|k| r["metrics"][*k]["state"] == state);
+    let mut breached: Vec<(i64, u64)> = Vec::new();
+    let mut running: Vec<(i64, u64)> = Vec::new();
+    let mut others = 0;
+    for r in status {
+        let id = r["ticket_id"].as_u64().unwrap();
+        if is(r, "breached") {
+            breached.push((earliest(r, "breached").unwrap_or(0), id));
+        } else if let Some(at) = earliest(r, "running") {
+            running.push((at, id));
+        } else {
+            others += 1;
+        }
+    }
+    breached.sort_unstable();
+    running.sort_unstable();
+    (
+        breached.into_iter().map(|(_, id)| id).collect(),
+        running.into_iter().map(|(_, id)| id).collect(),
+        others,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_a_real_browser_10_000_rows_are_all_listed_legibly_and_then_only_changes_are_fetched() {
+    let Some(chromium) = browser() else { return };
+    let (w, open) = world_of_10_000().await;
+    let response = get(&format!("{}/status", w.base), Some(TOKEN)).await;
+    let etag = response.headers()["etag"].to_str().unwrap().to_string();
+    let status: Vec<Value> = response.json().await.unwrap();
+    assert_eq!(status.len(), open);
+    let (breached, running, others) = lists(&status);
+    assert!(
+        breached.len() > 1000 && running.len() > 1000 && others > 500,
+        "{} / {} / {others}",
+        breached.len(),
+        running.len()
+    );
+    assert!(status.iter().any(|r| r["contract"] == CONTRACT) && status.iter().any(|r| r["facts_complete"] == false));
+    assert!(status.iter().any(|r| r["metrics"]["first_response"]["business_clock"] == true));
+
+    // Every row, in the narrowest window that still has the side panel, for 65 s of the page's
+    // time: its first fetch reads every row, the two after ask only for changes (none: 304).
+    let artifacts = artifacts();
+    let url = format!("{}/?token={TOKEN}&rows=all", w.base);
+    let shot = artifacts.join("status-page-10000.png");
+    let (chromium_1, shot_1) = (chromium.clone(), shot.clone());
+    let dom = tokio::task::spawn_blocking(move || load_with(&chromium_1, &url, &shot_1, 65_000, (1201, 900)))
+        .await
+        .unwrap();
+    std::fs::write(artifacts.join("status-page-10000.html"), &dom).unwrap();
+    let shown_breached = rows(&dom, "breached");
+    let shown_running = rows(&dom, "at-risk");
+    assert_eq!(shown_breached.iter().map(|r| r.0).collect::<Vec<_>>(), breached, "breached rows");
+    assert_eq!(shown_running.iter().map(|r| r.0).collect::<Vec<_>>(), running, "at-risk rows");
+    assert!(dom.contains(&format!("{others} other open tickets with no clock running")));
+    for (id, text) in shown_breached.iter().chain(&shown_running) {
+        seconds(text);
+        assert!(!text.is_empty(), "#{id} has no countdown");
+    }
+    assert!(dom.contains("to the deadline"), "no business-hours countdown");
+    // No cell is cut off: the page marks any whose text overflows it.
+    assert!(clipped(&dom).is_empty(), "cells cut off: {:?}", clipped(&dom));
+    let version = etag.trim_start_matches("W/").trim_matches('"');
+    assert!(
+        dom.contains(&format!(r#"data-fetch="unchanged" data-version="{version}""#))
+            || dom.contains(&format!(r#"data-version="{version}" data-fetch="unchanged""#)),
+        "the page did not ask for changes since {version}"
+    );
+
+    // The default view: the 100 most urgent of each list, the rest one click away; narrow
+    // window, one column.
+    let url = format!("{}/?token={TOKEN}", w.base);
+    let shot = artifacts.join("status-page-10000-narrow.png");
+    let dom = tokio::task::spawn_blocking(move || load_with(&chromium, &url, &shot, 3000, (760, 900)))
+        .await
+        .unwrap();
+    std::fs::write(artifacts.join("status-page-10000-narrow.html"), &dom).unwrap();
+    assert_eq!(rows(&dom, "breached").len(), 100);
+    assert_eq!(rows(&dom, "at-risk").len(), 100);
+    assert!(dom.contains(&format!("and {} more breached tickets · ", breached.len() - 100)));
+    assert!(dom.contains(&format!(">show all {}</a>", running.len())));
+    assert!(clipped(&dom).is_empty(), "cells cut off in a narrow window: {:?}", clipped(&dom));
     w.stop.cancel();
 }

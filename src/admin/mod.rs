@@ -153,11 +153,10 @@ async fn status(State(engine): State<Arc<Engine>>, headers: HeaderMap, Query(pag
                 return Ok(StatusAnswer::NotModified(version));
             }
         }
-        let snapshot = engine.status_rows().map_err(|e| e.to_string())?;
-        let rows = &snapshot.rows[page.offset.min(snapshot.rows.len())..];
-        let rows = &rows[..page.limit.unwrap_or(usize::MAX).min(rows.len())];
-        let body = serde_json::to_vec(rows).map_err(|e| e.to_string())?;
-        Ok(StatusAnswer::Body(body, snapshot.version))
+        let (version, body) = engine
+            .status_json(page.offset, page.limit.unwrap_or(usize::MAX))
+            .map_err(|e| e.to_string())?;
+        Ok(StatusAnswer::Body(body, version))
     })
     .await;
     let cache = (axum::http::header::CACHE_CONTROL, "no-cache".to_string());

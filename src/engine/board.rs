@@ -75,6 +75,74 @@ struct Row {
     people: Vec<u64>,
     /// The board's version when a reader last could see this row change.
     version: u64,
+    /// `status` as JSON, cut where the running clocks' figures go.
+    json: Json,
+}
+
+/// A row's JSON in pieces, with a hole between each two for a figure that moves with time:
+/// `pieces[0] hole[0] pieces[1] ...`. A read writes the pieces and the figures at its instant,
+/// without building and serializing the row again.
+#[derive(Debug, Clone, Default)]
+struct Json {
+    pieces: Vec<Vec<u8>>,
+    /// (index into `clocks`, the remaining time rather than the elapsed).
+    holes: Vec<(usize, bool)>,
+}
+
+/// Stands in for a figure while the JSON is cut: i64::MIN + 2 × clock (+ 1 for the remaining).
+fn mark(clock: usize, remaining: bool) -> i64 {
+    i64::MIN + 2 * clock as i64 + i64::from(remaining)
+}
+
+impl Row {
+    /// Cuts the row's JSON (again, after `status` changed).
+    fn seal(&mut self) {
+        let mut status = self.status.clone();
+        let mut holes = Vec::new();
+        for (i, clock) in self.clocks.iter().enumerate().filter(|(_, c)| c.running) {
+            if let Some(target) = slot_of(&mut status, clock.slot) {
+                target.elapsed_seconds = mark(i, false);
+                target.remaining_seconds = mark(i, true);
+                holes.push((i, false));
+                holes.push((i, true));
+            }
+        }
+        let bytes = serde_json::to_vec(&status).unwrap_or_default();
+        // Where each mark stands (its key first: customer text, always quoted and escaped,
+        // cannot hold `"elapsed_seconds":` bare).
+        let mut found: Vec<(usize, usize, (usize, bool))> = holes
+            .into_iter()
+            .filter_map(|(i, remaining)| {
+                let key = if remaining { "remaining_seconds" } else { "elapsed_seconds" };
+                let needle = format!("\"{key}\":{}", mark(i, remaining));
+                let at = bytes.windows(needle.len()).position(|w| w == needle.as_bytes())?;
+                let value = at + key.len() + 3;
+                Some((value, at + needle.len(), (i, remaining)))
+            })
+            .collect();
+        found.sort_unstable();
+        let mut pieces = Vec::with_capacity(found.len() + 1);
+        let mut from = 0;
+        for &(start, end, _) in &found {
+            pieces.push(bytes[from..start].to_vec());
+            from = end;
+        }
+        pieces.push(bytes[from..].to_vec());
+        self.json = Json {
+            pieces,
+            holes: found.into_iter().map(|(_, _, hole)| hole).collect(),
+        };
+    }
+}
+
+/// The figures of `slot` in a row.
+fn slot_of(status: &mut TicketStatus, slot: Slot) -> Option<&mut MetricStatus> {
+    match slot {
+        Slot::Contract(Metric::FirstResponse) => Some(&mut status.metrics.first_response),
+        Slot::Contract(Metric::Resolution) => Some(&mut status.metrics.resolution),
+        Slot::Goal(i) => status.goals.get_mut(i).map(|g| &mut g.clock),
+        Slot::None => None,
+    }
 }
 
 /// What the board has built so far.
@@ -183,6 +251,54 @@ impl StatusBoard {
         })
     }
 
+    /// Rows `offset..offset + limit` of every open ticket's at now, most urgent first, as the
+    /// JSON array `/status` answers: what `snapshot` serializes, written from each row's JSON
+    /// cut around its time-moving figures.
+    pub fn snapshot_json(
+        &self,
+        store: &Store,
+        directory: &Directory,
+        offset: usize,
+        limit: usize,
+    ) -> Result<(String, Vec<u8>), StoreError> {
+        let now = self.clock.now();
+        let (version, rows) = {
+            let mut state = self.current(store, directory, now)?;
+            self.refresh(&mut state, store, now)?;
+            (state.version, state.rows.values().cloned().collect::<Vec<_>>())
+        };
+        let mut keyed: Vec<((u8, i64), u64, &Row)> = rows
+            .iter()
+            .map(|r| (self.urgency(r, now), r.status.ticket_id, r.as_ref()))
+            .collect();
+        keyed.sort_unstable_by_key(|&(urgency, id, _)| (urgency, id));
+        let shown = keyed.iter().skip(offset).take(limit);
+        let mut out = Vec::with_capacity(
+            rows.iter()
+                .map(|r| r.json.pieces.iter().map(Vec::len).sum::<usize>() + 24)
+                .sum::<usize>()
+                + 2,
+        );
+        out.push(b'[');
+        for (n, (_, _, row)) in shown.enumerate() {
+            if n > 0 {
+                out.push(b',');
+            }
+            let json = &row.json;
+            for (piece, hole) in json.pieces.iter().zip(json.holes.iter().map(Some).chain(std::iter::once(None))) {
+                out.extend_from_slice(piece);
+                if let Some(&(clock, remaining)) = hole {
+                    let live = &row.clocks[clock];
+                    let elapsed = self.elapsed_at(row, live, now).unwrap_or(live.elapsed);
+                    let figure = if remaining { live.goal - elapsed } else { elapsed };
+                    out.extend_from_slice(figure.to_string().as_bytes());
+                }
+            }
+        }
+        out.push(b']');
+        Ok((self.cursor(version), out))
+    }
+
     /// The rows changed and the tickets removed since `since` (a version this board gave).
     pub fn since(&self, store: &Store, directory: &Directory, since: &str) -> Result<Delta, StoreError> {
         let now = self.clock.now();
@@ -257,15 +373,7 @@ impl StatusBoard {
     fn status_at(&self, row: &Row, now: Timestamp) -> TicketStatus {
         let mut status = row.status.clone();
         for clock in row.clocks.iter().filter(|c| c.running) {
-            let target: &mut MetricStatus = match clock.slot {
-                Slot::Contract(Metric::FirstResponse) => &mut status.metrics.first_response,
-                Slot::Contract(Metric::Resolution) => &mut status.metrics.resolution,
-                Slot::Goal(i) => match status.goals.get_mut(i) {
-                    Some(goal) => &mut goal.clock,
-                    None => continue,
-                },
-                Slot::None => continue,
-            };
+            let Some(target) = slot_of(&mut status, clock.slot) else { continue };
             let elapsed = self.elapsed_at(row, clock, now).unwrap_or(clock.elapsed);
             target.elapsed_seconds = elapsed;
             target.remaining_seconds = clock.goal - elapsed;
@@ -411,6 +519,7 @@ impl StatusBoard {
                     let row = Arc::make_mut(row);
                     row.status.facts_complete = !row.status.facts_complete;
                     row.version = version;
+                    row.seal();
                 }
             }
         }
@@ -545,7 +654,7 @@ impl StatusBoard {
             .collect();
         people.sort_unstable();
         people.dedup();
-        Row {
+        let mut row = Row {
             status,
             clocks: live,
             at,
@@ -562,7 +671,10 @@ impl StatusBoard {
             organization: record.organization_id,
             people,
             version: 0,
-        }
+            json: Json::default(),
+        };
+        row.seal();
+        row
     }
 }
 
@@ -625,6 +737,7 @@ impl TicketWatcher for StatusBoard {
                     Ok((issue, failed)) => {
                         row.status.engineering_issue = issue;
                         row.status.engineering_failed = failed;
+                        row.seal();
                         let now = self.clock.now();
                         self.put(&mut state, ticket_id, Some(row), now);
                     }

@@ -300,6 +300,11 @@ impl super::Engine {
         self.status_board.snapshot(&self.store, &self.directory())
     }
 
+    /// Rows `offset..offset + limit` of `status_rows`, as JSON, and the version.
+    pub fn status_json(&self, offset: usize, limit: usize) -> Result<(String, Vec<u8>), StoreError> {
+        self.status_board.snapshot_json(&self.store, &self.directory(), offset, limit)
+    }
+
     /// The rows changed and the tickets removed since a version the board gave.
     pub fn status_since(&self, since: &str) -> Result<super::board::Delta, StoreError> {
         self.status_board.since(&self.store, &self.directory(), since)
