@@ -51,7 +51,6 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
-use tokio_util::sync::CancellationToken;
 
 use crate::clock::Clock;
 use world::{NewIssue, State, World};
@@ -106,16 +105,9 @@ impl SimGithub {
                 ..World::default()
             }),
         });
-        let stop = CancellationToken::new();
         let app = Router::new().fallback(http::handle).with_state(state.clone());
-        let stopped = stop.clone().cancelled_owned();
-        tokio::spawn(async move {
-            if let Err(error) = axum::serve(listener, app).with_graceful_shutdown(stopped).await {
-                tracing::warn!(%error, "sim github: server stopped with an error");
-            }
-        });
         Ok(SimGithub {
-            handle: Arc::new(super::Handle { state, stop }),
+            handle: super::Handle::serve(listener, app, state, "github"),
         })
     }
 

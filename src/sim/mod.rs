@@ -31,3 +31,34 @@ impl<S> Drop for Handle<S> {
         self.stop.cancel();
     }
 }
+
+impl<S> Handle<S> {
+    /// Serves `app` on `listener` from a spawned task until the handle (its last clone) is
+    /// dropped; `name` is the simulator's, for the log.
+    fn serve(
+        listener: tokio::net::TcpListener,
+        app: axum::Router,
+        state: std::sync::Arc<S>,
+        name: &'static str,
+    ) -> std::sync::Arc<Handle<S>> {
+        let stop = tokio_util::sync::CancellationToken::new();
+        Handle::serve_until(listener, app, state, name, stop)
+    }
+
+    /// As `serve`, with a stop switch the caller shares (tasks of its own end with it too).
+    fn serve_until(
+        listener: tokio::net::TcpListener,
+        app: axum::Router,
+        state: std::sync::Arc<S>,
+        name: &'static str,
+        stop: tokio_util::sync::CancellationToken,
+    ) -> std::sync::Arc<Handle<S>> {
+        let stopped = stop.clone().cancelled_owned();
+        tokio::spawn(async move {
+            if let Err(error) = axum::serve(listener, app).with_graceful_shutdown(stopped).await {
+                tracing::warn!(%error, "sim {name}: server stopped with an error");
+            }
+        });
+        std::sync::Arc::new(Handle { state, stop })
+    }
+}

@@ -27,7 +27,6 @@ use axum::response::{IntoResponse, Response};
 use axum::Router;
 use serde_json::{json, Value};
 use tokio::sync::watch;
-use tokio_util::sync::CancellationToken;
 
 const MAX_BODY: usize = 1 << 20;
 
@@ -117,16 +116,9 @@ impl SimOpsgenie {
             }),
             received: watch::channel(0).0,
         });
-        let stop = CancellationToken::new();
         let app = Router::new().fallback(handle).with_state(state.clone());
-        let stopped = stop.clone().cancelled_owned();
-        tokio::spawn(async move {
-            if let Err(error) = axum::serve(listener, app).with_graceful_shutdown(stopped).await {
-                tracing::warn!(%error, "sim opsgenie: server stopped with an error");
-            }
-        });
         Ok(SimOpsgenie {
-            handle: Arc::new(super::Handle { state, stop }),
+            handle: super::Handle::serve(listener, app, state, "opsgenie"),
         })
     }
 

@@ -28,7 +28,6 @@ use axum::response::{IntoResponse, Response};
 use axum::Router;
 use serde_json::{json, Value};
 use tokio::sync::watch;
-use tokio_util::sync::CancellationToken;
 
 const MAX_BODY: usize = 1 << 20;
 const SEVERITIES: [&str; 4] = ["critical", "error", "warning", "info"];
@@ -130,16 +129,9 @@ impl SimPagerDuty {
             }),
             received: watch::channel(0).0,
         });
-        let stop = CancellationToken::new();
         let app = Router::new().fallback(handle).with_state(state.clone());
-        let stopped = stop.clone().cancelled_owned();
-        tokio::spawn(async move {
-            if let Err(error) = axum::serve(listener, app).with_graceful_shutdown(stopped).await {
-                tracing::warn!(%error, "sim pagerduty: server stopped with an error");
-            }
-        });
         Ok(SimPagerDuty {
-            handle: Arc::new(super::Handle { state, stop }),
+            handle: super::Handle::serve(listener, app, state, "pagerduty"),
         })
     }
 

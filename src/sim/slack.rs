@@ -44,7 +44,6 @@ use axum::response::{IntoResponse, Response};
 use axum::Router;
 use serde_json::{json, Map, Value};
 use tokio::sync::watch;
-use tokio_util::sync::CancellationToken;
 
 /// The largest request body read.
 const MAX_BODY: usize = 1 << 20;
@@ -140,16 +139,9 @@ impl SimSlack {
             requests: AtomicU64::new(0),
             held,
         });
-        let stop = CancellationToken::new();
         let app = Router::new().fallback(handle).with_state(state.clone());
-        let stopped = stop.clone().cancelled_owned();
-        tokio::spawn(async move {
-            if let Err(error) = axum::serve(listener, app).with_graceful_shutdown(stopped).await {
-                tracing::warn!(%error, "sim slack: server stopped with an error");
-            }
-        });
         Ok(SimSlack {
-            handle: Arc::new(super::Handle { state, stop }),
+            handle: super::Handle::serve(listener, app, state, "slack"),
         })
     }
 

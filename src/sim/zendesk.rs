@@ -298,14 +298,8 @@ impl SimZendesk {
         // Idle until a webhook listens and the world changes.
         tokio::spawn(webhooks::sender(state.clone(), stop.clone()));
         let app = http::router(state.clone());
-        let stopped = stop.clone().cancelled_owned();
-        tokio::spawn(async move {
-            if let Err(error) = axum::serve(listener, app).with_graceful_shutdown(stopped).await {
-                tracing::warn!(%error, "sim zendesk: server stopped with an error");
-            }
-        });
         Ok(SimZendesk {
-            handle: Arc::new(super::Handle { state, stop }),
+            handle: super::Handle::serve_until(listener, app, state, "zendesk", stop),
         })
     }
 
