@@ -14,6 +14,7 @@
 //! and `?since=` with the rows changed or removed since.
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::io::Write as _;
 use std::sync::{Arc, Mutex};
 
 use super::apply::{clocks_of, facts_complete};
@@ -79,14 +80,14 @@ struct Row {
     json: Json,
 }
 
-/// A row's JSON in pieces, with a hole between each two for a figure that moves with time:
-/// `pieces[0] hole[0] pieces[1] ...`. A read writes the pieces and the figures at its instant,
-/// without building and serializing the row again.
+/// A row's JSON with holes for the figures that move with time: `bytes` with the marks it was
+/// written with at `holes` (start, end: the mark's digits), which a read replaces with the
+/// figures at its instant, without building and serializing the row again.
 #[derive(Debug, Clone, Default)]
 struct Json {
-    pieces: Vec<Vec<u8>>,
-    /// (index into `clocks`, the remaining time rather than the elapsed).
-    holes: Vec<(usize, bool)>,
+    bytes: Vec<u8>,
+    /// (start, end, index into `clocks`, the remaining time rather than the elapsed).
+    holes: Vec<(usize, usize, usize, bool)>,
 }
 
 /// Stands in for a figure while the JSON is cut: i64::MIN + 2 × clock (+ 1 for the remaining).
@@ -121,16 +122,12 @@ impl Row {
             })
             .collect();
         found.sort_unstable();
-        let mut pieces = Vec::with_capacity(found.len() + 1);
-        let mut from = 0;
-        for &(start, end, _) in &found {
-            pieces.push(bytes[from..start].to_vec());
-            from = end;
-        }
-        pieces.push(bytes[from..].to_vec());
         self.json = Json {
-            pieces,
-            holes: found.into_iter().map(|(_, _, hole)| hole).collect(),
+            bytes,
+            holes: found
+                .into_iter()
+                .map(|(start, end, (i, remaining))| (start, end, i, remaining))
+                .collect(),
         };
     }
 }
@@ -251,6 +248,20 @@ impl StatusBoard {
         })
     }
 
+    /// Calls `each` with every open ticket's row at now, in no order, its time-moving figures
+    /// as evaluated (what a count of clock states by tier and severity needs, without copying
+    /// the rows).
+    pub fn for_each_row(&self, store: &Store, directory: &Directory, mut each: impl FnMut(&TicketStatus)) -> Result<(), StoreError> {
+        let now = self.clock.now();
+        let rows: Vec<Arc<Row>> = {
+            let mut state = self.current(store, directory, now)?;
+            self.refresh(&mut state, store, now)?;
+            state.rows.values().cloned().collect()
+        };
+        rows.iter().for_each(|row| each(&row.status));
+        Ok(())
+    }
+
     /// Rows `offset..offset + limit` of every open ticket's at now, most urgent first, as the
     /// JSON array `/status` answers: what `snapshot` serializes, written from each row's JSON
     /// cut around its time-moving figures.
@@ -273,27 +284,23 @@ impl StatusBoard {
             .collect();
         keyed.sort_unstable_by_key(|&(urgency, id, _)| (urgency, id));
         let shown = keyed.iter().skip(offset).take(limit);
-        let mut out = Vec::with_capacity(
-            rows.iter()
-                .map(|r| r.json.pieces.iter().map(Vec::len).sum::<usize>() + 24)
-                .sum::<usize>()
-                + 2,
-        );
+        let mut out = Vec::with_capacity(rows.iter().map(|r| r.json.bytes.len() + 1).sum::<usize>() + 2);
         out.push(b'[');
         for (n, (_, _, row)) in shown.enumerate() {
             if n > 0 {
                 out.push(b',');
             }
             let json = &row.json;
-            for (piece, hole) in json.pieces.iter().zip(json.holes.iter().map(Some).chain(std::iter::once(None))) {
-                out.extend_from_slice(piece);
-                if let Some(&(clock, remaining)) = hole {
-                    let live = &row.clocks[clock];
-                    let elapsed = self.elapsed_at(row, live, now).unwrap_or(live.elapsed);
-                    let figure = if remaining { live.goal - elapsed } else { elapsed };
-                    out.extend_from_slice(figure.to_string().as_bytes());
-                }
+            let mut from = 0;
+            for &(start, end, clock, remaining) in &json.holes {
+                out.extend_from_slice(&json.bytes[from..start]);
+                let live = &row.clocks[clock];
+                let elapsed = self.elapsed_at(row, live, now).unwrap_or(live.elapsed);
+                let figure = if remaining { live.goal - elapsed } else { elapsed };
+                let _ = write!(out, "{figure}");
+                from = end;
             }
+            out.extend_from_slice(&json.bytes[from..]);
         }
         out.push(b']');
         Ok((self.cursor(version), out))

@@ -14,7 +14,9 @@ impl Engine {
         m.tickets_tracked.set(self.store.ticket_count() as i64);
         m.store_size.set(self.store.size_on_disk()? as i64);
         let mut clocks: std::collections::HashMap<TicketLabels, i64> = std::collections::HashMap::new();
-        for row in self.status_rows()?.rows {
+        // The status board's rows: their clock states (what moves with time alone, a breach, has
+        // been evaluated again as of now).
+        self.status_board.for_each_row(&self.store, &self.directory(), |row| {
             for (metric, status) in [
                 ("first_response", &row.metrics.first_response),
                 ("resolution", &row.metrics.resolution),
@@ -27,7 +29,7 @@ impl Engine {
                 };
                 *clocks.entry(labels).or_default() += 1;
             }
-        }
+        })?;
         m.open_clocks.clear();
         for (labels, n) in clocks {
             m.open_clocks.get_or_create(&labels).set(n);
