@@ -664,7 +664,7 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
             loop {
                 tokio::select! {
                     _ = shutdown.cancelled() => break,
-                    _ = tokio::time::sleep(Duration::from_millis(1)) => {
+                    _ = sim.wait_for_posts(shown + 1) => {
                         let posts = sim.webhook_log();
                         for post in posts.iter().skip(shown) {
                             shown += 1;

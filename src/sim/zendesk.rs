@@ -169,6 +169,8 @@ struct State {
     /// Where the account's webhook posts, once set.
     webhook: Mutex<Option<webhooks::Target>>,
     webhook_log: Mutex<Vec<webhooks::Sent>>,
+    /// How many webhook posts are logged, for those waiting on them.
+    posted: tokio::sync::watch::Sender<usize>,
     /// Woken when the world changed while a webhook listens.
     changed: tokio::sync::Notify,
     /// Webhooks and triggers created through the API.
@@ -291,6 +293,7 @@ impl SimZendesk {
             }),
             webhook: Mutex::new(None),
             webhook_log: Mutex::new(Vec::new()),
+            posted: tokio::sync::watch::channel(0).0,
             changed: tokio::sync::Notify::new(),
             registry: Mutex::new(webhooks::Registry::default()),
         });
@@ -524,6 +527,12 @@ impl SimZendesk {
     /// Every webhook post so far, oldest first.
     pub fn webhook_log(&self) -> Vec<WebhookSent> {
         lock(&self.state().webhook_log).clone()
+    }
+
+    /// Returns once at least `n` webhook posts are logged.
+    pub async fn wait_for_posts(&self, n: usize) {
+        let mut posted = self.state().posted.subscribe();
+        let _ = posted.wait_for(|&count| count >= n).await;
     }
 
     /// The ticket as the API renders it (deleted ones included), or None if it never existed.

@@ -23,6 +23,7 @@ pub enum WebhookShape {
     Trigger,
 }
 
+#[derive(Clone)]
 pub(super) struct Target {
     pub url: String,
     pub secret: String,
@@ -68,10 +69,9 @@ pub(super) async fn sender(state: Arc<State>, stop: tokio_util::sync::Cancellati
     loop {
         let changes = state.world().take_changed();
         for (ticket_id, event_type) in changes {
-            let Some((url, secret, shape)) = lock(&state.webhook).as_ref().map(|t| (t.url.clone(), t.secret.clone(), t.shape)) else {
+            let Some(target) = lock(&state.webhook).clone() else {
                 continue;
             };
-            let target = Target { url, secret, shape };
             sequence += 1;
             let at = state.now();
             let time = crate::sla::time::format_rfc3339(at);
@@ -87,13 +87,18 @@ pub(super) async fn sender(state: Arc<State>, stop: tokio_util::sync::Cancellati
                 .body(payload)
                 .send()
                 .await;
-            lock(&state.webhook_log).push(Sent {
-                ticket_id,
-                event_type: event_type.to_string(),
-                status: answer.ok().map(|r| r.status().as_u16()),
-                sent_at,
-                at,
-            });
+            let count = {
+                let mut log = lock(&state.webhook_log);
+                log.push(Sent {
+                    ticket_id,
+                    event_type: event_type.to_string(),
+                    status: answer.ok().map(|r| r.status().as_u16()),
+                    sent_at,
+                    at,
+                });
+                log.len()
+            };
+            state.posted.send_replace(count);
         }
         tokio::select! {
             _ = stop.cancelled() => return,
