@@ -133,6 +133,7 @@ fn row(rng: &mut Rng, index: u64, total: u64) -> KpiRow {
         severity: severity.to_string(),
         classified: true,
         tier: tier.to_string(),
+        contract: None,
         organization_id,
         ticket_type: TYPES[rng.pick(&TYPE_SHARES)].map(str::to_string),
         product_area: AREAS[rng.pick(&AREA_SHARES)].map(str::to_string),
@@ -150,6 +151,9 @@ fn row(rng: &mut Rng, index: u64, total: u64) -> KpiRow {
             seconds: i64::from(customer_count) * (1_800 + rng.below(DAY as u64) as i64),
             count: customer_count,
         },
+        docs_linked: rng.below(100) < 60,
+        first_response_time: matches!(first_response, Outcome::Met | Outcome::Breached).then(|| rng.below(30 * HOUR as u64) as i64),
+        resolution_time: solved_at.map(|at| (at - created_at) / 3),
     }
 }
 

@@ -56,6 +56,7 @@ fn ticket(id: u64, open: bool) -> TicketRecord {
                     public: true,
                     length: 60,
                     acknowledgement: false,
+                    docs_link: false,
                 },
             },
             StoredEvent {
@@ -300,6 +301,7 @@ fn board(config: Config, store: Store) {
                         public: true,
                         length: 300,
                         acknowledgement: false,
+                        docs_link: false,
                     },
                 });
                 record.updated_at = Some(at);

@@ -42,6 +42,7 @@ fn ticket(severity: &str) -> TicketFacts {
                 public: true,
                 length: 11,
                 acknowledgement: false,
+                docs_link: false,
             },
         ],
     }

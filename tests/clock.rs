@@ -600,6 +600,7 @@ fn the_managed_tier_runs_on_the_calendar() {
                 public,
                 length,
                 acknowledgement,
+                docs_link: false,
             },
         };
     }

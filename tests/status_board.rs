@@ -243,6 +243,7 @@ async fn at_any_instant_the_derived_figures_are_those_of_a_fresh_evaluation() {
                     public: true,
                     length: 200,
                     acknowledgement: mix.below(2) == 0,
+                    docs_link: false,
                 },
                 1 => Event::Comment {
                     at,
@@ -251,6 +252,7 @@ async fn at_any_instant_the_derived_figures_are_those_of_a_fresh_evaluation() {
                     public: true,
                     length: 40,
                     acknowledgement: false,
+                    docs_link: false,
                 },
                 2 => Event::Severity {
                     at,

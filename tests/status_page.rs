@@ -530,6 +530,7 @@ async fn world_of_10_000() -> (World, usize) {
                             public: true,
                             length: 300,
                             acknowledgement: false,
+                            docs_link: false,
                         },
                     });
                     "open"
@@ -547,6 +548,7 @@ async fn world_of_10_000() -> (World, usize) {
                         public: true,
                         length: 300,
                         acknowledgement: false,
+                        docs_link: false,
                     },
                 });
                 events.push(StoredEvent {

@@ -183,6 +183,9 @@ struct Range {
     /// Unix seconds; `to` exclusive.
     from: i64,
     to: i64,
+    /// Judge the range's tickets again under today's policy (nothing is stored).
+    #[serde(default)]
+    rejudge: bool,
 }
 
 /// The KPIs of tickets created in `[from, to)`, as JSON (`slawatch report` formats them).
@@ -191,8 +194,14 @@ async fn report(State(engine): State<Arc<Engine>>, Query(range): Query<Range>) -
         return (StatusCode::BAD_REQUEST, "from must be before to\n").into_response();
     }
     let now = engine.clock.now();
-    let work =
-        tokio::task::spawn_blocking(move || crate::engine::kpis::report(&engine.config, &engine.store, range.from, range.to, now)).await;
+    let work = tokio::task::spawn_blocking(move || {
+        let judge = match range.rejudge {
+            true => crate::engine::kpis::rejudged_report,
+            false => crate::engine::kpis::report,
+        };
+        judge(&engine.config, &engine.store, range.from, range.to, now)
+    })
+    .await;
     match work {
         Ok(Ok(report)) => Json(report).into_response(),
         Ok(Err(error)) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{error}\n")).into_response(),

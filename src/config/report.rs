@@ -12,6 +12,7 @@ use toml::Spanned;
 use super::Checker;
 use crate::sla::calendar::Schedule;
 use crate::sla::policy::{NamedSchedule, Policy, ScheduleId};
+use crate::sla::time::Duration;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -27,6 +28,10 @@ pub(super) struct RawReport {
     #[serde(default)]
     targets: RawTargets,
     regions: Option<BTreeMap<String, Spanned<String>>>,
+    docs_url_prefixes: Option<Vec<Spanned<String>>>,
+    question_types: Option<Vec<String>>,
+    fiscal_year_start: Option<Spanned<String>>,
+    freeze_after: Option<Spanned<String>>,
     digest: Option<RawDigest>,
 }
 
@@ -38,6 +43,7 @@ struct RawTargets {
     sev2_resolved_within_week: Option<Spanned<String>>,
     engineering_help_max: Option<Spanned<String>>,
     csat: Option<Spanned<String>>,
+    documentation: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -58,12 +64,17 @@ impl RawReport {
             self.within_week_severity = defaults.within_week_severity;
         }
         self.regions = self.regions.take().or(defaults.regions);
+        self.docs_url_prefixes = self.docs_url_prefixes.take().or(defaults.docs_url_prefixes);
+        self.question_types = self.question_types.take().or(defaults.question_types);
+        self.fiscal_year_start = self.fiscal_year_start.take().or(defaults.fiscal_year_start);
+        self.freeze_after = self.freeze_after.take().or(defaults.freeze_after);
         let (t, d) = (&mut self.targets, defaults.targets);
         t.first_response = t.first_response.take().or(d.first_response);
         t.resolution = t.resolution.take().or(d.resolution);
         t.sev2_resolved_within_week = t.sev2_resolved_within_week.take().or(d.sev2_resolved_within_week);
         t.engineering_help_max = t.engineering_help_max.take().or(d.engineering_help_max);
         t.csat = t.csat.take().or(d.csat);
+        t.documentation = t.documentation.take().or(d.documentation);
     }
 }
 
@@ -76,6 +87,8 @@ pub struct KpiTargets {
     /// The largest acceptable share of tickets needing engineering help.
     pub engineering_help_max: f64,
     pub csat: f64,
+    /// Solved questions answered with a link to the documentation.
+    pub documentation: f64,
 }
 
 impl Default for KpiTargets {
@@ -86,6 +99,7 @@ impl Default for KpiTargets {
             sev2_resolved_within_week: 0.95,
             engineering_help_max: 0.10,
             csat: 0.95,
+            documentation: 0.90,
         }
     }
 }
@@ -117,9 +131,22 @@ pub struct ReportConfig {
     pub targets: KpiTargets,
     /// Region name → the schedule of its working hours, in name order.
     pub regions: Vec<(String, ScheduleId)>,
+    /// Where the documentation lives: a public agent comment linking under one of these counts
+    /// as answering with the documentation.
+    pub docs_url_prefixes: Vec<String>,
+    /// Values of `type_field` whose tickets are usage and support questions (the documentation
+    /// share's tickets).
+    pub question_types: Vec<String>,
+    /// The first day of the fiscal year (month, day): `--quarter` counts from it.
+    pub fiscal_year_start: (u32, u32),
+    /// A solved ticket unchanged this long has its KPI row frozen (a closed one at once).
+    pub freeze_after: Duration,
     /// None when no route is set: no digest is posted.
     pub digest: Option<DigestConfig>,
 }
+
+/// Seven days: how long a solved ticket stays unchanged before its figures are final.
+pub const FREEZE_AFTER: Duration = Duration(7 * 86_400);
 
 impl ReportConfig {
     /// The ticket fields whose values the reports read.
@@ -170,6 +197,10 @@ impl Checker<'_> {
                 within_week_severity: "sev2".to_string(),
                 targets: KpiTargets::default(),
                 regions: Vec::new(),
+                docs_url_prefixes: Vec::new(),
+                question_types: Vec::new(),
+                fiscal_year_start: (1, 1),
+                freeze_after: FREEZE_AFTER,
                 digest: None,
             };
         };
@@ -215,6 +246,13 @@ impl Checker<'_> {
             ),
             engineering_help_max: share(&t.engineering_help_max, "engineering_help_max", defaults.engineering_help_max),
             csat: share(&t.csat, "csat", defaults.csat),
+            documentation: share(&t.documentation, "documentation", defaults.documentation),
+        };
+        let docs_url_prefixes = self.docs_prefixes(raw.docs_url_prefixes.unwrap_or_default());
+        let fiscal_year_start = raw.fiscal_year_start.as_ref().and_then(|v| self.month_day(v)).unwrap_or((1, 1));
+        let freeze_after = match &raw.freeze_after {
+            Some(v) => self.duration(v, "report.freeze_after").unwrap_or(FREEZE_AFTER),
+            None => FREEZE_AFTER,
         };
         let mut regions = Vec::new();
         for (name, schedule) in raw.regions.unwrap_or_default() {
@@ -239,8 +277,51 @@ impl Checker<'_> {
             within_week_severity,
             targets,
             regions,
+            docs_url_prefixes,
+            question_types: raw.question_types.unwrap_or_default(),
+            fiscal_year_start,
+            freeze_after,
             digest,
         }
+    }
+
+    /// Documentation URL prefixes: absolute http(s) URLs, compared without case.
+    fn docs_prefixes(&mut self, values: Vec<Spanned<String>>) -> Vec<String> {
+        let mut out = Vec::new();
+        for value in values {
+            let text = value.get_ref().trim().trim_end_matches('/').to_ascii_lowercase();
+            let host = text.strip_prefix("https://").or_else(|| text.strip_prefix("http://"));
+            if host.is_none_or(|h| h.is_empty() || h.starts_with('/')) {
+                self.error(
+                    value.span(),
+                    "report.docs_url_prefixes",
+                    format!("{:?} is not a URL such as \"https://docs.example.com\"", value.get_ref()),
+                );
+                continue;
+            }
+            out.push(text);
+        }
+        out
+    }
+
+    /// `"02-01"`: the first of February.
+    fn month_day(&mut self, value: &Spanned<String>) -> Option<(u32, u32)> {
+        let parsed = value
+            .get_ref()
+            .split_once('-')
+            .and_then(|(m, d)| Some((m.parse::<u32>().ok()?, d.parse::<u32>().ok()?)))
+            .filter(|&(m, d)| (1..=12).contains(&m) && (1..=28).contains(&d));
+        if parsed.is_none() {
+            self.error(
+                value.span(),
+                "report.fiscal_year_start",
+                format!(
+                    "{:?} is not a month and day such as \"02-01\" (the 1st to the 28th, so every year has it)",
+                    value.get_ref()
+                ),
+            );
+        }
+        parsed
     }
 
     fn digest(&mut self, raw: RawDigest, report_zone: Tz, channels: &[&String]) -> Option<DigestConfig> {

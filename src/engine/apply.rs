@@ -5,6 +5,7 @@ use serde_json::Value;
 
 use super::directory::Directory;
 use crate::config::{Config, CustomerMapping, SeverityMapping};
+use crate::kpi::docs::links_to_docs;
 use crate::kpi::{KpiRow, RowInputs};
 use crate::sla::clock::{Event, TicketClocks, TicketFacts};
 use crate::sla::policy::Customer;
@@ -266,10 +267,13 @@ pub fn apply_audit(record: &mut TicketRecord, audit: &TicketEvent, directory: &D
             Change::Comment {
                 author_id,
                 body,
+                html_body,
                 public,
                 created_at,
             } => {
                 let author = author_id.unwrap_or_default();
+                let prefixes = &config.report.docs_url_prefixes;
+                let docs_link = public && (links_to_docs(prefixes, &body) || links_to_docs(prefixes, &html_body));
                 Event::comment(
                     rules,
                     created_at.unwrap_or(audit.timestamp),
@@ -278,6 +282,7 @@ pub fn apply_audit(record: &mut TicketRecord, audit: &TicketEvent, directory: &D
                     public,
                     &body,
                 )
+                .with_docs_link(docs_link)
             }
             Change::Status(status) => {
                 // The status the snapshot recorded as the last one of this instant is not a
@@ -301,7 +306,12 @@ pub fn apply_audit(record: &mut TicketRecord, audit: &TicketEvent, directory: &D
         };
         // A comment read live before an alert (see `apply_live`) comes again in the export, its
         // author's role perhaps learnt in between: the same comment whatever role it was given.
-        if record.events.iter().any(|e| same_comment(&e.event, &event)) {
+        if let Some(stored) = record.events.iter_mut().find(|e| same_comment(&e.event, &event)) {
+            // A read that saw the rich text may find the documentation link another did not.
+            if let (Event::Comment { docs_link: kept, .. }, Event::Comment { docs_link: true, .. }) = (&mut stored.event, &event) {
+                changed |= !*kept;
+                *kept = true;
+            }
             continue;
         }
         insert_sorted(record, StoredEvent { audit_id: audit.id, event });
@@ -340,7 +350,7 @@ pub fn apply_live(record: &mut TicketRecord, ticket: &Ticket, comments: &[Commen
             timestamp: comment.created_at.unwrap_or_default(),
             updater_id: None,
             child_events: vec![serde_json::json!({
-                "event_type": "Comment", "author_id": author, "body": comment.body, "public": comment.public,
+                "event_type": "Comment", "author_id": author, "body": comment.body, "html_body": comment.html_body, "public": comment.public,
                 "created_at": comment.created_at.map(crate::sla::time::format_rfc3339),
             })],
         };
@@ -424,6 +434,7 @@ pub fn facts_of(record: &TicketRecord, directory: &Directory, config: &Config) -
                 public,
                 length,
                 acknowledgement,
+                docs_link,
             } => Event::Comment {
                 at: *at,
                 author_id: *author_id,
@@ -435,6 +446,7 @@ pub fn facts_of(record: &TicketRecord, directory: &Directory, config: &Config) -
                 public: *public,
                 length: *length,
                 acknowledgement: *acknowledgement,
+                docs_link: *docs_link,
             },
             other => other.clone(),
         })
@@ -540,6 +552,7 @@ mod tests {
             public: true,
             length: 40,
             acknowledgement: false,
+            docs_link: false,
         };
         assert!(same_comment(&comment(Role::EndUser), &comment(Role::Agent)));
         let later = Event::Comment {
@@ -549,6 +562,7 @@ mod tests {
             public: true,
             length: 40,
             acknowledgement: false,
+            docs_link: false,
         };
         assert!(!same_comment(&comment(Role::Agent), &later));
         let status = Event::Status {

@@ -16,7 +16,7 @@ use crate::zendesk::client::ZendeskError;
 /// and the shape of the KPI row (so a store written before rows were kept gets them once).
 pub fn policy_fingerprint(config: &Config) -> String {
     let text = format!(
-        "{}{:?}{:?}{:?}{:?}{:?}kpi-row-2",
+        "{}{:?}{:?}{:?}{:?}{:?}kpi-row-3",
         crate::config::describe::describe(config, None),
         config.severity,
         config.customers,
@@ -40,6 +40,10 @@ pub const DEFAULT_MAX_WAIT: Duration = Duration::from_secs(600);
 
 /// Evaluates every ticket again when the policy changed since the store was last written.
 fn evaluate_if_policy_changed(engine: &Engine) -> Result<(), EngineError> {
+    // Every schedule the clocks, goals and report regions name, built before the first need.
+    for named in &engine.config.policy.schedules {
+        named.schedule.prepare();
+    }
     // Stored alert instants stay right while the policy does; re-evaluate every ticket only
     // when it changed, so a restart of a large store takes seconds.
     let fingerprint = policy_fingerprint(&engine.config);

@@ -5,6 +5,7 @@
 use super::apply::{clocks_and_kpi, facts_complete, known_through};
 use super::directory::Directory;
 use super::engine::Engine;
+use crate::kpi::freeze::RowState;
 use crate::sla::alerting::next_look;
 use crate::sla::clock::Event;
 use crate::sla::time::Timestamp;
@@ -56,7 +57,21 @@ impl Engine {
         let known = known_through(record, events_through).unwrap_or(Timestamp::MIN).min(now);
         if let Some((clocks, kpi)) = clocks_and_kpi(&self.config, record, directory, now, known) {
             record.next_alert = next_look(record.id, &clocks, |key| recorded.get(key).copied());
-            record.kpi = kpi;
+            let freeze = crate::kpi::freeze::decide(
+                RowState {
+                    status: &record.status,
+                    updated_at: record.updated_at,
+                    frozen: record.kpi_frozen,
+                    row_of: record.kpi_row_of,
+                },
+                self.config.report.freeze_after.0,
+                now,
+            );
+            record.kpi_frozen = freeze.frozen;
+            if freeze.write {
+                record.kpi = kpi;
+                record.kpi_row_of = record.updated_at;
+            }
             // A page whose clock these facts meet or stop is resolved.
             self.owe_resolves(record.id, &clocks)?;
         }

@@ -1,12 +1,16 @@
 //! The KPIs of a range, read from the store's rows (`slawatch report`, `/report`, the digest and
-//! `/metrics`).
+//! `/metrics`), or judged again under today's policy (`report --rejudge`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
+use super::apply::{clocks_and_kpi, customer_of_organization, facts_complete, known_through as facts_known_through};
+use super::directory::load_directory;
 use crate::config::Config;
-use crate::kpi::{Report, ReportBuilder};
+use crate::kpi::customers::OpenNow;
+use crate::kpi::report::Rejudged;
+use crate::kpi::{KpiRow, Report, ReportBuilder};
 use crate::sla::time::Timestamp;
-use crate::store::{Store, StoreError};
+use crate::store::{KpiChange, Store, StoreError};
 
 /// Organization names by id, for `by_customer`.
 pub fn organization_names(store: &Store) -> Result<BTreeMap<u64, String>, StoreError> {
@@ -19,12 +23,81 @@ pub fn known_through(store: &Store, now: Timestamp) -> Result<Timestamp, StoreEr
     Ok(store.facts_as_of()?.map_or(Timestamp::MIN, |at| at.min(now)))
 }
 
+/// Each organization's open tickets now, with its tier and contract as the directory has them.
+fn open_now(config: &Config, store: &Store) -> Result<HashMap<Option<u64>, OpenNow>, StoreError> {
+    let organizations: HashMap<u64, _> = store.organizations()?.into_iter().map(|o| (o.id, o)).collect();
+    let policy = &config.policy;
+    Ok(store
+        .open_by_organization()?
+        .into_iter()
+        .map(|(org, tickets)| {
+            let customer = org
+                .and_then(|id| organizations.get(&id))
+                .map(|o| customer_of_organization(o, &config.customers))
+                .unwrap_or_default();
+            let open = OpenNow {
+                tickets,
+                tier: policy.tier_name(&customer).to_string(),
+                contract: customer.contract.filter(|c| policy.contracts.contains_key(c)),
+            };
+            (org, open)
+        })
+        .collect())
+}
+
 /// The KPIs of the tickets created in `[from, to)`, as the stored facts stand at `now`.
 pub fn report(config: &Config, store: &Store, from: Timestamp, to: Timestamp, now: Timestamp) -> Result<Report, StoreError> {
     let organizations = organization_names(store)?;
-    let mut builder = ReportBuilder::new(config, &organizations, from, to, known_through(store, now)?);
+    let mut builder = ReportBuilder::new(config, &organizations, from, to, known_through(store, now)?).open_now(open_now(config, store)?);
     for row in store.kpi_rows(from, to) {
         builder.add(&row?);
     }
     Ok(builder.finish())
+}
+
+/// The KPIs of `[from, to)` with every ticket whose facts are still stored judged again under
+/// today's policy and directory, frozen or not. Nothing is written: the stored history stays
+/// as it was. A compacted ticket (its facts gone) counts as stored, and is counted as such.
+pub fn rejudged_report(config: &Config, store: &Store, from: Timestamp, to: Timestamp, now: Timestamp) -> Result<Report, StoreError> {
+    let organizations = organization_names(store)?;
+    let directory = load_directory(store)?;
+    let known = known_through(store, now)?;
+    let through = store.cursors()?.events_through;
+    let mut builder = ReportBuilder::new(config, &organizations, from, to, known).open_now(open_now(config, store)?);
+    let mut rejudged = Rejudged::default();
+    for stored in store.kpi_rows(from, to) {
+        let stored = stored?;
+        let again = match store.ticket(stored.id)? {
+            // Facts still awaiting the events export: nothing is judged on them yet.
+            Some(record) if facts_complete(&record, through) => {
+                let known = facts_known_through(&record, through).unwrap_or(Timestamp::MIN).min(now);
+                match clocks_and_kpi(config, &record, &directory, now, known) {
+                    Some((_, KpiChange::Put(row))) => Some(*row),
+                    // Deleted since: it counts nowhere.
+                    Some((_, KpiChange::Remove { .. })) => {
+                        rejudged.tickets += 1;
+                        rejudged.changed += 1;
+                        continue;
+                    }
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
+        let row: KpiRow = match again {
+            Some(row) => {
+                rejudged.tickets += 1;
+                rejudged.changed += u64::from(row != stored);
+                row
+            }
+            None => {
+                rejudged.kept_as_stored += 1;
+                stored
+            }
+        };
+        builder.add(&row);
+    }
+    let mut report = builder.finish();
+    report.rejudged = Some(rejudged);
+    Ok(report)
 }

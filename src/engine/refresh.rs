@@ -137,8 +137,9 @@ impl Engine {
         Ok(())
     }
 
-    /// Re-evaluates the tickets (with an alert still to come or awaiting facts) whose comments or
-    /// submitter are by `users`.
+    /// Re-evaluates the tickets whose comments or submitter are by `users`: those with an alert
+    /// still to come or awaiting facts, and the solved ones whose KPI row is not final yet (an
+    /// answer by someone now known as an agent meets their first response).
     fn reevaluate_involving(&self, users: &HashSet<u64>) -> Result<(), StoreError> {
         let mut ids = Vec::new();
         for (read, record) in self.store.tickets().enumerate() {
@@ -146,7 +147,8 @@ impl Engine {
                 crate::liveness::beat();
             }
             let record = record?;
-            if (record.next_alert.is_some() || record.awaiting_events.is_some()) && involves(&record, users) {
+            let row_live = !record.kpi_frozen && matches!(record.status.as_str(), "solved" | "closed");
+            if (record.next_alert.is_some() || record.awaiting_events.is_some() || row_live) && involves(&record, users) {
                 ids.push(record.id);
             }
         }

@@ -2,8 +2,12 @@
 //! range (`slawatch report`, `/report`), and the weekly digest. Pure: `engine::kpis` reads the
 //! rows from the store.
 
+pub mod customers;
 pub mod digest;
+pub mod distribution;
+pub mod docs;
 pub mod format;
+pub mod freeze;
 pub mod range;
 pub mod report;
 mod row;

@@ -8,6 +8,8 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::TimeZone;
 use serde::{Deserialize, Serialize};
 
+use super::customers::{CustomerVitals, Customers, OpenNow};
+use super::distribution::{percentile, Distribution};
 use super::row::{KpiRow, Outcome, Satisfaction};
 use crate::config::Config;
 use crate::sla::time::Timestamp;
@@ -34,7 +36,7 @@ pub struct Attainment {
 }
 
 impl Attainment {
-    fn add(&mut self, outcome: Outcome, now: Timestamp) {
+    pub(super) fn add(&mut self, outcome: Outcome, now: Timestamp) {
         match outcome.at(now) {
             Outcome::Met => self.met += 1,
             Outcome::Breached => self.breached += 1,
@@ -43,7 +45,7 @@ impl Attainment {
         }
     }
 
-    fn finish(&mut self, target: f64) {
+    pub(super) fn finish(&mut self, target: f64) {
         self.attainment = share(self.met, self.met + self.breached);
         self.target = target;
     }
@@ -72,6 +74,10 @@ pub struct EngineeringHelp {
     pub share: Option<f64>,
     pub target_max: f64,
     pub over: bool,
+    /// Calendar months the range spans (a part month in proportion to its days).
+    pub months: f64,
+    /// Requests per month over the range: the baseline engineering plans for.
+    pub requests_per_month: Option<f64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -79,6 +85,29 @@ pub struct Csat {
     pub good: u64,
     pub bad: u64,
     pub score: Option<f64>,
+    pub target: f64,
+}
+
+impl Csat {
+    pub(super) fn finish(&mut self, target: f64) {
+        self.score = share(self.good, self.good + self.bad);
+        self.target = target;
+    }
+}
+
+/// Usage and support questions answered with the documentation: solved tickets of
+/// `[report] question_types` with a public agent comment linking under `docs_url_prefixes`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Documentation {
+    /// Both `question_types` and `docs_url_prefixes` are set: without either nothing is measured.
+    pub configured: bool,
+    /// Questions (tickets of the question types) solved.
+    pub solved_questions: u64,
+    /// Of those, answered with at least one link to the documentation.
+    pub with_docs_link: u64,
+    /// Questions still open (not counted until solved).
+    pub open_questions: u64,
+    pub share: Option<f64>,
     pub target: f64,
 }
 
@@ -100,6 +129,11 @@ pub struct ReplyTimes {
 pub struct Clocks {
     pub first_response: Attainment,
     pub resolution: Attainment,
+    /// Time to the first substantive response, on each ticket's own clock (business seconds for
+    /// business-hours clocks), of the tickets answered.
+    pub first_response_time: Distribution,
+    /// Time to the solve, on each ticket's own clock (pauses left out), of the tickets solved.
+    pub resolution_time: Distribution,
 }
 
 /// The KPIs of the tickets created in `[from, to)`. The field order is the JSON's.
@@ -115,12 +149,31 @@ pub struct Report {
     pub sev2_resolved_within_week: WithinWeek,
     pub engineering_help: EngineeringHelp,
     pub csat: Csat,
+    pub documentation: Documentation,
     pub volume: Volume,
     pub cases_per_customer: Option<f64>,
     pub replies_per_ticket: Option<f64>,
+    pub replies_per_ticket_median: Option<f64>,
     pub avg_time_between_replies_seconds: ReplyTimes,
     pub per_severity: BTreeMap<String, Clocks>,
     pub per_tier: BTreeMap<String, Clocks>,
+    /// Each organization's vitals, most at risk first (`kpi::customers`).
+    pub customers: Vec<CustomerVitals>,
+    /// Set when the rows were judged again under today's policy (`report --rejudge`) rather
+    /// than read as stored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rejudged: Option<Rejudged>,
+}
+
+/// What `report --rejudge` did: the figures above are today's policy's, not the stored history.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rejudged {
+    /// Tickets judged again from their stored facts.
+    pub tickets: u64,
+    /// Of those, the ones whose figures differ from the stored (frozen or live) row.
+    pub changed: u64,
+    /// Tickets whose facts were compacted away: counted as stored.
+    pub kept_as_stored: u64,
 }
 
 fn share(part: u64, whole: u64) -> Option<f64> {
@@ -157,6 +210,33 @@ pub struct ReportBuilder<'a> {
     support: (i64, u64),
     customer: (i64, u64),
     breaches: Breaches,
+    /// Per severity and per tier: first-response and resolution times.
+    times: [BTreeMap<String, [Vec<i64>; 2]>; 2],
+    replies_each: Vec<i64>,
+    customers: Customers,
+    open_now: HashMap<Option<u64>, OpenNow>,
+}
+
+/// Calendar months `[from, to)` spans in `zone`, a part month in proportion to its length
+/// (November 2026 is 1, its first week 7/30). Constant time, whatever the range.
+pub fn months_spanned(from: Timestamp, to: Timestamp, zone: chrono_tz::Tz) -> f64 {
+    use chrono::Datelike;
+    let average = || (to - from).max(0) as f64 / (30.436875 * 86_400.0);
+    let month_of = |at: Timestamp| zone.timestamp_opt(at, 0).single().map(|t| (t.year(), t.month()));
+    let bounds = |(year, month): (i32, u32)| super::range::month(&format!("{year:04}-{month:02}"), zone).ok();
+    let (Some(first), Some(last)) = (month_of(from), month_of(to - 1)) else {
+        return average();
+    };
+    let (Some((first_start, first_end)), Some((last_start, last_end))) = (bounds(first), bounds(last)) else {
+        return average();
+    };
+    if first == last {
+        return (to - from) as f64 / (first_end - first_start) as f64;
+    }
+    let whole_between = i64::from(last.0 - first.0) * 12 + i64::from(last.1) - i64::from(first.1) - 1;
+    (first_end - from) as f64 / (first_end - first_start) as f64
+        + whole_between as f64
+        + (to - last_start) as f64 / (last_end - last_start) as f64
 }
 
 /// The tickets with a breached contractual clock, kept up to a limit (the digest lists them).
@@ -190,6 +270,8 @@ impl<'a> ReportBuilder<'a> {
             report.volume.by_region.insert(name.clone(), 0);
         }
         report.volume.by_region.insert(OUTSIDE.to_string(), 0);
+        report.engineering_help.months = months_spanned(from, to, zone);
+        let most_severe = config.policy.severities.first().map_or("", String::as_str);
         ReportBuilder {
             config,
             organizations,
@@ -201,7 +283,17 @@ impl<'a> ReportBuilder<'a> {
             support: (0, 0),
             customer: (0, 0),
             breaches: Breaches::default(),
+            times: Default::default(),
+            replies_each: Vec::new(),
+            customers: Customers::new(most_severe),
+            open_now: HashMap::new(),
         }
+    }
+
+    /// Open tickets now by organization, for the customers' `open_now`.
+    pub fn open_now(mut self, open: HashMap<Option<u64>, OpenNow>) -> Self {
+        self.open_now = open;
+        self
     }
 
     /// Also keeps the first `limit` breached tickets (`finish_with_breaches`).
@@ -235,6 +327,32 @@ impl<'a> ReportBuilder<'a> {
             };
             clocks.first_response.add(row.first_response, now);
             clocks.resolution.add(row.resolution, now);
+        }
+        let resolution_time = row.resolution_time.filter(|_| row.solved_at.is_some());
+        for (times, key) in self.times.iter_mut().zip([severity, row.tier.as_str()]) {
+            if row.first_response_time.is_none() && resolution_time.is_none() {
+                break;
+            }
+            let entry = match times.get_mut(key) {
+                Some(entry) => entry,
+                None => times.entry(key.to_string()).or_default(),
+            };
+            entry[0].extend(row.first_response_time);
+            entry[1].extend(resolution_time);
+        }
+        self.replies_each.push(i64::from(row.replies));
+        self.customers.add(row, now);
+        if let Some(kind) = row.ticket_type.as_deref() {
+            if self.config.report.question_types.iter().any(|q| q == kind) {
+                let docs = &mut r.documentation;
+                match row.solved_at {
+                    Some(_) => {
+                        docs.solved_questions += 1;
+                        docs.with_docs_link += u64::from(row.docs_linked);
+                    }
+                    None => docs.open_questions += 1,
+                }
+            }
         }
         if row.classified && row.severity == self.config.report.within_week_severity {
             let week = &mut r.sev2_resolved_within_week;
@@ -298,8 +416,23 @@ impl<'a> ReportBuilder<'a> {
         help.share = share(help.requests, help.tickets);
         help.target_max = targets.engineering_help_max;
         help.over = help.share.is_some_and(|s| s > help.target_max);
-        r.csat.score = share(r.csat.good, r.csat.good + r.csat.bad);
-        r.csat.target = targets.csat;
+        r.csat.finish(targets.csat);
+        help.requests_per_month = (help.months > 0.0).then(|| help.requests as f64 / help.months);
+        let docs = &mut r.documentation;
+        docs.configured = !self.config.report.question_types.is_empty() && !self.config.report.docs_url_prefixes.is_empty();
+        docs.share = share(docs.with_docs_link, docs.solved_questions).filter(|_| docs.configured);
+        docs.target = targets.documentation;
+        for (map, times) in [&mut r.per_severity, &mut r.per_tier].into_iter().zip(&mut self.times) {
+            for (key, [first_response, resolution]) in times.iter_mut() {
+                if let Some(clocks) = map.get_mut(key) {
+                    clocks.first_response_time = Distribution::of(first_response);
+                    clocks.resolution_time = Distribution::of(resolution);
+                }
+            }
+        }
+        self.replies_each.sort_unstable();
+        r.replies_per_ticket_median = percentile(&self.replies_each, 0.5);
+        r.customers = std::mem::take(&mut self.customers).finish(self.organizations, &self.open_now, &targets);
         for (org, n) in &self.by_organization {
             let name = match self.organizations.get(org) {
                 Some(name) => name.clone(),
@@ -317,5 +450,29 @@ impl<'a> ReportBuilder<'a> {
             customer: (self.customer.1 > 0).then(|| self.customer.0 as f64 / self.customer.1 as f64),
         };
         self.report
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::months_spanned;
+    use crate::sla::time::parse_rfc3339;
+
+    #[test]
+    fn months_are_counted_in_the_report_zone_part_months_in_proportion() {
+        let la: chrono_tz::Tz = "America/Los_Angeles".parse().unwrap_or(chrono_tz::Tz::UTC);
+        let at = |text: &str| parse_rfc3339(text).unwrap_or_default();
+        let months = |from: &str, to: &str| months_spanned(at(from), at(to), la);
+        assert_eq!(months("2026-11-01T00:00:00-07:00", "2026-12-01T00:00:00-08:00"), 1.0);
+        assert_eq!(months("2026-10-01T00:00:00-07:00", "2027-01-01T00:00:00-08:00"), 3.0);
+        assert_eq!(months("2025-01-01T00:00:00-08:00", "2026-01-01T00:00:00-08:00"), 12.0);
+        let week = months("2026-11-25T00:00:00-08:00", "2026-12-02T00:00:00-08:00");
+        // November in Los Angeles is 30 days and an hour long (DST ends on the 1st).
+        assert!(
+            (week - (6.0 * 86_400.0 / (30.0 * 86_400.0 + 3_600.0) + 1.0 / 31.0)).abs() < 1e-9,
+            "{week}"
+        );
+        // Centuries cost no more than a month.
+        assert!((months("1900-01-01T00:00:00-08:00", "2026-11-01T00:00:00-07:00") - 1522.0).abs() < 0.01);
     }
 }

@@ -81,6 +81,8 @@ pub struct KpiRow {
     /// False when the ticket had no severity and the default was used: reported as unclassified.
     pub classified: bool,
     pub tier: String,
+    /// The custom contract the ticket was judged under, if any.
+    pub contract: Option<String>,
     pub organization_id: Option<u64>,
     pub ticket_type: Option<String>,
     pub product_area: Option<String>,
@@ -97,6 +99,13 @@ pub struct KpiRow {
     pub support_waits: Waits,
     /// From an agent's public comment (the first of a run) to the customer's next public comment.
     pub customer_waits: Waits,
+    /// A public agent comment linked to the documentation.
+    pub docs_linked: bool,
+    /// Clock time (business seconds on a business-hours clock) to the first substantive
+    /// response, once it came.
+    pub first_response_time: Option<i64>,
+    /// Clock time to the solve (pauses left out), while the ticket is solved.
+    pub resolution_time: Option<i64>,
 }
 
 /// What a row is made from, besides the clocks.
@@ -122,6 +131,7 @@ impl KpiRow {
         let (mut support_waits, mut customer_waits) = (Waits::default(), Waits::default());
         let (mut customer_since, mut agent_since): (Option<Timestamp>, Option<Timestamp>) = (None, None);
         let mut solved_at = None;
+        let mut docs_linked = false;
         for event in inputs.events {
             match event {
                 Event::Comment {
@@ -136,6 +146,7 @@ impl KpiRow {
                     }
                     seen_public = true;
                     if role.is_agent() && !inputs.rules.is_bot(*author_id) {
+                        docs_linked |= matches!(event, Event::Comment { docs_link: true, .. });
                         if let Some(since) = customer_since.take() {
                             support_waits.add(at - since);
                         }
@@ -163,12 +174,21 @@ impl KpiRow {
             Some("bad") => Satisfaction::Bad,
             _ => Satisfaction::Unrated,
         };
+        // The time on the contractual clock (or, without a target, on the customer's schedule)
+        // when its event came; a clock stopped without it has none.
+        let time = |metric| {
+            clocks
+                .contract(metric)
+                .filter(|c| c.completed_at.is_some() && !c.stopped)
+                .map(|c| c.elapsed)
+        };
         KpiRow {
             id: inputs.id,
             created_at: inputs.created_at,
             severity: clocks.severity.clone(),
             classified: clocks.classified,
             tier: clocks.tier.clone(),
+            contract: clocks.contract.clone(),
             organization_id: inputs.organization_id,
             ticket_type: inputs.ticket_type,
             product_area: inputs.product_area,
@@ -180,6 +200,9 @@ impl KpiRow {
             replies,
             support_waits,
             customer_waits,
+            docs_linked,
+            first_response_time: time(Metric::FirstResponse),
+            resolution_time: time(Metric::Resolution),
         }
     }
 }

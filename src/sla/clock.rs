@@ -38,6 +38,9 @@ pub enum Event {
         length: u32,
         /// The body matched an acknowledgement pattern ("we are on it").
         acknowledgement: bool,
+        /// A public comment linking to the documentation (`[report] docs_url_prefixes`).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        docs_link: bool,
     },
     /// Zendesk status, lower case (`new`, `open`, `pending`, `hold`, `solved`, `closed`,
     /// `deleted`, or one Zendesk adds later, which keeps clocks running).
@@ -57,7 +60,16 @@ impl Event {
             public,
             length,
             acknowledgement,
+            docs_link: false,
         }
+    }
+
+    /// The comment, marked as linking to the documentation or not.
+    pub fn with_docs_link(mut self, links: bool) -> Event {
+        if let Event::Comment { docs_link, .. } = &mut self {
+            *docs_link = links;
+        }
+        self
     }
 
     pub fn at(&self) -> Timestamp {
@@ -150,6 +162,9 @@ pub struct MetricClock {
     pub remaining: i64,
     /// When the response or resolution came (or the clock stopped).
     pub completed_at: Option<Timestamp>,
+    /// The clock ended without its response or resolution (solved unanswered, deleted):
+    /// `completed_at` is when it stopped.
+    pub stopped: bool,
     pub breached_at: Option<Timestamp>,
     /// First-response clocks: the first public acknowledgement, while no substantive reply came before it.
     pub acknowledged_at: Option<Timestamp>,
@@ -271,6 +286,7 @@ fn timeline(policy: &Policy, facts: &TicketFacts, metric: Metric, now: Timestamp
                 public,
                 length,
                 acknowledgement,
+                ..
             } if metric == Metric::FirstResponse && *public && t.completed_at.is_none() && !deleted => {
                 let at = (*at).max(facts.created_at);
                 match t.started_at {
@@ -356,7 +372,8 @@ pub fn evaluate(policy: &Policy, facts: &TicketFacts, now: Timestamp) -> Result<
         let timeline = timeline(policy, facts, metric, now);
         let targets = policy.targets(&facts.customer, severity, metric);
         if !targets.iter().any(|t| t.kind == TargetKind::Contract) {
-            clocks.push(not_applicable(metric, &timeline));
+            let schedule = policy.schedule(policy.customer_schedule(&facts.customer));
+            clocks.push(not_applicable(metric, &timeline, schedule, now)?);
         }
         for target in targets {
             let schedule = policy.schedule(target.schedule);
@@ -375,8 +392,14 @@ pub fn evaluate(policy: &Policy, facts: &TicketFacts, now: Timestamp) -> Result<
     })
 }
 
-fn not_applicable(metric: Metric, timeline: &Timeline) -> MetricClock {
-    MetricClock {
+/// A metric without a contractual target: no deadline, but its time is still counted on the
+/// customer's schedule (the reports' time to resolution, in the clock's own time).
+fn not_applicable(metric: Metric, timeline: &Timeline, schedule: &Schedule, now: Timestamp) -> Result<MetricClock, CalendarError> {
+    let mut elapsed = 0;
+    for &(from, to) in timeline.runs.iter().chain(timeline.running_since.map(|a| (a, now)).as_ref()) {
+        elapsed += schedule.elapsed(from, to)?;
+    }
+    Ok(MetricClock {
         metric,
         kind: TargetKind::Contract,
         name: "contract".to_string(),
@@ -385,16 +408,17 @@ fn not_applicable(metric: Metric, timeline: &Timeline) -> MetricClock {
         state: ClockState::NotApplicable,
         started_at: timeline.started_at,
         deadline: None,
-        elapsed: 0,
+        elapsed,
         running: false,
         remaining: 0,
         completed_at: timeline.completed_at,
+        stopped: false,
         breached_at: None,
         acknowledged_at: timeline.acknowledged_at,
         alerts: Vec::new(),
         next_alert: None,
         target_since: 0,
-    }
+    })
 }
 
 /// Reminders listed at most, so a clock breached for years stays cheap to evaluate.
@@ -503,6 +527,7 @@ fn measure(
         running,
         remaining: goal - elapsed,
         completed_at: timeline.completed_at.or(timeline.stopped_at),
+        stopped: timeline.completed_at.is_none() && timeline.stopped_at.is_some(),
         breached_at,
         acknowledged_at: timeline.acknowledged_at.filter(|_| timeline.completed_at.is_none()),
         alerts,

@@ -77,6 +77,11 @@ impl fmt::Display for Threshold {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ScheduleId(pub usize);
 
+impl ScheduleId {
+    /// The 24×7 calendar: the config always lists it first.
+    pub const CALENDAR: ScheduleId = ScheduleId(0);
+}
+
 #[derive(Debug, Clone)]
 pub struct NamedSchedule {
     pub name: String,
@@ -239,6 +244,14 @@ impl Policy {
             Some(t) if self.tiers.contains_key(t) => t,
             _ => &self.default_tier,
         }
+    }
+
+    /// The schedule a customer's contractual clocks count on: its contract's, else its tier's
+    /// (the calendar when the tier is unknown).
+    pub fn customer_schedule(&self, customer: &Customer) -> ScheduleId {
+        let contract = customer.contract.as_deref().and_then(|c| self.contracts.get(c));
+        let tier = self.tiers.get(self.tier_name(customer)).map(|t| t.schedule);
+        contract.and_then(|c| c.schedule).or(tier).unwrap_or(ScheduleId::CALENDAR)
     }
 
     pub fn is_paused(&self, metric: Metric, status: &str) -> bool {

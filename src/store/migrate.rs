@@ -3,6 +3,8 @@
 //! Version 1 kept comment bodies and each alert's message text; version 2 keeps a comment's
 //! facts (length, acknowledgement) instead, renders messages at delivery, indexes tickets by
 //! organization and by the events they wait for, and keeps one outbox entry per channel.
+//! Version 3 keeps KPI rows with a version byte and the figures the quarterly reports need
+//! (contract, documentation link, clock times), in `kpi_rows`.
 //!
 //! A migration stopped anywhere (killed, a disk error) runs again from its start at the next
 //! open and ends as one never stopped: what a step derives (the ticket indexes, the outbox) is
@@ -12,7 +14,11 @@
 
 use serde_json::Value;
 
+use serde::Deserialize;
+
 use super::{AlertRecord, ReadComment, Store, StoreError, TicketRecord};
+use crate::kpi::{KpiRow, Outcome, Satisfaction, Waits};
+use crate::sla::time::Timestamp;
 
 /// Records rewritten in one transaction.
 pub(super) const BATCH: usize = 1000;
@@ -26,6 +32,87 @@ pub(super) fn from_v1(store: &Store, read_comment: ReadComment, batch: usize, ch
     tracing::info!(path = %store.path.display(), "migrating the store to schema 2: comment bodies become facts and are dropped");
     tickets_from_v1(store, read_comment, batch, checkpoint)?;
     alerts_from_v1(store, batch, checkpoint)
+}
+
+/// A KPI row as schema 2 kept it (postcard, field order matters).
+#[derive(Deserialize)]
+struct KpiRowV2 {
+    id: u64,
+    created_at: Timestamp,
+    severity: String,
+    classified: bool,
+    tier: String,
+    organization_id: Option<u64>,
+    ticket_type: Option<String>,
+    product_area: Option<String>,
+    first_response: Outcome,
+    resolution: Outcome,
+    solved_at: Option<Timestamp>,
+    help_requested: bool,
+    satisfaction: Satisfaction,
+    replies: u32,
+    support_waits: Waits,
+    customer_waits: Waits,
+}
+
+impl From<KpiRowV2> for KpiRow {
+    /// What schema 2 did not keep is unknown: no contract, no documentation link, no clock
+    /// times. A stored ticket's row is written anew at the daemon's start (the KPI rows'
+    /// fingerprint changed); a compacted ticket's row keeps these gaps.
+    fn from(v2: KpiRowV2) -> KpiRow {
+        KpiRow {
+            id: v2.id,
+            created_at: v2.created_at,
+            severity: v2.severity,
+            classified: v2.classified,
+            tier: v2.tier,
+            contract: None,
+            organization_id: v2.organization_id,
+            ticket_type: v2.ticket_type,
+            product_area: v2.product_area,
+            first_response: v2.first_response,
+            resolution: v2.resolution,
+            solved_at: v2.solved_at,
+            help_requested: v2.help_requested,
+            satisfaction: v2.satisfaction,
+            replies: v2.replies,
+            support_waits: v2.support_waits,
+            customer_waits: v2.customer_waits,
+            docs_linked: false,
+            first_response_time: None,
+            resolution_time: None,
+        }
+    }
+}
+
+/// Schema 2's KPI rows, rewritten into `kpi_rows` (a batch at a time, each under the same key,
+/// so a run stopped half way writes the same rows again), then their old tree dropped.
+pub(super) fn from_v2(store: &Store, batch: usize, checkpoint: Checkpoint) -> Result<(), StoreError> {
+    if !store.db.tree_names().iter().any(|name| name.as_ref() == b"kpi") {
+        return Ok(());
+    }
+    tracing::info!(path = %store.path.display(), "migrating the store to schema 3: KPI rows gain a version and the quarterly figures");
+    let old = store.db.open_tree("kpi")?;
+    let mut rows: Vec<KpiRow> = Vec::new();
+    for entry in old.iter() {
+        let (key, bytes) = entry?;
+        match postcard::from_bytes::<KpiRowV2>(&bytes) {
+            Ok(row) => rows.push(row.into()),
+            Err(e) => store.skip_unreadable(&StoreError::Corrupt {
+                key: format!("kpi {}", super::read_instant_key(&key).map_or(0, |(_, id)| id)),
+                message: e.to_string(),
+            }),
+        }
+        if rows.len() >= batch {
+            store.put_kpi_rows(&std::mem::take(&mut rows))?;
+            checkpoint()?;
+        }
+    }
+    store.put_kpi_rows(&rows)?;
+    checkpoint()?;
+    store.flush()?;
+    store.db.drop_tree("kpi")?;
+    checkpoint()
 }
 
 /// Each ticket's comment bodies become facts, and the ticket indexes are built from the tickets.

@@ -42,7 +42,7 @@ pub use watch::TicketWatcher;
 use crate::kpi::KpiRow;
 
 /// Bumped when a stored shape changes incompatibly; `migrate` brings older stores forward.
-pub const SCHEMA_VERSION: u64 = 2;
+pub const SCHEMA_VERSION: u64 = 3;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -95,7 +95,8 @@ pub struct Store {
     outbox: sled::Tree,
     /// Ticket id → EscalationRecord.
     escalations: sled::Tree,
-    /// (created_at, ticket id) → KpiRow (postcard): what the reports read, in creation order.
+    /// (created_at, ticket id) → KpiRow (`KPI_ROW_VERSION`, then postcard): what the reports
+    /// read, in creation order.
     kpi: sled::Tree,
     /// Firing instant → DigestRecord.
     digests: sled::Tree,
@@ -181,11 +182,28 @@ impl IndexEntry {
     }
 }
 
+/// The KPI rows' tree. Schema 2 kept rows of another shape, unversioned, in `kpi`.
+const KPI_TREE: &str = "kpi_rows";
+
+/// The first byte of every stored KPI row: postcard is not self-describing, so a row of
+/// another shape is told by its version rather than misread.
+const KPI_ROW_VERSION: u8 = 3;
+
 fn encode_kpi(id: u64, row: &KpiRow) -> Result<Vec<u8>, StoreError> {
-    postcard::to_stdvec(row).map_err(|e| StoreError::Encode {
+    let mut bytes = vec![KPI_ROW_VERSION];
+    postcard::to_io(row, &mut bytes).map_err(|e| StoreError::Encode {
         key: format!("kpi {id}"),
         message: e.to_string(),
-    })
+    })?;
+    Ok(bytes)
+}
+
+fn decode_kpi(bytes: &[u8]) -> Result<KpiRow, String> {
+    match bytes.split_first() {
+        Some((&KPI_ROW_VERSION, row)) => postcard::from_bytes(row).map_err(|e| e.to_string()),
+        Some((version, _)) => Err(format!("KPI row version {version}, this slawatch reads {KPI_ROW_VERSION}")),
+        None => Err("empty".to_string()),
+    }
 }
 
 /// What a save does to the ticket's KPI row, encoded.
@@ -363,7 +381,7 @@ impl Store {
             alerts: tree("alerts")?,
             outbox: tree("outbox")?,
             escalations: tree("escalations")?,
-            kpi: tree("kpi")?,
+            kpi: tree(KPI_TREE)?,
             digests: tree("digests")?,
             open: tree("open_tickets")?,
             stats: StoreStats::default(),
@@ -404,6 +422,22 @@ impl Store {
         Ok(out)
     }
 
+    /// How many tickets are open now, by organization (None: no organization), read from the
+    /// open tickets' index entries rather than their records.
+    pub fn open_by_organization(&self) -> Result<std::collections::HashMap<Option<u64>, u64>, StoreError> {
+        let mut out = std::collections::HashMap::new();
+        for key in self.open.iter().keys() {
+            let key = key?;
+            let organization = self
+                .index
+                .get(&key)?
+                .and_then(|bytes| IndexEntry::from_bytes(&bytes))
+                .and_then(|e| e.organization);
+            *out.entry(organization).or_default() += 1;
+        }
+        Ok(out)
+    }
+
     /// Brings a store of schema `found` forward. A migration stopped anywhere (killed, a disk
     /// error) is run again from its start at the next open and ends the same: each of its steps
     /// can be repeated, and the version is written only once every step is on disk.
@@ -413,15 +447,15 @@ impl Store {
             found,
         };
         match (found, read_comment) {
-            (1, Some(read_comment)) => {
-                migrate::from_v1(self, read_comment, migrate::BATCH, &mut || Ok(()))?;
-                self.flush()?;
-                self.meta.insert(SCHEMA, &SCHEMA_VERSION.to_be_bytes())?;
-                self.flush()?;
-                Ok(())
-            }
-            _ => Err(schema_error()),
+            (1, Some(read_comment)) => migrate::from_v1(self, read_comment, migrate::BATCH, &mut || Ok(()))?,
+            (2, _) => {}
+            _ => return Err(schema_error()),
         }
+        migrate::from_v2(self, migrate::BATCH, &mut || Ok(()))?;
+        self.flush()?;
+        self.meta.insert(SCHEMA, &SCHEMA_VERSION.to_be_bytes())?;
+        self.flush()?;
+        Ok(())
     }
 
     pub fn path(&self) -> &Path {
@@ -732,13 +766,13 @@ impl Store {
             .range(instant_key(from, 0)..instant_key(to, 0))
             .filter_map(move |entry| match entry {
                 Err(e) => Some(Err(e.into())),
-                Ok((key, bytes)) => match postcard::from_bytes::<KpiRow>(&bytes) {
+                Ok((key, bytes)) => match decode_kpi(&bytes) {
                     Ok(row) => Some(Ok(row)),
-                    Err(e) => {
+                    Err(message) => {
                         let id = read_instant_key(&key).map_or(0, |(_, id)| id);
                         self.skip_unreadable(&StoreError::Corrupt {
                             key: format!("kpi {id}"),
-                            message: e.to_string(),
+                            message,
                         });
                         None
                     }

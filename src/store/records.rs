@@ -74,6 +74,12 @@ pub struct TicketRecord {
     /// to the read must still wait for the events export.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub read_through: Option<Timestamp>,
+    /// The ticket's KPI row is final (see `kpi::freeze`): evaluations leave it as it is.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub kpi_frozen: bool,
+    /// The `updated_at` of the facts the stored KPI row was made from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kpi_row_of: Option<Timestamp>,
     /// What the next save does to the ticket's KPI row (kept in its own tree, not in here).
     #[serde(skip)]
     pub kpi: KpiChange,

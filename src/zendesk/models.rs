@@ -146,6 +146,9 @@ pub struct Comment {
     pub author_id: Option<u64>,
     #[serde(default)]
     pub body: String,
+    /// Its rich text, where a link's address may be only in an `href`.
+    #[serde(default)]
+    pub html_body: String,
     #[serde(default)]
     pub public: bool,
     #[serde(default, deserialize_with = "timestamp")]
@@ -223,6 +226,7 @@ pub enum Change {
     Comment {
         author_id: Option<u64>,
         body: String,
+        html_body: String,
         public: bool,
         created_at: Option<Timestamp>,
     },
@@ -284,6 +288,7 @@ impl TicketEvent {
                         .and_then(Value::as_str)
                         .unwrap_or_default()
                         .to_string(),
+                    html_body: child.get("html_body").and_then(Value::as_str).unwrap_or_default().to_string(),
                     public: child
                         .get("public")
                         .or_else(|| child.get("comment_public"))
@@ -485,6 +490,7 @@ mod tests {
                 Change::Comment {
                     author_id: Some(5),
                     body: "hi".into(),
+                    html_body: String::new(),
                     public: true,
                     created_at: Some(1_796_058_000)
                 },
