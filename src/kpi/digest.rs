@@ -267,11 +267,12 @@ impl Digest<'_> {
         let w = &r.sev2_resolved_within_week;
         let e = &r.engineering_help;
         let c = &r.csat;
+        let d = &r.documentation;
         let created_change = match p.tickets_created {
             0 => "none the period before".to_string(),
             n => format!("{:+} from {n}", r.tickets_created as i64 - n as i64),
         };
-        vec![
+        let mut lines = vec![
             Line {
                 name: "Tickets created",
                 result: r.tickets_created.to_string(),
@@ -302,7 +303,23 @@ impl Digest<'_> {
                 mark: mark(c.score.map(|s| s >= c.target)),
                 change: points(c.score, p.csat.score),
             },
-        ]
+        ];
+        // Measured only once `[report] question_types` and `docs_url_prefixes` are both set.
+        if d.configured {
+            lines.push(Line {
+                name: "Questions answered with the documentation",
+                result: format!(
+                    "{} ({} of {} solved questions)",
+                    percent(d.share),
+                    d.with_docs_link,
+                    d.solved_questions
+                ),
+                target: percent(Some(d.target)),
+                mark: mark(d.share.map(|s| s >= d.target)),
+                change: points(d.share, p.documentation.share),
+            });
+        }
+        lines
     }
 
     fn period(&self) -> String {
@@ -410,6 +427,83 @@ impl Digest<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn digest<'a>(report: &'a Report, previous: &'a Report) -> Digest<'a> {
+        Digest {
+            report,
+            previous,
+            breached: &[],
+            breached_total: 0,
+            zone: Tz::America__Los_Angeles,
+            from: at("2026-11-23T09:00:00-08:00"),
+            to: at("2026-11-30T09:00:00-08:00"),
+        }
+    }
+
+    fn documented(solved_questions: u64, with_docs_link: u64) -> Report {
+        let documentation = crate::kpi::report::Documentation {
+            configured: true,
+            solved_questions,
+            with_docs_link,
+            open_questions: 2,
+            share: (solved_questions > 0).then(|| with_docs_link as f64 / solved_questions as f64),
+            target: 0.9,
+        };
+        Report {
+            documentation,
+            ..Report::default()
+        }
+    }
+
+    /// The KPI fields of a Slack digest, section by section.
+    fn fields(slack: &Value) -> Vec<Vec<String>> {
+        let blocks = slack["blocks"].as_array().cloned().unwrap_or_default();
+        blocks
+            .iter()
+            .filter_map(|b| b["fields"].as_array())
+            .map(|fields| fields.iter().map(|f| f["text"].as_str().unwrap_or_default().to_string()).collect())
+            .collect()
+    }
+
+    #[test]
+    fn the_documentation_share_is_a_kpi_line_only_once_it_is_configured() {
+        let (quiet, before) = (Report::default(), Report::default());
+        let unconfigured = digest(&quiet, &before);
+        assert!(!unconfigured.text().contains("documentation"), "{}", unconfigured.text());
+        let sections = fields(&unconfigured.slack());
+        assert_eq!(sections.iter().map(Vec::len).collect::<Vec<_>>(), [6]);
+
+        let (now, before) = (documented(10, 9), documented(5, 4));
+        let d = digest(&now, &before);
+        let text = d.text();
+        assert!(
+            text.contains(
+                "\nQuestions answered with the documentation: 90.0% (9 of 10 solved questions) (target 90.0%) ✓; +10.0 pts from 80.0%\n"
+            ),
+            "{text}"
+        );
+        let sections = fields(&d.slack());
+        assert_eq!(sections.iter().map(Vec::len).collect::<Vec<_>>(), [7], "{sections:?}");
+        assert_eq!(
+            sections[0][6],
+            "*Questions answered with the documentation*\n90.0% (9 of 10 solved questions) ✓ target 90.0%\n_+10.0 pts from 80.0%_"
+        );
+
+        // Below target, and nothing solved the period before.
+        let (now, before) = (documented(4, 3), documented(0, 0));
+        let text = digest(&now, &before).text();
+        assert!(
+            text.contains("Questions answered with the documentation: 75.0% (3 of 4 solved questions) (target 90.0%) ✗; nothing to compare with the period before\n"),
+            "{text}"
+        );
+        // Nothing solved yet: nothing to judge.
+        let (now, before) = (documented(0, 0), documented(4, 3));
+        let text = digest(&now, &before).text();
+        assert!(
+            text.contains("Questions answered with the documentation: — (0 of 0 solved questions) (target 90.0%) –; was 75.0%\n"),
+            "{text}"
+        );
+    }
 
     #[test]
     fn the_latest_firing_includes_now_and_names_the_two_before() {
