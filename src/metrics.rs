@@ -62,7 +62,8 @@ pub struct TicketLabels {
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct KpiLabels {
-    /// `first_response`, `resolution`, `sev2_resolved_within_week`, `engineering_help`, `csat`.
+    /// `first_response`, `resolution`, `sev2_resolved_within_week`, `engineering_help`, `csat`,
+    /// `documentation`.
     pub kpi: String,
 }
 
@@ -226,7 +227,7 @@ impl Metrics {
         let kpi_month = Family::<KpiLabels, Gauge<f64, AtomicU64>>::default();
         registry.register(
             "kpi_current_month",
-            "This month's KPIs as shares (attainment, engineering-help share, CSAT score); absent when nothing to measure",
+            "This month's KPIs as shares (attainment, engineering-help share, CSAT, documentation share); absent when nothing to measure",
             kpi_month.clone(),
         );
         let fallback_tickets = Family::<FallbackLabels, Gauge>::default();

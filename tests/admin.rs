@@ -129,8 +129,61 @@ async fn metrics_count_what_happened_and_show_the_state_without_secrets_or_bodie
     for secret in ["s3cret-admin-token", "sim-token", "The connector crashes on start", "/services/"] {
         assert!(!text.contains(secret), "{secret:?} in the metrics");
     }
+    // The documentation share is not configured here: not shown rather than shown as 0.
+    assert!(!text.contains("kpi=\"documentation\""), "{text}");
     stop.cancel();
     let _ = id;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_show_this_months_documentation_share_once_configured() {
+    let h = Harness::build(common::t(common::T0), 1000, |sim| {
+        let field = sim.add_ticket_field("Type", "tagger", &[("Question", "question"), ("Problem", "problem")]);
+        format!(
+            "{SUPPORT_ONLY}\n[report]\ntype_field = {field}\nquestion_types = [\"question\"]\n\
+             docs_url_prefixes = [\"https://docs.example.com\"]\n"
+        )
+    })
+    .await;
+    let field = h.engine.config.report.type_field.unwrap();
+    let ticket = |kind: &str| {
+        h.sim.create_ticket(slawatch::sim::zendesk::NewTicket {
+            subject: "How do I rotate the signing key?".into(),
+            body: "Where is this described?".into(),
+            requester_id: h.customer,
+            tags: vec!["sev2".into()],
+            custom_fields: vec![(field, serde_json::json!(kind))],
+            ..Default::default()
+        })
+    };
+    let gauges = || {
+        h.engine.refresh_gauges().unwrap();
+        h.engine.metrics.encode()
+    };
+    let documentation = "slawatch_kpi_current_month{kpi=\"documentation\"}";
+    let linked = ticket("question");
+    let unlinked = ticket("question");
+    let open = ticket("question");
+    let problem = ticket("problem");
+    h.poll().await;
+    // Questions, none solved yet: nothing to measure.
+    assert!(!gauges().contains(documentation));
+
+    h.advance(1800);
+    let docs = "See https://docs.example.com/admin/keys#rotate for the steps, and write back if they fail.";
+    for id in [linked, open, problem] {
+        h.sim.add_comment(id, h.agent, docs, true);
+    }
+    h.sim.add_comment(unlinked, h.agent, common::ANSWER, true);
+    for id in [linked, unlinked, problem] {
+        h.sim.set_status(id, "solved", h.agent);
+    }
+    h.poll().await;
+    h.poll().await;
+    // Two questions solved, one of them with a link: 50%. The open question and the problem
+    // do not count.
+    let text = gauges();
+    assert!(text.contains(&format!("{documentation} 0.5\n")), "{text}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -93,6 +93,8 @@ impl Engine {
                 ("sev2_resolved_within_week", report.sev2_resolved_within_week.share),
                 ("engineering_help", report.engineering_help.share),
                 ("csat", report.csat.score),
+                // None when not configured (or no question solved yet).
+                ("documentation", report.documentation.share),
             ] {
                 if let Some(value) = value {
                     m.kpi_month.get_or_create(&KpiLabels { kpi: kpi.to_string() }).set(value);
