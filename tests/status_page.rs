@@ -431,6 +431,13 @@ async fn in_a_real_browser_the_countdowns_move_and_the_rows_are_those_of_status(
         None => "–".to_string(),
     };
     assert_eq!(text_after(&first, r#"data-kpi="first_response""#), first_response);
+    // Without [report] question_types and docs_url_prefixes the documentation share says so.
+    assert_eq!(month["documentation"]["configured"], false);
+    assert_eq!(text_after(&first, r#"data-kpi="documentation""#), "–");
+    assert!(
+        first.contains(r#"<div class="detail">not configured</div>"#),
+        "the documentation card does not say not configured"
+    );
     assert!(first.contains(r#"aria-label="attainment per week""#));
     assert!(first.contains(r#"class="bar-fr""#), "no weekly first-response bar");
     for (region, count) in month["volume"]["by_region"].as_object().unwrap() {
@@ -475,9 +482,9 @@ async fn in_a_real_browser_a_failing_check_is_shown_failing_with_its_reason() {
     w.stop.cancel();
 }
 
-/// The cells the page marked as cut off (their text wider than they are).
+/// The cells (and headers) the page marked as cut off (their text wider than they are).
 fn clipped(dom: &str) -> Vec<String> {
-    let cell = Regex::new(r#"<td[^>]*class="[^"]*\bclipped\b[^>]*>"#).unwrap();
+    let cell = Regex::new(r#"<t[dh][^>]*class="[^"]*\bclipped\b[^>]*>"#).unwrap();
     cell.find_iter(dom).map(|m| m.as_str().to_string()).take(5).collect()
 }
 
@@ -725,6 +732,225 @@ async fn in_a_real_browser_10_000_rows_are_all_listed_legibly_and_then_only_chan
     assert_eq!(rows(&dom, "at-risk").len(), 100);
     assert!(dom.contains(&format!("and {} more breached tickets · ", breached.len() - 100)));
     assert!(dom.contains(&format!(">show all {}</a>", running.len())));
+    assert!(clipped(&dom).is_empty(), "cells cut off in a narrow window: {:?}", clipped(&dom));
+    w.stop.cancel();
+}
+
+/// An organization name that would be markup if the page wrote it as HTML, with a word longer
+/// than its column.
+const TRICKY_ORGANIZATION: &str =
+    r#"<img src=x onerror="document.title='owned'"> Vereinigte-Elektrizitäts-und-Bergwerks-Aktiengesellschaft-International & Sons"#;
+
+/// Thirteen organizations with tickets created this (virtual) month, Monday 2 to Wednesday 4
+/// November 2026: a contract customer with a long, markup-like name whose Severity 1 ticket was
+/// never answered (breached) and whose question was answered with a link to the documentation
+/// and solved in 3 hours; Acme (self-hosted, business hours) whose question was answered without
+/// one and solved after 14 business hours, and one ticket still open; and eleven managed
+/// customers with a ticket each, answered and open. The daemon's clock stays in November.
+async fn world_of_customers() -> World {
+    let mut h = Harness::build(common::t("2026-11-02T09:00:00-08:00"), 1000, |sim| {
+        let field = sim.add_ticket_field("Type", "tagger", &[("Question", "question"), ("Problem", "problem")]);
+        format!(
+            "[contracts.{CONTRACT}]\ntier = \"managed\"\n\n[customers]\ntier_field = \"deployment\"\n\
+             tier_values = {{ managed = \"managed\", self_hosted = \"self-hosted\" }}\ncontract_field = \"contract\"\n\n\
+             [report]\ntype_field = {field}\nquestion_types = [\"question\"]\ndocs_url_prefixes = [\"https://docs.example.com\"]\n"
+        )
+    })
+    .await;
+    let field = h.engine.config.report.type_field.unwrap();
+    let managed = || Map::from_iter([("deployment".to_string(), json!("managed"))]);
+    let tricky = h.sim.add_organization(
+        TRICKY_ORGANIZATION,
+        &[],
+        Map::from_iter([
+            ("deployment".to_string(), json!("managed")),
+            ("contract".to_string(), json!(CONTRACT)),
+        ]),
+    );
+    let others: Vec<u64> = (1..=11)
+        .map(|i| h.sim.add_organization(&format!("Customer {i:02}"), &[], managed()))
+        .collect();
+    let ticket = |requester: u64, severity: &str, kind: Option<&str>| {
+        h.sim.create_ticket(NewTicket {
+            subject: "How do I rotate the signing key?".into(),
+            body: "Where is this described?".into(),
+            requester_id: requester,
+            tags: vec![severity.into()],
+            custom_fields: kind.map(|k| vec![(field, json!(k))]).unwrap_or_default(),
+            ..NewTicket::default()
+        })
+    };
+    let tricky_user = h.sim.add_user("Tess Tricky", "tess@tricky.example", "end-user", Some(tricky));
+    let _never_answered = ticket(tricky_user, "sev1", None);
+    let linked = ticket(tricky_user, "sev2", Some("question"));
+    let unlinked = ticket(h.customer, "sev1", Some("question"));
+    let _open = ticket(h.customer, "sev2", None);
+    let quiet: Vec<u64> = others
+        .iter()
+        .enumerate()
+        .map(|(i, &org)| {
+            let user = h
+                .sim
+                .add_user(&format!("User {i}"), &format!("user{i}@customer.example"), "end-user", Some(org));
+            ticket(user, "sev2", None)
+        })
+        .collect();
+    h.poll().await;
+    h.at("2026-11-02T10:00:00-08:00");
+    let docs = "See https://docs.example.com/admin/keys#rotate for the steps, and write back if they fail.";
+    h.sim.add_comment(linked, h.agent, docs, true);
+    h.sim.add_comment(unlinked, h.agent, common::ANSWER, true);
+    for &id in &quiet {
+        h.sim.add_comment(id, h.agent, common::ANSWER, true);
+    }
+    h.at("2026-11-02T12:00:00-08:00");
+    h.sim.set_status(linked, "solved", h.agent);
+    h.poll().await;
+    h.at("2026-11-03T15:00:00-08:00");
+    h.sim.set_status(unlinked, "solved", h.agent);
+    h.poll().await;
+    h.at("2026-11-04T12:00:00-08:00");
+    h.poll().await;
+    h.poll().await;
+    h.engine.health.poll_succeeded(h.clock.now_ms());
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let engine = Arc::new(h.take_engine());
+    let stop = CancellationToken::new();
+    tokio::spawn(slawatch::admin::serve(listener, engine, Some(TOKEN.to_string()), stop.clone()));
+    World {
+        h,
+        base,
+        stop,
+        breached: 0,
+        soon: 0,
+        later: 0,
+    }
+}
+
+/// The customers panel's rows as the browser rendered them: each row's `data-customer` and its
+/// cells' inner HTML.
+fn customer_rows(dom: &str) -> Vec<(String, Vec<String>)> {
+    let start = dom.find(r#"<section id="customers">"#).expect("no customers section");
+    let end = start + dom[start..].find("</section>").unwrap();
+    let row = Regex::new(r#"(?s)<tr data-customer="([^"]+)">(.*?)</tr>"#).unwrap();
+    let cell = Regex::new(r#"(?s)<td[^>]*>(.*?)</td>"#).unwrap();
+    row.captures_iter(&dom[start..end])
+        .map(|r| (r[1].to_string(), cell.captures_iter(&r[2]).map(|c| c[1].to_string()).collect()))
+        .collect()
+}
+
+/// A share as the page writes it: `50.0%`, or `–` with nothing to measure.
+fn page_percent(share: &Value) -> String {
+    share.as_f64().map_or_else(|| "–".to_string(), |s| format!("{:.1}%", s * 100.0))
+}
+
+/// Seconds as the page writes them: `45m`, `5.2h`, `3.1d`, or `–`.
+fn hours_or_days(seconds: &Value) -> String {
+    match seconds.as_f64() {
+        None => "–".to_string(),
+        Some(s) if s < 3600.0 => format!("{}m", (s / 60.0).round()),
+        Some(s) if s < 48.0 * 3600.0 => format!("{:.1}h", s / 3600.0),
+        Some(s) => format!("{:.1}d", s / 86_400.0),
+    }
+}
+
+/// Text as the browser serializes a text node.
+fn as_text_node(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_a_real_browser_the_customers_most_at_risk_and_the_documentation_share_are_shown_in_full() {
+    let Some(chromium) = browser() else { return };
+    let w = world_of_customers().await;
+    let html = get(&format!("{}/?token={TOKEN}", w.base), None).await.text().await.unwrap();
+    let config = page_config(&html);
+    assert_eq!(config["month"]["label"], "November 2026", "{config}");
+    let month = get_json(&format!(
+        "{}/report?from={}&to={}",
+        w.base, config["month"]["from"], config["month"]["to"]
+    ))
+    .await;
+    let customers = month["customers"].as_array().unwrap().clone();
+    assert_eq!(customers.len(), 13, "{customers:#?}");
+    let docs = &month["documentation"];
+    assert_eq!(
+        (&docs["configured"], &docs["solved_questions"], &docs["with_docs_link"]),
+        (&json!(true), &json!(2), &json!(1)),
+        "{docs}"
+    );
+
+    let artifacts = artifacts();
+    let url = format!("{}/?token={TOKEN}", w.base);
+    let (chromium_1, url_1, shot) = (chromium.clone(), url.clone(), artifacts.join("status-page-customers.png"));
+    let dom = tokio::task::spawn_blocking(move || load(&chromium_1, &url_1, &shot)).await.unwrap();
+    std::fs::write(artifacts.join("status-page-customers.html"), &dom).unwrap();
+    assert!(!dom.contains(r#"<span id="error">"#), "the page reports an error");
+
+    // The documentation card: the share against its target, and what it counts.
+    assert_eq!(text_after(&dom, r#"data-kpi="documentation""#), "50.0%");
+    assert!(
+        dom.contains(r#"<div class="card off" data-kpi="documentation">"#),
+        "not shown below target"
+    );
+    assert!(dom.contains("1 of 2 solved questions linked the docs"));
+
+    // The first ten customers, in the report's order, each figure as /report has it.
+    let rows = customer_rows(&dom);
+    assert_eq!(rows.len(), 10);
+    assert!(
+        dom.contains(r#"<span class="count">10 of 13</span>"#),
+        "the count does not say 10 of 13"
+    );
+    for ((id, cells), c) in rows.iter().zip(&customers) {
+        assert_eq!(id, &c["organization_id"].to_string(), "row order");
+        let mut tags = format!(r#"<span class="tag">{}</span>"#, c["tier"].as_str().unwrap());
+        if let Some(contract) = c["contract"].as_str() {
+            tags.push_str(&format!(r#"<span class="tag">{contract}</span>"#));
+        }
+        let expected = [
+            format!(r#"{}<div class="sub">{tags}</div>"#, as_text_node(c["name"].as_str().unwrap())),
+            c["tickets_created"].to_string(),
+            c["open_now"].to_string(),
+            c["breached_tickets"].to_string(),
+            page_percent(&c["first_response"]["attainment"]),
+            page_percent(&c["resolution"]["attainment"]),
+            page_percent(&c["csat"]["score"]),
+            hours_or_days(&c["median_resolution_seconds"]),
+        ];
+        assert_eq!(cells, &expected, "customer {id}");
+    }
+    // The most at risk first: the breach (its ticket still open); the median on the ticket's own clock (the contract's
+    // calendar: 3 hours; Acme's business hours: Monday 09:00 to Tuesday 15:00 is 14 hours).
+    let (first, second) = (&rows[0].1, &rows[1].1);
+    assert!(
+        first[0].starts_with("&lt;img src=x onerror=\"document.title='owned'\"&gt; Vereinigte"),
+        "{first:?}"
+    );
+    assert!(first[0].ends_with(&format!(
+        r#"<div class="sub"><span class="tag">managed</span><span class="tag">{CONTRACT}</span></div>"#
+    )));
+    assert_eq!(first[1..4], ["2", "1", "1"]);
+    assert_eq!(first[4], "50.0%");
+    assert_eq!(first[7], "3.0h");
+    assert_eq!(second[0], r#"Acme<div class="sub"><span class="tag">self-hosted</span></div>"#);
+    assert_eq!(second[7], "14.0h");
+    assert!(!dom.contains("<img") && dom.contains("<title>slawatch status</title>"));
+    assert!(
+        dom.contains("business hours for business-hours tiers"),
+        "the own clock is not explained"
+    );
+    assert!(clipped(&dom).is_empty(), "cells cut off: {:?}", clipped(&dom));
+
+    // A narrow window: one column, nothing cut off either.
+    let shot = artifacts.join("status-page-customers-narrow.png");
+    let dom = tokio::task::spawn_blocking(move || load_with(&chromium, &url, &shot, 3000, (760, 900)))
+        .await
+        .unwrap();
+    std::fs::write(artifacts.join("status-page-customers-narrow.html"), &dom).unwrap();
+    assert_eq!(customer_rows(&dom).len(), 10);
     assert!(clipped(&dom).is_empty(), "cells cut off in a narrow window: {:?}", clipped(&dom));
     w.stop.cancel();
 }
