@@ -68,21 +68,38 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// The support team's KPIs for tickets created in a month or a range, from the store (or
-    /// the running daemon that holds it).
+    /// The support team's KPIs for tickets created in a month, a quarter or a range, from the
+    /// store (or the running daemon that holds it). A finished ticket's figures are frozen:
+    /// they do not move when the policy or directory changes, unless --rejudge is given.
     Report {
         #[command(flatten)]
         config: ConfigArg,
         /// A calendar month in [report] time_zone: 2026-11.
-        #[arg(long, value_name = "YYYY-MM", conflicts_with_all = ["from", "to"], required_unless_present_all = ["from", "to"])]
+        #[arg(long, value_name = "YYYY-MM", conflicts_with_all = ["from", "to", "quarter"])]
         month: Option<String>,
+        /// A quarter of the fiscal year ([report] fiscal_year_start), month by month beside its
+        /// total: 2026-Q4 (or FY2026-Q4; a fiscal year is named for the year it ends in).
+        #[arg(long, value_name = "YYYY-QN", conflicts_with_all = ["from", "to"])]
+        quarter: Option<String>,
         /// The range's start: a date (midnight in [report] time_zone) or an RFC 3339 instant.
         #[arg(long, requires = "to")]
         from: Option<String>,
         /// The range's end, exclusive.
         #[arg(long, requires = "from")]
         to: Option<String>,
-        /// md (tables), json, or csv (metric,value rows).
+        /// A baseline to show each KPI's change against: a month (2026-10), a quarter
+        /// (2026-Q3) or a range (2026-07-01..2026-10-01).
+        #[arg(long, value_name = "PERIOD")]
+        compare_to: Option<String>,
+        /// Each organization's vitals, most at risk first (CSV: one row a customer).
+        #[arg(long)]
+        by_customer: bool,
+        /// Judge the period's tickets again under today's policy and directory, on purpose;
+        /// nothing is written, and the output says so.
+        #[arg(long)]
+        rejudge: bool,
+        /// md (tables), json, or csv (metric,value rows; a quarter or a comparison: one column a
+        /// period; --by-customer: one row a customer).
         #[arg(long, default_value = "md")]
         format: slawatch::kpi::format::Format,
     },
@@ -307,19 +324,32 @@ fn main() -> ExitCode {
         Command::Report {
             config,
             month,
+            quarter,
             from,
             to,
+            compare_to,
+            by_customer,
+            rejudge,
             format,
         } => load(config).and_then(|c| {
-            let range = slawatch::kpi::range::parse(month.as_deref(), from.as_deref(), to.as_deref(), c.report.time_zone);
-            let (from, to) = range.map_err(|e| {
+            let request = cli::report::Request {
+                month: month.as_deref(),
+                quarter: quarter.as_deref(),
+                from: from.as_deref(),
+                to: to.as_deref(),
+                compare_to: compare_to.as_deref(),
+                by_customer: *by_customer,
+                rejudge: *rejudge,
+                format: *format,
+            };
+            let periods = cli::report::periods(&c, &request).map_err(|e| {
                 eprintln!("error: {e}");
                 ExitCode::from(USAGE)
             })?;
             Ok(report(
                 runtime()
-                    .block_on(cli::daemon::report(c, from, to))
-                    .map(|r| cli::write_stdout(&slawatch::kpi::format::render(&r, *format))),
+                    .block_on(cli::report::run(&c, &request, periods))
+                    .map(|text| cli::write_stdout(&text)),
             ))
         }),
         Command::CheckConfig { config: arg, online } => load(arg).map(|config| {

@@ -49,6 +49,8 @@ repository = "acme/product"
 [report]
 type_field = {}
 product_area_field = {}
+question_types = ["question"]
+docs_url_prefixes = ["https://docs.example.com"]
 "#,
             ids.2, ids.3
         )
@@ -113,9 +115,15 @@ async fn november() -> World {
     let (acme, globex, loner, agent) = (w.h.customer, w.globex_customer, w.loner, w.h.agent);
     // Before the month in Los Angeles (Oct 31 23:30 PDT), though November in UTC.
     w.ticket("2026-10-31T23:30:00-07:00", acme, &["sev1"], None, None);
-    // T1: self-hosted sev1, answered in an hour, solved the next day; rated good after the solve.
+    // T1: self-hosted sev1, a question answered in an hour with a link to the documentation,
+    // solved the next day; rated good after the solve.
     let t1 = w.ticket("2026-11-02T10:00:00-08:00", acme, &["sev1"], Some("question"), Some("connector"));
-    w.comment("2026-11-02T11:00:00-08:00", t1, agent, ANSWER);
+    w.comment(
+        "2026-11-02T11:00:00-08:00",
+        t1,
+        agent,
+        &format!("{ANSWER} See https://docs.example.com/connector/upgrade."),
+    );
     w.status("2026-11-03T10:00:00-08:00", t1, "solved");
     w.rate("2026-11-04T08:00:00-08:00", t1, "good", acme);
     // T2: self-hosted sev1 asking engineering for help, created Wed 16:00 (Thu 11:00 in Sydney):
@@ -129,8 +137,12 @@ async fn november() -> World {
         Some("connector"),
     );
     w.h.poll().await;
-    // T3: managed sev2 on a Saturday (no region open), answered in a day, solved at exactly 7 days.
+    // T3: managed sev2 on a Saturday (no region open), a question answered in a day without the
+    // documentation (only an internal note links to it), solved at exactly 7 days.
     let t3 = w.ticket("2026-11-07T12:00:00-08:00", globex, &["sev2"], Some("question"), Some("billing"));
+    w.h.at("2026-11-08T11:00:00-08:00");
+    w.h.sim
+        .add_comment(t3, agent, "Internal: https://docs.example.com/billing covers this.", false);
     w.comment("2026-11-08T12:00:00-08:00", t3, agent, ANSWER);
     // T4: managed sev2 filed as a defect (not a help request), created at 17:00 in Berlin, the
     // instant Europe's hours close; solved after 8 days and an hour; offered a rating, not rated.
@@ -190,9 +202,12 @@ fn expected_november() -> Value {
         "resolution": clocks(2, 0, 1, 3, json!(1.0), 0.95),
         // T3 solved at exactly 7 days; T4 after 8; T5 still open after 22.
         "sev2_resolved_within_week": {"within": 1, "late": 2, "pending": 0, "share": 1.0 / 3.0, "target": 0.95},
-        "engineering_help": {"requests": 1, "tickets": 6, "share": 1.0 / 6.0, "target_max": 0.1, "over": true},
+        // One request in one month.
+        "engineering_help": {"requests": 1, "tickets": 6, "share": 1.0 / 6.0, "target_max": 0.1, "over": true, "months": 1.0, "requests_per_month": 1.0},
         // T1 good, T2 bad (both rated after the solve); T4 offered only; the rest unrated.
         "csat": {"good": 1, "bad": 1, "score": 0.5, "target": 0.95},
+        // Questions: T1 (its answer links the docs) and T3 (only a private note does), both solved.
+        "documentation": {"configured": true, "solved_questions": 2, "with_docs_link": 1, "open_questions": 0, "share": 0.5, "target": 0.9},
         "volume": {
             "by_type": {"incident": 2, "problem": 1, "question": 2, "unset": 1},
             "by_product_area": {"billing": 1, "connector": 2, "unset": 3},
@@ -202,20 +217,72 @@ fn expected_november() -> Value {
         "cases_per_customer": 3.0,
         // 1 + 3 + 1 + 1 + 0 + 1 replies.
         "replies_per_ticket": 7.0 / 6.0,
+        // 0, 1, 1, 1, 1, 3.
+        "replies_per_ticket_median": 1.0,
         "avg_time_between_replies_seconds": {
             // 1h (T1), 5d 18h and 1h (T2), 1d (T3), 1h (T4), 30 min (T6): 595,800 s over 6.
             "support": 99300.0,
             "customer": 7200.0
         },
+        // Times on each ticket's own clock, median and p90 interpolated as a spreadsheet does
+        // (p90 of two values a and b: a + 0.9 (b - a)).
+        // First response, business hours: T1 1h (3,600 s); T2 Wed 16-17, Thu, Fri, Mon, Tue 9-10:
+        // 26h (93,600 s). Calendar: T3 1 day (86,400 s), T4 1h.
+        // Resolution, business hours: T1 Mon 10-17 and Tue 9-10: 8h (28,800 s); T2 34h (122,400 s).
+        // Calendar, with no contractual target: T3 7 days (604,800 s), T4 8 days 1h (694,800 s).
         "per_severity": {
-            "sev1": {"first_response": clocks(1, 1, 1, 0, json!(0.5), 1.0), "resolution": clocks(2, 0, 1, 0, json!(1.0), 0.95)},
-            "sev2": {"first_response": clocks(2, 1, 0, 0, json!(2.0 / 3.0), 1.0), "resolution": clocks(0, 0, 0, 3, Value::Null, 0.95)}
+            "sev1": {
+                "first_response": clocks(1, 1, 1, 0, json!(0.5), 1.0), "resolution": clocks(2, 0, 1, 0, json!(1.0), 0.95),
+                "first_response_time": times(3_600, 93_600), "resolution_time": times(28_800, 122_400)
+            },
+            "sev2": {
+                "first_response": clocks(2, 1, 0, 0, json!(2.0 / 3.0), 1.0), "resolution": clocks(0, 0, 0, 3, Value::Null, 0.95),
+                "first_response_time": times(3_600, 86_400), "resolution_time": times(604_800, 694_800)
+            }
         },
         "per_tier": {
-            "managed": {"first_response": clocks(2, 0, 0, 0, json!(1.0), 1.0), "resolution": clocks(0, 0, 0, 2, Value::Null, 0.95)},
-            "self-hosted": {"first_response": clocks(1, 2, 1, 0, json!(1.0 / 3.0), 1.0), "resolution": clocks(2, 0, 1, 1, json!(1.0), 0.95)}
-        }
+            "managed": {
+                "first_response": clocks(2, 0, 0, 0, json!(1.0), 1.0), "resolution": clocks(0, 0, 0, 2, Value::Null, 0.95),
+                "first_response_time": times(3_600, 86_400), "resolution_time": times(604_800, 694_800)
+            },
+            "self-hosted": {
+                "first_response": clocks(1, 2, 1, 0, json!(1.0 / 3.0), 1.0), "resolution": clocks(2, 0, 1, 1, json!(1.0), 0.95),
+                "first_response_time": times(3_600, 93_600), "resolution_time": times(28_800, 122_400)
+            }
+        },
+        // Most at risk first: a breach each for the customer with no organization (attainment 0)
+        // and Acme (50%); then Globex. Open now counts every open ticket (Acme: T6, and the
+        // tickets of 31 October and 1 December).
+        "customers": [
+            {
+                "organization_id": null, "name": "no organization", "tier": "self-hosted", "contract": null,
+                "tickets_created": 1, "open_now": 1, "most_severe_tickets": 0,
+                "first_response": clocks(0, 1, 0, 0, json!(0.0), 1.0), "resolution": clocks(0, 0, 0, 1, Value::Null, 0.95),
+                "breached_tickets": 1, "engineering_help_requests": 0,
+                "csat": {"good": 0, "bad": 0, "score": null, "target": 0.95}, "median_resolution_seconds": null
+            },
+            {
+                "organization_id": 2000001, "name": "Acme", "tier": "self-hosted", "contract": null,
+                "tickets_created": 3, "open_now": 3, "most_severe_tickets": 3,
+                "first_response": clocks(1, 1, 1, 0, json!(0.5), 1.0), "resolution": clocks(2, 0, 1, 0, json!(1.0), 0.95),
+                "breached_tickets": 1, "engineering_help_requests": 1,
+                "csat": {"good": 1, "bad": 1, "score": 0.5, "target": 0.95}, "median_resolution_seconds": 75_600.0
+            },
+            {
+                "organization_id": 2000002, "name": "Globex", "tier": "managed", "contract": null,
+                "tickets_created": 2, "open_now": 0, "most_severe_tickets": 0,
+                "first_response": clocks(2, 0, 0, 0, json!(1.0), 1.0), "resolution": clocks(0, 0, 0, 2, Value::Null, 0.95),
+                "breached_tickets": 0, "engineering_help_requests": 0,
+                "csat": {"good": 0, "bad": 0, "score": null, "target": 0.95}, "median_resolution_seconds": 649_800.0
+            }
+        ]
     })
+}
+
+/// Two times, in seconds: count, mean, median and p90.
+fn times(a: i64, b: i64) -> Value {
+    let (a, b) = (a.min(b) as f64, a.max(b) as f64);
+    json!({"count": 2, "mean_seconds": (a + b) / 2.0, "median_seconds": (a + b) / 2.0, "p90_seconds": a + 0.9 * (b - a)})
 }
 
 #[tokio::test]
@@ -378,7 +445,7 @@ async fn a_store_written_before_kpi_rows_were_kept_gets_them_at_the_first_start(
     let mut w = november().await;
     // What an older slawatch left: no KPI rows, no help flag, another policy fingerprint.
     w.h.restart_with(|db| {
-        db.drop_tree("kpi").unwrap();
+        db.drop_tree("kpi_rows").unwrap();
         db.open_tree("meta").unwrap().remove("policy_fingerprint").unwrap();
         let tickets = db.open_tree("tickets").unwrap();
         for entry in tickets.iter() {
@@ -414,4 +481,190 @@ async fn a_re_evaluation_after_downtime_never_stores_a_breach_the_facts_do_not_r
     w.h.poll().await;
     let report = w.report("2026-11-05T14:02:00-08:00");
     assert_eq!(report["first_response"]["met"], 1, "{report}");
+}
+
+/// `slawatch report ARGS` with the clock at NOW; stdout.
+async fn report_with(config: &std::path::Path, extra: &[&str]) -> String {
+    let mut args = vec!["report".to_string(), "--config".into(), config.to_str().unwrap().into()];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = common::binary::slawatch(&args)
+            .env("SLAWATCH_TEST_CLOCK", format!("{}:1", t(NOW)))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+/// The world of `november`, its daemon stopped, and the config file `slawatch report` reads.
+async fn stopped_november() -> (World, std::path::PathBuf) {
+    let mut w = november().await;
+    let file = w.h.dir.path().join("report.toml");
+    std::fs::write(&file, &w.h.config_text).unwrap();
+    let store = w.h.engine.config.store.path.clone();
+    drop(w.h.take_engine());
+    drop(common::reopen(&store).await);
+    (w, file)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_quarter_across_the_dst_change_is_its_months_side_by_side_and_its_total() {
+    let (_w, file) = stopped_november().await;
+    // 2026-Q4 in Los Angeles: October (PDT) holds the ticket of 31 October 23:30 PDT, November
+    // (DST ends on the 1st) the hand-computed month, December the ticket of its first instant.
+    let json: Value = serde_json::from_str(&report_with(&file, &["--quarter", "2026-Q4", "--format", "json"]).await).unwrap();
+    assert_eq!(json["quarter"], "2026-Q4");
+    let months = json["months"].as_array().unwrap();
+    let labels: Vec<&str> = months.iter().map(|m| m["period"].as_str().unwrap()).collect();
+    assert_eq!(labels, ["2026-10", "2026-11", "2026-12"]);
+    assert_eq!(
+        months[1]["report"],
+        expected_november(),
+        "November within the quarter is the month alone"
+    );
+    assert_eq!(months[0]["report"]["from"], "2026-10-01T00:00:00-07:00");
+    assert_eq!(months[0]["report"]["to"], "2026-11-01T00:00:00-07:00");
+    assert_eq!(months[2]["report"]["from"], "2026-12-01T00:00:00-08:00");
+    let total = &json["total"];
+    assert_eq!(
+        (total["from"].as_str(), total["to"].as_str()),
+        (Some("2026-10-01T00:00:00-07:00"), Some("2027-01-01T00:00:00-08:00"))
+    );
+    assert_eq!(total["tickets_created"], 8);
+    // The quarter's own figures, not an average of the months': the 31 October ticket was never
+    // answered (breached on 5 November), the 1 December one is still within its 24 business hours.
+    assert_eq!(total["first_response"]["met"], 3);
+    assert_eq!(total["first_response"]["breached"], 3);
+    assert_eq!(total["first_response"]["running"], 2);
+    assert_eq!(total["first_response"]["attainment"], json!(0.5));
+    // One request over three months.
+    assert_eq!(total["engineering_help"]["months"], json!(3.0));
+    assert_eq!(total["engineering_help"]["requests_per_month"], json!(1.0 / 3.0));
+
+    let csv = report_with(&file, &["--quarter", "2026-Q4", "--format", "csv"]).await;
+    assert!(csv.starts_with("metric,2026-10,2026-11,2026-12,2026-Q4\n"), "{csv}");
+    assert!(csv.contains("\ntickets_created,1,6,1,8\n"), "{csv}");
+    assert!(csv.contains("\nfirst_response.attainment,0,0.6,,0.5\n"), "{csv}");
+    assert!(csv.contains("\ndocumentation.share,,0.5,,0.5\n"), "{csv}");
+    let md = report_with(&file, &["--quarter", "2026-Q4"]).await;
+    assert!(md.contains("| KPI | 2026-10 | 2026-11 | 2026-12 | 2026-Q4 |"), "{md}");
+    assert!(md.contains("| SLA first response | 0.0% | 60.0% | — | 50.0% |"), "{md}");
+    assert!(md.contains("| Questions answered with the docs | — | 50.0% | — | 50.0% |"), "{md}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compare_to_prints_each_kpi_s_change_against_the_baseline() {
+    let (_w, file) = stopped_november().await;
+    let json: Value =
+        serde_json::from_str(&report_with(&file, &["--month", "2026-11", "--compare-to", "2026-10", "--format", "json"]).await).unwrap();
+    assert_eq!(json["report"], expected_november());
+    assert_eq!(json["compare_to"]["period"], "2026-10");
+    let october = &json["compare_to"]["report"];
+    assert_eq!(october["tickets_created"], 1);
+    assert_eq!(october["first_response"]["attainment"], json!(0.0));
+    let changes = &json["changes"];
+    assert_eq!(changes["tickets_created"], json!(5.0));
+    assert_eq!(changes["first_response.attainment"], json!(0.6));
+    assert_eq!(changes["resolution.attainment"], json!(1.0));
+    // No rating in October: no change to tell.
+    assert_eq!(changes["csat.score"], Value::Null);
+    let md = report_with(&file, &["--month", "2026-11", "--compare-to", "2026-10"]).await;
+    assert!(md.contains("## Compared with 2026-10"), "{md}");
+    assert!(md.contains("| Tickets created | 6 | 1 | +5 (+500.0%) |"), "{md}");
+    assert!(md.contains("| SLA first response | 60.0% | 0.0% | +60.0 pp |"), "{md}");
+    // A quarter against a range.
+    let csv = report_with(
+        &file,
+        &["--quarter", "2026-Q4", "--compare-to", "2026-07-01..2026-10-01", "--format", "csv"],
+    )
+    .await;
+    assert!(
+        csv.starts_with("metric,2026-10,2026-11,2026-12,2026-Q4,2026-07-01..2026-10-01,change since 2026-07-01..2026-10-01\n"),
+        "{csv}"
+    );
+    assert!(csv.contains("\ntickets_created,1,6,1,8,0,8\n"), "{csv}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn by_customer_lists_each_account_s_vitals_most_at_risk_first() {
+    let (_w, file) = stopped_november().await;
+    let csv = report_with(&file, &["--month", "2026-11", "--by-customer", "--format", "csv"]).await;
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "organization_id,name,tier,contract,tickets_created,open_now,most_severe_tickets,first_response_met,first_response_breached,first_response_running,first_response_attainment,resolution_met,resolution_breached,resolution_running,resolution_attainment,breached_tickets,engineering_help_requests,csat_good,csat_bad,csat_score,median_resolution_seconds",
+            ",no organization,self-hosted,,1,1,0,0,1,0,0,0,0,0,,1,0,0,0,,",
+            "2000001,Acme,self-hosted,,3,3,3,1,1,1,0.5,2,0,1,1,1,1,1,1,0.5,75600",
+            "2000002,Globex,managed,,2,0,0,2,0,0,1,0,0,0,,0,0,0,0,,649800",
+        ]
+    );
+    let md = report_with(&file, &["--month", "2026-11", "--by-customer"]).await;
+    assert!(
+        md.contains("| Acme | self-hosted | 3 | 3 | 3 | 50.0% | 100.0% | 1 | 1 | 50.0% | 21.0 h |"),
+        "{md}"
+    );
+}
+
+#[tokio::test]
+async fn a_finished_month_holds_still_until_it_is_rejudged_on_purpose() {
+    let w = november().await;
+    let before = w.report(NOW);
+    // Globex moves from managed to self-hosted: its tickets (T3 and T4, solved more than a week
+    // ago) keep the tier and figures they were judged under.
+    let globex =
+        w.h.engine
+            .store
+            .organizations()
+            .unwrap()
+            .into_iter()
+            .find(|o| o.name == "Globex")
+            .unwrap()
+            .id;
+    w.h.sim.set_organization_field(globex, "deployment", json!("self-hosted"));
+    w.h.engine.refresh_directory(true).await.unwrap();
+    w.h.engine.evaluate_all().unwrap();
+    let after = w.report(NOW);
+    assert_eq!(after["per_tier"], before["per_tier"], "{after}");
+    assert_eq!(after["first_response"], before["first_response"]);
+    // Asked for on purpose: judged again under today's directory, said so, nothing stored.
+    let config = &w.h.engine.config;
+    let rejudged = slawatch::engine::kpis::rejudged_report(config, &w.h.engine.store, t(FROM), t(TO), t(NOW)).unwrap();
+    let rejudged = serde_json::to_value(rejudged).unwrap();
+    assert_eq!(rejudged["per_tier"]["managed"]["first_response"]["met"], 0, "{rejudged}");
+    assert_eq!(rejudged["per_tier"]["self-hosted"]["first_response"]["met"], 3, "{rejudged}");
+    // T3 and T4 judged differently (their tier; T3's Sunday answer now breaches business hours).
+    assert_eq!(rejudged["rejudged"], json!({"tickets": 6, "changed": 2, "kept_as_stored": 0}));
+    assert_eq!(w.report(NOW), after, "--rejudge writes nothing");
+    let md = render(&serde_json::from_value(rejudged).unwrap(), Format::Markdown);
+    assert!(md.contains("Re-judged under today's policy, on purpose"), "{md}");
+}
+
+#[tokio::test]
+async fn a_solved_ticket_is_judged_again_when_an_author_turns_out_to_be_an_agent_until_its_row_freezes() {
+    let w = world().await;
+    // Sam answers two tickets while Zendesk still lists Sam as an end user.
+    let sam = w.h.sim.add_user("Sam", "sam@support.example", "end-user", None);
+    let early = w.ticket("2026-11-02T10:00:00-08:00", w.h.customer, &["sev2"], None, None);
+    w.comment("2026-11-02T11:00:00-08:00", early, sam, ANSWER);
+    w.status("2026-11-02T12:00:00-08:00", early, "solved");
+    w.h.poll().await;
+    let late = w.ticket("2026-11-12T10:00:00-08:00", w.h.customer, &["sev2"], None, None);
+    w.comment("2026-11-12T11:00:00-08:00", late, sam, ANSWER);
+    w.status("2026-11-12T12:00:00-08:00", late, "solved");
+    w.h.poll().await;
+    let report = w.report("2026-11-13T00:00:00-08:00");
+    assert_eq!(report["first_response"]["met"], 0, "{report}");
+    // Sam was an agent all along: the directory learns it. The ticket solved the day before is
+    // judged again; the one solved ten days ago is frozen and stays as it was judged.
+    w.h.sim.set_user_role(sam, "agent");
+    w.h.at("2026-11-13T00:00:00-08:00");
+    w.h.engine.refresh_directory(true).await.unwrap();
+    let report = w.report("2026-11-13T00:00:01-08:00");
+    assert_eq!(report["first_response"]["met"], 1, "{report}");
+    assert_eq!(report["first_response"]["not_applicable"], 1, "{report}");
 }

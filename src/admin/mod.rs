@@ -34,6 +34,7 @@ pub fn router(engine: Arc<Engine>, token: Option<String>) -> Router {
         .route("/metrics", get(metrics))
         .route("/status", get(status))
         .route("/report", get(report))
+        .route("/reports", get(reports))
         .route("/drift", get(drift))
         .with_state(engine.clone());
     let protected = match token {
@@ -204,6 +205,41 @@ async fn report(State(engine): State<Arc<Engine>>, Query(range): Query<Range>) -
     .await;
     match work {
         Ok(Ok(report)) => Json(report).into_response(),
+        Ok(Err(error)) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{error}\n")).into_response(),
+        Err(error) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{error}\n")).into_response(),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct Ranges {
+    /// `FROM..TO,FROM..TO` in Unix seconds.
+    ranges: String,
+    #[serde(default)]
+    rejudge: bool,
+}
+
+/// The KPIs of several ranges at once, in order (a quarter's months and total, a baseline).
+async fn reports(State(engine): State<Arc<Engine>>, Query(query): Query<Ranges>) -> Response {
+    let ranges: Option<Vec<(i64, i64)>> = query
+        .ranges
+        .split(',')
+        .map(|r| {
+            let (from, to) = r.split_once("..")?;
+            Some((from.parse().ok()?, to.parse().ok()?)).filter(|(from, to)| from < to)
+        })
+        .collect();
+    let Some(ranges) = ranges.filter(|r| !r.is_empty() && r.len() <= 64) else {
+        return (
+            StatusCode::BAD_REQUEST,
+            "ranges: expected FROM..TO[,FROM..TO…] in Unix seconds, each FROM before its TO, at most 64\n",
+        )
+            .into_response();
+    };
+    let now = engine.clock.now();
+    let work =
+        tokio::task::spawn_blocking(move || crate::engine::kpis::reports(&engine.config, &engine.store, &ranges, now, query.rejudge)).await;
+    match work {
+        Ok(Ok(reports)) => Json(reports).into_response(),
         Ok(Err(error)) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{error}\n")).into_response(),
         Err(error) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{error}\n")).into_response(),
     }

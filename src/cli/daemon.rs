@@ -291,18 +291,32 @@ pub async fn drift(config: &Config) -> anyhow::Result<crate::engine::drift::Drif
     .await
 }
 
-/// The KPIs of tickets created in `[from, to)`: from the store, or from the running daemon.
-pub async fn report(config: Config, from: i64, to: i64) -> anyhow::Result<crate::kpi::Report> {
-    from_store_or_daemon(&config, &format!("/report?from={from}&to={to}"), |store| {
-        if store.policy_fingerprint()?.as_deref() != Some(crate::engine::daemon::policy_fingerprint(&config).as_str()) {
-            eprintln!(
-                "warning: the store's KPI rows were written under another configuration (or by an older slawatch): \
-                 the figures below may be stale; `slawatch run` brings them up to date at its start"
-            );
-        }
-        Ok(crate::engine::kpis::report(&config, store, from, to, clock_from_env()?.now())?)
+/// The KPIs of each range (tickets created in `[from, to)`): from the store, or from the running
+/// daemon. `rejudge`: judged again under today's policy, nothing written.
+pub async fn reports(config: &Config, ranges: &[(i64, i64)], rejudge: bool) -> anyhow::Result<Vec<crate::kpi::Report>> {
+    let list: Vec<String> = ranges.iter().map(|(from, to)| format!("{from}..{to}")).collect();
+    let path = format!("/reports?ranges={}&rejudge={rejudge}", list.join(","));
+    from_store_or_daemon(config, &path, |store| {
+        warn_if_stale(config, store)?;
+        Ok(crate::engine::kpis::reports(
+            config,
+            store,
+            ranges,
+            clock_from_env()?.now(),
+            rejudge,
+        )?)
     })
     .await
+}
+
+fn warn_if_stale(config: &Config, store: &Store) -> anyhow::Result<()> {
+    if store.policy_fingerprint()?.as_deref() != Some(crate::engine::daemon::policy_fingerprint(config).as_str()) {
+        eprintln!(
+            "warning: the store's KPI rows were written under another configuration (or by an older slawatch): \
+             the figures below may be stale; `slawatch run` brings them up to date at its start"
+        );
+    }
+    Ok(())
 }
 
 /// The line `status` opens with when tickets of the last day fell back to a default (none

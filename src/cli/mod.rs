@@ -4,6 +4,7 @@ pub mod calc;
 pub mod daemon;
 pub mod init;
 pub mod preflight;
+pub mod report;
 pub mod test_alert;
 pub mod test_page;
 pub mod watchdog;

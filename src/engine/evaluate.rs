@@ -9,7 +9,7 @@ use crate::kpi::freeze::RowState;
 use crate::sla::alerting::next_look;
 use crate::sla::clock::Event;
 use crate::sla::time::Timestamp;
-use crate::store::{StoreError, TicketRecord};
+use crate::store::{KpiChange, StoreError, TicketRecord};
 use crate::sync::lock;
 
 /// Tickets evaluated and written per transaction outside a page.
@@ -71,6 +71,21 @@ impl Engine {
             if freeze.write {
                 record.kpi = kpi;
                 record.kpi_row_of = record.updated_at;
+            } else if let KpiChange::Put(fresh) = kpi {
+                // A frozen row keeps its judgement; a satisfaction rating the customer gives
+                // later is a new fact, not a re-judgement, and is taken. A row that is not there
+                // (lost, or never written) is written from these facts rather than left out.
+                match self.store.kpi_row(fresh.created_at, fresh.id)? {
+                    Some(mut stored) if stored.satisfaction != fresh.satisfaction => {
+                        stored.satisfaction = fresh.satisfaction;
+                        record.kpi = KpiChange::Put(Box::new(stored));
+                    }
+                    Some(_) => {}
+                    None => {
+                        record.kpi = KpiChange::Put(fresh);
+                        record.kpi_row_of = record.updated_at;
+                    }
+                }
             }
             // A page whose clock these facts meet or stop is resolved.
             self.owe_resolves(record.id, &clocks)?;

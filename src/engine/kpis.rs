@@ -55,6 +55,18 @@ pub fn report(config: &Config, store: &Store, from: Timestamp, to: Timestamp, no
     Ok(builder.finish())
 }
 
+/// The KPIs of each range, in order, from the store as it is now.
+pub fn reports(
+    config: &Config,
+    store: &Store,
+    ranges: &[(Timestamp, Timestamp)],
+    now: Timestamp,
+    rejudge: bool,
+) -> Result<Vec<Report>, StoreError> {
+    let judge = if rejudge { rejudged_report } else { report };
+    ranges.iter().map(|&(from, to)| judge(config, store, from, to, now)).collect()
+}
+
 /// The KPIs of `[from, to)` with every ticket whose facts are still stored judged again under
 /// today's policy and directory, frozen or not. Nothing is written: the stored history stays
 /// as it was. A compacted ticket (its facts gone) counts as stored, and is counted as such.

@@ -5,7 +5,8 @@ use std::fmt::Write;
 
 use serde_json::Value;
 
-use super::report::{Attainment, Report};
+use super::figures;
+use super::report::{Attainment, Rejudged, Report};
 use crate::notify::wording;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,7 +41,16 @@ pub fn json(report: &Report) -> String {
     serde_json::to_string_pretty(report).unwrap_or_default() + "\n"
 }
 
-fn csv_field(text: &str) -> String {
+/// A text cell: quoted where needed, and one a spreadsheet would take for a formula (an
+/// organization named `=HYPERLINK(…)`) led by an apostrophe, so it stays text.
+pub fn csv_field(text: &str) -> String {
+    let guarded;
+    let text = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        guarded = format!("'{text}");
+        guarded.as_str()
+    } else {
+        text
+    };
     if text.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", text.replace('"', "\"\""))
     } else {
@@ -72,9 +82,14 @@ fn flatten(prefix: &str, value: &Value, out: &mut String) {
     }
 }
 
+/// `metric,value` rows; the customers, a table of their own, are left to `--by-customer`.
 pub fn csv(report: &Report) -> String {
     let mut out = String::from("metric,value\n");
-    flatten("", &serde_json::to_value(report).unwrap_or_default(), &mut out);
+    let mut value = serde_json::to_value(report).unwrap_or_default();
+    if let Some(map) = value.as_object_mut() {
+        map.remove("customers");
+    }
+    flatten("", &value, &mut out);
     out
 }
 
@@ -137,6 +152,9 @@ pub fn markdown(r: &Report) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "# Support KPIs\n");
     let _ = writeln!(out, "Tickets created from {} to {} ({}).\n", r.from, r.to, r.time_zone);
+    if let Some(j) = &r.rejudged {
+        let _ = writeln!(out, "{}\n", rejudged_notice(j));
+    }
     let _ = writeln!(out, "| KPI | Result | Target | |\n| --- | --- | --- | :-: |");
     let _ = writeln!(out, "| Tickets created | {} | | |", r.tickets_created);
     for (name, a) in [("SLA first response", &r.first_response), ("SLA resolution", &r.resolution)] {
@@ -179,6 +197,25 @@ pub fn markdown(r: &Report) -> String {
         target_percent(c.target),
         mark(c.score.map(|s| s >= c.target))
     );
+    let d = &r.documentation;
+    if d.configured {
+        let _ = writeln!(
+            out,
+            "| Questions answered with the docs | {} ({} of {} solved questions linked the docs; {} open) | {} | {} |",
+            percent(d.share),
+            d.with_docs_link,
+            d.solved_questions,
+            d.open_questions,
+            target_percent(d.target),
+            mark(d.share.map(|s| s >= d.target))
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "| Questions answered with the docs | not measured: set [report] question_types and docs_url_prefixes | {} | – |",
+            target_percent(d.target)
+        );
+    }
     if e.over {
         let _ = writeln!(
             out,
@@ -192,7 +229,14 @@ pub fn markdown(r: &Report) -> String {
     let wait = |v: Option<f64>| v.map_or_else(|| "—".to_string(), |s| wording::calendar(s.round() as i64));
     let t = &r.avg_time_between_replies_seconds;
     let _ = writeln!(out, "| Cases per customer | {} |", number(r.cases_per_customer));
-    let _ = writeln!(out, "| Replies per ticket | {} |", number(r.replies_per_ticket));
+    let _ = writeln!(out, "| Replies per ticket (mean) | {} |", number(r.replies_per_ticket));
+    let _ = writeln!(out, "| Replies per ticket (median) | {} |", number(r.replies_per_ticket_median));
+    let _ = writeln!(
+        out,
+        "| Engineering-help requests per month | {} (over {:.2} months) |",
+        number(r.engineering_help.requests_per_month),
+        r.engineering_help.months
+    );
     let _ = writeln!(out, "| Average wait for a support reply | {} |", wait(t.support));
     let _ = writeln!(out, "| Average wait for a customer reply | {} |", wait(t.customer));
     let _ = writeln!(out, "\n## Volume");
@@ -216,5 +260,42 @@ pub fn markdown(r: &Report) -> String {
             );
         }
     }
+    let _ = writeln!(
+        out,
+        "\n## Times\n\nOn each ticket's own clock: business hours for business-hours clocks, pauses left out. \
+         Median and 90th percentile interpolate as a spreadsheet's MEDIAN and PERCENTILE.INC do.\n\n\
+         | Severity or tier | First response: median | p90 | answered | Resolution: median | p90 | solved |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+    );
+    for (prefix, rows) in [("", &r.per_severity), ("tier ", &r.per_tier)] {
+        for (key, clocks) in rows {
+            let (f, s) = (&clocks.first_response_time, &clocks.resolution_time);
+            let _ = writeln!(
+                out,
+                "| {prefix}{} | {} | {} | {} | {} | {} | {} |",
+                key.replace('|', "\\|"),
+                hours(f.median_seconds),
+                hours(f.p90_seconds),
+                f.count,
+                hours(s.median_seconds),
+                hours(s.p90_seconds),
+                s.count
+            );
+        }
+    }
     out
+}
+
+/// Seconds as hours, `—` when there is nothing to measure.
+fn hours(seconds: Option<f64>) -> String {
+    figures::show(figures::Kind::Seconds, seconds)
+}
+
+/// What `--rejudge` says above its figures.
+pub fn rejudged_notice(j: &Rejudged) -> String {
+    format!(
+        "> **Re-judged under today's policy, on purpose (`--rejudge`)**: {} tickets judged again from their stored facts, \
+         {} of them differently from the stored history; {} compacted tickets counted as stored. \
+         Nothing was written: without `--rejudge` the report shows the history as it was frozen.",
+        j.tickets, j.changed, j.kept_as_stored
+    )
 }

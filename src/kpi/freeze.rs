@@ -3,9 +3,10 @@
 //! change does not rewrite it, so a finished month's figures hold still; `slawatch report
 //! --rejudge` recomputes them under today's policy on purpose, without storing anything.
 //!
-//! A frozen solved ticket that is reopened is live again. A closed ticket cannot change in
-//! Zendesk (nor can its satisfaction rating): its row is final at the first evaluation of its
-//! closed facts.
+//! A frozen solved ticket that is reopened is live again. A closed ticket cannot be reopened
+//! in Zendesk: its row is final at the first evaluation of its closed facts. A satisfaction
+//! rating given after the freeze is a new fact, not a re-judgement: the engine takes it into the
+//! frozen row.
 
 use crate::sla::time::Timestamp;
 

@@ -6,11 +6,13 @@ pub mod customers;
 pub mod digest;
 pub mod distribution;
 pub mod docs;
+pub mod figures;
 pub mod format;
 pub mod freeze;
 pub mod range;
 pub mod report;
 mod row;
+pub mod views;
 
 pub use report::{Report, ReportBuilder};
 pub use row::{KpiRow, Outcome, RowInputs, Satisfaction, Waits};

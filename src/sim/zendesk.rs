@@ -356,6 +356,11 @@ impl SimZendesk {
         self.state().world().add_user(name, email, role, organization_id, now)
     }
 
+    /// Changes a user's role (an end user made an agent, say): the next agents listing shows it.
+    pub fn set_user_role(&self, user: u64, role: &str) {
+        self.state().world().set_user_role(user, role);
+    }
+
     pub fn add_organization(&self, name: &str, tags: &[&str], fields: Map<String, Value>) -> u64 {
         let now = self.now();
         self.state().world().add_organization(name, tags, fields, now)

@@ -780,6 +780,17 @@ impl Store {
             })
     }
 
+    /// One ticket's stored KPI row.
+    pub fn kpi_row(&self, created_at: Timestamp, id: u64) -> Result<Option<KpiRow>, StoreError> {
+        match self.kpi.get(instant_key(created_at, id))? {
+            None => Ok(None),
+            Some(bytes) => decode_kpi(&bytes).map(Some).map_err(|message| StoreError::Corrupt {
+                key: format!("kpi {id}"),
+                message,
+            }),
+        }
+    }
+
     /// Writes tickets' KPI rows alone (the tickets themselves unchanged).
     pub fn save_kpi(&self, rows: &[(u64, KpiChange)]) -> Result<(), StoreError> {
         let mut batch = sled::Batch::default();
