@@ -689,3 +689,32 @@ fn people_name_slack_members_and_groups_or_the_key_and_line_are_given() {
         "{errors}"
     );
 }
+
+#[test]
+fn the_report_s_documentation_fiscal_year_and_freeze_keys_are_checked_with_their_lines() {
+    let toml = r#"[report]
+docs_url_prefixes = ["https://docs.example.com", "docs.example.com"]
+question_types = ["question"]
+fiscal_year_start = "02-30"
+freeze_after = "0s"
+targets = { documentation = "most" }
+"#;
+    assert_eq!(
+        errors(toml),
+        [
+            r#"config.toml:2: report.docs_url_prefixes: "docs.example.com" is not a URL such as "https://docs.example.com""#,
+            r#"config.toml:4: report.fiscal_year_start: "02-30" is not a month and day such as "02-01" (the 1st to the 28th, so every year has it)"#,
+            r#"config.toml:5: report.freeze_after: must be longer than zero"#,
+            r#"config.toml:6: report.targets.documentation: "most" is not a percentage such as "95%""#,
+        ]
+    );
+    let config = Config::parse(
+        "config.toml",
+        "[report]\ndocs_url_prefixes = [\"HTTPS://Docs.Example.com/\"]\nquestion_types = [\"question\"]\nfiscal_year_start = \"02-01\"\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(config.report.docs_url_prefixes, ["https://docs.example.com"]);
+    assert_eq!(config.report.fiscal_year_start, (2, 1));
+    assert_eq!(config.report.freeze_after.0, 7 * 86_400);
+    assert_eq!(config.report.targets.documentation, 0.9);
+}
