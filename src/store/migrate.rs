@@ -444,4 +444,188 @@ mod tests {
         let store = migrated(&path);
         assert_eq!(differing(&trees(&store), &reference), None);
     }
+
+    /// A KPI row as schema 2 wrote it: `KpiRow` before version 3 (commit ed82016's parent), in
+    /// its own words here so that a slip in `KpiRowV2` shows.
+    #[derive(serde::Serialize)]
+    struct SchemaTwoRow {
+        id: u64,
+        created_at: Timestamp,
+        severity: String,
+        classified: bool,
+        tier: String,
+        organization_id: Option<u64>,
+        ticket_type: Option<String>,
+        product_area: Option<String>,
+        first_response: Outcome,
+        resolution: Outcome,
+        solved_at: Option<Timestamp>,
+        help_requested: bool,
+        satisfaction: Satisfaction,
+        replies: u32,
+        support_waits: Waits,
+        customer_waits: Waits,
+    }
+
+    /// Schema 2's row of ticket `id` and the version-3 row it becomes (the new fields at their
+    /// defaults).
+    fn v2_row(id: u64) -> (SchemaTwoRow, KpiRow) {
+        let created_at = 1_796_058_000 + 3_600 * id as i64;
+        let solved_at = (id % 3 != 0).then_some(created_at + 86_400);
+        let old = SchemaTwoRow {
+            id,
+            created_at,
+            severity: if id % 2 == 0 { "sev1" } else { "sev2" }.to_string(),
+            classified: id != 4,
+            tier: "managed".to_string(),
+            organization_id: (id % 4 != 0).then_some(7 + id % 2),
+            ticket_type: Some("question".to_string()),
+            product_area: (id % 2 == 1).then(|| "api".to_string()),
+            first_response: Outcome::Met,
+            resolution: match id % 3 {
+                0 => Outcome::Running {
+                    deadline: Some(created_at + 72 * 3_600),
+                },
+                1 => Outcome::Met,
+                _ => Outcome::Breached,
+            },
+            solved_at,
+            help_requested: id == 5,
+            satisfaction: if id == 2 { Satisfaction::Bad } else { Satisfaction::Good },
+            replies: id as u32,
+            support_waits: Waits {
+                seconds: 600 * id as i64,
+                count: 1,
+            },
+            customer_waits: Waits::default(),
+        };
+        let new = KpiRow {
+            id,
+            created_at,
+            severity: old.severity.clone(),
+            classified: old.classified,
+            tier: old.tier.clone(),
+            contract: None,
+            organization_id: old.organization_id,
+            ticket_type: old.ticket_type.clone(),
+            product_area: old.product_area.clone(),
+            first_response: old.first_response,
+            resolution: old.resolution,
+            solved_at,
+            help_requested: old.help_requested,
+            satisfaction: old.satisfaction,
+            replies: old.replies,
+            support_waits: old.support_waits,
+            customer_waits: old.customer_waits,
+            docs_linked: false,
+            first_response_time: None,
+            resolution_time: None,
+        };
+        (old, new)
+    }
+
+    /// Tickets whose schema-2 rows `write_v2` stores (one more, 4, is garbled).
+    const V2_IDS: [u64; 6] = [1, 2, 3, 5, 6, 7];
+
+    /// A store of schema 2 at `path`: KPI rows unversioned in `kpi`, one of them garbled, and
+    /// the version in `meta`.
+    fn write_v2(path: &Path) {
+        let db = crate::store::sled_config(path).open().unwrap();
+        let kpi = db.open_tree("kpi").unwrap();
+        for id in V2_IDS {
+            let (old, _) = v2_row(id);
+            kpi.insert(crate::store::instant_key(old.created_at, id), postcard::to_stdvec(&old).unwrap())
+                .unwrap();
+        }
+        let garbled_at = v2_row(4).0.created_at;
+        kpi.insert(crate::store::instant_key(garbled_at, 4), &b"\xff\xff\xff"[..]).unwrap();
+        db.open_tree("meta")
+            .unwrap()
+            .insert(crate::store::SCHEMA, &2u64.to_be_bytes())
+            .unwrap();
+        db.flush().unwrap();
+    }
+
+    /// The store's schema version as written.
+    fn schema_version(store: &Store) -> Option<u64> {
+        let bytes = store.meta.get(crate::store::SCHEMA).unwrap()?;
+        bytes.as_ref().try_into().ok().map(u64::from_be_bytes)
+    }
+
+    /// What a schema-2 store migrated holds: every readable row in its version-3 shape, in
+    /// creation order, the old tree gone, schema 3.
+    fn assert_migrated_from_v2(store: &Store, context: &str) {
+        let rows: Vec<KpiRow> = store.kpi_rows(Timestamp::MIN, Timestamp::MAX).map(|r| r.unwrap()).collect();
+        let expected: Vec<KpiRow> = V2_IDS.iter().map(|&id| v2_row(id).1).collect();
+        assert_eq!(rows, expected, "{context}");
+        assert!(
+            !store.db.tree_names().iter().any(|name| name.as_ref() == b"kpi"),
+            "{context}: the old tree is dropped"
+        );
+        assert_eq!(schema_version(store), Some(3), "{context}");
+        assert_eq!(crate::store::SCHEMA_VERSION, 3, "this test migrates to schema 3");
+    }
+
+    /// Runs `from_v2` on the store at `path`, stopped at its `stop`-th checkpoint (never when
+    /// None); returns how many checkpoints it passed.
+    fn run_v2_stopped(path: &Path, stop: Option<usize>) -> (usize, Result<(), StoreError>) {
+        let store = retrying(|| Store::open_trees(path, CACHE)).unwrap();
+        let mut passed = 0;
+        let result = from_v2(&store, TEST_BATCH, &mut || {
+            if Some(passed) == stop {
+                return Err(StoreError::Open {
+                    path: path.to_path_buf(),
+                    message: format!("interrupted at checkpoint {passed}"),
+                });
+            }
+            passed += 1;
+            Ok(())
+        });
+        (passed, result)
+    }
+
+    #[test]
+    fn a_plain_open_migrates_a_schema_2_store_no_comment_reader_needed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store");
+        write_v2(&path);
+        let store = retrying(|| Store::open(&path, CACHE)).unwrap_or_else(|e| panic!("{e}"));
+        assert_migrated_from_v2(&store, "opened");
+        drop(store);
+        let store = retrying(|| Store::open(&path, CACHE)).unwrap_or_else(|e| panic!("{e}"));
+        assert_migrated_from_v2(&store, "opened again");
+    }
+
+    #[test]
+    fn a_schema_2_migration_stopped_after_any_step_and_run_again_ends_as_one_never_stopped() {
+        let dir = tempfile::tempdir().unwrap();
+        let reference = {
+            let path = dir.path().join("reference");
+            write_v2(&path);
+            let store = retrying(|| Store::open(&path, CACHE)).unwrap_or_else(|e| panic!("{e}"));
+            assert_migrated_from_v2(&store, "migrated in one go");
+            trees(&store)
+        };
+        let whole = dir.path().join("whole");
+        write_v2(&whole);
+        let (steps, result) = run_v2_stopped(&whole, None);
+        result.unwrap();
+        // Six readable rows in batches of two: three batches, the rest (none), the old tree dropped.
+        assert!(steps >= 5, "a checkpoint after each batch and after the drop: {steps}");
+
+        for stop in 0..steps {
+            let path = dir.path().join(format!("stopped-{stop}"));
+            write_v2(&path);
+            let (_, result) = run_v2_stopped(&path, Some(stop));
+            assert!(result.is_err(), "stopped at checkpoint {stop}");
+            {
+                let store = retrying(|| Store::open_trees(&path, CACHE)).unwrap();
+                assert_eq!(schema_version(&store), Some(2), "stopped at checkpoint {stop}: not written yet");
+            }
+            let store = retrying(|| Store::open(&path, CACHE)).unwrap_or_else(|e| panic!("{e}"));
+            let context = format!("stopped at checkpoint {stop}, then opened");
+            assert_migrated_from_v2(&store, &context);
+            assert_eq!(differing(&trees(&store), &reference), None, "{context}");
+        }
+    }
 }
