@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
-use super::distribution::percentile;
+use super::distribution::quantile;
 use super::report::{Attainment, Csat, NO_ORGANIZATION};
 use super::row::{KpiRow, Outcome, Satisfaction};
 use crate::config::KpiTargets;
@@ -87,8 +87,9 @@ impl Customers {
 
     pub fn add(&mut self, row: &KpiRow, now: Timestamp) {
         let (v, times) = self.by_organization.entry(row.organization_id).or_default();
-        v.tier = row.tier.clone();
-        v.contract = row.contract.clone();
+        // Into the strings already there: no allocation a row.
+        v.tier.clone_from(&row.tier);
+        v.contract.clone_from(&row.contract);
         v.tickets_created += 1;
         if row.classified && row.severity == self.most_severe {
             v.most_severe_tickets += 1;
@@ -143,8 +144,7 @@ impl Customers {
                 v.first_response.finish(targets.first_response);
                 v.resolution.finish(targets.resolution);
                 v.csat.finish(targets.csat);
-                times.sort_unstable();
-                v.median_resolution_seconds = percentile(&times, 0.5);
+                v.median_resolution_seconds = quantile(&mut times, 0.5);
                 v
             })
             .collect();
