@@ -373,7 +373,7 @@ pub fn evaluate(policy: &Policy, facts: &TicketFacts, now: Timestamp) -> Result<
         let targets = policy.targets(&facts.customer, severity, metric);
         if !targets.iter().any(|t| t.kind == TargetKind::Contract) {
             let schedule = policy.schedule(policy.customer_schedule(&facts.customer));
-            clocks.push(not_applicable(metric, &timeline, schedule, now)?);
+            clocks.push(not_applicable(metric, &timeline, schedule)?);
         }
         for target in targets {
             let schedule = policy.schedule(target.schedule);
@@ -392,12 +392,16 @@ pub fn evaluate(policy: &Policy, facts: &TicketFacts, now: Timestamp) -> Result<
     })
 }
 
-/// A metric without a contractual target: no deadline, but its time is still counted on the
-/// customer's schedule (the reports' time to resolution, in the clock's own time).
-fn not_applicable(metric: Metric, timeline: &Timeline, schedule: &Schedule, now: Timestamp) -> Result<MetricClock, CalendarError> {
+/// A metric without a contractual target: no deadline, but once its response or resolution
+/// came, the time it took is counted on the customer's schedule (the reports' time to
+/// resolution, in the clock's own time). Until then nothing is counted: nothing is owed, and a
+/// figure growing with the time read would be a figure the status board must keep current.
+fn not_applicable(metric: Metric, timeline: &Timeline, schedule: &Schedule) -> Result<MetricClock, CalendarError> {
     let mut elapsed = 0;
-    for &(from, to) in timeline.runs.iter().chain(timeline.running_since.map(|a| (a, now)).as_ref()) {
-        elapsed += schedule.elapsed(from, to)?;
+    if timeline.completed_at.is_some() {
+        for &(from, to) in &timeline.runs {
+            elapsed += schedule.elapsed(from, to)?;
+        }
     }
     Ok(MetricClock {
         metric,
