@@ -9,7 +9,7 @@ use chrono::TimeZone;
 use serde::{Deserialize, Serialize};
 
 use super::customers::{CustomerVitals, Customers, OpenNow};
-use super::distribution::{percentile, Distribution};
+use super::distribution::{quantile, Distribution};
 use super::row::{KpiRow, Outcome, Satisfaction};
 use crate::config::Config;
 use crate::sla::time::Timestamp;
@@ -304,15 +304,12 @@ impl<'a> ReportBuilder<'a> {
 
     pub fn add(&mut self, row: &KpiRow) {
         let now = self.known;
-        let breached: Vec<&'static str> = [("first response", row.first_response), ("resolution", row.resolution)]
-            .into_iter()
-            .filter(|(_, outcome)| outcome.at(now) == Outcome::Breached)
-            .map(|(name, _)| name)
-            .collect();
-        if !breached.is_empty() {
+        let outcomes = [("first response", row.first_response), ("resolution", row.resolution)];
+        if outcomes.iter().any(|(_, outcome)| outcome.at(now) == Outcome::Breached) {
             self.breaches.total += 1;
             if self.breaches.tickets.len() < self.breaches.limit {
-                self.breaches.tickets.push((row.id, breached));
+                let names = outcomes.iter().filter(|(_, o)| o.at(now) == Outcome::Breached).map(|(name, _)| *name);
+                self.breaches.tickets.push((row.id, names.collect()));
             }
         }
         let r = &mut self.report;
@@ -430,8 +427,7 @@ impl<'a> ReportBuilder<'a> {
                 }
             }
         }
-        self.replies_each.sort_unstable();
-        r.replies_per_ticket_median = percentile(&self.replies_each, 0.5);
+        r.replies_per_ticket_median = quantile(&mut self.replies_each, 0.5);
         r.customers = std::mem::take(&mut self.customers).finish(self.organizations, &self.open_now, &targets);
         for (org, n) in &self.by_organization {
             let name = match self.organizations.get(org) {
