@@ -308,7 +308,10 @@ impl<'a> ReportBuilder<'a> {
         if outcomes.iter().any(|(_, outcome)| outcome.at(now) == Outcome::Breached) {
             self.breaches.total += 1;
             if self.breaches.tickets.len() < self.breaches.limit {
-                let names = outcomes.iter().filter(|(_, o)| o.at(now) == Outcome::Breached).map(|(name, _)| *name);
+                let names = outcomes
+                    .iter()
+                    .filter(|(_, o)| o.at(now) == Outcome::Breached)
+                    .map(|(name, _)| *name);
                 self.breaches.tickets.push((row.id, names.collect()));
             }
         }
