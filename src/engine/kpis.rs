@@ -10,7 +10,7 @@ use crate::kpi::customers::OpenNow;
 use crate::kpi::report::Rejudged;
 use crate::kpi::{KpiRow, Report, ReportBuilder};
 use crate::sla::time::Timestamp;
-use crate::store::{KpiChange, Store, StoreError};
+use crate::store::{KpiChange, OrganizationRecord, Store, StoreError};
 
 /// Organization names by id, for `by_customer`.
 pub fn organization_names(store: &Store) -> Result<BTreeMap<u64, String>, StoreError> {
@@ -23,9 +23,35 @@ pub fn known_through(store: &Store, now: Timestamp) -> Result<Timestamp, StoreEr
     Ok(store.facts_as_of()?.map_or(Timestamp::MIN, |at| at.min(now)))
 }
 
+/// What every range's report reads alike: organization names, the open tickets now by
+/// organization, and how far the facts are known. Read once for a quarter and its baseline.
+struct Shared {
+    names: BTreeMap<u64, String>,
+    open: HashMap<Option<u64>, OpenNow>,
+    known: Timestamp,
+}
+
+impl Shared {
+    fn read(config: &Config, store: &Store, now: Timestamp) -> Result<Shared, StoreError> {
+        let organizations: HashMap<u64, OrganizationRecord> = store.organizations()?.into_iter().map(|o| (o.id, o)).collect();
+        Ok(Shared {
+            names: organizations.values().map(|o| (o.id, o.name.clone())).collect(),
+            open: open_now(config, store, &organizations)?,
+            known: known_through(store, now)?,
+        })
+    }
+
+    fn builder<'a>(&'a self, config: &'a Config, from: Timestamp, to: Timestamp) -> ReportBuilder<'a> {
+        ReportBuilder::new(config, &self.names, from, to, self.known).open_now(self.open.clone())
+    }
+}
+
 /// Each organization's open tickets now, with its tier and contract as the directory has them.
-fn open_now(config: &Config, store: &Store) -> Result<HashMap<Option<u64>, OpenNow>, StoreError> {
-    let organizations: HashMap<u64, _> = store.organizations()?.into_iter().map(|o| (o.id, o)).collect();
+fn open_now(
+    config: &Config,
+    store: &Store,
+    organizations: &HashMap<u64, OrganizationRecord>,
+) -> Result<HashMap<Option<u64>, OpenNow>, StoreError> {
     let policy = &config.policy;
     Ok(store
         .open_by_organization()?
@@ -47,8 +73,11 @@ fn open_now(config: &Config, store: &Store) -> Result<HashMap<Option<u64>, OpenN
 
 /// The KPIs of the tickets created in `[from, to)`, as the stored facts stand at `now`.
 pub fn report(config: &Config, store: &Store, from: Timestamp, to: Timestamp, now: Timestamp) -> Result<Report, StoreError> {
-    let organizations = organization_names(store)?;
-    let mut builder = ReportBuilder::new(config, &organizations, from, to, known_through(store, now)?).open_now(open_now(config, store)?);
+    stored_report(config, store, &Shared::read(config, store, now)?, from, to)
+}
+
+fn stored_report(config: &Config, store: &Store, shared: &Shared, from: Timestamp, to: Timestamp) -> Result<Report, StoreError> {
+    let mut builder = shared.builder(config, from, to);
     for row in store.kpi_rows(from, to) {
         builder.add(&row?);
     }
@@ -63,19 +92,36 @@ pub fn reports(
     now: Timestamp,
     rejudge: bool,
 ) -> Result<Vec<Report>, StoreError> {
-    let judge = if rejudge { rejudged_report } else { report };
-    ranges.iter().map(|&(from, to)| judge(config, store, from, to, now)).collect()
+    let shared = Shared::read(config, store, now)?;
+    let directory = if rejudge { Some(load_directory(store)?) } else { None };
+    ranges
+        .iter()
+        .map(|&(from, to)| match &directory {
+            Some(directory) => rejudge_with(config, store, &shared, directory, from, to, now),
+            None => stored_report(config, store, &shared, from, to),
+        })
+        .collect()
 }
 
 /// The KPIs of `[from, to)` with every ticket whose facts are still stored judged again under
 /// today's policy and directory, frozen or not. Nothing is written: the stored history stays
 /// as it was. A compacted ticket (its facts gone) counts as stored, and is counted as such.
 pub fn rejudged_report(config: &Config, store: &Store, from: Timestamp, to: Timestamp, now: Timestamp) -> Result<Report, StoreError> {
-    let organizations = organization_names(store)?;
-    let directory = load_directory(store)?;
-    let known = known_through(store, now)?;
+    let shared = Shared::read(config, store, now)?;
+    rejudge_with(config, store, &shared, &load_directory(store)?, from, to, now)
+}
+
+fn rejudge_with(
+    config: &Config,
+    store: &Store,
+    shared: &Shared,
+    directory: &super::directory::Directory,
+    from: Timestamp,
+    to: Timestamp,
+    now: Timestamp,
+) -> Result<Report, StoreError> {
     let through = store.cursors()?.events_through;
-    let mut builder = ReportBuilder::new(config, &organizations, from, to, known).open_now(open_now(config, store)?);
+    let mut builder = shared.builder(config, from, to);
     let mut rejudged = Rejudged::default();
     for stored in store.kpi_rows(from, to) {
         let stored = stored?;
@@ -83,7 +129,7 @@ pub fn rejudged_report(config: &Config, store: &Store, from: Timestamp, to: Time
             // Facts still awaiting the events export: nothing is judged on them yet.
             Some(record) if facts_complete(&record, through) => {
                 let known = facts_known_through(&record, through).unwrap_or(Timestamp::MIN).min(now);
-                match clocks_and_kpi(config, &record, &directory, now, known) {
+                match clocks_and_kpi(config, &record, directory, now, known) {
                     Some((_, KpiChange::Put(row))) => Some(*row),
                     // Deleted since: it counts nowhere.
                     Some((_, KpiChange::Remove { .. })) => {
