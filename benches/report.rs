@@ -473,18 +473,26 @@ fn main() {
 
     // (c) Cold: the store reopened by a new process (this bench again), so the sled cache, the
     // configuration's schedule tables and the allocator start empty and the peak resident size
-    // is the report's alone. The OS page cache still holds the files unless
-    // SLAWATCH_BENCH_DROP_CACHE=1 asks to drop them first.
-    if std::env::var("SLAWATCH_BENCH_DROP_CACHE").is_ok_and(|v| v == "1") {
-        drop_page_cache(&path);
-    }
-    let status = std::process::Command::new(std::env::current_exe().expect("current exe"))
-        .env(REOPEN, &path)
-        .env(REOPEN_EXPECT, tickets.to_string())
-        .env(REOPEN_CACHE, cache_bytes.to_string())
-        .status()
-        .expect("run the reopening process");
-    assert!(status.success(), "the reopening process failed: {status}");
+    // is the report's alone. First with every row live, as written.
+    cold(&path, tickets, cache_bytes, "rows live");
+
+    // (d) The days packed as the daemon's daily job packs them (those that ended a day before
+    // the freeze horizon, `[report] freeze_after` 7 days), then cold again.
+    let store = reopen(&path, cache_bytes);
+    let start = Instant::now();
+    let packed = store.pack_kpi_days(NOW - 8 * DAY, &mut || ()).expect("pack");
+    store.flush().expect("flush");
+    let (length, _) = disk_usage(&path);
+    println!(
+        "packing: {} days, {} rows in {:.1} s (flushed); {:.1} MB of files after; memory {}",
+        packed.days,
+        packed.rows,
+        start.elapsed().as_secs_f64(),
+        length as f64 / 1e6,
+        memory()
+    );
+    drop(store);
+    cold(&path, tickets, cache_bytes, "days packed");
     drop(dir);
 
     // (d) Schema 2 → 3: the same rows as schema 2 kept them, then opened in a new process.
@@ -508,6 +516,22 @@ fn main() {
         .status()
         .expect("run the migrating process");
     assert!(status.success(), "the migrating process failed: {status}");
+}
+
+/// Runs the cold part (`reopened`) in a new process, the store's files first dropped from the
+/// OS page cache if SLAWATCH_BENCH_DROP_CACHE=1.
+fn cold(path: &Path, tickets: u64, cache_bytes: u64, label: &str) {
+    if std::env::var("SLAWATCH_BENCH_DROP_CACHE").is_ok_and(|v| v == "1") {
+        drop_page_cache(path);
+    }
+    println!("-- cold, {label}");
+    let status = std::process::Command::new(std::env::current_exe().expect("current exe"))
+        .env(REOPEN, path)
+        .env(REOPEN_EXPECT, tickets.to_string())
+        .env(REOPEN_CACHE, cache_bytes.to_string())
+        .status()
+        .expect("run the reopening process");
+    assert!(status.success(), "the reopening process failed: {status}");
 }
 
 /// Set (to the store's path) in the process that reopens the store.
@@ -658,7 +682,7 @@ fn reopened(path: &Path) {
     black_box(builder.finish());
     let finished = start.elapsed();
     println!(
-        "pieces: ReportBuilder::add over rows in memory: {}; then finish (distributions sorted, customers): {:.1} ms",
+        "pieces: ReportBuilder::add over rows in memory: {}; then finish (distributions selected, customers): {:.1} ms",
         rate(rows.len() as u64, added),
         finished.as_secs_f64() * 1e3
     );
@@ -668,7 +692,8 @@ fn reopened(path: &Path) {
     drop(store);
 
     // sled alone, on the same files and range (the store closed): the scan without decoding,
-    // twice (an empty and a used cache), then decoding alone over values already in memory.
+    // twice (an empty and a used cache), of the live rows and of the packed days, then
+    // decoding alone over values already in memory.
     let db = slawatch::store::sled_config(path).cache_capacity(cache_bytes).open().expect("sled");
     let tree = db.open_tree("kpi_rows").expect("kpi_rows tree");
     let bounds = instant_key(FROM)..instant_key(TO);
@@ -684,6 +709,20 @@ fn reopened(path: &Path) {
             "pieces: sled range scan alone ({pass}): {} ({:.0} bytes a value)",
             rate(count, start.elapsed()),
             bytes as f64 / count as f64
+        );
+    }
+    let days = db.open_tree("kpi_days").expect("kpi_days tree");
+    for pass in ["reopened", "again"] {
+        let start = Instant::now();
+        let (mut count, mut bytes) = (0u64, 0usize);
+        for entry in days.iter() {
+            count += 1;
+            bytes += entry.expect("entry").1.len();
+        }
+        println!(
+            "pieces: sled scan of the packed days alone ({pass}): {count} days, {:.1} MB, in {:.1} ms",
+            bytes as f64 / 1e6,
+            start.elapsed().as_secs_f64() * 1e3
         );
     }
     let mut values = Vec::with_capacity(tickets as usize);

@@ -668,3 +668,47 @@ async fn a_solved_ticket_is_judged_again_when_an_author_turns_out_to_be_an_agent
     assert_eq!(report["first_response"]["met"], 1, "{report}");
     assert_eq!(report["first_response"]["not_applicable"], 1, "{report}");
 }
+
+/// The ticket created at `at` (Los Angeles time), as the store knows it.
+fn ticket_created(w: &World, at: &str) -> u64 {
+    let tickets = w.h.engine.store.tickets().map(|t| t.unwrap());
+    tickets.into_iter().find(|ticket| ticket.created_at == Some(t(at))).unwrap().id
+}
+
+#[tokio::test]
+async fn a_month_packed_into_days_reports_the_same_and_still_takes_a_late_rating_and_a_deletion() {
+    let w = november().await;
+    let before = w.report(NOW);
+    // The daily job packs the UTC days that ended 8 days before now (Tue 24 Nov 20:00 UTC):
+    // every November ticket but T6, and the deleted ticket's tombstone.
+    let packed = w.h.engine.pack_kpi_days().unwrap();
+    assert_eq!((packed.rows, packed.deleted, packed.changed_meanwhile), (6, 1, 0), "{packed:?}");
+    assert_eq!(w.report(NOW), before, "packed days read as the rows did");
+
+    // Late facts about packed tickets: T3 (solved 14 Nov, frozen) is rated good, and T1 is
+    // deleted.
+    let (t1, t3) = (
+        ticket_created(&w, "2026-11-02T10:00:00-08:00"),
+        ticket_created(&w, "2026-11-07T12:00:00-08:00"),
+    );
+    w.rate("2026-12-02T12:10:00-08:00", t3, "good", w.globex_customer);
+    w.h.at("2026-12-02T12:20:00-08:00");
+    w.h.sim.delete_ticket(t1);
+    w.h.at("2026-12-02T12:40:00-08:00");
+    w.h.poll().await;
+    w.h.poll().await;
+    let later = w.report("2026-12-02T12:40:00-08:00");
+    assert_eq!(later["tickets_created"], json!(5), "{later}");
+    // T1's good rating is gone with it, T3's is new; T2's bad one stays.
+    assert_eq!(later["csat"], json!({"good": 1, "bad": 1, "score": 0.5, "target": 0.95}), "{later}");
+    assert_eq!(
+        later["documentation"]["with_docs_link"],
+        json!(0),
+        "T1 was the answer with the link"
+    );
+
+    // The next packing folds them in, and the report is the same.
+    let packed = w.h.engine.pack_kpi_days().unwrap();
+    assert_eq!((packed.rows, packed.deleted), (1, 1), "{packed:?}");
+    assert_eq!(w.report("2026-12-02T12:40:00-08:00"), later);
+}

@@ -1,5 +1,6 @@
 //! Retention: closed and deleted tickets unchanged for `[store] retain_closed` are compacted
-//! away in the background, a chunk at a time, so the store stays bounded over years.
+//! away in the background, a chunk at a time, so the store stays bounded over years. The same
+//! daily job packs finished days' KPI rows (`store::kpi_days`), so a year's report stays fast.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -53,6 +54,16 @@ impl Engine {
     }
 }
 
+impl Engine {
+    /// Packs the KPI rows of the UTC days that ended a day before the freeze horizon: by then
+    /// nearly all of them are frozen, and the few written again (a late rating, a reopened
+    /// ticket) shadow their packed copy until the next packing.
+    pub fn pack_kpi_days(&self) -> Result<crate::store::Packed, EngineError> {
+        let before = self.clock.now() - self.config.report.freeze_after.0 - 86_400;
+        Ok(self.store.pack_kpi_days(before, &mut crate::liveness::beat)?)
+    }
+}
+
 /// Compacts once a day (the first time an hour after the start), off the async workers.
 pub async fn retention_loop(engine: Arc<Engine>) {
     let mut wait = Duration::from_secs(3600);
@@ -70,6 +81,18 @@ pub async fn retention_loop(engine: Arc<Engine>) {
             }
             Err(error) if error.is_cancelled() => break,
             Err(error) => tracing::error!(%error, "compacting closed tickets failed; will try again tomorrow"),
+        }
+        let _step = crate::liveness::step("packing KPI days");
+        match crate::sync::blocking(|| engine.pack_kpi_days()) {
+            Ok(packed) => tracing::info!(
+                days = packed.days,
+                rows = packed.rows,
+                deleted = packed.deleted,
+                changed_meanwhile = packed.changed_meanwhile,
+                "KPI rows of finished days packed"
+            ),
+            Err(error) if error.is_cancelled() => break,
+            Err(error) => tracing::error!(%error, "packing KPI days failed; will try again tomorrow"),
         }
         wait = EVERY;
     }

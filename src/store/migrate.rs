@@ -553,7 +553,7 @@ mod tests {
     }
 
     /// What a schema-2 store migrated holds: every readable row in its version-3 shape, in
-    /// creation order, the old tree gone, schema 3.
+    /// creation order, the old tree gone, schema 4 (which adds only the packed days' tree).
     fn assert_migrated_from_v2(store: &Store, context: &str) {
         let rows: Vec<KpiRow> = store.kpi_rows(Timestamp::MIN, Timestamp::MAX).map(|r| r.unwrap()).collect();
         let expected: Vec<KpiRow> = V2_IDS.iter().map(|&id| v2_row(id).1).collect();
@@ -562,8 +562,8 @@ mod tests {
             !store.db.tree_names().iter().any(|name| name.as_ref() == b"kpi"),
             "{context}: the old tree is dropped"
         );
-        assert_eq!(schema_version(store), Some(3), "{context}");
-        assert_eq!(crate::store::SCHEMA_VERSION, 3, "this test migrates to schema 3");
+        assert_eq!(schema_version(store), Some(4), "{context}");
+        assert_eq!(crate::store::SCHEMA_VERSION, 4, "this test migrates to schema 4");
     }
 
     /// Runs `from_v2` on the store at `path`, stopped at its `stop`-th checkpoint (never when

@@ -22,6 +22,7 @@ mod alerts;
 mod digests;
 mod drift;
 mod faults;
+mod kpi_days;
 mod migrate;
 mod records;
 mod retention;
@@ -35,6 +36,7 @@ pub use records::{
 };
 
 pub use drift::DriftNotice;
+pub use kpi_days::{KpiRows, Packed};
 pub use rewrite::{rewrite, Rewritten};
 pub use segments::sled_config;
 pub use watch::TicketWatcher;
@@ -42,7 +44,7 @@ pub use watch::TicketWatcher;
 use crate::kpi::KpiRow;
 
 /// Bumped when a stored shape changes incompatibly; `migrate` brings older stores forward.
-pub const SCHEMA_VERSION: u64 = 3;
+pub const SCHEMA_VERSION: u64 = 4;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -98,6 +100,10 @@ pub struct Store {
     /// (created_at, ticket id) → KpiRow (`KPI_ROW_VERSION`, then postcard): what the reports
     /// read, in creation order.
     kpi: sled::Tree,
+    /// UTC day → the KPI rows created that day, packed (`kpi_days`); `kpi` shadows them.
+    kpi_days: sled::Tree,
+    /// Held by the one packing of KPI days at a time.
+    packing: std::sync::Mutex<()>,
     /// Firing instant → DigestRecord.
     digests: sled::Tree,
     /// Ticket id → () while the ticket is open: what `status` lists, without a scan of them all.
@@ -270,8 +276,9 @@ impl TicketTx<'_> {
             EncodedKpi::Put(key, row) => {
                 self.kpi.insert(key, row.as_slice())?;
             }
+            // A tombstone: the row may be packed in its day's block too.
             EncodedKpi::Remove(key) => {
-                self.kpi.remove(key)?;
+                self.kpi.insert(key, kpi_days::TOMBSTONE)?;
             }
         }
         let new = ticket.entry;
@@ -382,6 +389,8 @@ impl Store {
             outbox: tree("outbox")?,
             escalations: tree("escalations")?,
             kpi: tree(KPI_TREE)?,
+            kpi_days: tree("kpi_days")?,
+            packing: Default::default(),
             digests: tree("digests")?,
             open: tree("open_tickets")?,
             stats: StoreStats::default(),
@@ -447,11 +456,16 @@ impl Store {
             found,
         };
         match (found, read_comment) {
-            (1, Some(read_comment)) => migrate::from_v1(self, read_comment, migrate::BATCH, &mut || Ok(()))?,
-            (2, _) => {}
+            (1, Some(read_comment)) => {
+                migrate::from_v1(self, read_comment, migrate::BATCH, &mut || Ok(()))?;
+                migrate::from_v2(self, migrate::BATCH, &mut || Ok(()))?;
+            }
+            (2, _) => migrate::from_v2(self, migrate::BATCH, &mut || Ok(()))?,
+            // Schema 4 packs finished days' KPI rows into `kpi_days` (empty until the first
+            // packing) and marks deleted rows with tombstones, which schema 3 would misread.
+            (3, _) => {}
             _ => return Err(schema_error()),
         }
-        migrate::from_v2(self, migrate::BATCH, &mut || Ok(()))?;
         self.flush()?;
         self.meta.insert(SCHEMA, &SCHEMA_VERSION.to_be_bytes())?;
         self.flush()?;
@@ -759,36 +773,10 @@ impl Store {
         self.read_all(&self.escalations, "escalation")
     }
 
-    /// The KPI rows of the tickets created in `[from, to)`, in creation order; unreadable ones
-    /// are counted and skipped.
-    pub fn kpi_rows(&self, from: Timestamp, to: Timestamp) -> impl Iterator<Item = Result<KpiRow, StoreError>> + '_ {
-        self.kpi
-            .range(instant_key(from, 0)..instant_key(to, 0))
-            .filter_map(move |entry| match entry {
-                Err(e) => Some(Err(e.into())),
-                Ok((key, bytes)) => match decode_kpi(&bytes) {
-                    Ok(row) => Some(Ok(row)),
-                    Err(message) => {
-                        let id = read_instant_key(&key).map_or(0, |(_, id)| id);
-                        self.skip_unreadable(&StoreError::Corrupt {
-                            key: format!("kpi {id}"),
-                            message,
-                        });
-                        None
-                    }
-                },
-            })
-    }
-
-    /// One ticket's stored KPI row.
-    pub fn kpi_row(&self, created_at: Timestamp, id: u64) -> Result<Option<KpiRow>, StoreError> {
-        match self.kpi.get(instant_key(created_at, id))? {
-            None => Ok(None),
-            Some(bytes) => decode_kpi(&bytes).map(Some).map_err(|message| StoreError::Corrupt {
-                key: format!("kpi {id}"),
-                message,
-            }),
-        }
+    /// The KPI rows of the tickets created in `[from, to)`, in creation order, live and packed;
+    /// unreadable ones are counted and skipped.
+    pub fn kpi_rows(&self, from: Timestamp, to: Timestamp) -> KpiRows<'_> {
+        KpiRows::new(self, from, to)
     }
 
     /// Writes tickets' KPI rows alone (the tickets themselves unchanged).
@@ -798,7 +786,7 @@ impl Store {
             match change {
                 KpiChange::Keep => {}
                 KpiChange::Put(row) => batch.insert(&instant_key(row.created_at, *id), encode_kpi(*id, row)?),
-                KpiChange::Remove { created_at } => batch.remove(&instant_key(*created_at, *id)),
+                KpiChange::Remove { created_at } => batch.insert(&instant_key(*created_at, *id), kpi_days::TOMBSTONE),
             }
         }
         self.kpi.apply_batch(batch)?;

@@ -49,7 +49,8 @@ impl Store {
                         }
                         tickets_tree.remove(&id_key(id))?;
                         open.remove(&id_key(id))?;
-                        kpi.remove(&instant_key(row_instant(ticket), id))?;
+                        // A tombstone: the row may be packed in its day's block too.
+                        kpi.insert(&instant_key(row_instant(ticket), id), super::kpi_days::TOMBSTONE)?;
                         escalations.remove(&id_key(id))?;
                     }
                     Ok(())
