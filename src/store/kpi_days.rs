@@ -22,8 +22,10 @@ use crate::sla::time::Timestamp;
 /// A live entry that hides the packed row under its key: the ticket was deleted.
 pub(super) const TOMBSTONE: &[u8] = &[0];
 
-/// The first byte of a block. Then its entries in key order, each the 16-byte key, the value's
-/// length (u32, little-endian) and the value as `kpi_rows` held it.
+/// The first byte of a block. Then the number of its entries and each entry's offset from
+/// the end of that index (u32s, little-endian): a single row is found by a binary search. Then
+/// the entries in key order, each the 16-byte key, the value's length (u32, little-endian) and
+/// the value as `kpi_rows` held it.
 const BLOCK_VERSION: u8 = 1;
 
 const DAY: Timestamp = 86_400;
@@ -71,31 +73,80 @@ fn block_day(key: &[u8]) -> i64 {
 /// A key and its value, as bytes.
 type Entry<'a> = (&'a [u8], &'a [u8]);
 
-/// A block's entries, in key order; an error names where its framing breaks.
-fn entries(block: &[u8]) -> Result<Vec<Entry<'_>>, String> {
-    let Some((&BLOCK_VERSION, mut rest)) = block.split_first() else {
-        return Err(format!("block version {:?}, this slawatch reads {BLOCK_VERSION}", block.first()));
-    };
-    let mut out = Vec::new();
-    while !rest.is_empty() {
-        let truncated = || format!("block truncated after {} entries", out.len());
-        let (key, after) = rest.split_at_checked(16).ok_or_else(truncated)?;
-        let (length, after) = after.split_at_checked(4).ok_or_else(truncated)?;
-        let length = u32::from_le_bytes(length.try_into().map_err(|_| truncated())?) as usize;
-        let (value, after) = after.split_at_checked(length).ok_or_else(truncated)?;
-        out.push((key, value));
-        rest = after;
-    }
-    Ok(out)
+fn u32_at(bytes: &[u8], at: usize) -> Option<usize> {
+    let word = bytes.get(at..at.checked_add(4)?)?;
+    Some(u32::from_le_bytes(word.try_into().ok()?) as usize)
 }
 
-fn encode_block<'a>(entries: impl Iterator<Item = Entry<'a>>) -> Vec<u8> {
-    let mut block = vec![BLOCK_VERSION];
-    for (key, value) in entries {
-        block.extend_from_slice(key);
-        block.extend_from_slice(&(value.len() as u32).to_le_bytes());
-        block.extend_from_slice(value);
+/// A block, read in place.
+struct Block<'a> {
+    count: usize,
+    offsets: &'a [u8],
+    body: &'a [u8],
+}
+
+impl<'a> Block<'a> {
+    fn parse(block: &'a [u8]) -> Result<Block<'a>, String> {
+        let Some((&BLOCK_VERSION, rest)) = block.split_first() else {
+            return Err(format!("block version {:?}, this slawatch reads {BLOCK_VERSION}", block.first()));
+        };
+        let count = u32_at(rest, 0).ok_or("block without its index")?;
+        let offsets = rest.get(4..4 + count.saturating_mul(4)).ok_or("block index truncated")?;
+        let body = &rest[4 + offsets.len()..];
+        Ok(Block { count, offsets, body })
     }
+
+    /// The `index`-th entry.
+    fn entry(&self, index: usize) -> Result<Entry<'a>, String> {
+        let broken = || format!("block entry {index} of {} truncated", self.count);
+        let at = u32_at(self.offsets, index * 4).ok_or_else(broken)?;
+        let key = self.body.get(at..at + 16).ok_or_else(broken)?;
+        let length = u32_at(self.body, at + 16).ok_or_else(broken)?;
+        let value = self.body.get(at + 20..at + 20 + length).ok_or_else(broken)?;
+        Ok((key, value))
+    }
+
+    /// Every entry, in key order.
+    fn entries(&self) -> Result<Vec<Entry<'a>>, String> {
+        (0..self.count).map(|index| self.entry(index)).collect()
+    }
+
+    /// The value under `key`, by binary search.
+    fn find(&self, key: &[u8]) -> Result<Option<&'a [u8]>, String> {
+        let (mut low, mut high) = (0, self.count);
+        while low < high {
+            let middle = (low + high) / 2;
+            let (at, value) = self.entry(middle)?;
+            match at.cmp(key) {
+                std::cmp::Ordering::Equal => return Ok(Some(value)),
+                std::cmp::Ordering::Less => low = middle + 1,
+                std::cmp::Ordering::Greater => high = middle,
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// A block's entries, in key order; an error names where it is broken.
+fn entries(block: &[u8]) -> Result<Vec<Entry<'_>>, String> {
+    Block::parse(block)?.entries()
+}
+
+fn encode_block<'a>(entries: impl ExactSizeIterator<Item = Entry<'a>>) -> Vec<u8> {
+    let count = entries.len();
+    let mut offsets = Vec::with_capacity(4 + count * 4);
+    offsets.extend_from_slice(&(count as u32).to_le_bytes());
+    let mut body = Vec::new();
+    for (key, value) in entries {
+        offsets.extend_from_slice(&(body.len() as u32).to_le_bytes());
+        body.extend_from_slice(key);
+        body.extend_from_slice(&(value.len() as u32).to_le_bytes());
+        body.extend_from_slice(value);
+    }
+    let mut block = Vec::with_capacity(1 + offsets.len() + body.len());
+    block.push(BLOCK_VERSION);
+    block.extend_from_slice(&offsets);
+    block.extend_from_slice(&body);
     block
 }
 
@@ -218,7 +269,9 @@ impl Iterator for KpiRows<'_> {
 }
 
 impl Store {
-    /// One ticket's KPI row, live or packed.
+    /// One ticket's KPI row, live or packed. An unreadable block is counted and read as
+    /// holding nothing, so the ticket's row is judged again rather than every evaluation of
+    /// that day failing.
     pub fn kpi_row(&self, created_at: Timestamp, id: u64) -> Result<Option<KpiRow>, StoreError> {
         let key = instant_key(created_at, id);
         let corrupt = |message| StoreError::Corrupt {
@@ -226,23 +279,27 @@ impl Store {
             message,
         };
         // Live first, then the block: a row moved in between is in the block.
-        let value = match self.kpi.get(key)? {
-            Some(value) => value,
-            None => {
-                let Some(block) = self.kpi_days.get(block_key(day_of(created_at)))? else {
-                    return Ok(None);
-                };
-                let entries = entries(&block).map_err(corrupt)?;
-                match entries.iter().find(|(k, _)| *k == key.as_slice()) {
-                    Some((_, value)) => IVec::from(*value),
-                    None => return Ok(None),
-                }
-            }
-        };
-        if value.as_ref() == TOMBSTONE {
-            return Ok(None);
+        if let Some(value) = self.kpi.get(key)? {
+            return match value.as_ref() == TOMBSTONE {
+                true => Ok(None),
+                false => decode_kpi(&value).map(Some).map_err(corrupt),
+            };
         }
-        decode_kpi(&value).map(Some).map_err(corrupt)
+        let day = day_of(created_at);
+        let Some(block) = self.kpi_days.get(block_key(day))? else {
+            return Ok(None);
+        };
+        match Block::parse(&block).and_then(|b| b.find(&key)) {
+            Ok(None) => Ok(None),
+            Ok(Some(value)) => decode_kpi(value).map(Some).map_err(corrupt),
+            Err(message) => {
+                self.skip_unreadable(&StoreError::Corrupt {
+                    key: format!("kpi day {day}"),
+                    message,
+                });
+                Ok(None)
+            }
+        }
     }
 
     /// Packs the live KPI rows (and tombstones) of every UTC day that ended by `before` into
@@ -330,9 +387,9 @@ mod tests {
         KpiRow {
             id,
             created_at,
-            severity: "sev2".to_string(),
+            severity: "sev2".into(),
             classified: true,
-            tier: "managed".to_string(),
+            tier: "managed".into(),
             contract: None,
             organization_id: Some(id % 3),
             ticket_type: None,
@@ -434,6 +491,35 @@ mod tests {
         assert_eq!(store.stats.unreadable.load(std::sync::atomic::Ordering::Relaxed), 0);
     }
 
+    /// Readers while a packer and a writer run: rows rewritten as they were, days packed one
+    /// after another, and every read sees each row once.
+    #[test]
+    fn a_read_during_packing_sees_every_row_once() {
+        let (_dir, store) = store();
+        let rows: Vec<KpiRow> = (0..600).map(|i| row(i, BASE + (i as Timestamp) * 1_440, 1)).collect();
+        rows.iter().for_each(|r| put(&store, r));
+        let done = std::sync::atomic::AtomicBool::new(false);
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                let mut rng = Rng(7);
+                for round in 0..60 {
+                    for _ in 0..20 {
+                        put(&store, &rows[rng.below(rows.len() as u64) as usize]);
+                    }
+                    store.pack_kpi_days(BASE + (round % 12) * DAY, &mut || ()).unwrap();
+                }
+                done.store(true, std::sync::atomic::Ordering::Relaxed);
+            });
+            let mut reads = 0;
+            while !done.load(std::sync::atomic::Ordering::Relaxed) || reads < 20 {
+                assert_eq!(read(&store, Timestamp::MIN, Timestamp::MAX), rows, "read {reads}");
+                let row = &rows[reads % rows.len()];
+                assert_eq!(store.kpi_row(row.created_at, row.id).unwrap().as_ref(), Some(row));
+                reads += 1;
+            }
+        });
+    }
+
     #[test]
     fn a_row_written_while_its_day_is_packed_stays_live_and_wins() {
         let (_dir, store) = store();
@@ -496,9 +582,12 @@ mod tests {
             .unwrap();
         assert_eq!(read(&store, BASE, BASE + DAY), vec![live.clone()]);
         assert_eq!(store.pack_kpi_days(BASE + DAY, &mut || ()).unwrap(), Packed::default());
-        assert_eq!(read(&store, BASE, BASE + DAY), vec![live]);
-        // Each of the two reads and the packing.
-        assert_eq!(store.stats.unreadable.load(std::sync::atomic::Ordering::Relaxed), 3);
+        assert_eq!(read(&store, BASE, BASE + DAY), vec![live.clone()]);
+        // A row looked up in it is not there (and is judged again), no error.
+        assert_eq!(store.kpi_row(BASE, 1).unwrap(), None);
+        assert_eq!(store.kpi_row(live.created_at, live.id).unwrap(), Some(live));
+        // Each of the two reads, the packing and the lookup.
+        assert_eq!(store.stats.unreadable.load(std::sync::atomic::Ordering::Relaxed), 4);
     }
 
     #[test]
@@ -509,11 +598,24 @@ mod tests {
             entries(&block),
             Ok(vec![(k1.as_slice(), b"one".as_slice()), (k2.as_slice(), b"".as_slice())])
         );
-        assert_eq!(
-            entries(&block[..block.len() - 1]),
-            Err("block truncated after 1 entries".to_string())
-        );
+        assert_eq!(entries(&block[..block.len() - 1]), Err("block entry 1 of 2 truncated".to_string()));
         assert!(entries(&[9]).is_err());
+    }
+
+    #[test]
+    fn a_row_is_found_in_its_block_by_its_key() {
+        let keys: Vec<[u8; 16]> = (0..101).map(|i| instant_key(BASE + i * 7, 1_000 - i as u64)).collect();
+        let values: Vec<Vec<u8>> = (0..101).map(|i| vec![i as u8; i % 5]).collect();
+        let block = encode_block(keys.iter().zip(&values).map(|(k, v)| (k.as_slice(), v.as_slice())));
+        let block = Block::parse(&block).unwrap();
+        for (key, value) in keys.iter().zip(&values) {
+            assert_eq!(block.find(key), Ok(Some(value.as_slice())));
+        }
+        for missing in [instant_key(BASE - 1, 0), instant_key(BASE + 3, 0), instant_key(BASE + 10_000, 0)] {
+            assert_eq!(block.find(&missing), Ok(None));
+        }
+        let empty = encode_block(std::iter::empty());
+        assert_eq!(Block::parse(&empty).unwrap().find(&keys[0]), Ok(None));
     }
 
     #[test]
