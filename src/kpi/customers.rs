@@ -88,8 +88,15 @@ impl Customers {
     pub fn add(&mut self, row: &KpiRow, now: Timestamp) {
         let (v, times) = self.by_organization.entry(row.organization_id).or_default();
         // Into the strings already there: no allocation a row.
-        v.tier.clone_from(&row.tier);
-        v.contract.clone_from(&row.contract);
+        v.tier.clear();
+        v.tier.push_str(&row.tier);
+        match (&mut v.contract, &row.contract) {
+            (Some(kept), Some(contract)) => {
+                kept.clear();
+                kept.push_str(contract);
+            }
+            (kept, contract) => *kept = contract.as_deref().map(str::to_string),
+        }
         v.tickets_created += 1;
         if row.classified && row.severity == self.most_severe {
             v.most_severe_tickets += 1;

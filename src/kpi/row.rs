@@ -2,6 +2,7 @@
 //! or compacted away): its clock outcomes, when it was solved, its reply pattern, its
 //! satisfaction rating and the values it is counted under.
 
+use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 
 use crate::sla::clock::{ClockState, Event, MetricClock, TicketClocks};
@@ -72,20 +73,23 @@ impl Waits {
     }
 }
 
-/// One ticket's contribution to the KPIs.
+/// One ticket's contribution to the KPIs. Its names are `CompactString`s: short ones (all of a
+/// policy's severities, tiers, types and product areas in practice) are kept inline, so a year's
+/// report decodes a million rows without a heap allocation for them. They are stored as strings
+/// are (postcard), so the stored shape is the same.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KpiRow {
     pub id: u64,
     pub created_at: Timestamp,
-    pub severity: String,
+    pub severity: CompactString,
     /// False when the ticket had no severity and the default was used: reported as unclassified.
     pub classified: bool,
-    pub tier: String,
+    pub tier: CompactString,
     /// The custom contract the ticket was judged under, if any.
-    pub contract: Option<String>,
+    pub contract: Option<CompactString>,
     pub organization_id: Option<u64>,
-    pub ticket_type: Option<String>,
-    pub product_area: Option<String>,
+    pub ticket_type: Option<CompactString>,
+    pub product_area: Option<CompactString>,
     pub first_response: Outcome,
     pub resolution: Outcome,
     /// When the ticket last became solved (or closed), while it is.
@@ -185,13 +189,13 @@ impl KpiRow {
         KpiRow {
             id: inputs.id,
             created_at: inputs.created_at,
-            severity: clocks.severity.clone(),
+            severity: clocks.severity.as_str().into(),
             classified: clocks.classified,
-            tier: clocks.tier.clone(),
-            contract: clocks.contract.clone(),
+            tier: clocks.tier.as_str().into(),
+            contract: clocks.contract.as_deref().map(CompactString::from),
             organization_id: inputs.organization_id,
-            ticket_type: inputs.ticket_type,
-            product_area: inputs.product_area,
+            ticket_type: inputs.ticket_type.map(CompactString::from),
+            product_area: inputs.product_area.map(CompactString::from),
             first_response: Outcome::of(clocks.contract(Metric::FirstResponse), known),
             resolution: Outcome::of(clocks.contract(Metric::Resolution), known),
             solved_at,
