@@ -203,9 +203,6 @@ pub struct ReportBuilder<'a> {
     organizations: &'a BTreeMap<u64, String>,
     known: Timestamp,
     report: Report,
-    /// Tickets by organization id (names are attached at the end).
-    by_organization: HashMap<u64, u64>,
-    without_organization: u64,
     replies: u64,
     support: (i64, u64),
     customer: (i64, u64),
@@ -277,8 +274,6 @@ impl<'a> ReportBuilder<'a> {
             organizations,
             known,
             report,
-            by_organization: HashMap::new(),
-            without_organization: 0,
             replies: 0,
             support: (0, 0),
             customer: (0, 0),
@@ -373,10 +368,6 @@ impl<'a> ReportBuilder<'a> {
         }
         count(&mut r.volume.by_type, row.ticket_type.as_deref().unwrap_or(UNSET));
         count(&mut r.volume.by_product_area, row.product_area.as_deref().unwrap_or(UNSET));
-        match row.organization_id {
-            Some(org) => *self.by_organization.entry(org).or_default() += 1,
-            None => self.without_organization += 1,
-        }
         let mut in_region = false;
         for (name, schedule) in &self.config.report.regions {
             if self.config.policy.schedule(*schedule).is_open(row.created_at).unwrap_or(false) {
@@ -432,17 +423,13 @@ impl<'a> ReportBuilder<'a> {
         }
         r.replies_per_ticket_median = quantile(&mut self.replies_each, 0.5);
         r.customers = std::mem::take(&mut self.customers).finish(self.organizations, &self.open_now, &targets);
-        for (org, n) in &self.by_organization {
-            let name = match self.organizations.get(org) {
-                Some(name) => name.clone(),
-                None => format!("organization {org}"),
-            };
-            *r.volume.by_customer.entry(name).or_default() += n;
+        // Tickets by customer, from the vitals (which count every row by organization once).
+        let mut organizations = 0;
+        for v in r.customers.iter().filter(|v| v.tickets_created > 0) {
+            *r.volume.by_customer.entry(v.name.clone()).or_default() += v.tickets_created;
+            organizations += u64::from(v.organization_id.is_some());
         }
-        if self.without_organization > 0 {
-            *r.volume.by_customer.entry(NO_ORGANIZATION.to_string()).or_default() += self.without_organization;
-        }
-        r.cases_per_customer = share(r.tickets_created, self.by_organization.len() as u64);
+        r.cases_per_customer = share(r.tickets_created, organizations);
         r.replies_per_ticket = share(self.replies, r.tickets_created);
         r.avg_time_between_replies_seconds = ReplyTimes {
             support: (self.support.1 > 0).then(|| self.support.0 as f64 / self.support.1 as f64),
