@@ -35,6 +35,8 @@ async fn closed_tickets_older_than_the_retention_go_and_nothing_inside_it_change
     let january = report_count(&h, "2028-01-01T00:00:00-08:00", "2028-02-01T00:00:00-08:00");
     let open_before = open_tickets(&h.engine.config, &h.engine.store, &h.engine.directory(), h.clock.now()).unwrap();
 
+    // The daily job packed 2026's rows long ago: compacting must take the row out of its day.
+    assert!(h.engine.pack_kpi_days().unwrap().rows >= 2);
     let removed = h.engine.compact_closed().unwrap();
     assert_eq!(removed, 2, "the closed and the deleted ticket of 2026");
     assert!(h.engine.store.ticket(closed).unwrap().is_none());
@@ -49,6 +51,10 @@ async fn closed_tickets_older_than_the_retention_go_and_nothing_inside_it_change
     let open_after = open_tickets(&h.engine.config, &h.engine.store, &h.engine.directory(), h.clock.now()).unwrap();
     assert_eq!(open_after, open_before);
     assert_eq!(h.engine.compact_closed().unwrap(), 0, "nothing more to remove");
+    // Packed again, the removals folded in: the same counts.
+    assert!(h.engine.pack_kpi_days().unwrap().deleted >= 1);
+    assert_eq!(report_count(&h, "2026-11-01T00:00:00-07:00", "2026-12-01T00:00:00-08:00"), 1);
+    assert_eq!(report_count(&h, "2028-01-01T00:00:00-08:00", "2028-02-01T00:00:00-08:00"), january);
 }
 
 #[test]
