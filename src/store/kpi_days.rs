@@ -175,6 +175,22 @@ fn overlay<'a>(live: &'a [(IVec, IVec)], packed: &[Entry<'a>]) -> Vec<Entry<'a>>
     out
 }
 
+#[cfg(test)]
+thread_local! {
+    /// Run by a reader between its read of a day's live entries and its read of the block.
+    static BETWEEN_READS: std::cell::RefCell<Option<Box<dyn FnMut()>>> = std::cell::RefCell::new(None);
+}
+
+/// Where a test packs the day under a reader's feet.
+fn between_reads() {
+    #[cfg(test)]
+    BETWEEN_READS.with(|hook| {
+        if let Some(hook) = hook.borrow_mut().as_mut() {
+            hook()
+        }
+    });
+}
+
 /// The KPI rows of `[from, to)` in creation order, live and packed, a day at a time.
 pub struct KpiRows<'a> {
     store: &'a Store,
@@ -212,6 +228,7 @@ impl<'a> KpiRows<'a> {
         };
         let (start, end) = (self.cursor.max(day_start(day)), self.to.min(day_start(day + 1)));
         let live: Vec<(IVec, IVec)> = store.kpi.range(start..end).collect::<Result<_, _>>()?;
+        between_reads();
         let block = store.kpi_days.get(block_key(day))?;
         let packed = match block.as_deref().map(entries) {
             None => Vec::new(),
@@ -285,6 +302,7 @@ impl Store {
                 false => decode_kpi(&value).map(Some).map_err(corrupt),
             };
         }
+        between_reads();
         let day = day_of(created_at);
         let Some(block) = self.kpi_days.get(block_key(day))? else {
             return Ok(None);
@@ -518,6 +536,38 @@ mod tests {
                 reads += 1;
             }
         });
+    }
+
+    /// The order the lock-free reads rest on: a packing that runs between a reader's read of a
+    /// day's live entries and its read of the block misses nothing and doubles nothing.
+    #[test]
+    fn a_day_packed_between_a_readers_two_reads_is_read_whole() {
+        let (_dir, store) = store();
+        let store = std::sync::Arc::new(store);
+        let rows: Vec<KpiRow> = (0..30).map(|i| row(i, BASE + (i as Timestamp) * 2_800, 1)).collect();
+        let install = |store: &std::sync::Arc<Store>| {
+            let packer = store.clone();
+            BETWEEN_READS.with(|hook| {
+                *hook.borrow_mut() = Some(Box::new(move || {
+                    packer.pack_kpi_days(BASE + 3 * DAY, &mut || ()).unwrap();
+                }))
+            });
+        };
+        rows.iter().for_each(|r| put(&store, r));
+        install(&store);
+        assert_eq!(read(&store, BASE, BASE + DAY), rows);
+        assert_eq!(store.kpi.len(), 0, "the hook packed the day");
+        // And a single row, live when looked up, packed before its block is read.
+        put(&store, &rows[3]);
+        install(&store);
+        assert_eq!(store.kpi_row(rows[3].created_at, rows[3].id).unwrap().as_ref(), Some(&rows[3]));
+        for r in &rows[..5] {
+            store.kpi.insert(instant_key(r.created_at, r.id), TOMBSTONE).unwrap();
+        }
+        // Tombstones folded between the two reads: the rows are gone, not half gone.
+        install(&store);
+        assert_eq!(read(&store, BASE, BASE + DAY), rows[5..].to_vec());
+        BETWEEN_READS.with(|hook| *hook.borrow_mut() = None);
     }
 
     #[test]
