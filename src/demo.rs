@@ -116,6 +116,13 @@ tag = "rfh"
 repository = "acme/support-escalations"
 labels = ["rfh", "customer/{org}", "{priority}"]
 
+# Which tickets are usage questions, and where the documentation lives: the digest says how
+# many of the questions solved were answered with a link to it.
+[report]
+type_field = {type_field}
+question_types = ["question"]
+docs_url_prefixes = ["https://docs.example.com"]
+
 # The week's KPIs, posted early on Wednesday once the script's tickets are all in.
 [report.digest]
 cron = "0 0 6 * * Wed"
@@ -170,7 +177,7 @@ fn org_fields(pairs: &[(&str, &str)]) -> Map<String, Value> {
 }
 
 /// The week, as it happens.
-fn script(customers: BTreeMap<&'static str, u64>) -> Vec<Step> {
+fn script(customers: BTreeMap<&'static str, u64>, type_field: u64) -> Vec<Step> {
     let id_of = |name: &str| customers.get(name).copied().unwrap_or_default();
     let (acme, globex, initech) = (id_of("acme"), id_of("globex"), id_of("initech"));
     let ticket = move |subject: &str, body: &str, requester: u64, tags: &[&str]| NewTicket {
@@ -179,6 +186,10 @@ fn script(customers: BTreeMap<&'static str, u64>) -> Vec<Step> {
         requester_id: requester,
         tags: tags.iter().map(|t| t.to_string()).collect(),
         ..NewTicket::default()
+    };
+    let question = move |subject: &str, body: &str, requester: u64, tags: &[&str]| NewTicket {
+        custom_fields: vec![(type_field, json!("question"))],
+        ..ticket(subject, body, requester, tags)
     };
     vec![
         step(
@@ -192,7 +203,7 @@ fn script(customers: BTreeMap<&'static str, u64>) -> Vec<Step> {
                     &["sev1"],
                 ));
                 t.insert("globex-down", id);
-                let id = w.sim.create_ticket(ticket(
+                let id = w.sim.create_ticket(question(
                     "SSO setup question",
                     "Which SAML attributes do you need for group sync?",
                     globex,
@@ -243,7 +254,7 @@ fn script(customers: BTreeMap<&'static str, u64>) -> Vec<Step> {
             w.sim.add_comment(
                 t["globex-sso"],
                 w.agents[1],
-                "We need NameID, email and a groups attribute; the guide is at docs/sso#saml.",
+                "We need NameID, email and a groups attribute; the guide is at https://docs.example.com/sso#saml.",
                 true,
             )
         }),
@@ -258,7 +269,7 @@ fn script(customers: BTreeMap<&'static str, u64>) -> Vec<Step> {
                     &["sev1"],
                 ));
                 t.insert("initech-export", id);
-                let id = w.sim.create_ticket(ticket(
+                let id = w.sim.create_ticket(question(
                     "How do I rotate API keys?",
                     "Is there a way to rotate keys without downtime?",
                     acme,
@@ -330,6 +341,11 @@ fn script(customers: BTreeMap<&'static str, u64>) -> Vec<Step> {
                     true,
                 )
             },
+        ),
+        step(
+            "2026-12-01T09:00:00-08:00",
+            "Gil's SSO works; Sam solves the question (answered with the documentation)",
+            |w, t| w.sim.set_status(t["globex-sso"], "solved", w.agents[1]),
         ),
         step("2026-12-02T10:00:00-08:00", "Avery solves Acme's crash ticket", |w, t| {
             w.sim.set_status(t["acme-crash"], "solved", w.agents[0])
@@ -529,13 +545,15 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
         ),
     ]);
 
+    let type_field = sim.add_ticket_field("Type", "tagger", &[("Question", "question"), ("Incident", "incident")]);
     let dir = tempfile::tempdir().context("cannot make a directory for the demo's store")?;
     let config_path = dir.path().join("demo.toml");
     let text = DEMO_CONFIG
         .replace("{zendesk}", &sim.base_url())
         .replace("{pagerduty}", &pagerduty.enqueue_url())
         .replace("{store}", &dir.path().join("store").display().to_string())
-        .replace("{admin}", &options.admin.to_string());
+        .replace("{admin}", &options.admin.to_string())
+        .replace("{type_field}", &type_field.to_string());
     std::fs::write(&config_path, &text).context("cannot write the demo's configuration")?;
     let config = Config::parse(&config_path.display().to_string(), &text).map_err(|e| anyhow::anyhow!("{e}"))?;
     let channels: BTreeMap<String, (ChannelKind, String)> = config
@@ -719,7 +737,7 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
         };
         async move {
             let mut tickets = BTreeMap::new();
-            let mut steps = script(customers);
+            let mut steps = script(customers, type_field);
             steps.sort_by_key(|s| parse_rfc3339(s.at).unwrap_or_default());
             for step in steps {
                 let at = parse_rfc3339(step.at).unwrap_or_default();

@@ -38,6 +38,8 @@ fn the_demo_shows_warnings_a_breach_and_a_breach_prevented() {
         "internal note on #3: slawatch: eng-alice commented on https://github.example/acme/support-escalations/issues/1",
         "> Root cause: the 4.2.0 config loader",
         "#support  Support KPIs for tickets created Wed 25 Nov 06:00 PST – Wed 2 Dec 06:00 PST",
+        // Globex's SSO question, solved with a link to the documentation; Acme's is still open.
+        "Questions answered with the documentation: 100.0% (1 of 1 solved questions) (target 90.0%) ✓",
         "Breached tickets (",
         "demo stopped",
     ] {
