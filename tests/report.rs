@@ -385,27 +385,7 @@ async fn a_reply_before_the_deadline_whose_half_has_not_arrived_is_never_reporte
 
 /// `slawatch report --month 2026-11 --format FORMAT` with the clock at NOW.
 async fn report_command(config: &std::path::Path, format: &str) -> String {
-    let args = [
-        "report",
-        "--config",
-        config.to_str().unwrap(),
-        "--month",
-        "2026-11",
-        "--format",
-        format,
-    ]
-    .map(String::from);
-    tokio::task::spawn_blocking(move || {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let out = common::binary::slawatch(&args)
-            .env("SLAWATCH_TEST_CLOCK", format!("{}:1", t(NOW)))
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8(out.stdout).unwrap()
-    })
-    .await
-    .unwrap()
+    report_with(config, &["--month", "2026-11", "--format", format]).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -71,11 +71,7 @@ async fn world_with(poll_error: Option<&str>) -> World {
         h.engine.health.poll_failed(error.to_string());
     }
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let engine = Arc::new(h.take_engine());
-    let stop = CancellationToken::new();
-    tokio::spawn(slawatch::admin::serve(listener, engine, Some(TOKEN.to_string()), stop.clone()));
+    let (base, stop) = serve(&mut h).await;
     World {
         h,
         base,
@@ -622,11 +618,7 @@ async fn world_of_10_000() -> (World, usize) {
         .unwrap();
     h.engine.health.poll_succeeded(h.clock.now_ms());
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let engine = Arc::new(h.take_engine());
-    let stop = CancellationToken::new();
-    tokio::spawn(slawatch::admin::serve(listener, engine, Some(TOKEN.to_string()), stop.clone()));
+    let (base, stop) = serve(&mut h).await;
     let world = World {
         h,
         base,
@@ -814,11 +806,7 @@ async fn world_of_customers() -> World {
     h.poll().await;
     h.engine.health.poll_succeeded(h.clock.now_ms());
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let engine = Arc::new(h.take_engine());
-    let stop = CancellationToken::new();
-    tokio::spawn(slawatch::admin::serve(listener, engine, Some(TOKEN.to_string()), stop.clone()));
+    let (base, stop) = serve(&mut h).await;
     World {
         h,
         base,
@@ -953,4 +941,14 @@ async fn in_a_real_browser_the_customers_most_at_risk_and_the_documentation_shar
     assert_eq!(customer_rows(&dom).len(), 10);
     assert!(clipped(&dom).is_empty(), "cells cut off in a narrow window: {:?}", clipped(&dom));
     w.stop.cancel();
+}
+
+/// The harness's engine served on loopback with the admin token: its base URL, and how to stop it.
+async fn serve(h: &mut Harness) -> (String, CancellationToken) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let engine = Arc::new(h.take_engine());
+    let stop = CancellationToken::new();
+    tokio::spawn(slawatch::admin::serve(listener, engine, Some(TOKEN.to_string()), stop.clone()));
+    (base, stop)
 }

@@ -29,7 +29,7 @@ impl Distribution {
     }
 }
 
-/// The `p` quantile (0 to 1) of `values` in any order, as `percentile` of them sorted; reorders
+/// The `p` quantile (0 to 1) of `values` in any order, interpolated between the nearest ranks as a spreadsheet's PERCENTILE.INC; reorders
 /// them (`select_nth_unstable`), in linear time.
 pub fn quantile(values: &mut [i64], p: f64) -> Option<f64> {
     let last = values.len().checked_sub(1)?;
@@ -42,18 +42,19 @@ pub fn quantile(values: &mut [i64], p: f64) -> Option<f64> {
     Some(a + (b - a) * (rank - low as f64))
 }
 
-/// The `p` quantile (0 to 1) of sorted `values`, interpolated between the nearest ranks.
-pub fn percentile(sorted: &[i64], p: f64) -> Option<f64> {
-    let last = sorted.len().checked_sub(1)?;
-    let rank = p.clamp(0.0, 1.0) * last as f64;
-    let (low, high) = (rank.floor() as usize, (rank.ceil() as usize).min(last));
-    let (a, b) = (sorted[low] as f64, sorted[high] as f64);
-    Some(a + (b - a) * (rank - low as f64))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The `p` quantile (0 to 1) of sorted `values`, interpolated between the nearest ranks.
+    /// (The oracle `quantile` is checked against.)
+    fn percentile(sorted: &[i64], p: f64) -> Option<f64> {
+        let last = sorted.len().checked_sub(1)?;
+        let rank = p.clamp(0.0, 1.0) * last as f64;
+        let (low, high) = (rank.floor() as usize, (rank.ceil() as usize).min(last));
+        let (a, b) = (sorted[low] as f64, sorted[high] as f64);
+        Some(a + (b - a) * (rank - low as f64))
+    }
 
     #[test]
     fn median_and_p90_match_a_spreadsheet() {

@@ -154,22 +154,24 @@ fn encode_block<'a>(entries: impl ExactSizeIterator<Item = Entry<'a>>) -> Vec<u8
 /// have it.
 fn overlay<'a>(live: &'a [(IVec, IVec)], packed: &[Entry<'a>]) -> Vec<Entry<'a>> {
     let mut out = Vec::with_capacity(live.len() + packed.len());
-    let (mut l, mut p) = (live.iter().peekable(), packed.iter().peekable());
+    let (mut l, mut p) = (0, 0);
     loop {
-        let (take_live, same_key) = match (l.peek(), p.peek()) {
+        let live_entry = live.get(l).map(|(key, value)| (key.as_ref(), value.as_ref()));
+        match (live_entry, packed.get(p)) {
             (None, None) => break,
-            (Some(_), None) => (true, false),
-            (None, Some(_)) => (false, false),
-            (Some((lk, _)), Some((pk, _))) => (lk.as_ref() <= *pk, lk.as_ref() == *pk),
-        };
-        if same_key {
-            p.next();
-        }
-        if take_live {
-            let (key, value) = l.next().expect("peeked");
-            out.push((key.as_ref(), value.as_ref()));
-        } else {
-            out.push(*p.next().expect("peeked"));
+            (Some(entry), None) => {
+                out.push(entry);
+                l += 1;
+            }
+            (Some(entry), Some(&(packed_key, _))) if entry.0 <= packed_key => {
+                out.push(entry);
+                l += 1;
+                p += usize::from(entry.0 == packed_key);
+            }
+            (_, Some(&entry)) => {
+                out.push(entry);
+                p += 1;
+            }
         }
     }
     out
